@@ -18,7 +18,9 @@ class _Missing(Undefined):
 
 # Immutable sandbox: an author's template can read answers but never call
 # methods that change them or reach Python internals.
-ENV = ImmutableSandboxedEnvironment(undefined=_Missing, autoescape=False, keep_trailing_newline=False)
+ENV = ImmutableSandboxedEnvironment(
+    undefined=_Missing, autoescape=False, keep_trailing_newline=False
+)
 _STRICT_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 

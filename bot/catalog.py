@@ -1,0 +1,276 @@
+"""The surveys being served, reloaded from their files while the bot runs."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.loader import Problem, SurveyError, as_keyword, line_of, load_survey
+from bot.model import Survey
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".yaml", ".yml")
+
+# A file changed this recently may change again within the file system's
+# timestamp granularity without its stat changing: look at its bytes until it settles.
+RACY_NS = 2_000_000_000
+
+Stamp = tuple[int, int, int]  # (mtime_ns, size, inode)
+MISSING: Stamp = (0, 0, 0)
+
+
+def survey_files(directory: str | os.PathLike[str]) -> list[str]:
+    """The survey files in `directory`, by name; hidden and editor files are skipped."""
+    names = sorted(
+        name
+        for name in os.listdir(directory)
+        if name.endswith(SUFFIXES) and not name.startswith((".", "~"))
+    )
+    return [os.path.join(directory, name) for name in names]
+
+
+def check_files(paths: list[str]) -> list[Problem]:
+    """Every problem in the files (directories expand to their surveys), and their conflicts."""
+    problems: list[Problem] = []
+    loaded: list[Survey] = []
+    for path in _expand(paths):
+        try:
+            loaded.append(read_survey(path))
+        except SurveyError as err:
+            problems.extend(err.problems)
+    _, conflicts = resolve(loaded)
+    return sorted(problems + conflicts, key=_problem_order)
+
+
+def read_survey(path: str) -> Survey:
+    """Load one survey file, a file that cannot be read being one problem."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise SurveyError([Problem(path, 1, f"cannot read the file: {err.strerror}")]) from None
+    return load_survey(data, path)
+
+
+def resolve(surveys: list[Survey]) -> tuple[list[Survey], list[Problem]]:
+    """Serve surveys in file-name order, refusing each that conflicts with one served before."""
+    served: dict[str, Survey] = {}
+    words: dict[str, Survey] = {}
+    problems: list[Problem] = []
+    for survey in sorted(surveys, key=lambda s: _name_order(s.path)):
+        found = _conflicts(survey, served, words)
+        problems.extend(found)
+        if not found:
+            served[survey.id] = survey
+            words.update(dict.fromkeys(survey.keywords, survey))
+    return list(served.values()), problems
+
+
+def _conflicts(
+    survey: Survey, served: dict[str, Survey], words: dict[str, Survey]
+) -> list[Problem]:
+    """What keeps `survey` from being served next to `served`: its id, default or keywords."""
+    found = []
+    if survey.id in served:
+        other = served[survey.id]
+        message = f'survey id "{survey.id}" is already used by {_file(other)}'
+        found.append(Problem(survey.path, line_of(survey, "id"), message))
+    default = next((s for s in served.values() if s.default), None)
+    if survey.default and default:
+        message = (
+            f'"{default.id}" ({_file(default)}) is already the default survey; only one can be'
+        )
+        found.append(Problem(survey.path, line_of(survey, "default"), message))
+    for word in survey.keywords:
+        if word in words:
+            other = words[word]
+            message = f'keyword "{word}" is already used by survey "{other.id}" ({_file(other)})'
+            found.append(Problem(survey.path, line_of(survey, "keywords", word), message))
+    return found
+
+
+def _file(survey: Survey) -> str:
+    """The file name of a survey, as conflict messages show it."""
+    return os.path.basename(survey.path)
+
+
+def _name_order(path: str) -> tuple[str, str]:
+    """Files compete by name: the one whose name sorts first wins."""
+    return (os.path.basename(path), path)
+
+
+def _problem_order(problem: Problem) -> tuple[str, str, int]:
+    """Problems sort by file name, then line."""
+    return (*_name_order(problem.path), problem.line)
+
+
+def _expand(paths: list[str]) -> list[str]:
+    """The files named, with each directory replaced by its survey files."""
+    files: list[str] = []
+    for path in paths:
+        files.extend(survey_files(path) if os.path.isdir(path) else [path])
+    return files
+
+
+def _stamp(st: os.stat_result) -> Stamp:
+    """What a stat says about a change: time, size and inode."""
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _settled(mtime_ns: int) -> bool:
+    """Whether a stat this old can be trusted to show the next change."""
+    return time.time_ns() - mtime_ns > RACY_NS
+
+
+@dataclass(frozen=True)
+class SurveyFile:
+    """What the catalog knows of one file: its last good survey and its current problems."""
+
+    stamp: Stamp
+    digest: str  # of the bytes last read, to skip re-loading unchanged content
+    good: Survey | None = None  # the last version that loaded: it keeps serving
+    problems: tuple[Problem, ...] = ()
+
+    def changed(self, stamp: Stamp, data: bytes, path: str) -> SurveyFile:
+        """This file with new content: a new good version, or the old one kept with problems."""
+        digest = hashlib.sha256(data).hexdigest()
+        try:
+            survey = load_survey(data, path)
+        except SurveyError as err:
+            kept = f"; version {self.good.version} keeps serving" if self.good else ""
+            log.warning("survey file %s does not load%s:\n%s", path, kept, err)
+            return SurveyFile(stamp, digest, self.good, tuple(err.problems))
+        except Exception:  # a bug in the loader must not stop the other surveys
+            log.exception("survey file %s could not be loaded", path)
+            problem = Problem(path, 1, "the file could not be loaded (see the log)")
+            return SurveyFile(stamp, digest, self.good, (problem,))
+        log.info("loaded survey %s version %s from %s", survey.id, survey.version, path)
+        return SurveyFile(stamp, digest, survey)
+
+
+@dataclass(frozen=True)
+class _Served:
+    """One consistent view of what is served, replaced whole after a change."""
+
+    by_id: dict[str, Survey] = field(default_factory=dict)
+    by_word: dict[str, Survey] = field(default_factory=dict)
+    problems: tuple[Problem, ...] = ()
+
+
+class Catalog:
+    """The surveys served from one folder, kept in step with its files by `refresh()`."""
+
+    def __init__(self, directory: str | os.PathLike[str]):
+        self.directory = os.fspath(directory)
+        self._lock = threading.Lock()
+        self._dir_stamp: Stamp | None = None
+        self._paths: list[str] = []
+        self._files: dict[str, SurveyFile] = {}
+        self._versions: dict[tuple[str, str], Survey] = {}
+        self._served = _Served()
+        self._refused: set[Problem] = set()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reload the files that changed since the last call: a few stats when none did."""
+        with self._lock:
+            paths = self._list()
+            changed = self._forget(set(self._files) - set(paths))
+            for path in paths:
+                changed |= self._check(path)
+            if changed:
+                self._serve()
+
+    def _list(self) -> list[str]:
+        """The survey files in the folder, listed again only when the folder changed."""
+        try:
+            st = os.stat(self.directory)
+            if _stamp(st) != self._dir_stamp or not _settled(st.st_mtime_ns):
+                self._paths = survey_files(self.directory)
+                self._dir_stamp = _stamp(st)
+        except OSError as err:
+            if self._dir_stamp != MISSING:
+                log.warning("survey folder %s cannot be read: %s", self.directory, err.strerror)
+            self._dir_stamp, self._paths = MISSING, []
+        return self._paths
+
+    def _forget(self, paths: set[str]) -> bool:
+        """Stop serving deleted files; True if there were any."""
+        for path in paths:
+            log.info("survey file %s was removed", path)
+            del self._files[path]
+        return bool(paths)
+
+    def _check(self, path: str) -> bool:
+        """Reload `path` if its content changed; True if what it serves may have changed."""
+        known = self._files.get(path)
+        try:
+            st = os.stat(path)
+            if known and known.stamp == _stamp(st) and _settled(st.st_mtime_ns):
+                return False
+            data = Path(path).read_bytes()
+        except OSError:  # gone between listing and reading: the next listing drops it
+            return False
+        if known and known.digest == hashlib.sha256(data).hexdigest():
+            self._files[path] = SurveyFile(_stamp(st), known.digest, known.good, known.problems)
+            return False
+        self._files[path] = (known or SurveyFile(MISSING, "")).changed(_stamp(st), data, path)
+        self._remember(self._files[path].good)
+        return True
+
+    def _serve(self) -> None:
+        """Resolve conflicts between the good versions and publish the result."""
+        good = [f.good for f in self._files.values() if f.good]
+        served, conflicts = resolve(good)
+        for problem in set(conflicts) - self._refused:
+            log.warning("survey refused: %s", problem)
+        self._refused = set(conflicts)
+        broken = [p for f in self._files.values() for p in f.problems]
+        self._served = _Served(
+            by_id={s.id: s for s in sorted(served, key=lambda s: s.id)},
+            by_word={word: s for s in served for word in s.keywords},
+            problems=tuple(sorted(broken + conflicts, key=_problem_order)),
+        )
+
+    def _remember(self, survey: Survey | None) -> None:
+        """Keep a loaded version for sessions that started on it."""
+        if survey is not None:
+            self._versions.setdefault((survey.id, survey.version), survey)
+
+    def surveys(self) -> list[Survey]:
+        """The served surveys, by id."""
+        return list(self._served.by_id.values())
+
+    def get(self, survey_id: str) -> Survey | None:
+        """The current version of a served survey."""
+        return self._served.by_id.get(survey_id)
+
+    def by_keyword(self, word: str) -> Survey | None:
+        """The served survey that `word` starts, in any case."""
+        return self._served.by_word.get(as_keyword(word))
+
+    def default(self) -> Survey | None:
+        """The served survey marked `default: true`, if any."""
+        return next((s for s in self._served.by_id.values() if s.default), None)
+
+    def keywords(self) -> list[str]:
+        """Every keyword of the served surveys, sorted."""
+        return sorted(self._served.by_word)
+
+    def problems(self) -> list[Problem]:
+        """The problems of the current files: broken files and refused conflicts."""
+        return list(self._served.problems)
+
+    def version(self, survey_id: str, version: str) -> Survey | None:
+        """Any version of a survey this process has loaded or been given."""
+        return self._versions.get((survey_id, version))
+
+    def add_version(self, survey: Survey) -> None:
+        """Register a version rebuilt by the caller (from stored source, say)."""
+        with self._lock:
+            self._remember(survey)

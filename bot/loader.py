@@ -1,0 +1,781 @@
+"""Read and check one survey file, reporting every problem at once with its line."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+import unicodedata
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import TemplateSyntaxError, nodes
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from bot.model import COMMAND_WORDS, END, QUESTION_TYPES, Branch, Choice, Question, Survey
+from bot.templates import ENV, Expr, TemplateError, Text
+
+SURVEY_KEYS = (
+    "id",
+    "title",
+    "keywords",
+    "default",
+    "intro",
+    "outro",
+    "reminder",
+    "max_retries",
+    "expire_after",
+    "date_order",
+    "timezone",
+    "questions",
+)
+QUESTION_KEYS = (
+    "id",
+    "type",
+    "text",
+    "choices",
+    "min",
+    "max",
+    "integer",
+    "max_length",
+    "optional",
+    "when",
+    "next",
+    "error",
+)
+CHOICE_KEYS = ("label", "value", "aliases")
+BRANCH_KEYS = ("if", "goto")
+DATE_ORDERS = ("MDY", "DMY")
+
+# Which question types each type-specific key applies to.
+USED_BY = {
+    "choices": ("choice", "multi"),
+    "min": ("multi", "number", "scale"),
+    "max": ("multi", "number", "scale"),
+    "integer": ("number",),
+    "max_length": ("text",),
+}
+
+# `answers.items` in a template means the dict method, never the answer: refuse such ids.
+RESERVED_IDS = frozenset(name for name in dir(dict) if not name.startswith("_")) | {END}
+
+QUESTION_ID = re.compile(r"[a-z][a-z0-9_]*")
+SURVEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+DURATION = re.compile(r"(\d+)([smhd])")
+UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+Pair = tuple[Node, Node]  # a key node and its value node
+Fields = dict[str, Pair]  # a mapping's keys by name
+
+_TAG = "tag:yaml.org,2002:"
+BOOL, INT, FLOAT, NULL = (_TAG + name for name in ("bool", "int", "float", "null"))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a survey file, at a line an author can go to."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class SurveyError(Exception):
+    """A survey file that does not load, with every problem found in it."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+class Yaml12Loader(yaml.SafeLoader):
+    """A SafeLoader that resolves plain scalars by the YAML 1.2 core schema."""
+
+    # Only these resolvers, so `yes`, `on`, `1:30` and `2026-11-27` stay strings.
+    yaml_implicit_resolvers: dict[str, list[Any]] = {}
+
+
+for _tag, _pattern, _first in (
+    (BOOL, r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    (INT, r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+", "-+0123456789"),
+    (
+        FLOAT,
+        r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
+        "-+.0123456789",
+    ),
+    (NULL, r"~|null|Null|NULL|", ["~", "n", "N", ""]),
+):
+    Yaml12Loader.add_implicit_resolver(_tag, re.compile(rf"^(?:{_pattern})$"), list(_first))
+
+
+def load_survey(data: bytes, path: str) -> Survey:
+    """Parse and check a survey file's bytes; raise SurveyError listing every problem."""
+    reader = _Reader(path)
+    try:
+        text = reader.decode(data)
+        root = reader.compose(text) if text is not None else None
+        survey = reader.survey(root, data, text) if root is not None else None
+    except RecursionError:  # brackets nested thousands deep, in the YAML or a template
+        raise SurveyError([Problem(path, 1, "the file is nested too deeply to read")]) from None
+    if reader.problems or survey is None:
+        raise SurveyError(sorted(reader.problems, key=lambda p: p.line))
+    return survey
+
+
+def as_keyword(word: str) -> str:
+    """The form keywords are stored and compared in: NFKC, trimmed, upper case."""
+    return unicodedata.normalize("NFKC", word).strip().upper()
+
+
+def line_of(survey: Survey, key: str, item: str | None = None) -> int:
+    """The line of a top-level `key` in a loaded survey (of `item` in its list); 1 if absent."""
+    root = yaml.compose(survey.source, Loader=Yaml12Loader)
+    for key_node, value_node in root.value:
+        if key_node.value == key:
+            items = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+            for node in items if item else ():
+                if isinstance(node, ScalarNode) and as_keyword(node.value) == item:
+                    return _line(node)
+            return _line(key_node)
+    return 1
+
+
+def _line(node: Node) -> int:
+    """The 1-based line a node starts on."""
+    return node.start_mark.line + 1
+
+
+def _scalar(node: ScalarNode) -> Any:
+    """The value of a scalar: bool, int, float, None or str (YAML 1.2 core schema)."""
+    text = node.value
+    try:
+        if node.tag == BOOL:
+            return text.lower() == "true"
+        if node.tag == INT:
+            return int(text, 0) if text[:2] in ("0o", "0x") else int(text)
+        if node.tag == FLOAT:
+            return float(text.lower().replace(".inf", "inf").replace(".nan", "nan"))
+    except ValueError:  # an explicit `!!int abc`: keep the text
+        return text
+    return None if node.tag == NULL else text
+
+
+def _first_on(first: Node | int, here: Node) -> str:
+    """` (first on line N)`, unless the first one is on the same line."""
+    line = first if isinstance(first, int) else _line(first)
+    return "" if line == _line(here) else f" (first on line {line})"
+
+
+def _did_you_mean(word: str, options: list[str] | tuple[str, ...]) -> str:
+    """` (did you mean "x"?)` for the closest option, or nothing."""
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def _unknown_key(key: str, allowed: tuple[str, ...]) -> str:
+    """The message for a key that is not in `allowed`."""
+    hint = _did_you_mean(key, allowed) or f" (the keys here are: {', '.join(allowed)})"
+    return f'unknown key "{key}"{hint}'
+
+
+def _only_for(key: str) -> str:
+    """The message for a key on a question type that does not use it."""
+    return f"{key} is only used by {' and '.join(USED_BY[key])} questions"
+
+
+def _normal(text: str) -> str:
+    """A choice text as replies are compared with it: folded, trimmed, one space."""
+    folded = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    return folded.strip(".,;:!?()[]#'\"*- ")
+
+
+def _duration(text: str) -> timedelta | None:
+    """`30m`, `24h`, `2d`, `90s` or a sum such as `1h30m`; None if it is not one."""
+    compact = "".join(text.lower().split())
+    parts = DURATION.findall(compact)
+    if not parts or "".join(n + u for n, u in parts) != compact:
+        return None
+    return sum((timedelta(**{UNITS[u]: int(n)}) for n, u in parts), timedelta())
+
+
+# Plain-words hints for the YAML mistakes authors make most.
+_YAML_HINTS = (
+    ("mapping values are not allowed", 'a text containing ": " must be put in quotes'),
+    ("'\\t'", "indent with spaces, not tabs"),
+    ("'%' that cannot start", "a text that starts with {% must be put in quotes"),
+    ("'@' that cannot start", "a text that starts with @ must be put in quotes"),
+    ("'`' that cannot start", "a text that starts with ` must be put in quotes"),
+    ("expected <block end>", "the indentation is off: keys at one level must line up"),
+    ("end of stream", "a quote is never closed"),
+    ("<stream end>", "a bracket is never closed"),
+    ("single document", "the file holds more than one document (a line with ---)"),
+)
+
+
+def _yaml_message(err: yaml.MarkedYAMLError, line: str) -> str:
+    """PyYAML's complaint, with a hint in plain words when there is one."""
+    problem = err.problem or "does not parse"
+    hint = next((h for needle, h in _YAML_HINTS if needle in problem), "")
+    if re.search(r"[:-]\s+\{[{%]", line):  # `text: {{ x }}, hi` reads as a YAML {mapping}
+        hint = "a text that starts with {{ or {% must be put in quotes"
+    return f"not valid YAML: {problem}" + (f" ({hint})" if hint else "")
+
+
+def _template_message(err: TemplateError) -> str:
+    """Jinja's message in words an author can act on."""
+    message = str(err).rstrip(".")
+    if m := re.search(r"innermost block that needs to be closed is '(\w+)'", message):
+        return f"{{% {m[1]} %}} is never closed (add {{% end{m[1]} %}})"
+    if m := re.fullmatch(r"Encountered unknown tag '(\w+)'", message):
+        tag = m[1]
+        return (
+            f"{{% {tag} %}} has no matching {{% {tag[3:]} %}}"
+            if tag.startswith("end")
+            else f"unknown tag {{% {tag} %}}"
+        )
+    if message == "chunk after expression":
+        return "unexpected text after the condition (to compare, use == rather than =)"
+    if message == "unexpected 'end of template'":
+        return "it stops too early"
+    return message[:1].lower() + message[1:]
+
+
+@dataclass
+class _Template:
+    """A compiled text or condition, kept to check its `answers.x` after all ids are known."""
+
+    key: Node
+    value: Node
+    source: str
+    condition: bool
+
+
+class _Reader:
+    """Turns one file's YAML tree into a Survey, collecting every problem on the way."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.problems: list[Problem] = []
+        self.templates: list[_Template] = []
+        # (goto key, target) of every `next` entry, checked once all ids are known
+        self.gotos: list[tuple[Node, str]] = []
+
+    def problem(self, where: Node | int, message: str) -> None:
+        """Record a problem at a node's line (or at a line number)."""
+        line = where if isinstance(where, int) else _line(where)
+        self.problems.append(Problem(self.path, line, message))
+
+    def decode(self, data: bytes) -> str | None:
+        """The file's text, or None (and a problem) when it is not UTF-8."""
+        try:  # strict, and keeping a BOM: source.encode() must give back the same version
+            return data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            line = data[: err.start].count(b"\n") + 1
+            self.problem(line, "the file is not UTF-8 text; save it with the UTF-8 encoding")
+            return None
+
+    def compose(self, text: str) -> Node | None:
+        """The YAML node tree, or None (and a problem) when the YAML does not parse."""
+        try:
+            root = yaml.compose(text, Loader=Yaml12Loader)
+        except yaml.MarkedYAMLError as err:
+            mark = err.problem_mark or err.context_mark
+            line = mark.line + 1 if mark else 1
+            source_line = "".join(text.splitlines()[line - 1 : line])
+            self.problem(line, _yaml_message(err, source_line))
+            return None
+        except yaml.reader.ReaderError as err:
+            line = text[: err.position].count("\n") + 1
+            self.problem(
+                line, f"the file contains a character that is not allowed (#x{err.character:04x})"
+            )
+            return None
+        if root is None:
+            self.problem(1, "the file is empty; a survey needs at least questions:")
+        return root
+
+    # -- value readers: each takes the (key node, value node) pair of one key ------------
+
+    def fields(self, node: MappingNode, allowed: tuple[str, ...]) -> Fields:
+        """The keys of a mapping by name, reporting unknown and repeated ones."""
+        found: Fields = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, ScalarNode) else None
+            if key is None:
+                self.problem(key_node, "a key must be a plain word followed by a colon")
+            elif key not in allowed:
+                self.problem(key_node, _unknown_key(key, allowed))
+            elif key in found:
+                self.problem(key_node, f'"{key}" is set twice' + _first_on(found[key][0], key_node))
+            else:
+                found[key] = (key_node, value_node)
+        return found
+
+    def text(self, key: str, pair: Pair) -> str | None:
+        """A text value (numbers count as text); None with a problem otherwise."""
+        key_node, node = pair
+        if isinstance(node, ScalarNode) and node.tag != NULL:
+            return node.value
+        if isinstance(node, ScalarNode):
+            self.problem(key_node, f"{key} is empty")
+        elif isinstance(node, MappingNode) and node.flow_style:
+            self.problem(key_node, f"{key} starts with {{ so it must be put in quotes")
+        else:
+            self.problem(key_node, f"{key} must be text, not a list or a set of keys")
+        return None
+
+    def typed(self, key: str, pair: Pair, types: tuple[str, ...], what: str) -> Any:
+        """A scalar of one of the YAML `types`; None with `key must be WHAT` otherwise."""
+        key_node, node = pair
+        if isinstance(node, ScalarNode) and node.tag in types:
+            return _scalar(node)
+        hint = ""
+        yes_no = isinstance(node, ScalarNode) and node.value.lower() in ("yes", "no", "on", "off")
+        if BOOL in types and yes_no:
+            hint = f' ("{node.value}" is text here: write true or false)'
+        self.problem(key_node, f"{key} must be {what}{hint}")
+        return None
+
+    def whole(self, key: str, pair: Pair, least: int = 0) -> int | None:
+        """A whole number of at least `least`."""
+        value = self.typed(key, pair, (INT,), "a whole number")
+        if value is not None and value < least:
+            self.problem(pair[0], f"{key} must be {least} or more")
+            return None
+        return value
+
+    def number(self, key: str, pair: Pair) -> int | float | None:
+        """Any number, whole or decimal."""
+        return self.typed(key, pair, (INT, FLOAT), "a number")
+
+    def flag(self, key: str, pair: Pair) -> bool | None:
+        """true or false."""
+        return self.typed(key, pair, (BOOL,), "true or false")
+
+    def items(self, key: str, pair: Pair) -> list[Node]:
+        """The items of a list; a single value counts as a list of one."""
+        node = pair[1]
+        if isinstance(node, SequenceNode):
+            return node.value
+        if isinstance(node, ScalarNode) and node.tag != NULL:
+            return [node]
+        self.problem(pair[0], f"{key} must be a list")
+        return []
+
+    def template(self, key: str, pair: Pair, condition: bool = False) -> Any:
+        """A compiled Text (or Expr when `condition`); None with a problem if it does not parse."""
+        source = self.text(key, pair)
+        if source is None:
+            return None
+        try:
+            compiled = Expr.compile(source) if condition else Text.compile(source)
+        except TemplateError as err:
+            what = f'condition "{source.strip()}"' if condition else f"{key} template"
+            self.problem(
+                self.inner_line(pair, err.lineno),
+                f"{what} does not parse: {_template_message(err)}",
+            )
+            return None
+        self.templates.append(_Template(pair[0], pair[1], source, condition))
+        return compiled
+
+    def inner_line(self, pair: Pair, lineno: int) -> int:
+        """The file line of a template's line `lineno`: exact for block scalars (| and >)."""
+        key_node, node = pair
+        if isinstance(node, ScalarNode) and node.style in ("|", ">"):
+            last = node.value.rstrip("\n").count("\n") + 1  # Jinja may point past the end
+            return _line(node) + min(lineno, last)
+        return _line(key_node)
+
+    # -- the survey ----------------------------------------------------------------------
+
+    def survey(self, root: Node, data: bytes, text: str) -> Survey | None:
+        """The whole survey, or None when the file is not a mapping of survey keys."""
+        if not isinstance(root, MappingNode):
+            self.problem(
+                root, "the file must be a set of survey keys such as title: and questions:"
+            )
+            return None
+        f = self.fields(root, SURVEY_KEYS)
+        if "questions" not in f:
+            self.problem(root, 'the survey is missing the required key "questions"')
+        settings = self.settings(f)
+        questions = self.questions(f["questions"]) if "questions" in f else ()
+        self.check_references(questions)
+        return Survey(
+            id=self.survey_id(f, root),
+            version=hashlib.sha256(data).hexdigest()[:12],
+            questions=questions,
+            path=self.path,
+            source=text,
+            **settings,
+        )
+
+    def survey_id(self, f: Fields, root: Node) -> str:
+        """The `id`, else the file name without extension; it appears in export URLs."""
+        survey_id = self.text("id", f["id"]) if "id" in f else Path(self.path).stem
+        if survey_id is not None and not SURVEY_ID.fullmatch(survey_id):
+            where = f["id"][0] if "id" in f else _line(root)
+            self.problem(
+                where,
+                f'survey id "{survey_id}" may use only letters, digits, "-", "_" and "."'
+                + ("" if "id" in f else " (rename the file or set id:)"),
+            )
+        return survey_id or ""
+
+    def settings(self, f: Fields) -> dict[str, Any]:
+        """The optional survey keys that are given, read and checked."""
+        readers: dict[str, Callable[[str, Pair], Any]] = {
+            "title": self.text,
+            "keywords": self.keywords,
+            "default": self.flag,
+            "intro": self.template,
+            "outro": self.template,
+            "reminder": self.template,
+            "max_retries": self.whole,
+            "expire_after": self.expire_after,
+            "date_order": self.date_order,
+            "timezone": self.timezone,
+        }
+        values = {key: read(key, f[key]) for key, read in readers.items() if key in f}
+        return {key: value for key, value in values.items() if value is not None}
+
+    def keywords(self, key: str, pair: Pair) -> tuple[str, ...]:
+        """The keywords, upper case, each one word that is not a command."""
+        seen: dict[str, int] = {}
+        for node in self.items(key, pair):
+            word = self.keyword(node, seen)
+            if word:
+                seen[word] = _line(node)
+        return tuple(seen)
+
+    def keyword(self, node: Node, seen: dict[str, int]) -> str | None:
+        """One keyword, or None with a problem."""
+        if not isinstance(node, ScalarNode) or node.tag == NULL:
+            self.problem(node, "each keyword must be a word")
+            return None
+        word = as_keyword(node.value)
+        if not word.isalnum():
+            self.problem(node, f'keyword "{node.value}" must be one word of letters and digits')
+        elif word.isdigit():
+            self.problem(node, f'keyword "{word}" needs a letter: a number reply is an answer')
+        elif word.lower() in COMMAND_WORDS:
+            self.problem(
+                node, f'keyword "{word}" is a command word respondents use; choose another'
+            )
+        elif word in seen:
+            self.problem(node, f'keyword "{word}" is listed twice' + _first_on(seen[word], node))
+        else:
+            return word
+        return None
+
+    def expire_after(self, key: str, pair: Pair) -> timedelta | None:
+        """A duration such as 30m, 24h, 2d or 90s."""
+        text = self.text(key, pair)
+        duration = _duration(text) if text is not None else None
+        if text is not None and duration is None:
+            self.problem(
+                pair[0], f'{key} must be a duration like 30m, 24h, 2d or 90s, not "{text}"'
+            )
+        elif duration is not None and not duration:
+            self.problem(pair[0], f"{key} must be longer than 0")
+            return None
+        return duration
+
+    def date_order(self, key: str, pair: Pair) -> str | None:
+        """MDY or DMY, in any case."""
+        text = self.text(key, pair)
+        if text is not None and text.upper() not in DATE_ORDERS:
+            self.problem(
+                pair[0], f'{key} must be MDY (month first) or DMY (day first), not "{text}"'
+            )
+            return None
+        return text.upper() if text else None
+
+    def timezone(self, key: str, pair: Pair) -> str | None:
+        """A time zone name from the tz database, such as Europe/London."""
+        name = self.text(key, pair)
+        if name is None:
+            return None
+        try:
+            zoneinfo.ZoneInfo(name)
+            return name
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            zones = {z.lower(): z for z in zoneinfo.available_timezones()}
+            match = difflib.get_close_matches(name.lower(), list(zones), n=1, cutoff=0.6)
+            hint = (
+                f' (did you mean "{zones[match[0]]}"?)' if match else " (a name like Europe/London)"
+            )
+            self.problem(pair[0], f'unknown timezone "{name}"{hint}')
+            return None
+
+    # -- questions -----------------------------------------------------------------------
+
+    def questions(self, pair: Pair) -> tuple[Question, ...]:
+        """Every question, then the checks that need them all: repeated ids and gotos."""
+        key_node, node = pair
+        if not isinstance(node, SequenceNode) or not node.value:
+            empty = isinstance(node, SequenceNode) or (
+                isinstance(node, ScalarNode) and node.tag == NULL
+            )
+            self.problem(key_node, "questions is empty" if empty else "questions must be a list")
+            return ()
+        read = []
+        for item in node.value:
+            first_goto = len(self.gotos)
+            question = self.question(item)
+            if question is not None:
+                read.append((question, self.gotos[first_goto:]))
+        questions = tuple(question for question, _ in read)
+        self.check_ids(questions)
+        self.check_gotos(read)
+        return questions
+
+    def question(self, node: Node) -> Question | None:
+        """One question, or None when it is not a set of keys."""
+        if not isinstance(node, MappingNode):
+            self.problem(node, "each question must be a set of keys such as id:, type: and text:")
+            return None
+        f = self.fields(node, QUESTION_KEYS)
+        qid = self.question_id(f["id"]) if "id" in f else None
+        for key in ("id", "type", "text"):
+            if key not in f:
+                named = f'question "{qid}"' if qid else "this question"
+                self.problem(node, f'{named} is missing the required key "{key}"')
+        qtype = self.question_type(f["type"]) if "type" in f else None
+        return Question(
+            id=qid or "",
+            type=qtype or "",
+            text=self.template("text", f["text"]) if "text" in f else None,
+            line=_line(node),
+            **self.options(f),
+            **self.typed_options(f, qtype, node),
+        )
+
+    def question_id(self, pair: Pair) -> str | None:
+        """A question id: lower-case letters, digits and _, not a name templates use."""
+        qid = self.text("id", pair)
+        if qid is None:
+            return None
+        if not QUESTION_ID.fullmatch(qid):
+            self.problem(
+                pair[0],
+                f'question id "{qid}" must start with a lower-case letter '
+                "and use only a-z, 0-9 and _",
+            )
+        elif qid in RESERVED_IDS:
+            self.problem(pair[0], f'question id "{qid}" is a reserved word; choose another')
+        return qid
+
+    def question_type(self, pair: Pair) -> str | None:
+        """One of the seven types, in any case."""
+        name = self.text("type", pair)
+        if name is None or name.lower() in QUESTION_TYPES:
+            return name.lower() if name else None
+        hint = _did_you_mean(name.lower(), QUESTION_TYPES)
+        types = ", ".join(QUESTION_TYPES)
+        self.problem(pair[0], f'unknown question type "{name}"{hint}; the types are: {types}')
+        return None
+
+    def options(self, f: Fields) -> dict[str, Any]:
+        """The keys every question type may have."""
+        values = {
+            "optional": self.flag("optional", f["optional"]) if "optional" in f else None,
+            "when": self.template("when", f["when"], condition=True) if "when" in f else None,
+            "error": self.template("error", f["error"]) if "error" in f else None,
+            "next": self.branches(f["next"]) if "next" in f else None,
+        }
+        return {key: value for key, value in values.items() if value is not None}
+
+    def typed_options(self, f: Fields, qtype: str | None, node: Node) -> dict[str, Any]:
+        """The keys that only some types use, checked against the question's type."""
+        for key, types in USED_BY.items():
+            if key in f and qtype and qtype not in types:
+                self.problem(f[key][0], _only_for(key))
+        values: dict[str, Any] = {}
+        if "choices" in f or qtype in USED_BY["choices"]:
+            values["choices"] = self.choices(f, node)
+        if qtype == "multi":
+            values.update(self.picks(f, len(values["choices"])))
+        elif qtype in ("number", "scale") or qtype is None:
+            values.update(self.bounds(f, qtype))
+        if "integer" in f:
+            values["integer"] = self.flag("integer", f["integer"])
+        if "max_length" in f:
+            values["max_length"] = self.whole("max_length", f["max_length"], least=1)
+        return {key: value for key, value in values.items() if value is not None}
+
+    def bounds(self, f: Fields, qtype: str | None) -> dict[str, Any]:
+        """`min` and `max` of a number or scale (whole numbers, and required, on a scale)."""
+        read = self.whole if qtype == "scale" else self.number
+        values = {key: read(key, f[key]) for key in ("min", "max") if key in f}
+        if qtype == "scale" and len(f.keys() & {"min", "max"}) < 2:
+            missing = " and ".join(k for k in ("min", "max") if k not in f)
+            self.problem(f["type"][0], f"a scale needs both min and max (add {missing})")
+        self.check_order(f, values)
+        return values
+
+    def picks(self, f: Fields, count: int) -> dict[str, Any]:
+        """`min` and `max` of a multi: how many choices to pick, 1 to all by default."""
+        values = {key: self.whole(key, f[key], least=1) for key in ("min", "max") if key in f}
+        for key in ("min", "max"):
+            if values.get(key) and count and values[key] > count:
+                self.problem(
+                    f[key][0], f"{key} ({values[key]}) is more than the number of choices ({count})"
+                )
+        self.check_order(f, values)
+        return {"min": values.get("min") or 1, "max": values.get("max") or count or None}
+
+    def check_order(self, f: Fields, values: dict[str, Any]) -> None:
+        """Report a `min` that is larger than `max`."""
+        low, high = values.get("min"), values.get("max")
+        if low is not None and high is not None and low > high:
+            self.problem(f["min"][0], f"min ({low}) is larger than max ({high})")
+
+    # -- choices -------------------------------------------------------------------------
+
+    def choices(self, f: Fields, question: Node) -> tuple[Choice, ...]:
+        """The choices, each reply text (label, value, alias) leading to one choice only."""
+        if "choices" not in f:
+            self.problem(question, 'this question needs "choices": the list of options')
+            return ()
+        items = self.items("choices", f["choices"])
+        if not items and isinstance(f["choices"][1], SequenceNode):
+            self.problem(f["choices"][0], "choices is empty")
+        read = [(node, self.choice(node)) for node in items]
+        choices = tuple(c for _, c in read if c is not None)
+        self.check_choice_texts([(node, c) for node, c in read if c is not None])
+        return choices
+
+    def choice(self, node: Node) -> Choice | None:
+        """A choice: a text (label = value) or {label, value, aliases}."""
+        if isinstance(node, ScalarNode) and node.tag != NULL and node.value.strip():
+            return Choice(node.value, node.value)
+        if isinstance(node, ScalarNode):
+            self.problem(node, "a choice is empty")
+            return None
+        if not isinstance(node, MappingNode):
+            self.problem(
+                node, "a choice must be a text or {label: ..., value: ..., aliases: [...]}"
+            )
+            return None
+        f = self.fields(node, CHOICE_KEYS)
+        if "label" not in f:
+            self.problem(node, 'this choice is missing the required key "label"')
+        label = self.text("label", f["label"]) if "label" in f else None
+        value = self.text("value", f["value"]) if "value" in f else label
+        aliases = self.items("aliases", f["aliases"]) if "aliases" in f else []
+        words = tuple(self.text("aliases", (n, n)) or "" for n in aliases)
+        return Choice(label or "", value or "", tuple(w for w in words if w))
+
+    def check_choice_texts(self, read: list[tuple[Node, Choice]]) -> None:
+        """Report a label, value or alias that two choices share: such a reply is not guessed."""
+        owner: dict[str, int] = {}
+        for number, (node, choice) in enumerate(read, start=1):
+            for text in dict.fromkeys((choice.label, choice.value, *choice.aliases)):
+                first = owner.setdefault(_normal(text), number)
+                if first != number:
+                    message = f'choices {first} and {number} both use "{text}"'
+                    self.problem(node, message + "; a reply must lead to one choice")
+
+    # -- branching -----------------------------------------------------------------------
+
+    def branches(self, pair: Pair) -> tuple[Branch, ...]:
+        """The `next` entries: {if: condition, goto: question id or end}."""
+        if not isinstance(pair[1], SequenceNode):
+            self.problem(pair[0], "next must be a list of entries like {if: ..., goto: ...}")
+            return ()
+        return tuple(b for b in map(self.branch, pair[1].value) if b is not None)
+
+    def branch(self, node: Node) -> Branch | None:
+        """One `next` entry."""
+        if not isinstance(node, MappingNode):
+            self.problem(node, "a next entry must look like {if: ..., goto: ...}")
+            return None
+        f = self.fields(node, BRANCH_KEYS)
+        for key in BRANCH_KEYS:
+            if key not in f:
+                self.problem(node, f'this next entry is missing "{key}"')
+        condition = self.template("if", f["if"], condition=True) if "if" in f else None
+        goto = self.text("goto", f["goto"]) if "goto" in f else None
+        if goto is not None:
+            self.gotos.append((f["goto"][0], goto))
+        return Branch(condition, goto) if condition and goto else None
+
+    def check_gotos(self, read: list[tuple[Question, list[tuple[Node, str]]]]) -> None:
+        """Each goto leads to `end` or to a question after its own."""
+        position: dict[str, int] = {}
+        for index, (question, _) in enumerate(read):
+            position.setdefault(question.id, index)
+        for here, (_, gotos) in enumerate(read):
+            for node, goto in gotos:
+                self.check_goto(node, goto, position, here, read)
+
+    def check_goto(
+        self, node: Node, goto: str, position: dict[str, int], here: int, read: list
+    ) -> None:
+        """One goto: to `end`, or to a question that exists and comes later."""
+        target = position.get(goto)
+        if goto == END or (target is not None and target > here):
+            return
+        if target is None:
+            hint = _did_you_mean(goto, [*position, END])
+            self.problem(node, f'goto "{goto}" is not a question in this survey{hint}')
+            return
+        where = "this same question"
+        if target < here:
+            where = f"an earlier question (line {read[target][0].line})"
+        self.problem(
+            node, f'goto "{goto}" leads to {where}; only a later question or end is allowed'
+        )
+
+    # -- checks across questions ---------------------------------------------------------
+
+    def check_ids(self, questions: tuple[Question, ...]) -> None:
+        """Report a question id used twice."""
+        first: dict[str, int] = {}
+        for question in questions:
+            line = first.setdefault(question.id, question.line)
+            if question.id and line != question.line:
+                message = f'question id "{question.id}" is used twice (first on line {line})'
+                self.problem(question.line, message)
+
+    def check_references(self, questions: tuple[Question, ...]) -> None:
+        """Report `answers.x` in a template or condition when there is no question x."""
+        ids = [q.id for q in questions if q.id]
+        for template in self.templates:
+            for name, lineno in _answer_names(template):
+                if name not in ids and name not in RESERVED_IDS:
+                    line = self.inner_line((template.key, template.value), lineno)
+                    self.problem(
+                        line,
+                        f'answers.{name}: there is no question "{name}"{_did_you_mean(name, ids)}',
+                    )
+
+
+def _answer_names(template: _Template) -> list[tuple[str, int]]:
+    """The names used as `answers.NAME` or `answers["NAME"]`, with their template line."""
+    source = f"{{{{ {template.source} }}}}" if template.condition else template.source
+    try:
+        tree = ENV.parse(source)
+    except TemplateSyntaxError:  # compiled fine already; be safe rather than crash
+        return []
+    found = []
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        target = node.node
+        if not (isinstance(target, nodes.Name) and target.name == "answers"):
+            continue
+        if isinstance(node, nodes.Getattr):
+            found.append((node.attr, node.lineno))
+        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            found.append((node.arg.value, node.lineno))
+    return found

@@ -1,0 +1,223 @@
+"""The served surveys: several files, conflicts between them, edits while running."""
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+import bot.catalog
+from bot.catalog import Catalog, check_files
+from bot.model import Survey
+
+SURVEYS = Path(__file__).resolve().parent.parent / "surveys"
+MINIMAL = "questions:\n  - {id: name, type: text, text: Your name}\n"
+
+
+def survey_yaml(*, title="A survey", keywords=(), default=False, extra="") -> str:
+    """A valid survey file's text."""
+    return (
+        f"title: {title}\n"
+        f"keywords: [{', '.join(keywords)}]\n"
+        f"default: {str(default).lower()}\n"
+        f"{extra}"
+        "questions:\n"
+        "  - id: name\n"
+        "    type: text\n"
+        "    text: Your name?\n"
+    )
+
+
+class Folder:
+    """A surveys folder whose every write gets a distinct, settled modification time."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.clock = time.time() - 3600  # an hour ago: older than any racy window
+
+    def write(self, name: str, text: str) -> Path:
+        """Write `name` and give it a modification time later than any before."""
+        file = self.path / name
+        file.write_text(text)
+        self.clock += 10
+        os.utime(file, (self.clock, self.clock))
+        return file
+
+
+@pytest.fixture
+def folder(tmp_path):
+    return Folder(tmp_path)
+
+
+def test_serves_every_survey_in_the_folder(folder):
+    folder.write("a.yaml", survey_yaml(keywords=["Apple"], default=True))
+    folder.write("b.yml", survey_yaml(keywords=["BANANA"]))
+    folder.write("notes.txt", "not a survey")
+    folder.write(".hidden.yaml", "broken: [")
+    catalog = Catalog(folder.path)
+    assert [s.id for s in catalog.surveys()] == ["a", "b"]
+    assert catalog.get("b").keywords == ("BANANA",)
+    assert catalog.by_keyword("apple").id == "a"
+    assert catalog.by_keyword(" banana ").id == "b"
+    assert catalog.by_keyword("cherry") is None
+    assert catalog.default().id == "a"
+    assert catalog.keywords() == ["APPLE", "BANANA"]
+    assert catalog.problems() == []
+
+
+def test_edit_is_picked_up_on_next_refresh(folder):
+    folder.write("a.yaml", survey_yaml(title="First"))
+    catalog = Catalog(folder.path)
+    first = catalog.get("a")
+    folder.write("a.yaml", survey_yaml(title="Second"))
+    catalog.refresh()
+    second = catalog.get("a")
+    assert (first.title, second.title) == ("First", "Second")
+    assert first.version != second.version
+    assert catalog.version("a", first.version) is first
+    assert catalog.version("a", second.version) is second
+
+
+def test_unchanged_files_are_not_read_again(folder, monkeypatch):
+    folder.write("a.yaml", survey_yaml())
+    catalog = Catalog(folder.path)
+    loads = []
+    monkeypatch.setattr(bot.catalog, "load_survey", lambda *a: loads.append(a))
+    for _ in range(3):
+        catalog.refresh()
+    assert loads == []
+
+
+def test_quick_edit_with_the_same_stat_is_still_seen(folder):
+    # Two saves within the file system's timestamp granularity, same size and inode.
+    file = folder.write("a.yaml", survey_yaml(title="One"))
+    now = time.time_ns()
+    os.utime(file, ns=(now, now))
+    catalog = Catalog(folder.path)
+    file.write_text(survey_yaml(title="Two"))
+    os.utime(file, ns=(now, now))
+    catalog.refresh()
+    assert catalog.get("a").title == "Two"
+
+
+def test_broken_edit_keeps_the_last_good_version(folder, caplog):
+    folder.write("a.yaml", survey_yaml(title="Good"))
+    catalog = Catalog(folder.path)
+    good = catalog.get("a")
+    folder.write("a.yaml", survey_yaml(title="Good", extra="titel: oops\n"))
+    with caplog.at_level(logging.WARNING, logger="bot.catalog"):
+        catalog.refresh()
+        catalog.refresh()
+    assert catalog.get("a") is good
+    assert [(p.line, p.message) for p in catalog.problems()] == [
+        (4, 'unknown key "titel" (did you mean "title"?)')
+    ]
+    assert len([r for r in caplog.records if "does not load" in r.getMessage()]) == 1
+    folder.write("a.yaml", survey_yaml(title="Fixed"))
+    catalog.refresh()
+    assert catalog.get("a").title == "Fixed"
+    assert catalog.problems() == []
+
+
+def test_file_broken_from_the_start_is_not_served(folder):
+    folder.write("a.yaml", "questions: []\n")
+    catalog = Catalog(folder.path)
+    assert catalog.surveys() == []
+    assert [str(p) for p in catalog.problems()] == [
+        f"{folder.path / 'a.yaml'}:1: questions is empty"
+    ]
+
+
+def test_deleted_file_stops_serving(folder):
+    file = folder.write("a.yaml", survey_yaml(keywords=["APPLE"]))
+    folder.write("b.yaml", survey_yaml())
+    catalog = Catalog(folder.path)
+    old = catalog.get("a")
+    file.unlink()
+    catalog.refresh()
+    assert catalog.get("a") is None
+    assert catalog.by_keyword("APPLE") is None
+    assert [s.id for s in catalog.surveys()] == ["b"]
+    assert catalog.version("a", old.version) is old  # sessions on it can still finish
+
+
+def test_new_file_is_served_on_next_refresh(folder):
+    catalog = Catalog(folder.path)
+    assert catalog.surveys() == []
+    folder.write("new.yaml", survey_yaml(keywords=["NEW"]))
+    catalog.refresh()
+    assert catalog.by_keyword("new").id == "new"
+
+
+def test_two_defaults_first_name_wins(folder, caplog):
+    folder.write("b.yaml", survey_yaml(default=True))
+    folder.write("a.yaml", survey_yaml(default=True))
+    with caplog.at_level(logging.WARNING, logger="bot.catalog"):
+        catalog = Catalog(folder.path)
+        catalog.refresh()
+    assert catalog.default().id == "a"
+    assert catalog.get("b") is None
+    [problem] = catalog.problems()
+    assert (Path(problem.path).name, problem.line) == ("b.yaml", 3)
+    assert '"a" (a.yaml) is already the default survey; only one can be' in problem.message
+    assert len([r for r in caplog.records if "refused" in r.getMessage()]) == 1
+
+
+def test_shared_keyword_first_name_wins(folder):
+    folder.write("a.yaml", survey_yaml(keywords=["FRUIT"]))
+    folder.write("b.yaml", "keywords:\n  - VEG\n  - fruit\n" + MINIMAL)
+    catalog = Catalog(folder.path)
+    assert catalog.by_keyword("fruit").id == "a"
+    assert catalog.by_keyword("veg") is None  # the refused survey is refused whole
+    [problem] = catalog.problems()
+    assert problem.line == 3
+    assert 'keyword "FRUIT" is already used by survey "a" (a.yaml)' in problem.message
+
+
+def test_refused_survey_is_served_once_the_conflict_goes(folder):
+    first = folder.write("a.yaml", survey_yaml(keywords=["FRUIT"]))
+    folder.write("b.yaml", survey_yaml(keywords=["FRUIT"]))
+    catalog = Catalog(folder.path)
+    first.unlink()
+    catalog.refresh()
+    assert catalog.by_keyword("FRUIT").id == "b"
+    assert catalog.problems() == []
+
+
+def test_add_version_registers_a_rebuilt_survey(folder):
+    catalog = Catalog(folder.path)
+    survey = Survey(id="old", version="abc123abc123", questions=())
+    catalog.add_version(survey)
+    assert catalog.version("old", "abc123abc123") is survey
+    assert catalog.get("old") is None
+
+
+def test_missing_folder_serves_nothing(tmp_path):
+    assert Catalog(tmp_path / "nope").surveys() == []
+
+
+def test_check_files_reports_conflicts_across_files(folder):
+    folder.write("a.yaml", survey_yaml(keywords=["FRUIT"], default=True))
+    folder.write("b.yaml", "id: a\n" + survey_yaml(keywords=["FRUIT"], default=True))
+    folder.write("c.yaml", "questions: 3\n")
+    found = [(Path(p.path).name, p.line, p.message) for p in check_files([str(folder.path)])]
+    assert found == [
+        ("b.yaml", 1, 'survey id "a" is already used by a.yaml'),
+        ("b.yaml", 3, 'keyword "FRUIT" is already used by survey "a" (a.yaml)'),
+        ("b.yaml", 4, '"a" (a.yaml) is already the default survey; only one can be'),
+        ("c.yaml", 1, "questions must be a list"),
+    ]
+
+
+def test_check_files_of_a_missing_file(tmp_path):
+    [problem] = check_files([str(tmp_path / "nope.yaml")])
+    assert "cannot read the file" in problem.message
+
+
+def test_example_surveys_load_without_problems():
+    assert check_files([str(SURVEYS)]) == []
+    catalog = Catalog(SURVEYS)
+    assert len(catalog.surveys()) >= 2
+    assert catalog.default().id == "visit-feedback"
+    assert catalog.problems() == []

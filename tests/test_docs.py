@@ -1,0 +1,60 @@
+"""The survey authors' guide: every example survey loads, every broken one fails as shown."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.loader import SurveyError, Yaml12Loader, load_survey
+
+GUIDE = Path(__file__).resolve().parent.parent / "docs" / "authoring.md"
+BROKEN = "<!-- broken -->"
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```\n", re.DOTALL | re.MULTILINE)
+
+
+def blocks(text: str) -> list[tuple[str, str, int, str]]:
+    """The fenced blocks: (language, content, line of the fence, the line before it)."""
+    found = []
+    for match in FENCE.finditer(text):
+        before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
+        line = text.count("\n", 0, match.start()) + 1
+        found.append((match[1], match[2], line, before.strip()))
+    return found
+
+
+def yaml_examples() -> list[tuple[int, str, bool, str | None]]:
+    """Each yaml block: (line, content, broken?, the text block after it)."""
+    found = blocks(GUIDE.read_text())
+    examples = []
+    for index, (language, content, line, before) in enumerate(found):
+        if language == "yaml":
+            after = found[index + 1] if index + 1 < len(found) else None
+            shown = after[1] if after and after[0] == "text" else None
+            examples.append((line, content, before == BROKEN, shown))
+    return examples
+
+
+EXAMPLES = yaml_examples()
+
+
+def test_the_guide_has_examples_of_both_kinds():
+    assert sum(broken for _, _, broken, _ in EXAMPLES) >= 20
+    assert sum(not broken for _, _, broken, _ in EXAMPLES) >= 4
+
+
+@pytest.mark.parametrize(
+    ("content", "broken", "shown"),
+    [pytest.param(c, b, s, id=f"line {n}") for n, c, b, s in EXAMPLES],
+)
+def test_yaml_example(content, broken, shown):
+    data = content.encode()
+    if broken:
+        assert shown is not None, "a broken example must be followed by a ```text block"
+        with pytest.raises(SurveyError) as caught:
+            load_survey(data, "example.yaml")
+        assert [str(p) for p in caught.value.problems] == shown.splitlines()
+    elif re.search(r"^questions:", content, re.MULTILINE):
+        load_survey(data, "example.yaml")
+    else:  # a fragment: it must at least be valid YAML
+        yaml.compose(content, Loader=Yaml12Loader)

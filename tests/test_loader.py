@@ -1,0 +1,313 @@
+"""Reading and checking one survey file."""
+
+import hashlib
+from datetime import timedelta
+from textwrap import dedent, indent
+
+import pytest
+
+from bot.loader import Problem, SurveyError, load_survey
+
+MINIMAL = """\
+questions:
+  - id: name
+    type: text
+    text: Your name?
+"""
+
+
+def load(text: str, path: str = "example.yaml"):
+    """Load a survey from YAML text."""
+    return load_survey(dedent(text).encode(), path)
+
+
+def problems(text: str) -> list[Problem]:
+    """The problems of a survey that must not load."""
+    with pytest.raises(SurveyError) as caught:
+        load(text)
+    return caught.value.problems
+
+
+def test_minimal_survey_gets_defaults():
+    survey = load(MINIMAL, "surveys/my-poll.yml")
+    assert survey.id == "my-poll"
+    assert survey.path == "surveys/my-poll.yml"
+    assert survey.max_retries == 2
+    assert survey.expire_after == timedelta(hours=24)
+    assert (survey.date_order, survey.timezone, survey.default) == ("MDY", "UTC", False)
+    assert survey.questions[0].text.source == "Your name?"
+    assert survey.questions[0].line == 2
+
+
+def test_all_settings_are_read():
+    survey = load(
+        """\
+        id: poll
+        title: A poll
+        keywords: [poll, Vote2]
+        default: true
+        intro: Hi
+        outro: Bye {{ answers.name }}
+        reminder: Still there?
+        max_retries: 0
+        expire_after: 1h30m
+        date_order: dmy
+        timezone: Europe/London
+        questions:
+          - id: name
+            type: text
+            text: Name?
+        """
+    )
+    assert survey.keywords == ("POLL", "VOTE2")
+    assert survey.default is True
+    assert survey.intro.source == "Hi" and survey.reminder.source == "Still there?"
+    assert survey.max_retries == 0
+    assert survey.expire_after == timedelta(minutes=90)
+    assert (survey.date_order, survey.timezone) == ("DMY", "Europe/London")
+
+
+def test_question_keys_are_read():
+    survey = load(
+        """\
+        questions:
+          - id: pick
+            type: Choice
+            text: Pick one
+            choices:
+              - Red
+              - {label: Dark blue, value: blue, aliases: [navy, 7]}
+            next:
+              - {if: answers.pick == "blue", goto: end}
+          - id: many
+            type: multi
+            text: Pick some
+            choices: [a, b, c]
+          - id: count
+            type: number
+            integer: true
+            min: -1.5
+            max: 10
+            optional: true
+            when: answers.pick == "Red"
+            error: Just a number, please.
+            text: How many?
+        """
+    )
+    pick, many, count = survey.questions
+    assert pick.type == "choice"
+    assert [(c.label, c.value, c.aliases) for c in pick.choices] == [
+        ("Red", "Red", ()),
+        ("Dark blue", "blue", ("navy", "7")),
+    ]
+    assert pick.next[0].goto == "end"
+    assert pick.next[0].condition.is_true({"answers": {"pick": "blue"}})
+    assert (many.min, many.max) == (1, 3)
+    assert (count.min, count.max, count.integer, count.optional) == (-1.5, 10, True, True)
+    assert count.error.source == "Just a number, please."
+    assert not count.when.is_true({"answers": {}})
+
+
+def test_yaml_1_2_scalars():
+    survey = load(
+        """\
+        title: no
+        questions:
+          - id: ok
+            type: choice
+            text: OK?
+            choices: [Yes, No, on, off, y, 12:30, 2026-11-27, 1_000]
+          - id: n
+            type: number
+            min: 017
+            max: 0x1F
+            text: n?
+        """
+    )
+    assert survey.title == "no"
+    labels = [c.label for c in survey.questions[0].choices]
+    assert labels == ["Yes", "No", "on", "off", "y", "12:30", "2026-11-27", "1_000"]
+    assert (survey.questions[1].min, survey.questions[1].max) == (17, 31)
+
+
+def test_version_is_the_hash_of_the_bytes():
+    data = MINIMAL.encode()
+    survey = load_survey(data, "a.yaml")
+    assert survey.version == hashlib.sha256(data).hexdigest()[:12]
+    assert survey.source == MINIMAL
+    assert load_survey(data, "a.yaml").version == survey.version
+    assert load_survey(data + b"# edited\n", "a.yaml").version != survey.version
+
+
+def test_a_broken_file_reports_every_problem_at_once():
+    found = problems(
+        """\
+        titel: Broken
+        keywords: [STOP, hello, hello]
+        default: yes
+        max_retries: two
+        questions:
+          - id: Name
+            type: radio
+            text: Hi {{ answers.name }
+          - id: q1
+            type: scale
+            text: rate
+          - id: q1
+            type: yesno
+            text: ok?
+            next:
+              - {if: answers.q1, goto: q1}
+        """
+    )
+    assert [(p.line, p.path) for p in found] == [
+        (n, "example.yaml") for n in (1, 2, 2, 3, 4, 6, 7, 8, 10, 12, 16)
+    ]
+    assert str(found[0]) == 'example.yaml:1: unknown key "titel" (did you mean "title"?)'
+
+
+def survey_with(question: str) -> str:
+    """A survey whose second question, from line 5, is `question`."""
+    return MINIMAL + indent(dedent(question), "  ")
+
+
+BROKEN_SURVEYS = [
+    # (yaml, line, part of the message)
+    ("titel: x\n" + MINIMAL, 1, 'unknown key "titel" (did you mean "title"?)'),
+    ("title: x\n", 1, 'missing the required key "questions"'),
+    ("questions: []\n", 1, "questions is empty"),
+    ("- id: a\n", 1, "must be a set of survey keys"),
+    ("title: [x\n", 2, "not valid YAML"),
+    ("questions:\n\t- id: x\n", 2, "indent with spaces, not tabs"),
+    ("title: a: b\n" + MINIMAL, 1, 'a text containing ": " must be put in quotes'),
+    ("title: a\ntitle: b\n" + MINIMAL, 2, '"title" is set twice (first on line 1)'),
+    ("max_retries: two\n" + MINIMAL, 1, "max_retries must be a whole number"),
+    ("max_retries: -1\n" + MINIMAL, 1, "max_retries must be 0 or more"),
+    ("default: yes\n" + MINIMAL, 1, "default must be true or false"),
+    ("expire_after: 3 weeks\n" + MINIMAL, 1, "expire_after must be a duration like 30m"),
+    ("date_order: YMD\n" + MINIMAL, 1, "date_order must be MDY"),
+    ("timezone: Mars/Olympus\n" + MINIMAL, 1, 'unknown timezone "Mars/Olympus"'),
+    ("timezone: europe/london\n" + MINIMAL, 1, 'did you mean "Europe/London"'),
+    ("keywords: [stop]\n" + MINIMAL, 1, 'keyword "STOP" is a command word'),
+    ("keywords: [Help]\n" + MINIMAL, 1, 'keyword "HELP" is a command word'),
+    ("keywords:\n  - Poll\n  - POLL\n" + MINIMAL, 3, 'keyword "POLL" is listed twice (first on'),
+    ("keywords: [two words]\n" + MINIMAL, 1, "must be one word of letters and digits"),
+    ("keywords: [2024]\n" + MINIMAL, 1, 'keyword "2024" needs a letter'),
+    ("intro: Hi {{ name }\n" + MINIMAL, 1, "intro template does not parse"),
+    ("outro: Bye {{ answers.nam }}\n" + MINIMAL, 1, 'no question "nam" (did you mean "name"?)'),
+    (survey_with("- id: x\n  type: text\n  text: Hi {{ answers.name }\n"), 7, "text template does"),
+    (
+        survey_with("- id: x\n  type: text\n  text: |\n    Hi\n    {% if x %}\n"),
+        9,
+        "{% if %} is never",
+    ),
+    (
+        survey_with("- id: x\n  type: text\n  text: '{% endif %}'\n"),
+        7,
+        "{% endif %} has no matching",
+    ),
+    (
+        survey_with("- id: x\n  type: text\n  text: {{ answers.name }}\n"),
+        7,
+        "must be put in quotes",
+    ),
+    (survey_with("- id: x\n  type: text\n  text: x\n  when: answers.x = 1\n"), 8, "use =="),
+    (
+        survey_with("- id: x\n  type: text\n  text: x\n  error: '{{'\n"),
+        8,
+        "error template does not",
+    ),
+    (survey_with("- id: x\n  type: text\n  text: x\n  optional: no\n"), 8, "optional must be true"),
+    (
+        survey_with("- {id: x, type: yesno, text: x, next: [{if: x and, goto: end}]}"),
+        5,
+        "does not parse",
+    ),
+    (
+        survey_with(
+            "- id: x\n  type: choice\n  text: x\n  choices:\n  - {label: A, aliases: [b]}\n  - B"
+        ),
+        10,
+        'choices 1 and 2 both use "B"',
+    ),
+]
+
+BROKEN_QUESTIONS = [
+    # (the fields of a question on line 5, part of the message)
+    ("id: x, type: text", 'question "x" is missing the required key "text"'),
+    ("type: text, text: x", 'missing the required key "id"'),
+    ("id: x, text: x", 'missing the required key "type"'),
+    ("id: x, type: radio, text: x", 'unknown question type "radio"'),
+    ("id: x, type: mult, text: x", 'did you mean "multi"'),
+    ("id: x, typ: text, text: x", 'unknown key "typ" (did you mean "type"?)'),
+    ("id: Age, type: text, text: x", 'question id "Age" must start with a lower-case letter'),
+    ("id: 2nd, type: text, text: x", 'question id "2nd" must start'),
+    ("id: items, type: text, text: x", 'question id "items" is a reserved word'),
+    ("id: values, type: text, text: x", 'question id "values" is a reserved word'),
+    ("id: end, type: text, text: x", 'question id "end" is a reserved word'),
+    ("id: name, type: text, text: x", 'question id "name" is used twice (first on line 2)'),
+    ("id: x, type: choice, text: x", 'needs "choices"'),
+    ("id: x, type: multi, text: x, choices: []", "choices is empty"),
+    ("id: x, type: choice, text: x, choices: [a, A]", 'choices 1 and 2 both use "A"'),
+    ("id: x, type: choice, text: x, choices: [{value: a}]", 'missing the required key "label"'),
+    ("id: x, type: text, text: x, choices: [a]", "choices is only used by choice and multi"),
+    ("id: x, type: scale, text: x, min: 1", "a scale needs both min and max (add max)"),
+    ("id: x, type: scale, text: x", "a scale needs both min and max (add min and max)"),
+    ("id: x, type: scale, text: x, min: 1, max: 5.5", "max must be a whole number"),
+    ("id: x, type: number, text: x, min: 9, max: 1", "min (9) is larger than max (1)"),
+    ("id: x, type: number, text: x, min: ten", "min must be a number"),
+    ("id: x, type: scale, text: x, min: 1, max: 5, integer: true", "integer is only used by"),
+    ("id: x, type: number, text: x, integer: 1", "integer must be true or false"),
+    ("id: x, type: yesno, text: x, max_length: 5", "max_length is only used by text"),
+    ("id: x, type: text, text: x, max_length: 0", "max_length must be 1 or more"),
+    ("id: x, type: multi, text: x, choices: [a, b], max: 3", "max (3) is more than the number"),
+    (
+        "id: x, type: yesno, text: x, next: [{if: true, goto: nope}]",
+        'goto "nope" is not a question',
+    ),
+    ("id: x, type: yesno, text: x, next: [{if: true, goto: name}]", "an earlier question (line 2)"),
+    ("id: x, type: yesno, text: x, next: [{if: true, goto: x}]", "leads to this same question"),
+    ("id: x, type: yesno, text: x, next: [{goto: end}]", 'this next entry is missing "if"'),
+    ("id: x, type: yesno, text: x, next: [{if: true}]", 'this next entry is missing "goto"'),
+    ("id: x, type: yesno, text: x, next: end", "next must be a list"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "message"), BROKEN_SURVEYS)
+def test_broken_survey_is_refused_with_line_and_reason(text, line, message):
+    found = problems(text)
+    assert any(p.line == line and message in p.message for p in found), found
+
+
+@pytest.mark.parametrize(("fields", "message"), BROKEN_QUESTIONS)
+def test_broken_question_is_refused_with_line_and_reason(fields, message):
+    found = problems(survey_with(f"- {{{fields}}}\n"))
+    assert any(p.line == 5 and message in p.message for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("data", "line"),
+    [(b"title: caf\xe9\n", 1), (b"questions:\n  - id: \xff\n", 2), (b"title: a\x00b\n", 1)],
+)
+def test_bytes_that_are_not_text_are_one_problem(data, line):
+    with pytest.raises(SurveyError) as caught:
+        load_survey(data, "x.yaml")
+    assert [p.line for p in caught.value.problems] == [line]
+
+
+def test_empty_file_is_a_problem():
+    assert [str(p) for p in problems("")] == [
+        "example.yaml:1: the file is empty; a survey needs at least questions:"
+    ]
+
+
+def test_file_name_that_cannot_be_an_id_needs_an_id():
+    with pytest.raises(SurveyError, match="rename the file or set id:"):
+        load_survey(MINIMAL.encode(), "surveys/my survey.yaml")
+    assert load_survey(("id: mine\n" + MINIMAL).encode(), "surveys/my survey.yaml").id == "mine"
+
+
+def test_stored_source_rebuilds_the_same_version():
+    for data in (MINIMAL.encode(), b"\xef\xbb\xbf" + MINIMAL.encode(), MINIMAL.encode() + b"\r\n"):
+        survey = load_survey(data, "a.yaml")
+        assert load_survey(survey.source.encode(), "a.yaml").version == survey.version
