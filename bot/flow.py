@@ -1,0 +1,78 @@
+"""One `transitions` machine per survey version: where a conversation goes next.
+
+The machine is data built once per version and shared by every respondent; a
+respondent is a small `Position` (a state name and the answers) that the
+machine moves. States are the question ids plus `new` and `completed`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transitions import Machine
+
+from bot.model import END, Survey
+from bot.templates import Expr
+
+NEW = "new"
+COMPLETED = "completed"
+
+
+class Position:
+    """A respondent's place in one survey: the state the machine moves, and the answers."""
+
+    __slots__ = ("state", "answers", "context")
+
+    def __init__(self, survey: Survey, state: str, answers: dict[str, Any]):
+        self.state = state
+        self.answers = answers
+        self.context = {"answers": answers, "survey": survey}
+
+
+def _holds(expr: Expr):
+    """Wrap an author's expression as a transitions condition."""
+    return lambda event: expr.is_true(event.model.context)
+
+
+class Flow:
+    """The machine of one survey version, and the events that move a Position."""
+
+    def __init__(self, survey: Survey):
+        self.survey = survey
+        ids = [q.id for q in survey.questions]
+        self._index = {qid: i for i, qid in enumerate(ids)}
+        self.machine = Machine(
+            model=None,
+            states=[NEW, *ids, COMPLETED],
+            initial=NEW,
+            auto_transitions=False,
+            send_event=True,
+        )
+        self._add_onward("start", NEW, 0)
+        for i, question in enumerate(survey.questions):
+            for branch in question.next:
+                start = len(ids) if branch.goto == END else self._index[branch.goto]
+                self._add_onward("answered", question.id, start, branch.condition)
+            self._add_onward("answered", question.id, i + 1)
+            self._add_onward("unanswered", question.id, i + 1)
+            self.machine.add_transition("reprompt", question.id, None)  # internal: stay put
+            self.machine.add_transition(f"back_to_{question.id}", "*", question.id)
+
+    def _add_onward(self, event: str, source: str, start: int, guard: Expr | None = None) -> None:
+        """Go to the first question from `start` whose `when` holds, else to completed.
+
+        Transitions are tried in order and the first whose conditions all hold
+        wins, which is exactly "skip questions whose `when` is false".
+        """
+        guards = [_holds(guard)] if guard else []
+        for question in self.survey.questions[start:]:
+            conditions = guards + ([_holds(question.when)] if question.when else [])
+            self.machine.add_transition(event, source, question.id, conditions=conditions)
+            if not conditions:
+                return  # an unconditional transition: nothing after it can be reached
+        self.machine.add_transition(event, source, COMPLETED, conditions=guards)
+
+    def trigger(self, event: str, position: Position) -> str:
+        """Fire `event` on `position` and return its new state."""
+        self.machine.events[event].trigger(position)
+        return position.state

@@ -1,0 +1,58 @@
+"""Answer values as stored (JSON) and as exported (CSV cells)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from typing import Any
+
+_DATE = "$date"  # JSON has no date type: a tagged object keeps dates dates
+
+
+def _encode(value: Any) -> Any:
+    """Turn a date into its tagged JSON form."""
+    if isinstance(value, date):
+        return {_DATE: value.isoformat()}
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def _decode(obj: dict) -> Any:
+    """Turn a tagged JSON object back into a date."""
+    if len(obj) == 1 and _DATE in obj:
+        return date.fromisoformat(obj[_DATE])
+    return obj
+
+
+def dump(value: Any) -> str:
+    """One value (or a dict of answers) as JSON text."""
+    return json.dumps(value, default=_encode, ensure_ascii=False, separators=(",", ":"))
+
+
+def load(text: str | None) -> Any:
+    """The value that `dump` wrote."""
+    return None if text is None else json.loads(text, object_hook=_decode)
+
+
+def to_cell(value: Any) -> str:
+    """An answer as a CSV cell: yes/no, `;`-joined picks, ISO dates, plain numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ";".join(to_cell(v) for v in value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(text: str) -> str:
+    """A respondent's text made safe for spreadsheets: a would-be formula gets a leading '."""
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
