@@ -1,0 +1,1 @@
+"""Tables and queries. Nothing in this package knows about Twilio or HTTP."""

@@ -1,0 +1,109 @@
+"""All tables. Times are timezone-aware and stored in UTC (SQLModel's UTCDateTime)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, Text, text
+from sqlmodel import Field, SQLModel
+
+
+class Contact(SQLModel, table=True):
+    """A phone number that has opted out or back in (no row: never opted out)."""
+
+    phone: str = Field(primary_key=True)
+    opted_out: bool = False
+    changed_at: datetime
+
+
+class SurveyVersion(SQLModel, table=True):
+    """The source of each survey version a session started on, so it outlives edits."""
+
+    __tablename__ = "survey_version"
+    survey_id: str = Field(primary_key=True)
+    version: str = Field(primary_key=True)
+    path: str
+    source: str = Field(sa_column=Column(Text, nullable=False))
+    first_seen: datetime
+
+
+OPEN_ONLY = text("status = 'open'")
+
+
+class SurveySession(SQLModel, table=True):
+    """One respondent's session with one survey version."""
+
+    __tablename__ = "survey_session"
+    __table_args__ = (
+        Index("ix_session_phone", "phone", "id"),
+        Index("ix_session_survey", "survey_id", "started_at"),
+        # At most one open session per number, whatever races happen.
+        Index(
+            "uq_session_open_phone",
+            "phone",
+            unique=True,
+            sqlite_where=OPEN_ONLY,
+            postgresql_where=OPEN_ONLY,
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    phone: str
+    survey_id: str
+    survey_version: str
+    state: str  # the current question id, `completed`, or where it stopped
+    status: str  # open, completed, opted_out, expired, abandoned
+    retries: int = 0
+    answers: str = Field(sa_column=Column(Text, nullable=False))  # JSON copy, read in one go
+    started_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None = None
+    reminded_at: datetime | None = None
+
+
+class Answer(SQLModel, table=True):
+    """One stored answer, with the reply it was read from."""
+
+    __table_args__ = (Index("uq_answer_question", "session_id", "question_id", unique=True),)
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="survey_session.id")
+    question_id: str
+    value: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+    raw_reply: str = Field(sa_column=Column(Text, nullable=False))
+    answered_at: datetime
+    message_sid: str | None = None
+
+
+class InboundMessage(SQLModel, table=True):
+    """Every message handled, with the reply sent, so a redelivery gets the same reply."""
+
+    __tablename__ = "inbound_message"
+    message_sid: str = Field(primary_key=True)
+    phone: str
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime
+    reply: str = Field(sa_column=Column(Text, nullable=False))  # the TwiML returned
+    session_id: int | None = None
+
+
+class OutboundMessage(SQLModel, table=True):
+    """A message the bot sent through Twilio's REST API, and its delivery state."""
+
+    __tablename__ = "outbound_message"
+    __table_args__ = (Index("ix_outbound_session", "session_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    sid: str | None = Field(default=None, unique=True)  # Twilio's MessageSid once accepted
+    phone: str
+    session_id: int | None = None
+    kind: str  # invite or reminder
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    status: str  # pending, queued, sent, delivered, undelivered, failed
+    error_code: int | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Secret(SQLModel, table=True):
+    """A random key the app made once (e.g. for hashing phones), shared by every machine."""
+
+    name: str = Field(primary_key=True)
+    value: str

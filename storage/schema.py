@@ -1,0 +1,75 @@
+"""The database schema: created on a new database, checked on every start.
+
+Schema changes are Alembic migrations in storage/migrations, applied with
+`flask db upgrade`. A fresh database is brought to the newest schema by
+itself (so the defaults need no setup); a database that holds data on an
+older schema is refused until an operator upgrades it on purpose.
+"""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, inspect, text
+
+SCRIPTS = "storage:migrations"
+
+
+class SchemaBehind(RuntimeError):
+    """The database needs `flask db upgrade` before this code can use it."""
+
+
+def _config(conn: Connection | None = None) -> Config:
+    """Alembic's configuration, pointed at our migrations and an open connection."""
+    config = Config()
+    config.set_main_option("script_location", SCRIPTS)
+    config.attributes["connection"] = conn
+    return config
+
+
+def head() -> str:
+    """The newest revision in the code."""
+    return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def current(conn: Connection) -> str | None:
+    """The revision the database is at, None for a database without our tables."""
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def _exclusive(engine: Engine):
+    """A connection whose transaction excludes other processes doing the same."""
+    conn = engine.connect()
+    if engine.dialect.name == "sqlite":
+        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+    return conn
+
+
+def _lock(conn: Connection) -> None:
+    """On PostgreSQL, one schema change at a time across machines."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply migrations up to `revision`, keeping every stored row."""
+    with _exclusive(engine) as conn, conn.begin():
+        _lock(conn)
+        command.upgrade(_config(conn), revision)
+
+
+def ensure_current(engine: Engine) -> None:
+    """Create the schema on an empty database; refuse one that is behind."""
+    with _exclusive(engine) as conn, conn.begin():
+        _lock(conn)
+        at = current(conn)
+        if at is None and not inspect(conn).get_table_names():
+            command.upgrade(_config(conn), "head")
+            return
+        if at != head():
+            raise SchemaBehind(
+                f"The database schema is at {at or 'an unknown revision'}, this code needs "
+                f"{head()}: back up the database, then run `flask db upgrade`."
+            )

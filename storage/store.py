@@ -1,0 +1,196 @@
+"""The queries the conversation needs: read a phone's situation, write its effects."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, and_, case, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from bot import values
+from bot.conversation import Effects, Run, Situation
+from storage.models import (
+    Answer,
+    Contact,
+    InboundMessage,
+    OutboundMessage,
+    Secret,
+    SurveySession,
+    SurveyVersion,
+)
+
+SESSION = SurveySession.__table__
+ANSWER = Answer.__table__
+CONTACT = Contact.__table__
+INBOUND = InboundMessage.__table__
+VERSION = SurveyVersion.__table__
+
+
+def stored_reply(*, db: Connection, message_sid: str) -> str | None:
+    """The reply already sent for `message_sid`, if it was handled before."""
+    return db.execute(
+        select(INBOUND.c.reply).where(INBOUND.c.message_sid == message_sid)
+    ).scalar_one_or_none()
+
+
+def situation(*, db: Connection, phone: str) -> Situation:
+    """What is known about `phone`: opt-out state and its latest session."""
+    opted_out = db.execute(
+        select(CONTACT.c.opted_out).where(CONTACT.c.phone == phone)
+    ).scalar_one_or_none()
+    row = db.execute(
+        select(SESSION).where(SESSION.c.phone == phone).order_by(SESSION.c.id.desc()).limit(1)
+    ).one_or_none()
+    found = Situation(phone=phone, opted_out=bool(opted_out))
+    if row is not None:
+        found.latest_survey, found.latest_status = row.survey_id, row.status
+        if row.status == "open":
+            found.run = _run(row)
+    return found
+
+
+def _run(row) -> Run:
+    """A session row as the engine's Run."""
+    return Run(
+        id=row.id,
+        survey_id=row.survey_id,
+        version=row.survey_version,
+        state=row.state,
+        status=row.status,
+        retries=row.retries,
+        answers=values.load(row.answers),
+        started_at=row.started_at,
+        updated_at=row.updated_at,
+        completed_at=row.completed_at,
+    )
+
+
+def save(*, db: Connection, phone: str, effects: Effects, raw: str, sid: str | None, now) -> None:
+    """Write what one message changed: contact, sessions, answers."""
+    if effects.opted_out is not None:
+        set_opt_out(db=db, phone=phone, opted_out=effects.opted_out, now=now)
+    for run in effects.runs:
+        _write_run(db, phone, run)
+    for run, question_id in effects.removed:
+        db.execute(
+            delete(ANSWER).where(ANSWER.c.session_id == run.id, ANSWER.c.question_id == question_id)
+        )
+    if effects.saved:
+        db.execute(
+            insert(ANSWER),
+            [
+                {
+                    "session_id": run.id,
+                    "question_id": qid,
+                    "value": values.dump(value),
+                    "raw_reply": raw,
+                    "answered_at": now,
+                    "message_sid": sid,
+                }
+                for run, qid, value in effects.saved
+            ],
+        )
+
+
+def _write_run(db: Connection, phone: str, run: Run) -> None:
+    """Insert a new session or update an existing one; sets `run.id`."""
+    fields = {
+        "survey_id": run.survey_id,
+        "survey_version": run.version,
+        "state": run.state,
+        "status": run.status,
+        "retries": run.retries,
+        "answers": values.dump(run.answers),
+        "updated_at": run.updated_at,
+        "completed_at": run.completed_at,
+    }
+    if run.id is None:
+        fields.update(phone=phone, started_at=run.started_at)
+        run.id = db.execute(insert(SESSION).values(**fields).returning(SESSION.c.id)).scalar_one()
+    else:
+        db.execute(update(SESSION).where(SESSION.c.id == run.id).values(**fields))
+
+
+def log_inbound(*, db: Connection, sid: str, phone: str, body: str, reply: str, session_id, now):
+    """Record a handled message with the reply sent for it."""
+    db.execute(
+        insert(INBOUND).values(
+            message_sid=sid,
+            phone=phone,
+            body=body,
+            received_at=now,
+            reply=reply,
+            session_id=session_id,
+        )
+    )
+
+
+def set_opt_out(*, db: Connection, phone: str, opted_out: bool, now: datetime) -> None:
+    """Record that `phone` opted out (or back in)."""
+    row = {"phone": phone, "opted_out": opted_out, "changed_at": now}
+    stmt = _upsert(db, CONTACT).values(**row)
+    db.execute(stmt.on_conflict_do_update(index_elements=["phone"], set_=row))
+
+
+def remember_version(*, db: Connection, survey_id: str, version: str, path: str, source: str, now):
+    """Keep a survey version's source, so sessions on it survive later edits."""
+    stmt = _upsert(db, VERSION).values(
+        survey_id=survey_id, version=version, path=path, source=source, first_seen=now
+    )
+    db.execute(stmt.on_conflict_do_nothing(index_elements=["survey_id", "version"]))
+
+
+def version_source(*, db: Connection, survey_id: str, version: str) -> tuple[str, str] | None:
+    """The (path, source) of a stored survey version."""
+    row = db.execute(
+        select(VERSION.c.path, VERSION.c.source).where(
+            VERSION.c.survey_id == survey_id, VERSION.c.version == version
+        )
+    ).one_or_none()
+    return None if row is None else (row.path, row.source)
+
+
+def _upsert(db: Connection, table):
+    """The dialect's INSERT that supports ON CONFLICT."""
+    return (pg_insert if db.dialect.name == "postgresql" else sqlite_insert)(table)
+
+
+def record_delivery(*, db: Connection, sid: str, status: str, error_code: int | None) -> bool:
+    """Update a sent message's delivery state from a status callback; False if unknown."""
+    table = OutboundMessage.__table__
+    result = db.execute(
+        update(table)
+        .where(table.c.sid == sid)
+        .values(status=status, error_code=error_code, updated_at=datetime.now(UTC))
+    )
+    return result.rowcount > 0
+
+
+def stored_versions(*, db: Connection, survey_id: str) -> list[tuple[str, str, str]]:
+    """Every stored (version, path, source) of a survey, newest first."""
+    rows = db.execute(
+        select(VERSION.c.version, VERSION.c.path, VERSION.c.source)
+        .where(VERSION.c.survey_id == survey_id)
+        .order_by(VERSION.c.first_seen.desc())
+    )
+    return [tuple(row) for row in rows]
+
+
+def status_counts(*, db: Connection, survey_id: str, idle_before: datetime) -> dict[str, int]:
+    """Sessions of a survey by status, with idle open sessions counted as expired."""
+    idle = and_(SESSION.c.status == "open", SESSION.c.updated_at < idle_before)
+    status = case((idle, "expired"), else_=SESSION.c.status)
+    rows = db.execute(
+        select(status, func.count()).where(SESSION.c.survey_id == survey_id).group_by(status)
+    )
+    return {name: n for name, n in rows}
+
+
+def secret(*, db: Connection, name: str) -> bytes:
+    """A random key stored once under `name`; the same on every call and machine."""
+    table = Secret.__table__
+    fresh = secrets.token_hex(32)
+    db.execute(_upsert(db, table).values(name=name, value=fresh).on_conflict_do_nothing())
+    return bytes.fromhex(db.execute(select(table.c.value).where(table.c.name == name)).scalar_one())
