@@ -1,0 +1,429 @@
+"""The Flask app: configuration, the Twilio webhooks, and the wiring of bot/ to storage/.
+
+`gunicorn app:app` serves it; `flask --app app ...` runs the command-line tools.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import click
+from flask import Flask, Response, abort, current_app, g, request, stream_with_context
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import cli
+from bot.catalog import Catalog
+from bot.conversation import Conversation, Effects, Situation
+from bot.loader import SurveyError, load_survey
+from bot.model import Survey
+from storage import db as database
+from storage import export, schema, store
+
+log = logging.getLogger("survey")
+
+SETTINGS = (
+    "DATABASE_URL",
+    "SURVEYS_DIR",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_MESSAGING_SERVICE_SID",
+    "TWILIO_FROM_NUMBER",
+    "TWILIO_VALIDATE",
+    "PUBLIC_URL",
+    "TRUSTED_PROXIES",
+    "ADMIN_TOKEN",
+    "TWILIO_API_URL",
+)
+MAX_BODY = 1600  # Twilio's own limit for one message body
+FORM_LIMIT = 256 * 1024
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure the app; tests pass a dict of settings."""
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(
+        DATABASE_URL="sqlite:///" + os.path.join(app.instance_path, "survey.sqlite3"),
+        SURVEYS_DIR=os.path.join(app.root_path, "surveys"),
+        TWILIO_API_URL="https://api.twilio.com",
+        MAX_CONTENT_LENGTH=FORM_LIMIT,
+    )
+    if test_config is None:
+        app.config.update({k: os.environ[k] for k in SETTINGS if os.environ.get(k)})
+    else:
+        app.config.update(test_config)
+    _configure_proxies(app)
+    app.extensions["survey_bot"] = Bot(app.config)
+    _register_routes(app)
+    cli.init_app(app)
+    _warn_if_unverified(app)
+    return app
+
+
+def validation_enabled(config) -> bool:
+    """Whether Twilio signatures are checked: with a token, unless explicitly turned off."""
+    explicit_off = str(config.get("TWILIO_VALIDATE", "")).strip().lower() in ("false", "0", "no")
+    return bool(config.get("TWILIO_AUTH_TOKEN")) and not explicit_off
+
+
+def _configure_proxies(app: Flask) -> None:
+    """Trust X-Forwarded-* only from as many proxies as the operator says there are."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+
+def _warn_if_unverified(app: Flask) -> None:
+    """Say loudly when webhook requests are not verified."""
+    if validation_enabled(app.config):
+        return
+    if app.config.get("TWILIO_AUTH_TOKEN"):
+        app.logger.warning("TWILIO_VALIDATE=false: Twilio signatures are NOT checked.")
+    else:
+        app.logger.warning(
+            "No TWILIO_AUTH_TOKEN: webhook requests are NOT verified; anyone can post answers."
+        )
+
+
+def refuse_unsafe_serving(app: Flask) -> None:
+    """Refuse to serve production traffic unverified unless TWILIO_VALIDATE=false is explicit."""
+    explicit_off = str(app.config.get("TWILIO_VALIDATE", "")).strip().lower() == "false"
+    if app.config.get("TWILIO_AUTH_TOKEN") or app.debug or app.testing or explicit_off:
+        return
+    raise RuntimeError(
+        "Refusing to serve: TWILIO_AUTH_TOKEN is not set, so forged requests could not be "
+        "told from Twilio's. Set TWILIO_AUTH_TOKEN, or run with --debug for local trials, "
+        "or set TWILIO_VALIDATE=false to serve unverified on purpose."
+    )
+
+
+class Library:
+    """The surveys the engine sees: the catalog, plus old versions kept in the database."""
+
+    def __init__(self, catalog: Catalog, engine):
+        self.catalog = catalog
+        self.engine = engine
+        self.stored: set[tuple[str, str]] = set()  # versions known to be in the database
+
+    def __getattr__(self, name):
+        return getattr(self.catalog, name)  # get, by_keyword, default, surveys, ...
+
+    def version(self, survey_id: str, version: str) -> Survey | None:
+        """A survey version from the catalog, else rebuilt from its stored source."""
+        found = self.catalog.version(survey_id, version)
+        if found is not None:
+            return found
+        with self.engine.connect() as conn:
+            stored = store.version_source(db=conn, survey_id=survey_id, version=version)
+        if stored is None:
+            return None
+        try:
+            survey = load_survey(stored[1].encode(), stored[0])
+        except SurveyError:
+            return None
+        self.catalog.add_version(survey)
+        return survey
+
+    def history(self, survey_id: str) -> list[Survey]:
+        """Every stored version of a survey that still loads, newest first."""
+        with self.engine.connect() as conn:
+            stored = store.stored_versions(db=conn, survey_id=survey_id)
+        return [s for s in (self.version(survey_id, v) for v, _, _ in stored) if s is not None]
+
+    def columns(self, survey: Survey) -> list[str]:
+        """Export columns: the newest version's question ids, then ids only older ones had."""
+        ids = [q.id for q in survey.questions]
+        for older in self.history(survey.id):
+            ids += [q.id for q in older.questions if q.id not in ids]
+        return ids
+
+    def keep(self, conn, survey: Survey, now: datetime) -> None:
+        """Store a version's source the first time a session starts on it."""
+        key = (survey.id, survey.version)
+        if key not in self.stored:
+            store.remember_version(
+                db=conn,
+                survey_id=survey.id,
+                version=survey.version,
+                path=survey.path,
+                source=survey.source,
+                now=now,
+            )
+            self.stored.add(key)
+
+
+class Bot:
+    """Everything one process needs to answer messages: database, surveys, engine."""
+
+    def __init__(self, config):
+        self.engine = database.make_engine(config["DATABASE_URL"])
+        self._checked = False
+        self.catalog = Catalog(config["SURVEYS_DIR"])
+        self.library = Library(self.catalog, self.engine)
+        self.conversation = Conversation(self.library)
+
+    def ready(self) -> Bot:
+        """Check once that the database schema is current (creating it on a new database)."""
+        if not self._checked:
+            schema.ensure_current(self.engine)
+            self._checked = True
+        return self
+
+    def receive(self, *, phone: str, body: str, sid: str, media: int = 0, now=None) -> str:
+        """Handle one inbound message exactly once and return the TwiML to answer with."""
+        now = now or datetime.now(UTC)
+        self.ready().catalog.refresh()
+        try:
+            return self._receive(phone, body, sid, media, now)
+        except IntegrityError:
+            # The same MessageSid committed by another worker a moment ago.
+            with self.engine.connect() as conn:
+                reply = store.stored_reply(db=conn, message_sid=sid)
+            if reply is None:
+                raise
+            return reply
+
+    def _receive(self, phone: str, body: str, sid: str, media: int, now: datetime) -> str:
+        """Read, decide and write in one transaction that holds the phone's lock."""
+        with database.locked(self.engine, phone) as conn:
+            reply = store.stored_reply(db=conn, message_sid=sid)
+            if reply is not None:
+                return reply
+            effects = self.handle(conn, phone, body, now, media=media, sid=sid)
+            twiml = to_twiml(effects.reply)
+            run_id = effects.runs[-1].id if effects.runs else None
+            store.log_inbound(
+                db=conn, sid=sid, phone=phone, body=body, reply=twiml, session_id=run_id, now=now
+            )
+            return twiml
+
+    def handle(self, conn, phone, body: str, now: datetime, media: int = 0, sid=None) -> Effects:
+        """Run the engine on one message inside an open transaction and write its effects."""
+        situation: Situation = store.situation(db=conn, phone=phone)
+        effects = self.conversation.handle(situation, body, now=now, media=media)
+        self._save(conn, phone, effects, body, now, sid)
+        return effects
+
+    def start(self, conn, phone: str, survey: Survey, now: datetime) -> Effects:
+        """Start `survey` for `phone` inside an open, locked transaction."""
+        situation = store.situation(db=conn, phone=phone)
+        effects = self.conversation.begin(situation, survey, now=now)
+        self._save(conn, phone, effects, "", now)
+        return effects
+
+    def _save(self, conn, phone: str, effects: Effects, body: str, now, sid=None) -> None:
+        """Write effects, keeping the source of any survey version a new session uses."""
+        for run in effects.runs:
+            if run.id is None:
+                self.library.keep(conn, self.library.version(run.survey_id, run.version), now)
+        store.save(db=conn, phone=phone, effects=effects, raw=body, sid=sid, now=now)
+
+
+def to_twiml(reply: str | None) -> str:
+    """A TwiML document with zero or one <Message>."""
+    response = MessagingResponse()
+    if reply:
+        response.message(reply)
+    return str(response)
+
+
+def bot() -> Bot:
+    """The current app's Bot."""
+    return current_app.extensions["survey_bot"]
+
+
+# -- HTTP ------------------------------------------------------------------
+
+
+def _register_routes(app: Flask) -> None:
+    """Attach the endpoints."""
+    app.add_url_rule("/sms", "sms", sms, methods=["POST"])
+    app.add_url_rule("/sms/status", "sms_status", sms_status, methods=["POST"])
+    app.add_url_rule("/healthz", "healthz", healthz)
+    app.add_url_rule("/surveys/<survey_id>/export.csv", "export", export_csv)
+    app.register_error_handler(OperationalError, _database_busy)
+    app.register_error_handler(HTTPException, _plain_error)
+
+
+def twilio_form() -> MultiDict:
+    """The request's form, parsed strictly and verified as coming from Twilio (else 4xx)."""
+    if "form" in g:
+        return g.form
+    if request.mimetype != "application/x-www-form-urlencoded":
+        abort(415, "Expected a form (application/x-www-form-urlencoded), as Twilio sends.")
+    raw = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH: 413 from Flask
+    try:
+        pairs = parse_qsl(raw.decode("ascii"), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        abort(400, "The form is not valid UTF-8.")
+    form = MultiDict(pairs)
+    if any("\x00" in k or "\x00" in v for k, v in pairs):
+        abort(400, "The form contains a NUL byte.")
+    _check_signature(form)
+    g.form = form
+    return form
+
+
+def _check_signature(form: MultiDict) -> None:
+    """403 unless X-Twilio-Signature matches the URL Twilio called and the form."""
+    config = current_app.config
+    if not validation_enabled(config):
+        return
+    signature = request.headers.get("X-Twilio-Signature", "")
+    url = public_url(config)
+    if not signature:
+        log.warning("403: no X-Twilio-Signature on %s from %s", url, request.remote_addr)
+        abort(403, "Missing X-Twilio-Signature.")
+    if not RequestValidator(config["TWILIO_AUTH_TOKEN"]).validate(url, form, signature):
+        log.warning("403: wrong X-Twilio-Signature for %s from %s", url, request.remote_addr)
+        abort(403, "Invalid X-Twilio-Signature.")
+
+
+def public_url(config) -> str:
+    """The URL Twilio called: PUBLIC_URL plus path and query, else the request's own URL."""
+    base = config.get("PUBLIC_URL")
+    if not base:
+        return request.url
+    query = request.query_string.decode("latin-1")
+    return base.rstrip("/") + request.path + (f"?{query}" if query else "")
+
+
+def sms() -> Response:
+    """Twilio's "a message comes in" webhook: the next question as TwiML."""
+    form = twilio_form()
+    phone, sid = form.get("From", "").strip(), form.get("MessageSid", "").strip()
+    body = form.get("Body", "")
+    if not phone:
+        abort(400, "Missing From.")
+    if not sid:
+        abort(400, "Missing MessageSid.")
+    if len(body) > MAX_BODY:
+        abort(400, f"Body is longer than {MAX_BODY} characters.")
+    media = _int(form.get("NumMedia"))
+    twiml = bot().receive(phone=phone, body=body, sid=sid, media=media)
+    return Response(twiml, mimetype="text/xml")
+
+
+def sms_status() -> Response:
+    """Twilio's status callback for a message the bot sent."""
+    form = twilio_form()
+    sid = form.get("MessageSid") or form.get("SmsSid")
+    status = form.get("MessageStatus") or form.get("SmsStatus")
+    if not sid or not status:
+        abort(400, "Missing MessageSid or MessageStatus.")
+    error = _int(form.get("ErrorCode"), None)
+    with bot().engine.begin() as conn:
+        store.record_delivery(db=conn, sid=sid, status=status, error_code=error)
+    return Response("", status=204)
+
+
+def healthz() -> Response:
+    """200 when the app and its database answer."""
+    with bot().ready().engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return Response("ok\n", mimetype="text/plain")
+
+
+def export_csv(survey_id: str) -> Response:
+    """The CSV export over HTTP, for holders of ADMIN_TOKEN."""
+    _require_admin()
+    if bot().ready().catalog.get(survey_id) is None:
+        bot().catalog.refresh()
+        if bot().catalog.get(survey_id) is None:
+            abort(404, f"No survey {survey_id!r}.")
+    args = request.args
+    fmt = args.get("format", "wide")
+    status = args.get("status") or None
+    if fmt not in ("wide", "long"):
+        abort(400, "format must be wide or long.")
+    if status is not None and status not in export.STATUSES:
+        abort(400, "status must be one of " + ", ".join(export.STATUSES) + ".")
+    chunks = cli.export_csv(
+        survey_id,
+        fmt=fmt,
+        status=status,
+        since=_day(args.get("since")),
+        until=_day(args.get("until")),
+        hash_phones=args.get("hash_phones") in ("1", "true", "yes"),
+    )
+    name = f"{survey_id}-{fmt}.csv"
+    return Response(
+        stream_with_context(chunks),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _require_admin() -> None:
+    """401 without the right bearer token; 404 when the export is disabled (no token set)."""
+    token = current_app.config.get("ADMIN_TOKEN")
+    if not token:
+        abort(404, "The export endpoint is disabled: ADMIN_TOKEN is not set.")
+    given = request.headers.get("Authorization", "")
+    if not given.startswith("Bearer "):
+        abort(401, "Send Authorization: Bearer <ADMIN_TOKEN>.")
+    if not hmac.compare_digest(given.removeprefix("Bearer ").encode(), token.encode()):
+        abort(403, "Wrong admin token.")
+
+
+def _day(value: str | None) -> date | None:
+    """An ISO date from the query string (400 if malformed)."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        abort(400, f"Not an ISO date (YYYY-MM-DD): {value!r}.")
+
+
+def _database_busy(err: OperationalError) -> Response:
+    """A database that cannot be reached or stays locked: 503, so the caller retries."""
+    log.error("database unavailable: %s", err)
+    return Response("Database unavailable, try again.\n", status=503, mimetype="text/plain")
+
+
+def _plain_error(err: HTTPException) -> Response:
+    """A 4xx as one line of plain text that says why."""
+    return Response(f"{err.code} {err.name}: {err.description}\n", err.code, mimetype="text/plain")
+
+
+def _int(value: str | None, default: int | None = 0) -> int | None:
+    """A form field as an int, `default` when absent or not a number."""
+    try:
+        return int(value) if value not in (None, "") else default
+    except ValueError:
+        return default
+
+
+# -- the WSGI application --------------------------------------------------
+
+
+def _serving_app() -> Flask:
+    """The app for a WSGI server (`gunicorn app:app`) or `flask run`."""
+    app = create_app()
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or ctx.info_name == "run":  # serving, not a command-line tool
+        refuse_unsafe_serving(app)
+        app.extensions["survey_bot"].ready()  # fail at start, not on the first message
+    return app
+
+
+def __getattr__(name: str):
+    """Build `app` on first use, so importing this module creates nothing."""
+    if name in ("app", "application"):
+        module = sys.modules[__name__]
+        module.app = module.application = _serving_app()
+        return module.app
+    raise AttributeError(name)

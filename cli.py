@@ -1,0 +1,194 @@
+"""The command-line tools: `flask surveys`, `flask simulate`, `flask export`, `flask db`."""
+
+from __future__ import annotations
+
+import sys
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from bot.catalog import check_files
+from storage import db as database
+from storage import export, schema, store
+
+surveys_cli = AppGroup("surveys", help="Check and list the survey files.")
+db_cli = AppGroup("db", help="Database schema migrations.")
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands on `app`."""
+    app.cli.add_command(surveys_cli)
+    app.cli.add_command(db_cli)
+    app.cli.add_command(simulate)
+    app.cli.add_command(export_command)
+
+
+def _bot():
+    """The app's Bot, with its schema checked."""
+    return current_app.extensions["survey_bot"].ready()
+
+
+def _survey(survey_id: str):
+    """A loaded survey by id, or a clear usage error."""
+    bot = _bot()
+    bot.catalog.refresh()
+    survey = bot.catalog.get(survey_id)
+    if survey is None:
+        known = ", ".join(s.id for s in bot.catalog.surveys()) or "none"
+        raise click.UsageError(f"No survey {survey_id!r} is loaded (loaded: {known}).")
+    return survey
+
+
+@surveys_cli.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+def check(paths: tuple[str, ...]) -> None:
+    """Validate survey files (default: the surveys folder); exit 1 if any is broken."""
+    targets = list(paths) or [current_app.config["SURVEYS_DIR"]]
+    problems = check_files(targets)
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        click.echo(f"{len(problems)} problem(s) found.", err=True)
+        sys.exit(1)
+    click.echo("All surveys are fine.")
+
+
+@surveys_cli.command("list")
+def list_surveys() -> None:
+    """Show the loaded surveys with keywords, questions and response counts."""
+    bot = _bot()
+    bot.catalog.refresh()
+    now = datetime.now(UTC)
+    with bot.engine.connect() as conn:
+        for survey in bot.catalog.surveys():
+            counts = store.status_counts(
+                db=conn, survey_id=survey.id, idle_before=now - survey.expire_after
+            )
+            click.echo(_summary(survey, counts))
+    for problem in bot.catalog.problems():
+        click.echo(f"not served: {problem}", err=True)
+
+
+def _summary(survey, counts: dict[str, int]) -> str:
+    """One survey's line in `flask surveys list`."""
+    started = sum(counts.values())
+    rate = f"{100 * counts.get('completed', 0) / started:.0f}%" if started else "-"
+    keywords = ", ".join(survey.keywords) or "(no keyword)"
+    default = " [default]" if survey.default else ""
+    return (
+        f"{survey.id}{default}: {survey.name} | keywords: {keywords} | "
+        f"{len(survey.questions)} questions | version {survey.version} | "
+        f"started {started}, completed {counts.get('completed', 0)}, "
+        f"opted out {counts.get('opted_out', 0)}, expired {counts.get('expired', 0)}, "
+        f"open {counts.get('open', 0)} | completion {rate}"
+    )
+
+
+@click.command("simulate")
+@click.argument("survey_id")
+@click.option("--phone", default="+15555550100", show_default=True, help="The number to play.")
+def simulate(survey_id: str, phone: str) -> None:
+    """Answer a survey in the terminal, through the same engine and storage as SMS."""
+    bot, survey = _bot(), _survey(survey_id)
+    now = datetime.now(UTC)
+    with database.locked(bot.engine, phone) as conn:
+        effects = bot.start(conn, phone, survey, now)
+    click.echo(f"[{survey.name}: you are {phone}. Ctrl-D to leave.]")
+    _say(effects.reply)
+    while True:
+        line = click.prompt("you", default="", show_default=False, prompt_suffix="> ")
+        sid = f"SIM{uuid4().hex}"  # each typed line is a new message
+        _say(_message_text(bot.receive(phone=phone, body=line, sid=sid)))
+        if _finished(bot, phone):
+            click.echo("[The survey is over: see `flask export " + survey.id + "`.]")
+            return
+
+
+def _say(text: str | None) -> None:
+    """Print the bot's reply, or say that it sent nothing."""
+    click.echo(f"bot> {text}" if text else "[no reply]")
+
+
+def _message_text(twiml: str) -> str | None:
+    """The text of the <Message> in a TwiML reply."""
+    message = ET.fromstring(twiml).find("Message")
+    return None if message is None else message.text
+
+
+def _finished(bot, phone: str) -> bool:
+    """Whether the number has no open session left."""
+    with bot.engine.connect() as conn:
+        return store.situation(db=conn, phone=phone).run is None
+
+
+@click.command("export")
+@click.argument("survey_id")
+@click.option("--format", "fmt", type=click.Choice(["wide", "long"]), default="wide")
+@click.option("-o", "--output", type=click.File("w", encoding="utf-8", lazy=True), default="-")
+@click.option("--status", type=click.Choice(export.STATUSES), help="Only sessions in this status.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Sessions started on/after.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Sessions started on/before.")
+@click.option("--hash-phones", is_flag=True, help="Replace numbers with a keyed hash.")
+def export_command(survey_id, fmt, output, status, since, until, hash_phones) -> None:
+    """Write the answers of a survey as CSV (stdout, or -o FILE)."""
+    for chunk in export_csv(
+        survey_id,
+        fmt=fmt,
+        status=status,
+        since=since and since.date(),
+        until=until and until.date(),
+        hash_phones=hash_phones,
+    ):
+        output.write(chunk)
+
+
+def export_csv(
+    survey_id: str, *, fmt="wide", status=None, since=None, until=None, hash_phones=False
+):
+    """The CSV text of an export, streamed in chunks (also behind the HTTP endpoint)."""
+    bot, survey = _bot(), _survey(survey_id)
+    query = export.Query(
+        survey_id=survey.id,
+        expire_after=survey.expire_after,
+        now=datetime.now(UTC),
+        status=status,
+        since=since,
+        until=until,
+        hash_key=phone_hash_key(bot) if hash_phones else None,
+    )
+    columns = bot.library.columns(survey) if fmt == "wide" else []
+    with bot.engine.connect() as conn:
+        rows = (
+            export.wide_rows(conn, query, columns)
+            if fmt == "wide"
+            else export.long_rows(conn, query)
+        )
+        yield from export.csv_lines(rows)
+
+
+def phone_hash_key(bot) -> bytes:
+    """The key for hashed phone numbers, kept in the database so every machine agrees."""
+    with bot.engine.begin() as conn:
+        return store.secret(db=conn, name="phone_hash_key")
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply schema migrations (back up first); keeps every stored answer."""
+    engine = current_app.extensions["survey_bot"].engine
+    schema.upgrade(engine, revision)
+    with engine.connect() as conn:
+        click.echo(f"Database schema at {schema.current(conn)}.")
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Show the database's schema revision and the code's."""
+    engine = current_app.extensions["survey_bot"].engine
+    with engine.connect() as conn:
+        click.echo(f"database: {schema.current(conn) or 'empty'}; code: {schema.head()}")
