@@ -9,7 +9,7 @@ from uuid import uuid4
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from bot.catalog import check_files
 from storage import db as database
@@ -89,6 +89,7 @@ def _summary(survey, counts: dict[str, int]) -> str:
 
 
 @click.command("simulate")
+@with_appcontext
 @click.argument("survey_id")
 @click.option("--phone", default="+15555550100", show_default=True, help="The number to play.")
 def simulate(survey_id: str, phone: str) -> None:
@@ -126,6 +127,7 @@ def _finished(bot, phone: str) -> bool:
 
 
 @click.command("export")
+@with_appcontext
 @click.argument("survey_id")
 @click.option("--format", "fmt", type=click.Choice(["wide", "long"]), default="wide")
 @click.option("-o", "--output", type=click.File("w", encoding="utf-8", lazy=True), default="-")

@@ -63,12 +63,12 @@ def normalise(text: str) -> str:
 
 
 def read_text(question: Question, text: str) -> str | Invalid:
-    """Any non-empty reply, trimmed, white space collapsed, case kept, up to `max_length`."""
-    answer = " ".join(text.split())
+    """Any non-empty reply, trimmed, as written (line breaks kept), up to `max_length`."""
+    answer = text.strip()
     if not answer:
         return Invalid("Please reply with your answer in words.")
     if question.max_length is not None and len(answer) > question.max_length:
-        return Invalid(f"Please keep your answer under {question.max_length} characters.")
+        return Invalid(f"Please keep your answer to {question.max_length} characters or fewer.")
     return answer
 
 

@@ -75,8 +75,8 @@ def case(q, reply, expected, order="MDY"):
 TEXT_CASES = [
     case(NAME, "Ana", "Ana"),
     case(NAME, "  Ana  ", "Ana"),
-    case(NAME, "Mary   Jane", "Mary Jane"),
-    case(NAME, "Mary\n\tJane ", "Mary Jane"),
+    case(NAME, "Mary   Jane", "Mary   Jane"),  # as written: inner spacing is the respondent's
+    case(NAME, "Mary\nJane \n", "Mary\nJane"),  # line breaks kept, ends trimmed
     case(NAME, "JOSÉ", "JOSÉ"),
     case(NAME, "o'Brien!", "o'Brien!"),
     case(NAME, "x" * 40, "x" * 40),
@@ -408,7 +408,7 @@ REASON_CASES = [
     (TWO_AT_MOST, "1,2,3", "Please choose at most 2, like 1,3."),
     (TWO_AT_LEAST, "2", "Please choose at least 2, like 1,3."),
     (MAYBE_NONE, "3", "Please reply with one or more numbers from 1 to 2, like 1,2, or NONE."),
-    (NAME, "x" * 41, "Please keep your answer under 40 characters."),
+    (NAME, "x" * 41, "Please keep your answer to 40 characters or fewer."),
     (AMOUNT, "forty", "Please reply with a number, like 42."),
     (AMOUNT, "12 or 13", "Please reply with just one number, like 42."),
     (VISITS, "400", "Please reply with a whole number from 1 to 365."),
