@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.loader import Problem, SurveyError, as_keyword, line_of, load_survey
 from bot.model import Survey
+from bot.watch import FolderWatch
 
 log = logging.getLogger(__name__)
 
@@ -174,10 +175,13 @@ class Catalog:
         self._versions: dict[tuple[str, str], Survey] = {}
         self._served = _Served()
         self._refused: set[Problem] = set()
+        self._watch = FolderWatch(self.directory)
         self.refresh()
 
     def refresh(self) -> None:
-        """Reload the files that changed since the last call: a few stats when none did."""
+        """Reload the files that changed since the last call: no work when none did."""
+        if not self._watch.changed():
+            return
         with self._lock:
             paths = self._list()
             changed = self._forget(set(self._files) - set(paths))
