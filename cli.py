@@ -25,6 +25,10 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(simulate)
     app.cli.add_command(export_command)
+    from outbound import invite, remind  # here: outbound uses this module's helpers
+
+    app.cli.add_command(invite)
+    app.cli.add_command(remind)
 
 
 def _bot():

@@ -132,6 +132,14 @@ class Conversation:
         run = self._open_run(situation, effects, now)
         return self._start(survey, run, effects, now)
 
+    def remind(self, run: Run) -> str | None:
+        """A nudge for an unfinished session: the survey's `reminder`, then its question again."""
+        survey = self._survey_of(run)
+        if survey is None or run.state not in survey.by_id:
+            return None
+        context = Position(survey, run.state, run.answers).context
+        return self._with_current(survey.reminder.render(context) if survey.reminder else "", run)
+
     # -- commands ---------------------------------------------------------
 
     def _while_opted_out(self, word: str, effects: Effects) -> Effects:

@@ -157,13 +157,37 @@ def _upsert(db: Connection, table):
     return (pg_insert if db.dialect.name == "postgresql" else sqlite_insert)(table)
 
 
+# How far along a sent message is. Callbacks can arrive out of order (a late
+# "sent" after "delivered"): a state never goes back to an earlier one.
+DELIVERY_ORDER = {
+    "pending": 0,
+    "resending": 0,
+    "accepted": 1,
+    "scheduled": 1,
+    "queued": 2,
+    "sending": 3,
+    "sent": 4,
+    "delivered": 5,
+    "undelivered": 5,
+    "failed": 5,
+    "canceled": 5,
+    "read": 6,
+}
+UNKNOWN_STEP = 3  # a state not listed above: after queued, never over a final one
+
+
 def record_delivery(*, db: Connection, sid: str, status: str, error_code: int | None) -> bool:
-    """Update a sent message's delivery state from a status callback; False if unknown."""
+    """Update a sent message's delivery state from a status callback; False if unknown or stale."""
     table = OutboundMessage.__table__
+    step = case(DELIVERY_ORDER, value=table.c.status, else_=UNKNOWN_STEP)
     result = db.execute(
         update(table)
-        .where(table.c.sid == sid)
-        .values(status=status, error_code=error_code, updated_at=datetime.now(UTC))
+        .where(table.c.sid == sid, step <= DELIVERY_ORDER.get(status, UNKNOWN_STEP))
+        .values(
+            status=status,
+            error_code=func.coalesce(error_code, table.c.error_code),
+            updated_at=datetime.now(UTC),
+        )
     )
     return result.rowcount > 0
 
@@ -194,3 +218,159 @@ def secret(*, db: Connection, name: str) -> bytes:
     fresh = secrets.token_hex(32)
     db.execute(_upsert(db, table).values(name=name, value=fresh).on_conflict_do_nothing())
     return bytes.fromhex(db.execute(select(table.c.value).where(table.c.name == name)).scalar_one())
+
+
+def last_invite(*, db: Connection, phone: str, survey_id: str):
+    """The newest invitation of `phone` to a survey, with its session's state, or None."""
+    table = OutboundMessage.__table__
+    return db.execute(
+        select(
+            table.c.id,
+            table.c.phone,
+            table.c.session_id,
+            table.c.kind,
+            table.c.body,
+            table.c.sid,
+            table.c.status,
+            SESSION.c.status.label("session_status"),
+            (SESSION.c.updated_at == SESSION.c.started_at).label("untouched"),
+        )
+        .join(SESSION, SESSION.c.id == table.c.session_id)
+        .where(SESSION.c.phone == phone, SESSION.c.survey_id == survey_id, table.c.kind == "invite")
+        .order_by(table.c.id.desc())
+        .limit(1)
+    ).one_or_none()
+
+
+def in_survey(*, db: Connection, phone: str, survey_id: str, active_since=None) -> bool:
+    """Whether `phone` has a session of the survey (with `active_since`: open, used since)."""
+    query = select(SESSION.c.id).where(SESSION.c.phone == phone, SESSION.c.survey_id == survey_id)
+    if active_since is not None:
+        query = query.where(SESSION.c.status == "open", SESSION.c.updated_at >= active_since)
+    return db.execute(query.limit(1)).first() is not None
+
+
+def add_outbound(
+    *, db: Connection, phone: str, session_id: int | None, kind: str, body: str, now: datetime
+) -> int:
+    """Record a message about to be sent ("pending", no sid yet); returns its id."""
+    table = OutboundMessage.__table__
+    return db.execute(
+        insert(table)
+        .values(
+            phone=phone,
+            session_id=session_id,
+            kind=kind,
+            body=body,
+            status="pending",
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(table.c.id)
+    ).scalar_one()
+
+
+def record_send(
+    *,
+    db: Connection,
+    message_id: int,
+    sid: str | None,
+    status: str,
+    error_code: int | None,
+    now: datetime,
+) -> None:
+    """Store what came of sending a message: Twilio's sid and status, or the failure."""
+    table = OutboundMessage.__table__
+    db.execute(
+        update(table)
+        .where(table.c.id == message_id)
+        .values(sid=sid, status=status, error_code=error_code, updated_at=now)
+    )
+
+
+def claim_resend(*, db: Connection, message_id: int, now: datetime) -> bool:
+    """Mark a pending message, never confirmed sent, as sent once more; False if not pending."""
+    table = OutboundMessage.__table__
+    result = db.execute(
+        update(table)
+        .where(table.c.id == message_id, table.c.status == "pending", table.c.sid.is_(None))
+        .values(status="resending", updated_at=now)
+    )
+    return result.rowcount > 0
+
+
+def unsent(*, db: Connection, survey_id: str, kind: str) -> list:
+    """Pending messages of `kind`, never confirmed sent, whose session of a survey is open."""
+    table = OutboundMessage.__table__
+    return db.execute(
+        select(table.c.id, table.c.phone, table.c.session_id, table.c.kind, table.c.body)
+        .join(SESSION, SESSION.c.id == table.c.session_id)
+        .where(
+            SESSION.c.survey_id == survey_id,
+            SESSION.c.status == "open",
+            table.c.kind == kind,
+            table.c.status == "pending",
+            table.c.sid.is_(None),
+        )
+        .order_by(table.c.id)
+    ).all()
+
+
+def close_session(*, db: Connection, session_id: int, status: str, now: datetime) -> bool:
+    """End an open session with `status`; False if it was no longer open."""
+    result = db.execute(
+        update(SESSION)
+        .where(SESSION.c.id == session_id, SESSION.c.status == "open")
+        .values(status=status, updated_at=now)
+    )
+    return result.rowcount > 0
+
+
+def drop_unanswered_session(*, db: Connection, session_id: int) -> bool:
+    """Delete an open session nobody has written to yet (its first message never went out)."""
+    table = OutboundMessage.__table__
+    result = db.execute(
+        delete(SESSION).where(
+            SESSION.c.id == session_id,
+            SESSION.c.status == "open",
+            SESSION.c.updated_at == SESSION.c.started_at,
+            ~select(ANSWER.c.id).where(ANSWER.c.session_id == session_id).exists(),
+        )
+    )
+    if result.rowcount:
+        db.execute(update(table).where(table.c.session_id == session_id).values(session_id=None))
+    return result.rowcount > 0
+
+
+def reminder_candidates(
+    *, db: Connection, survey_id: str, idle_before: datetime, active_since: datetime
+) -> list:
+    """Open, never reminded sessions of a survey last used between the two times: (id, phone)."""
+    return db.execute(
+        select(SESSION.c.id, SESSION.c.phone)
+        .where(
+            SESSION.c.survey_id == survey_id,
+            SESSION.c.status == "open",
+            SESSION.c.reminded_at.is_(None),
+            SESSION.c.updated_at <= idle_before,
+            SESSION.c.updated_at >= active_since,
+        )
+        .order_by(SESSION.c.id)
+    ).all()
+
+
+def claim_reminder(
+    *, db: Connection, session_id: int, idle_before: datetime, now: datetime
+) -> bool:
+    """Note that an idle session is being reminded; False if it was reminded or used since."""
+    result = db.execute(
+        update(SESSION)
+        .where(
+            SESSION.c.id == session_id,
+            SESSION.c.status == "open",
+            SESSION.c.reminded_at.is_(None),
+            SESSION.c.updated_at <= idle_before,
+        )
+        .values(reminded_at=now)
+    )
+    return result.rowcount > 0

@@ -1,0 +1,629 @@
+"""Messages the bot starts itself: `flask invite` and `flask remind`, through Twilio's REST API.
+
+Every message is first written as an outbound_message row ("pending"), in the same
+locked transaction that starts or reminds its session, and committed; then it is
+sent; then Twilio's sid and status are stored. A row with a sid was sent, so a run
+that is stopped and started again sends nothing twice. The one window: a run killed
+after Twilio accepted a message but before its sid was committed (milliseconds)
+leaves a pending row without sid, and the next run sends that message once more,
+marking it "resending" first so that it is never sent a third time.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+import phonenumbers
+import requests
+from flask import current_app
+from flask.cli import with_appcontext
+from twilio.base.exceptions import TwilioException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+from urllib3.exceptions import NewConnectionError
+
+from bot.loader import _duration
+from cli import _bot, _survey
+from storage import db as database
+from storage import store
+
+if TYPE_CHECKING:
+    from app import Bot
+
+log = logging.getLogger("survey.outbound")
+
+INVITE, REMINDER = "invite", "reminder"
+PENDING, RESENDING, FAILED = "pending", "resending", "failed"
+OPTED_OUT_CODE = 21610  # Twilio: the number replied STOP to this sender
+INVALID_CODES = {21211: "invalid number", 21614: "not a mobile number"}
+TRIES = 4  # per message, for 429, 5xx and an unreachable API
+RETRY_DELAY = 1.0  # seconds before the first retry; doubles each time (TWILIO_RETRY_DELAY)
+TIMEOUT = 30  # seconds to wait for Twilio's answer to one request
+INTERRUPTED = 130  # exit status after Ctrl-C, as shells report SIGINT
+
+
+# -- Twilio ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sent:
+    """Twilio took a message: its sid and first status."""
+
+    sid: str
+    status: str
+
+
+class SendError(Exception):
+    """Twilio did not take a message, and what that means for the run."""
+
+    def __init__(
+        self,
+        reason: str,
+        code: int | None = None,
+        detail: str = "",
+        *,
+        retry: bool = False,
+        unsure: bool = False,
+        fatal: bool = False,
+    ):
+        super().__init__(reason)
+        self.reason, self.code, self.detail = reason, code, detail or reason
+        self.retry = retry  # worth another try after a pause
+        self.unsure = unsure  # Twilio may have taken it: keep it pending
+        self.fatal = fatal  # no message can go: stop the run
+
+
+class Twilio:
+    """Twilio's Messages API for one account and sender; threads share it, one client each."""
+
+    def __init__(self, config):
+        self.account_sid = config["TWILIO_ACCOUNT_SID"]
+        self.auth_token = config["TWILIO_AUTH_TOKEN"]
+        self.api_url = config.get("TWILIO_API_URL") or "https://api.twilio.com"
+        self.delay = float(config.get("TWILIO_RETRY_DELAY", RETRY_DELAY))
+        service = config.get("TWILIO_MESSAGING_SERVICE_SID")
+        self.options = (  # a Messaging Service picks the sender itself
+            {"messaging_service_sid": service}
+            if service
+            else {"from_": config["TWILIO_FROM_NUMBER"]}
+        )
+        if config.get("PUBLIC_URL"):
+            self.options["status_callback"] = config["PUBLIC_URL"].rstrip("/") + "/sms/status"
+        self._local = threading.local()
+
+    def _client(self) -> Client:
+        """This thread's client: requests' sessions are not meant to be shared by threads."""
+        client = getattr(self._local, "client", None)
+        if client is None:
+            http = TwilioHttpClient(timeout=TIMEOUT)
+            client = Client(self.account_sid, self.auth_token, http_client=http)
+            client.api.base_url = self.api_url  # Twilio, or a compatible endpoint or test double
+            self._local.client = client
+        return client
+
+    def send(self, to: str, body: str) -> Sent:
+        """Send one SMS, retrying 429, 5xx and an unreachable API with exponential backoff."""
+        for attempt in itertools.count(1):
+            try:
+                return self._create(to, body)
+            except SendError as err:
+                if not err.retry or attempt == TRIES:
+                    err.reason += f" after {TRIES} tries" if err.retry else ""
+                    raise
+            # Jitter, so that threads throttled together do not all come back together.
+            time.sleep(self.delay * 2 ** (attempt - 1) * random.uniform(0.5, 1.0))
+
+    def _create(self, to: str, body: str) -> Sent:
+        """One request for one message; any failure as a SendError."""
+        try:
+            message = self._client().messages.create(to=to, body=body, **self.options)
+        except TwilioException as err:
+            raise _twilio_error(err) from err
+        except requests.RequestException as err:
+            raise _network_error(err) from err
+        return Sent(message.sid, str(message.status))
+
+
+def twilio_for(dry_run: bool) -> Twilio | None:
+    """Twilio from the app's settings (None on a dry run), or an error naming what is missing."""
+    config = current_app.config
+    missing = [k for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN") if not config.get(k)]
+    if not (config.get("TWILIO_MESSAGING_SERVICE_SID") or config.get("TWILIO_FROM_NUMBER")):
+        missing.append("TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER")
+    if missing and not dry_run:
+        raise click.ClickException(
+            "Cannot send through Twilio: set " + ", ".join(missing) + " (environment or .env)."
+        )
+    if dry_run:
+        return None
+    if not config.get("PUBLIC_URL"):
+        click.echo("Note: PUBLIC_URL is not set, so delivery status will not be followed.")
+    return Twilio(config)
+
+
+def _twilio_error(err: TwilioException) -> SendError:
+    """What an error answer from Twilio means for the message."""
+    status, code = getattr(err, "status", None), getattr(err, "code", None)
+    detail = str(getattr(err, "msg", "") or getattr(err, "detail", "") or err)
+    detail = detail.removeprefix("Unable to create record: ")  # the client's own preamble
+    if code == OPTED_OUT_CODE:
+        return SendError(f"opted out at Twilio ({code})", code, detail)
+    if code in INVALID_CODES:
+        return SendError(f"{INVALID_CODES[code]} ({code})", code, detail)
+    if status == 401:
+        return SendError("Twilio refused the credentials (401)", code, detail, fatal=True)
+    retry = status == 429 or (status or 0) >= 500
+    reason = f"HTTP {status} from Twilio" if retry else f"Twilio error {code or status}"
+    return SendError(reason, code or status, detail, retry=retry)
+
+
+def _network_error(err: requests.RequestException) -> SendError:
+    """A request that got no answer: retried only when it cannot have reached Twilio."""
+    cause = getattr(err.args[0], "reason", None) if err.args else None
+    if isinstance(err, requests.ConnectTimeout) or isinstance(cause, NewConnectionError):
+        return SendError("cannot reach Twilio", detail=str(err), retry=True)
+    return SendError(
+        "no answer from Twilio",
+        detail=f"{type(err).__name__}; it may have been sent, the next run sends it once more",
+        unsure=True,
+    )
+
+
+# -- one message -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message ready to go: its stored row (None on a dry run), number, text and session."""
+
+    message_id: int | None
+    phone: str
+    body: str
+    session_id: int | None
+    kind: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What came of one number: sent, would send, skipped, failed or not tried, and why."""
+
+    phone: str
+    result: str
+    reason: str = ""
+    detail: str = ""  # the number's own story (Twilio's message), for the report
+    tried: bool = True  # False: the run ended before this number could be tried
+
+
+def skipped(phone: str, reason: str) -> Outcome:
+    """A number that is not sent to, on purpose."""
+    return Outcome(phone, "skipped", reason)
+
+
+@dataclass
+class Batch:
+    """What the messages of one run share: the bot, Twilio (None on a dry run), a stop flag."""
+
+    bot: Bot
+    twilio: Twilio | None
+    concurrency: int = 8
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def transaction(self, phone: str):
+        """The number's locked transaction; on a dry run a plain read that locks nothing."""
+        if self.twilio is None:
+            return self.bot.engine.connect()
+        return database.locked(self.bot.engine, phone)
+
+    def queue(self, conn, phone: str, session_id, kind: str, body: str, now) -> Outgoing:
+        """Record a new message as pending (not on a dry run) and hand it over for sending."""
+        message_id = None
+        if self.twilio is not None:
+            message_id = store.add_outbound(
+                db=conn, phone=phone, session_id=session_id, kind=kind, body=body, now=now
+            )
+        return Outgoing(message_id, phone, body, session_id, kind)
+
+    def resend(self, conn, row, now) -> Outgoing | Outcome:
+        """Send again, once, a message whose run stopped before Twilio's answer was stored."""
+        if self.twilio is not None and not store.claim_resend(db=conn, message_id=row.id, now=now):
+            return skipped(row.phone, "being sent by another run")
+        return Outgoing(row.id, row.phone, row.body, row.session_id, row.kind)
+
+    def deliver(self, prepared: Outgoing | Outcome) -> Outcome:
+        """Send a prepared message and store what Twilio said; pass an Outcome through."""
+        if isinstance(prepared, Outcome):
+            return prepared
+        if self.twilio is None:
+            return Outcome(prepared.phone, "would send", detail=prepared.body)
+        try:
+            sent = self.twilio.send(prepared.phone, prepared.body)
+        except SendError as err:
+            return self._failed(prepared, err)
+        with self.bot.engine.begin() as conn:
+            store.record_send(
+                db=conn,
+                message_id=prepared.message_id,
+                sid=sent.sid,
+                status=sent.status,
+                error_code=None,
+                now=datetime.now(UTC),
+            )
+        return Outcome(prepared.phone, "sent")
+
+    def _failed(self, message: Outgoing, err: SendError) -> Outcome:
+        """Store a failure: an opt-out at Twilio ends the session; a lost invite leaves none."""
+        if err.fatal:
+            self.stop.set()
+        outcome = Outcome(message.phone, "failed", err.reason, err.detail)
+        if err.unsure:
+            return outcome  # still pending: the next run sends it once more
+        now = datetime.now(UTC)
+        with database.locked(self.bot.engine, message.phone) as conn:
+            store.record_send(
+                db=conn,
+                message_id=message.message_id,
+                sid=None,
+                status=FAILED,
+                error_code=err.code,
+                now=now,
+            )
+            if err.code == OPTED_OUT_CODE:
+                store.set_opt_out(db=conn, phone=message.phone, opted_out=True, now=now)
+                if message.session_id is not None:
+                    store.close_session(
+                        db=conn, session_id=message.session_id, status="opted_out", now=now
+                    )
+            elif message.kind == INVITE and message.session_id is not None:
+                # Nobody got the first question: no session in the export, and
+                # the next run invites the number again.
+                store.drop_unanswered_session(db=conn, session_id=message.session_id)
+        return outcome
+
+
+# -- invitations -----------------------------------------------------------
+
+
+def invite_one(batch: Batch, survey, again: bool, phone: str) -> Outcome:
+    """Start `survey` for one number and send its first message, unless it is skipped."""
+    now = datetime.now(UTC)
+    with batch.transaction(phone) as conn:
+        prepared = _prepare_invite(batch, conn, survey, again, phone, now)
+    return batch.deliver(prepared)
+
+
+def _prepare_invite(batch: Batch, conn, survey, again: bool, phone: str, now):
+    """Decide about one number inside its transaction; start its session if it is invited."""
+    bot = batch.bot
+    situation = store.situation(db=conn, phone=phone)
+    if situation.opted_out:
+        return skipped(phone, "opted out")
+    last = store.last_invite(db=conn, phone=phone, survey_id=survey.id)
+    if last is not None and last.sid is None and last.session_status == "open" and last.untouched:
+        if last.status == PENDING:
+            return batch.resend(conn, last, now)
+        if last.status == RESENDING:
+            return skipped(phone, "interrupted twice: see Twilio's message log")
+    if not again:
+        if last is not None and last.sid is not None:
+            return skipped(phone, "already invited")
+        if store.in_survey(db=conn, phone=phone, survey_id=survey.id):
+            return skipped(phone, "already in the survey")
+    elif store.in_survey(
+        db=conn, phone=phone, survey_id=survey.id, active_since=now - survey.expire_after
+    ):
+        return skipped(phone, "answering the survey now")  # --again never cuts anyone off
+    if batch.twilio is None:
+        effects = bot.conversation.begin(situation, survey, now=now)
+        return Outgoing(None, phone, effects.reply, None, INVITE)
+    effects = bot.start(conn, phone, survey, now)
+    return batch.queue(conn, phone, effects.runs[-1].id, INVITE, effects.reply, now)
+
+
+@dataclass
+class NumberList:
+    """The numbers of a CSV file in E.164, and the rows that were left out."""
+
+    numbers: list[str] = field(default_factory=list)
+    first_row: dict[str, int] = field(default_factory=dict)  # number -> where it was first
+    problems: list[str] = field(default_factory=list)  # one line per row left out
+    left_out: Counter = field(default_factory=Counter)  # reason -> rows
+
+    def add(self, cell: str, line: int, region: str) -> None:
+        """Add one row's number, or note why it is left out."""
+        number = _e164(cell, region)
+        if number is None:
+            self.problems.append(f"row {line}: {cell!r} is not a valid phone number ({region})")
+            self.left_out["invalid number"] += 1
+        elif number in self.first_row:
+            self.problems.append(f"row {line}: {number} repeats row {self.first_row[number]}")
+            self.left_out["repeated number"] += 1
+        else:
+            self.first_row[number] = line
+            self.numbers.append(number)
+
+
+def read_numbers(path: Path, region: str) -> NumberList:
+    """Read the `phone` column (else the first) of a CSV with a header, in E.164."""
+    found = NumberList()
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as file:
+            rows = csv.reader(file, _dialect(file))
+            header = [cell.strip().casefold() for cell in next(rows, [])]
+            column = header.index("phone") if "phone" in header else 0
+            if column == 0 and header and _e164(header[0], region):
+                raise click.UsageError(f"{path}: the first line must be a header, such as `phone`.")
+            for row in rows:
+                if any(cell.strip() for cell in row):  # blank lines are no one's number
+                    found.add(row[column] if len(row) > column else "", rows.line_num, region)
+    except UnicodeDecodeError as err:
+        raise click.UsageError(f"{path} is not UTF-8 text (save it as CSV UTF-8).") from err
+    return found
+
+
+def _dialect(file) -> type[csv.Dialect] | csv.Dialect:
+    """The file's CSV dialect (commas, semicolons or tabs), sniffed from its start."""
+    sample = file.read(8192)
+    file.seek(0)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        return csv.excel  # one column, or nothing to tell from
+
+
+def _e164(text: str, region: str) -> str | None:
+    """A phone number in E.164 form, or None when it is not a valid number."""
+    try:
+        number = phonenumbers.parse(text.strip(), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# -- reminders -------------------------------------------------------------
+
+
+def remind_one(batch: Batch, session, idle_before: datetime) -> Outcome:
+    """Send one idle session (id, phone) its reminder, unless it changed since it was listed."""
+    now = datetime.now(UTC)
+    with batch.transaction(session.phone) as conn:
+        prepared = _prepare_reminder(batch, conn, session.id, session.phone, idle_before, now)
+    return batch.deliver(prepared)
+
+
+def _prepare_reminder(batch: Batch, conn, session_id: int, phone: str, idle_before, now):
+    """Check one session inside its number's transaction and queue its reminder."""
+    run = _open_run(batch, conn, session_id, phone, now)
+    if isinstance(run, Outcome):
+        return run
+    body = batch.bot.conversation.remind(run)
+    if body is None:
+        return skipped(phone, "its question is gone")
+    if batch.twilio is not None and not store.claim_reminder(
+        db=conn, session_id=session_id, idle_before=idle_before, now=now
+    ):
+        return skipped(phone, "reminded or answered meanwhile")
+    return batch.queue(conn, phone, session_id, REMINDER, body, now)
+
+
+def resend_reminder(batch: Batch, row) -> Outcome:
+    """Send again, once, a reminder whose run stopped before Twilio's answer was stored."""
+    now = datetime.now(UTC)
+    with batch.transaction(row.phone) as conn:
+        run = _open_run(batch, conn, row.session_id, row.phone, now)
+        prepared = run if isinstance(run, Outcome) else batch.resend(conn, row, now)
+    return batch.deliver(prepared)
+
+
+def _open_run(batch: Batch, conn, session_id: int, phone: str, now):
+    """The session as the engine's Run if it is still open, unexpired and may be written to."""
+    situation = store.situation(db=conn, phone=phone)
+    run = situation.run
+    if situation.opted_out:
+        return skipped(phone, "opted out")
+    if run is None or run.id != session_id:
+        return skipped(phone, "finished meanwhile")
+    survey = batch.bot.library.version(run.survey_id, run.version)
+    if survey is None or now - run.updated_at > survey.expire_after:
+        return skipped(phone, "expired")
+    return run
+
+
+def _after(_ctx, _param, value: str) -> timedelta:
+    """--after as a duration."""
+    duration = _duration(value)
+    if duration is None:
+        raise click.BadParameter(f"use a duration like 30m, 24h, 2d, not {value!r}")
+    return duration
+
+
+# -- a run -----------------------------------------------------------------
+
+Work = list[tuple[str, Callable[[], Outcome]]]  # (phone, job) in the order to report them
+
+
+def run_all(batch: Batch, work: Work, label: str) -> tuple[list[Outcome], bool]:
+    """Run the jobs on threads with a progress bar: (outcomes in order, interrupted?)."""
+    tally: Counter = Counter()
+    futures: list[Future] = []
+    interrupted = False
+    pool = ThreadPoolExecutor(max_workers=batch.concurrency, thread_name_prefix="send")
+    try:
+        for phone, job in work:
+            futures.append(pool.submit(_guarded, batch, phone, job))
+        with click.progressbar(length=len(work), label=label, item_show_func=_counts) as bar:
+            for future in as_completed(futures):
+                tally[future.result().result] += 1
+                bar.update(1, tally)
+    except KeyboardInterrupt:
+        interrupted = True
+        batch.stop.set()  # jobs not started yet return at once; started ones finish
+        click.echo("\nStopping once the messages on their way are sent...", err=True)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    outcomes = [
+        future.result()
+        if future is not None and not future.cancelled()
+        else Outcome(phone, "not tried", "interrupted", tried=False)
+        for (phone, _), future in itertools.zip_longest(work, futures)
+    ]
+    return outcomes, interrupted
+
+
+def _guarded(batch: Batch, phone: str, job: Callable[[], Outcome]) -> Outcome:
+    """Run one job; whatever goes wrong with one number never stops the others."""
+    if batch.stop.is_set():
+        return Outcome(phone, "not tried", "the run stopped", tried=False)
+    try:
+        return job()
+    except Exception as err:  # a database or programming error: report it, go on
+        log.exception("sending to %s failed", phone)
+        return Outcome(phone, "not tried", f"error: {type(err).__name__}", str(err), tried=False)
+
+
+def _count(n: int, thing: str) -> str:
+    """`1 number`, `2 numbers`."""
+    return f"{n} {thing}" + ("" if n == 1 else "s")
+
+
+def _counts(tally: Counter | None) -> str | None:
+    """The progress bar's running counts."""
+    return ", ".join(f"{result} {n}" for result, n in sorted(tally.items())) if tally else None
+
+
+def report(outcomes: list[Outcome], left_out: Counter, *, verbose: bool) -> None:
+    """A line per number worth a look, then the totals by result and reason."""
+    for outcome in outcomes:
+        if outcome.result == "would send":
+            lines = [line for line in outcome.detail.splitlines() if line.strip()]
+            click.echo(f"{outcome.phone}: " + " / ".join(lines))
+        elif outcome.detail or (verbose and outcome.result == "skipped"):
+            # The reason, then the detail when there is one that says more.
+            why = ": ".join(dict.fromkeys(filter(None, (outcome.reason, outcome.detail))))
+            click.echo(f"{outcome.phone}: {outcome.result}: {why}")
+    by_result: dict[str, Counter] = {}
+    for outcome in outcomes:
+        by_result.setdefault(outcome.result, Counter())[outcome.reason] += 1
+    if left_out:
+        by_result.setdefault("skipped", Counter()).update(left_out)
+    order = [r for r in ("sent", "would send", "skipped", "failed", "not tried") if r in by_result]
+    totals = ", ".join(f"{r} {sum(by_result[r].values())}" for r in order)
+    click.echo(f"Done: {totals or 'nothing to send'}.")
+    for result in ("skipped", "failed", "not tried"):
+        if result in by_result:
+            reasons = ", ".join(f"{n} {why}" for why, n in by_result[result].most_common())
+            click.echo(f"  {result}: {reasons}")
+
+
+def finish(outcomes: list[Outcome], interrupted: bool, batch: Batch) -> None:
+    """Exit 0 only when every number could be tried."""
+    if interrupted:
+        click.echo("Interrupted. Run the same command again to go on: nothing is sent twice.")
+        raise SystemExit(INTERRUPTED)
+    if batch.stop.is_set():
+        click.echo("Stopped: Twilio refused TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.")
+    if any(not outcome.tried for outcome in outcomes):
+        raise SystemExit(1)
+
+
+def sending_options(command):
+    """The options every sending command has."""
+    command = click.option(
+        "--concurrency",
+        type=click.IntRange(1, 32),
+        default=8,
+        show_default=True,
+        help="How many messages are sent at once.",
+    )(command)
+    command = click.option(
+        "--dry-run", is_flag=True, help="Show what would be sent; send and change nothing."
+    )(command)
+    return click.option("-v", "--verbose", is_flag=True, help="List every skipped number.")(command)
+
+
+def _region(_ctx, _param, value: str) -> str:
+    """--region as a known two-letter country code."""
+    region = value.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise click.BadParameter(f"{value!r} is not a two-letter country code such as US or GB")
+    return region
+
+
+@click.command("invite")
+@with_appcontext
+@click.argument("survey_id", metavar="SURVEY")
+@click.argument(
+    "numbers", metavar="NUMBERS.csv", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--region",
+    default="US",
+    show_default=True,
+    callback=_region,
+    help="Country of numbers written without +country code.",
+)
+@click.option(
+    "--again",
+    is_flag=True,
+    help="Also invite numbers already in the survey (not those answering it now).",
+)
+@sending_options
+def invite(survey_id, numbers, region, again, concurrency, dry_run, verbose) -> None:
+    """Start SURVEY for each number in NUMBERS.csv (its `phone` column) by SMS."""
+    bot, survey = _bot(), _survey(survey_id)
+    batch = Batch(bot, twilio_for(dry_run), concurrency)
+    found = read_numbers(numbers, region)
+    for problem in found.problems:
+        click.echo(problem)
+    work = [(phone, partial(invite_one, batch, survey, again, phone)) for phone in found.numbers]
+    label = ("Checking" if dry_run else "Inviting") + f" {_count(len(work), 'number')}"
+    outcomes, interrupted = run_all(batch, work, label)
+    report(outcomes, found.left_out, verbose=verbose)
+    finish(outcomes, interrupted, batch)
+
+
+@click.command("remind")
+@with_appcontext
+@click.argument("survey_id", metavar="SURVEY")
+@click.option(
+    "--after",
+    default="24h",
+    show_default=True,
+    callback=_after,
+    help="Remind sessions idle at least this long (30m, 24h, 2d).",
+)
+@sending_options
+def remind(survey_id, after, concurrency, dry_run, verbose) -> None:
+    """Send each unfinished session of SURVEY, idle --after, one reminder and its question."""
+    bot, survey = _bot(), _survey(survey_id)
+    batch = Batch(bot, twilio_for(dry_run), concurrency)
+    now = datetime.now(UTC)
+    longest = max(s.expire_after for s in [survey, *bot.library.history(survey.id)])
+    if after >= longest:
+        click.echo(f"Note: sessions expire after {longest}, so none is idle for {after}.")
+    with bot.engine.connect() as conn:
+        unsent = store.unsent(db=conn, survey_id=survey.id, kind=REMINDER)
+        idle = store.reminder_candidates(
+            db=conn, survey_id=survey.id, idle_before=now - after, active_since=now - longest
+        )
+    work = [(row.phone, partial(resend_reminder, batch, row)) for row in unsent]
+    work += [(row.phone, partial(remind_one, batch, row, now - after)) for row in idle]
+    label = ("Checking" if dry_run else "Reminding") + f" {_count(len(work), 'session')}"
+    outcomes, interrupted = run_all(batch, work, label)
+    report(outcomes, Counter(), verbose=verbose)
+    finish(outcomes, interrupted, batch)

@@ -1,0 +1,135 @@
+"""`flask remind`: one reminder, with the current question, to each idle unfinished session."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from fake_twilio import (
+    age,
+    crash_fixture,  # noqa: F401 (a fixture)
+    sending_config,  # noqa: F401 (a fixture)
+    stored,
+    twilio_fixture,  # noqa: F401 (a fixture)
+)
+from play import script
+from storage import store
+from storage.models import Contact, OutboundMessage, SurveySession
+
+CLINIC = "clinic-follow-up"
+NUDGE = "Riverside Clinic here. You have not finished our follow-up questions."
+ON_TIME = "Were you seen within 15 minutes of your appointment time?"
+A, B, C = "+12025550101", "+12025550102", "+12025550103"
+CHAT = """\
+title: Chat
+keywords: [CHAT]
+reminder: "Still there, {{ answers.name }}?"
+questions:
+  - {id: name, type: text, text: "Your name?"}
+  - {id: colour, type: choice, text: "Favourite colour?", choices: [Red, Blue]}
+"""
+
+
+@pytest.fixture
+def remind(app):
+    """Run `flask remind` with these arguments."""
+    return lambda *args: app.test_cli_runner().invoke(args=["remind", *args])
+
+
+def test_an_idle_session_gets_one_reminder_and_goes_on(app, remind, twilio, sms):
+    sms.send(A, "CLINIC")
+    sms.send(A, "yesterday")
+    sms.send(B, "CLINIC")
+    sms.send(C, "CLINIC")
+    age(app, A, hours=25)
+    age(app, B, hours=1)  # not idle long enough
+    age(app, C, days=3)  # expired (expire_after: 2d)
+    result = remind(CLINIC, "--after", "24h")
+    assert result.exit_code == 0, result.output
+    assert "Done: sent 1." in result.output
+    [request] = twilio.accepted()
+    assert (request.to, request.body) == (A, f"{NUDGE}\n\n{ON_TIME}")
+    [message] = stored(app, OutboundMessage)
+    assert (message.kind, message.sid, message.status) == ("reminder", request.sid, "queued")
+    session = next(s for s in stored(app, SurveySession) if s.phone == A)
+    assert message.session_id == session.id and session.reminded_at is not None
+    assert "Done: nothing to send." in remind(CLINIC, "--after", "24h").output
+    assert len(twilio.requests) == 1
+    assert sms.send(A, "yes").startswith("How much pain")
+
+
+def test_opted_out_and_finished_sessions_get_no_reminder(app, remind, twilio, sms):
+    sms.send(A, "CLINIC")
+    sms.send(A, "STOP")
+    survey = app.extensions["survey_bot"].catalog.get(CLINIC)
+    for reply in ["CLINIC", *(reply for _, reply, _ in script(survey))]:
+        sms.send(B, reply)
+    sms.send(C, "CLINIC")
+    with app.extensions["survey_bot"].engine.begin() as conn:  # opted out, session left open
+        store.set_opt_out(db=conn, phone=C, opted_out=True, now=datetime.now(UTC))
+    for phone in (A, B, C):
+        age(app, phone, hours=25)
+    result = remind(CLINIC, "--after", "24h")
+    assert result.exit_code == 0, result.output
+    assert "Done: skipped 1." in result.output and "skipped: 1 opted out" in result.output
+    assert twilio.requests == []
+    assert [s.status for s in stored(app, SurveySession)] == ["opted_out", "completed", "open"]
+
+
+def test_the_reminder_text_sees_answers_and_is_optional(app, remind, twilio, sms, surveys_dir):
+    (surveys_dir / "chat.yaml").write_text(CHAT)
+    sms.send(A, "CHAT")
+    sms.send(A, "Sam")
+    sms.send(B, "FEEDBACK")  # visit-feedback has no reminder text
+    age(app, A, hours=2)
+    age(app, B, hours=2)
+    assert remind("chat", "--after", "1h").exit_code == 0
+    assert remind("visit-feedback", "--after", "1h").exit_code == 0
+    assert [r.body for r in twilio.accepted()] == [
+        "Still there, Sam?\n\nFavourite colour?\n1. Red\n2. Blue",
+        "What is your first name?",
+    ]
+
+
+def test_dry_run_sends_and_writes_nothing(app, remind, twilio, sms):
+    sms.send(A, "CLINIC")
+    age(app, A, hours=25)
+    before = stored(app, SurveySession), stored(app, OutboundMessage)
+    result = remind(CLINIC, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert f"{A}: {NUDGE} / On what date was your appointment?" in result.output
+    assert "Done: would send 1." in result.output
+    assert twilio.requests == []
+    assert (stored(app, SurveySession), stored(app, OutboundMessage)) == before
+
+
+def test_21610_on_a_reminder_opts_the_number_out(app, remind, twilio, sms):
+    sms.send(A, "CLINIC")
+    age(app, A, hours=25)
+    twilio.script(A, 21610)
+    assert "failed: 1 opted out at Twilio (21610)" in remind(CLINIC).output
+    assert [(c.phone, c.opted_out) for c in stored(app, Contact)] == [(A, True)]
+    assert [s.status for s in stored(app, SurveySession)] == ["opted_out"]
+
+
+def test_a_reminder_cut_off_before_its_sid_was_saved_is_sent_once_more(
+    app, remind, twilio, sms, crash, monkeypatch
+):
+    sms.send(A, "CLINIC")
+    age(app, A, hours=25)
+    crash(1)
+    assert remind(CLINIC).exit_code == 1
+    assert stored(app, OutboundMessage)[0].status == "pending"
+    monkeypatch.undo()
+    assert "Done: sent 1." in remind(CLINIC).output
+    assert "Done: nothing to send." in remind(CLINIC).output
+    assert [r.to for r in twilio.accepted()] == [A, A]  # the documented window
+    assert stored(app, OutboundMessage)[0].status == "queued"
+
+
+def test_after_must_be_a_duration_shorter_than_expiry(remind, twilio):
+    assert remind(CLINIC, "--after", "soon").exit_code == 2
+    result = remind(CLINIC, "--after", "3d")
+    assert result.exit_code == 0
+    assert "Note: sessions expire after 2 days" in result.output

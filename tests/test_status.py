@@ -1,0 +1,73 @@
+"""`POST /sms/status`: Twilio's delivery callbacks update the messages the bot sent."""
+
+from __future__ import annotations
+
+import pytest
+
+from fake_twilio import (
+    ACCOUNT_SID,
+    invite_fixture,  # noqa: F401 (a fixture)
+    sending_config,  # noqa: F401 (a fixture)
+    stored,
+    twilio_fixture,  # noqa: F401 (a fixture)
+)
+from storage.models import OutboundMessage
+
+A = "+12025550101"
+
+
+def callback(sms, sid: str, status: str, error: str | None = None):
+    """POST a status callback for `sid`, signed, with the fields Twilio sends."""
+    form = {
+        "AccountSid": ACCOUNT_SID,
+        "ApiVersion": "2010-04-01",
+        "From": "+15005550006",
+        "To": A,
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "MessageStatus": status,
+        "SmsStatus": status,
+    }
+    if error:
+        form["ErrorCode"] = error
+    return sms.post(form, path="/sms/status")
+
+
+@pytest.fixture
+def sid(invite, twilio) -> str:
+    """The sid of an invitation sent to A."""
+    assert invite(A).exit_code == 0
+    return twilio.accepted(A)[0].sid
+
+
+@pytest.mark.parametrize(
+    ("callbacks", "final"),
+    [
+        ([("sent", None), ("delivered", None)], ("delivered", None)),
+        ([("sending", None), ("sent", None), ("undelivered", "30003")], ("undelivered", 30003)),
+        ([("failed", "30007")], ("failed", 30007)),
+        ([("delivered", None), ("sent", None)], ("delivered", None)),  # a late callback
+        ([("sent", None), ("queued", None)], ("sent", None)),
+        ([("undelivered", "30005"), ("failed", None)], ("failed", 30005)),
+    ],
+)
+def test_callbacks_follow_delivery(app, sms, sid, callbacks, final):
+    for status, error in callbacks:
+        assert callback(sms, sid, status, error).status_code == 204
+    [message] = stored(app, OutboundMessage)
+    assert (message.status, message.error_code) == final
+
+
+def test_an_unknown_sid_is_harmless(app, sms, sid):
+    before = stored(app, OutboundMessage)
+    assert callback(sms, "SM" + "0" * 32, "delivered").status_code == 204
+    assert stored(app, OutboundMessage) == before
+
+
+def test_callbacks_must_be_signed_and_complete(app, sms, sid):
+    assert (
+        sms.post({"MessageSid": sid, "MessageStatus": "delivered"}, "/sms/status", "x").status_code
+        == 403
+    )
+    assert sms.post({"MessageSid": sid}, path="/sms/status").status_code == 400
+    assert stored(app, OutboundMessage)[0].status == "queued"
