@@ -8,6 +8,7 @@ from __future__ import annotations
 import hmac
 import logging
 import os
+import re
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -47,7 +48,13 @@ SETTINGS = (
     "TWILIO_API_URL",
 )
 MAX_BODY = 1600  # Twilio's own limit for one message body
+MAX_SID = 64  # Twilio's SIDs are 34 characters; longer is not from Twilio
+# A phone number, short code, alphanumeric sender or channel address
+# (whatsapp:+1..., messenger:...); bounded so it always fits an index entry.
+MAX_ADDRESS = 256
 FORM_LIMIT = 256 * 1024
+OFF = ("false", "0", "no", "off")
+SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -74,13 +81,20 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def validation_enabled(config) -> bool:
     """Whether Twilio signatures are checked: with a token, unless explicitly turned off."""
-    explicit_off = str(config.get("TWILIO_VALIDATE", "")).strip().lower() in ("false", "0", "no")
-    return bool(config.get("TWILIO_AUTH_TOKEN")) and not explicit_off
+    return bool(config.get("TWILIO_AUTH_TOKEN")) and not _validation_off(config)
+
+
+def _validation_off(config) -> bool:
+    """Whether the operator turned signature checks off on purpose (TWILIO_VALIDATE=false)."""
+    return str(config.get("TWILIO_VALIDATE", "")).strip().lower() in OFF
 
 
 def _configure_proxies(app: Flask) -> None:
     """Trust X-Forwarded-* only from as many proxies as the operator says there are."""
-    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    setting = str(app.config.get("TRUSTED_PROXIES") or "0").strip()
+    if not setting.isdigit():
+        raise ValueError(f"TRUSTED_PROXIES must be a number of proxies, not {setting!r}.")
+    hops = int(setting)
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
 
@@ -99,8 +113,8 @@ def _warn_if_unverified(app: Flask) -> None:
 
 def refuse_unsafe_serving(app: Flask) -> None:
     """Refuse to serve production traffic unverified unless TWILIO_VALIDATE=false is explicit."""
-    explicit_off = str(app.config.get("TWILIO_VALIDATE", "")).strip().lower() == "false"
-    if app.config.get("TWILIO_AUTH_TOKEN") or app.debug or app.testing or explicit_off:
+    config = app.config
+    if config.get("TWILIO_AUTH_TOKEN") or app.debug or app.testing or _validation_off(config):
         return
     raise RuntimeError(
         "Refusing to serve: TWILIO_AUTH_TOKEN is not set, so forged requests could not be "
@@ -115,7 +129,6 @@ class Library:
     def __init__(self, catalog: Catalog, engine):
         self.catalog = catalog
         self.engine = engine
-        self.stored: set[tuple[str, str]] = set()  # versions known to be in the database
 
     def __getattr__(self, name):
         return getattr(self.catalog, name)  # get, by_keyword, default, surveys, ...
@@ -150,18 +163,21 @@ class Library:
         return ids
 
     def keep(self, conn, survey: Survey, now: datetime) -> None:
-        """Store a version's source the first time a session starts on it."""
-        key = (survey.id, survey.version)
-        if key not in self.stored:
-            store.remember_version(
-                db=conn,
-                survey_id=survey.id,
-                version=survey.version,
-                path=survey.path,
-                source=survey.source,
-                now=now,
-            )
-            self.stored.add(key)
+        """Store a version's source (once) when a session starts on it.
+
+        Written on every new session rather than remembered per process: a
+        transaction that rolls back would otherwise leave the process sure of
+        a row that is not there, and sessions on that version could not
+        survive the next edit of the file.
+        """
+        store.remember_version(
+            db=conn,
+            survey_id=survey.id,
+            version=survey.version,
+            path=survey.path,
+            source=survey.source,
+            now=now,
+        )
 
 
 class Bot:
@@ -231,11 +247,16 @@ class Bot:
         store.save(db=conn, phone=phone, effects=effects, raw=body, sid=sid, now=now)
 
 
+# Characters XML 1.0 cannot hold even escaped: a reply that quotes such an
+# answer would be TwiML that Twilio cannot parse, and nothing would be sent.
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def to_twiml(reply: str | None) -> str:
     """A TwiML document with zero or one <Message>."""
     response = MessagingResponse()
     if reply:
-        response.message(reply)
+        response.message(NOT_XML.sub("", reply))
     return str(response)
 
 
@@ -254,6 +275,7 @@ def _register_routes(app: Flask) -> None:
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/surveys/<survey_id>/export.csv", "export", export_csv)
     app.register_error_handler(OperationalError, _database_busy)
+    app.register_error_handler(schema.SchemaBehind, _schema_behind)
     app.register_error_handler(HTTPException, _plain_error)
 
 
@@ -265,7 +287,8 @@ def twilio_form() -> MultiDict:
         abort(415, "Expected a form (application/x-www-form-urlencoded), as Twilio sends.")
     raw = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH: 413 from Flask
     try:
-        pairs = parse_qsl(raw.decode("ascii"), keep_blank_values=True, errors="strict")
+        # Strict both ways: raw bytes and %-escapes must be UTF-8, never replaced by U+FFFD.
+        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, errors="strict")
     except UnicodeDecodeError:
         abort(400, "The form is not valid UTF-8.")
     form = MultiDict(pairs)
@@ -284,11 +307,18 @@ def _check_signature(form: MultiDict) -> None:
     signature = request.headers.get("X-Twilio-Signature", "")
     url = public_url(config)
     if not signature:
-        log.warning("403: no X-Twilio-Signature on %s from %s", url, request.remote_addr)
-        abort(403, "Missing X-Twilio-Signature.")
+        _refuse("Missing X-Twilio-Signature.", "no X-Twilio-Signature", url)
     if not RequestValidator(config["TWILIO_AUTH_TOKEN"]).validate(url, form, signature):
-        log.warning("403: wrong X-Twilio-Signature for %s from %s", url, request.remote_addr)
-        abort(403, "Invalid X-Twilio-Signature.")
+        reason = "X-Twilio-Signature does not match the URL and form"
+        if request.headers.get(SETTINGS_HEADER):  # a Webhooks Rule signs with a shared key
+            reason += f" ({SETTINGS_HEADER} present: shared-key signing is not supported)"
+        _refuse("Invalid X-Twilio-Signature.", reason, url)
+
+
+def _refuse(message: str, reason: str, url: str) -> None:
+    """Log why a request is not taken as Twilio's, then answer 403."""
+    log.warning("403 for %s from %s: %s", url, request.remote_addr, reason)
+    abort(403, message)
 
 
 def public_url(config) -> str:
@@ -303,12 +333,9 @@ def public_url(config) -> str:
 def sms() -> Response:
     """Twilio's "a message comes in" webhook: the next question as TwiML."""
     form = twilio_form()
-    phone, sid = form.get("From", "").strip(), form.get("MessageSid", "").strip()
+    phone = _required(form, "From", MAX_ADDRESS)
+    sid = _required(form, "MessageSid", MAX_SID)
     body = form.get("Body", "")
-    if not phone:
-        abort(400, "Missing From.")
-    if not sid:
-        abort(400, "Missing MessageSid.")
     if len(body) > MAX_BODY:
         abort(400, f"Body is longer than {MAX_BODY} characters.")
     media = _int(form.get("NumMedia"))
@@ -319,12 +346,11 @@ def sms() -> Response:
 def sms_status() -> Response:
     """Twilio's status callback for a message the bot sent."""
     form = twilio_form()
-    sid = form.get("MessageSid") or form.get("SmsSid")
-    status = form.get("MessageStatus") or form.get("SmsStatus")
-    if not sid or not status:
-        abort(400, "Missing MessageSid or MessageStatus.")
+    sid = _required(form, "MessageSid" if "MessageSid" in form else "SmsSid", MAX_SID)
+    # A status is one short word (queued, sent, delivered...): the SID's bound is plenty.
+    status = _required(form, "MessageStatus" if "MessageStatus" in form else "SmsStatus", MAX_SID)
     error = _int(form.get("ErrorCode"), None)
-    with bot().engine.begin() as conn:
+    with bot().ready().engine.begin() as conn:
         store.record_delivery(db=conn, sid=sid, status=status, error_code=error)
     return Response("", status=204)
 
@@ -366,6 +392,16 @@ def export_csv(survey_id: str) -> Response:
     )
 
 
+def _required(form: MultiDict, name: str, limit: int) -> str:
+    """A required form field, trimmed: 400 when it is missing or longer than `limit`."""
+    value = form.get(name, "").strip()
+    if not value:
+        abort(400, f"Missing {name}.")
+    if len(value) > limit:
+        abort(400, f"{name} is longer than {limit} characters.")
+    return value
+
+
 def _require_admin() -> None:
     """401 without the right bearer token; 404 when the export is disabled (no token set)."""
     token = current_app.config.get("ADMIN_TOKEN")
@@ -394,6 +430,12 @@ def _database_busy(err: OperationalError) -> Response:
     return Response("Database unavailable, try again.\n", status=503, mimetype="text/plain")
 
 
+def _schema_behind(err: schema.SchemaBehind) -> Response:
+    """A database on an older schema: 503 with what the operator must do."""
+    log.error("%s", err)
+    return Response(f"{err}\n", status=503, mimetype="text/plain")
+
+
 def _plain_error(err: HTTPException) -> Response:
     """A 4xx as one line of plain text that says why."""
     return Response(f"{err.code} {err.name}: {err.description}\n", err.code, mimetype="text/plain")
@@ -416,7 +458,10 @@ def _serving_app() -> Flask:
     ctx = click.get_current_context(silent=True)
     if ctx is None or ctx.info_name == "run":  # serving, not a command-line tool
         refuse_unsafe_serving(app)
-        app.extensions["survey_bot"].ready()  # fail at start, not on the first message
+        engine = app.extensions["survey_bot"].ready().engine  # fail at start, not later
+        # With `gunicorn --preload` this runs before the fork: leave no pooled
+        # connection that several worker processes would then share.
+        engine.dispose()
     return app
 
 

@@ -16,7 +16,9 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        # READ COMMITTED whatever the server's default: once `locked` holds a
+        # phone's lock, each statement must see what the previous holder committed.
+        return create_engine(url, pool_pre_ping=True, isolation_level="READ COMMITTED")
     memory = url in ("sqlite://", "sqlite:///:memory:")
     engine = create_engine(
         url,

@@ -1,0 +1,247 @@
+"""Never lose, double-count or interleave an answer: redeliveries, races and crashes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import select, text
+
+from app import create_app
+from bot import values
+from live import ROOT, Sender, gunicorn, row_counts, server_settings
+from storage import db as database
+from storage.models import Answer, SurveySession
+
+PHONE = "+15557770001"
+QUESTIONS = [f"q{n}" for n in range(1, 9)]
+SURVEY = "id: steps\ntitle: Steps\ndefault: true\nintro: Hi.\noutro: Done.\nquestions:\n" + "".join(
+    f"  - {{id: {q}, type: text, text: 'Question {q[1:]}?'}}\n" for q in QUESTIONS
+)
+
+
+@pytest.fixture
+def surveys_dir(tmp_path):
+    """A folder with one eight-question text survey."""
+    folder = tmp_path / "surveys"
+    folder.mkdir()
+    (folder / "steps.yaml").write_text(SURVEY)
+    return folder
+
+
+def engine_of(app):
+    """The app's database engine."""
+    return app.extensions["survey_bot"].engine
+
+
+def sessions(engine, phone: str = PHONE) -> list:
+    """Every session row of `phone`, oldest first."""
+    with engine.connect() as conn:
+        query = select(SurveySession).where(SurveySession.phone == phone)
+        return conn.execute(query.order_by(SurveySession.id)).all()
+
+
+def answers(engine, phone: str = PHONE) -> dict[str, str]:
+    """The answer rows of `phone`'s sessions, checked against each session's JSON copy."""
+    found: dict[str, str] = {}
+    with engine.connect() as conn:
+        for session in sessions(engine, phone):
+            query = select(Answer).where(Answer.session_id == session.id)
+            rows = {a.question_id: values.load(a.value) for a in conn.execute(query)}
+            assert values.load(session.answers) == rows
+            found |= rows
+    return found
+
+
+# -- the same message twice ------------------------------------------------
+
+
+def test_a_redelivered_message_changes_nothing_and_gets_the_same_reply(sms, app):
+    first = sms.send(PHONE, "hello", sid="SM1")
+    assert sms.send(PHONE, "hello", sid="SM1") == first == "Hi.\n\nQuestion 1?"
+    answered = sms.send(PHONE, "Ann", sid="SM2")
+    counts = row_counts(engine_of(app))
+    assert sms.send(PHONE, "Ann", sid="SM2") == answered == "Question 2?"
+    assert row_counts(engine_of(app)) == counts
+    assert answers(engine_of(app)) == {"q1": "Ann"}
+    assert len(sessions(engine_of(app))) == 1
+
+
+def test_a_late_redelivery_gets_its_own_first_reply(sms, app):
+    sms.send(PHONE, "hello", sid="SM1")
+    first = sms.send(PHONE, "one", sid="SM2")
+    sms.send(PHONE, "two", sid="SM3")
+    assert sms.send(PHONE, "one, changed", sid="SM2") == first  # the body is not read again
+    assert answers(engine_of(app)) == {"q1": "one", "q2": "two"}
+    assert sessions(engine_of(app))[0].state == "q3"
+
+
+def test_a_message_sid_from_another_number_is_not_handled_again(sms, app):
+    reply = sms.send(PHONE, "hello", sid="SM1")
+    assert sms.send("+15557770002", "hello", sid="SM1") == reply
+    assert sessions(engine_of(app), "+15557770002") == []
+
+
+# -- at the same moment, on several worker processes ----------------------
+
+
+@pytest.fixture
+def server(database_url, surveys_dir, tmp_path):
+    """`gunicorn -w 4 app:app` on this test's database."""
+    with gunicorn(server_settings(database_url, surveys_dir), tmp_path, workers=4) as server:
+        yield server
+
+
+def at_once(count: int, send) -> list:
+    """Call `send(i)` for i in range(count) from as many threads, released together."""
+    start = threading.Barrier(count)
+
+    def go(i):
+        start.wait()
+        return send(i)
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(go, range(count)))
+
+
+def test_copies_of_one_message_at_once_are_handled_once(server, app):
+    sender = Sender(server.port)
+    sender.send(PHONE, "hello")
+    replies = at_once(8, lambda _: sender.send(PHONE, "Ann", sid="SMsame"))
+    assert {(r.status, r.text) for r in replies} == {(200, "Question 2?")}
+    assert len({r.twiml for r in replies}) == 1
+    assert answers(engine_of(app)) == {"q1": "Ann"}
+    assert row_counts(engine_of(app))["inbound_message"] == 2
+
+
+def test_first_messages_of_a_new_number_at_once_make_one_session(server, app):
+    sender = Sender(server.port)
+    bodies = [f"message {i}" for i in range(6)]
+    replies = at_once(6, lambda i: sender.send(PHONE, bodies[i]))
+    assert all(r.status == 200 for r in replies)
+    # One message started the survey; the other five answered q1..q5 one after another.
+    expected = ["Hi.\n\nQuestion 1?"] + [f"Question {n}?" for n in range(2, 7)]
+    assert sorted(r.text for r in replies) == sorted(expected)
+    (session,) = sessions(engine_of(app))
+    stored = answers(engine_of(app))
+    assert list(stored) == QUESTIONS[:5] and session.state == "q6"
+    assert len(set(stored.values())) == 5 and set(stored.values()) < set(bodies)
+
+
+# -- one phone at a time ----------------------------------------------------
+
+
+def test_one_phone_waits_for_the_message_before_it(app):
+    engine, order = engine_of(app), []
+    app.extensions["survey_bot"].ready()
+    holding = threading.Event()
+
+    def first():
+        with database.locked(engine, PHONE):
+            holding.set()
+            time.sleep(0.3)
+            order.append("first done")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    holding.wait()
+    with database.locked(engine, PHONE):
+        order.append("second in")
+    thread.join()
+    assert order == ["first done", "second in"]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite: one writer
+def test_other_phones_go_on_in_parallel_on_postgresql(app):
+    engine = app.extensions["survey_bot"].ready().engine
+    with database.locked(engine, PHONE):
+        started = time.monotonic()
+        with database.locked(engine, "+15557770002"):
+            pass
+        assert time.monotonic() - started < 1
+
+
+def test_no_answer_lost_when_one_process_sends_many_at_once(app):
+    bot = app.extensions["survey_bot"]
+    bot.receive(phone=PHONE, body="hello", sid="SM0")
+    at_once(8, lambda i: bot.receive(phone=PHONE, body=f"answer {i}", sid=f"SM{i + 1}"))
+    stored = answers(engine_of(app))
+    assert sorted(stored.values()) == sorted(f"answer {i}" for i in range(8))
+    assert sessions(engine_of(app))[0].status == "completed"
+
+
+# -- crashes ----------------------------------------------------------------
+
+# A worker that writes a whole answer, then hangs before its commit until it is killed.
+CRASHING_WORKER = """
+import sys, time
+from app import create_app
+from storage import store
+
+def hang(**_):
+    print("written", flush=True)
+    time.sleep(60)
+
+store.log_inbound = hang
+app = create_app({"TESTING": True, "DATABASE_URL": sys.argv[1], "SURVEYS_DIR": sys.argv[2]})
+app.extensions["survey_bot"].receive(phone=sys.argv[3], body="Bob", sid="SMcrash")
+"""
+
+
+def test_a_worker_killed_mid_transaction_leaves_nothing_half_written(sms, app, config):
+    sms.send(PHONE, "hello", sid="SM1")
+    before = (row_counts(engine_of(app)), sessions(engine_of(app)))
+    args = [sys.executable, "-c", CRASHING_WORKER, config["DATABASE_URL"], config["SURVEYS_DIR"]]
+    worker = subprocess.Popen([*args, PHONE], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert worker.stdout.readline() == "written\n"
+    finally:
+        worker.kill()
+        worker.wait()
+    assert (row_counts(engine_of(app)), sessions(engine_of(app))) == before
+    started = time.monotonic()
+    assert sms.send(PHONE, "Bob", sid="SMcrash") == "Question 2?"  # Twilio's retry
+    assert time.monotonic() - started < 5  # the dead worker's lock went with it
+    assert answers(engine_of(app)) == {"q1": "Bob"}
+
+
+def test_an_error_mid_message_rolls_everything_back(sms, app, monkeypatch):
+    sms.send(PHONE, "hello", sid="SM1")
+    before = (row_counts(engine_of(app)), sessions(engine_of(app)))
+
+    def fail(**_):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("storage.store.log_inbound", fail)
+    with pytest.raises(RuntimeError):
+        sms.send(PHONE, "Bob", sid="SM2")
+    assert (row_counts(engine_of(app)), sessions(engine_of(app))) == before
+    monkeypatch.undo()
+    assert sms.send(PHONE, "Bob", sid="SM2") == "Question 2?"
+
+
+def test_sqlite_commits_survive_a_process_crash(tmp_path):
+    """WAL with synchronous=NORMAL: a commit is in the WAL file before it returns."""
+    engine = database.make_engine(f"sqlite:///{tmp_path / 'wal.sqlite3'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+        assert conn.execute(text("PRAGMA synchronous")).scalar_one() == 1  # NORMAL
+    engine.dispose()
+
+
+# -- health ------------------------------------------------------------------
+
+
+def test_healthz_answers_when_the_database_does(client):
+    assert client.get("/healthz").status_code == 200
+
+
+def test_healthz_fails_when_the_database_does_not_answer(config, tmp_path):
+    broken = create_app(config | {"DATABASE_URL": f"sqlite:///{tmp_path}/no/such/dir.sqlite3"})
+    response = broken.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert "Database unavailable" in response.get_data(as_text=True)

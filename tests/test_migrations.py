@@ -1,0 +1,130 @@
+"""Schema migrations: old databases upgrade with every row kept; a stale one is refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import insert, inspect, select
+from sqlmodel import SQLModel
+
+import app as app_module
+from conftest import SMS
+from storage import schema
+from storage.db import make_engine
+from storage.models import Answer, Contact, InboundMessage, SurveySession, SurveyVersion
+
+FIRST = "0001"
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+OLD_TABLES = [Contact, SurveyVersion, SurveySession, Answer, InboundMessage]
+
+
+def fill(conn) -> None:
+    """Rows as the first schema held them: an opted-out number, a session with an answer."""
+    conn.execute(insert(Contact), {"phone": "+15559990001", "opted_out": True, "changed_at": NOW})
+    version = {"survey_id": "old", "version": "abc123", "path": "old.yaml"}
+    conn.execute(insert(SurveyVersion), version | {"source": "questions: []", "first_seen": NOW})
+    session = {"phone": "+15559990002", "survey_id": "old", "survey_version": "abc123"}
+    session |= {"state": "q2", "status": "open", "retries": 1, "answers": '{"q1":"Ann"}'}
+    session_id = conn.execute(
+        insert(SurveySession).values(session | {"started_at": NOW, "updated_at": NOW})
+    ).inserted_primary_key[0]
+    answer = {"session_id": session_id, "question_id": "q1", "value": '"Ann"', "raw_reply": "Ann"}
+    conn.execute(insert(Answer), answer | {"answered_at": NOW, "message_sid": "SMold"})
+    message = {
+        "message_sid": "SMold",
+        "phone": "+15559990002",
+        "body": "Ann",
+        "reply": "<Response/>",
+    }
+    conn.execute(insert(InboundMessage), message | {"received_at": NOW, "session_id": session_id})
+
+
+def snapshot(engine) -> dict[str, list[tuple]]:
+    """Every row of the tables that hold old data, as plain tuples."""
+    with engine.connect() as conn:
+        return {
+            model.__tablename__: [tuple(row) for row in conn.execute(select(model.__table__))]
+            for model in OLD_TABLES
+        }
+
+
+@pytest.fixture
+def old_engine(database_url):
+    """An engine on a database created by the first migration, holding some rows."""
+    engine = make_engine(database_url)
+    schema.upgrade(engine, FIRST)
+    with engine.begin() as conn:
+        fill(conn)
+    yield engine
+    engine.dispose()
+
+
+def at(engine) -> str | None:
+    """The revision the database is at."""
+    with engine.connect() as conn:
+        return schema.current(conn)
+
+
+def test_upgrading_to_head_keeps_every_row(old_engine):
+    before = snapshot(old_engine)
+    assert at(old_engine) == FIRST
+    schema.upgrade(old_engine)
+    assert at(old_engine) == schema.head()
+    assert snapshot(old_engine) == before
+    assert all(before.values())
+
+
+def test_migrations_build_exactly_the_models(old_engine):
+    schema.upgrade(old_engine)
+    with old_engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
+
+
+def test_a_fresh_database_is_created_at_head(app):
+    engine = app.extensions["survey_bot"].ready().engine
+    assert at(engine) == schema.head()
+    with engine.connect() as conn:
+        assert {m.__tablename__ for m in OLD_TABLES} <= set(inspect(conn).get_table_names())
+
+
+@pytest.fixture
+def stale_app(app, old_engine):
+    """The test app on a database still at the first migration."""
+    return app
+
+
+def test_the_app_refuses_a_schema_that_is_behind(stale_app, old_engine):
+    with pytest.raises(schema.SchemaBehind, match=f"at {FIRST}.*run `flask db upgrade`"):
+        stale_app.extensions["survey_bot"].ready()
+    client = stale_app.test_client()
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert "flask db upgrade" in response.get_data(as_text=True)
+    sms = SMS(client)
+    assert (
+        sms.post({"From": "+15559990003", "MessageSid": "SMnew", "Body": "hi"}).status_code == 503
+    )
+    assert at(old_engine) == FIRST  # nothing upgraded behind the operator's back
+
+
+def test_serving_refuses_to_start_on_a_schema_that_is_behind(old_engine, config, monkeypatch):
+    for name in ("DATABASE_URL", "SURVEYS_DIR", "TWILIO_AUTH_TOKEN"):
+        monkeypatch.setenv(name, config[name])
+    with pytest.raises(schema.SchemaBehind, match="flask db upgrade"):
+        app_module._serving_app()
+
+
+def test_flask_db_upgrade_brings_the_schema_to_head(stale_app, old_engine):
+    before = snapshot(old_engine)
+    runner = stale_app.test_cli_runner()
+    assert (
+        f"database: {FIRST}; code: {schema.head()}" in runner.invoke(args=["db", "current"]).output
+    )
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert f"Database schema at {schema.head()}." in result.output
+    assert snapshot(old_engine) == before
+    assert "Thanks for visiting" in SMS(stale_app.test_client()).send("+15559990003", "hi")
