@@ -26,6 +26,8 @@ GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 PUBLIC_URL = "https://survey.example.org"
 # What a client sees when the worker serving its request dies: it sends again.
 DROPPED = (ConnectionError, http.client.HTTPException, TimeoutError)
+# gunicorn says "Listening at: http://127.0.0.1:PORT", `flask run` "Running on http://...".
+LISTENING = re.compile(rb"(?:Listening at|Running on):? http://127\.0\.0\.1:(\d+)")
 
 
 def server_env(settings: dict[str, str]) -> dict[str, str]:
@@ -37,6 +39,11 @@ def server_env(settings: dict[str, str]) -> dict[str, str]:
 def start_gunicorn(settings: dict[str, str], log: Path, workers: int = 4) -> subprocess.Popen:
     """Start `gunicorn app:app` from the repository root on a free port, logging to `log`."""
     args = [GUNICORN, "-w", str(workers), "-b", "127.0.0.1:0", "--no-control-socket", "app:app"]
+    return start_process(args, settings, log)
+
+
+def start_process(args: list[str], settings: dict[str, str], log: Path) -> subprocess.Popen:
+    """Start a server command from the repository root, logging to `log`."""
     with log.open("wb") as out:
         return subprocess.Popen(
             args, cwd=ROOT, env=server_env(settings), stdout=out, stderr=subprocess.STDOUT
@@ -58,7 +65,7 @@ def listening_port(process: subprocess.Popen, log: Path, timeout: float = 20) ->
     """The port gunicorn bound, read from its log once it says so."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = re.search(rb"Listening at: http://127\.0\.0\.1:(\d+)", log.read_bytes())
+        found = LISTENING.search(log.read_bytes())
         if found:
             return int(found.group(1))
         if process.poll() is not None:
@@ -123,7 +130,23 @@ def children(pid: int) -> list[int]:
 def gunicorn(settings: dict[str, str], tmp_path: Path, workers: int = 4):
     """A healthy `gunicorn -w WORKERS app:app` with `settings`, stopped afterwards."""
     log = tmp_path / f"gunicorn-{uuid.uuid4().hex[:6]}.log"
-    process = start_gunicorn(settings, log, workers)
+    with serving(start_gunicorn(settings, log, workers), log) as server:
+        yield server
+
+
+@contextmanager
+def flask_run(settings: dict[str, str], tmp_path: Path):
+    """A healthy `flask --app app run` on a free port, stopped afterwards."""
+    log = tmp_path / f"flask-{uuid.uuid4().hex[:6]}.log"
+    flask = str(Path(sys.executable).with_name("flask"))
+    args = [flask, "--app", "app", "run", "--host", "127.0.0.1", "--port", "0"]
+    with serving(start_process(args, settings, log), log) as server:
+        yield server
+
+
+@contextmanager
+def serving(process: subprocess.Popen, log: Path):
+    """The server `process` once healthy; stopped afterwards."""
     try:
         server = Server(process, listening_port(process, log), log)
         server.wait_healthy()

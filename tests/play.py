@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from bot.flow import COMPLETED, NEW, Flow, Position
 from bot.model import Question, Survey
+
+SURVEYS = Path(__file__).resolve().parent.parent / "surveys"
+EXAMPLES = sorted(path.stem for path in SURVEYS.glob("*.y*ml"))
 
 
 def sample(question: Question) -> tuple[str, object]:

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
 import pytest
 
-from play import script
-
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = sorted(p.stem for p in (ROOT / "surveys").glob("*.yaml"))
+from play import EXAMPLES, script
 
 
 @pytest.fixture
