@@ -26,7 +26,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import cli
 from bot.catalog import Catalog
-from bot.conversation import Conversation, Effects, Situation
+from bot.conversation import Conversation, Effects
 from bot.loader import SurveyError, load_survey
 from bot.model import Survey
 from storage import db as database
@@ -214,23 +214,17 @@ class Bot:
     def _receive(self, phone: str, body: str, sid: str, media: int, now: datetime) -> str:
         """Read, decide and write in one transaction that holds the phone's lock."""
         with database.locked(self.engine, phone) as conn:
-            reply = store.stored_reply(db=conn, message_sid=sid)
-            if reply is not None:
+            reply, situation = store.lookup(db=conn, phone=phone, sid=sid)
+            if reply is not None:  # a redelivery: same reply, nothing changes
                 return reply
-            effects = self.handle(conn, phone, body, now, media=media, sid=sid)
+            effects = self.conversation.handle(situation, body, now=now, media=media)
+            self._save(conn, phone, effects, body, now, sid)
             twiml = to_twiml(effects.reply)
             run_id = effects.runs[-1].id if effects.runs else None
             store.log_inbound(
                 db=conn, sid=sid, phone=phone, body=body, reply=twiml, session_id=run_id, now=now
             )
             return twiml
-
-    def handle(self, conn, phone, body: str, now: datetime, media: int = 0, sid=None) -> Effects:
-        """Run the engine on one message inside an open transaction and write its effects."""
-        situation: Situation = store.situation(db=conn, phone=phone)
-        effects = self.conversation.handle(situation, body, now=now, media=media)
-        self._save(conn, phone, effects, body, now, sid)
-        return effects
 
     def start(self, conn, phone: str, survey: Survey, now: datetime) -> Effects:
         """Start `survey` for `phone` inside an open, locked transaction."""

@@ -5,7 +5,18 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, and_, case, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -30,25 +41,52 @@ VERSION = SurveyVersion.__table__
 
 def stored_reply(*, db: Connection, message_sid: str) -> str | None:
     """The reply already sent for `message_sid`, if it was handled before."""
-    return db.execute(
-        select(INBOUND.c.reply).where(INBOUND.c.message_sid == message_sid)
-    ).scalar_one_or_none()
+    return db.execute(_REPLY, {"sid": message_sid}).scalar_one_or_none()
+
+
+# The hot path's statements are built once: per message only values are bound,
+# and SQLAlchemy's compiled cache is hit every time.
+_REPLY = select(INBOUND.c.reply).where(INBOUND.c.message_sid == bindparam("sid"))
+_LATEST = (
+    select(SESSION.c.id)
+    .where(SESSION.c.phone == bindparam("phone"))
+    .order_by(SESSION.c.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_ONE_ROW = select(literal(1).label("one")).subquery()
+# Everything a message needs to know, in one round trip: the reply if this
+# MessageSid was handled before, the opt-out state, and the latest session.
+_LOOKUP = select(
+    _REPLY.scalar_subquery().label("stored_reply"),
+    select(CONTACT.c.opted_out)
+    .where(CONTACT.c.phone == bindparam("phone"))
+    .scalar_subquery()
+    .label("opted_out"),
+    *SESSION.c,
+).select_from(_ONE_ROW.outerjoin(SESSION, SESSION.c.id == _LATEST))
+_UPDATE_SESSION = update(SESSION).where(SESSION.c.id == bindparam("session_id"))
+_INSERT_SESSION = insert(SESSION).returning(SESSION.c.id)
+_INSERT_ANSWER = insert(ANSWER)
+_DELETE_ANSWER = delete(ANSWER).where(
+    ANSWER.c.session_id == bindparam("session_id"), ANSWER.c.question_id == bindparam("qid")
+)
+
+
+def lookup(*, db: Connection, phone: str, sid: str) -> tuple[str | None, Situation]:
+    """The reply already sent for `sid` (if handled before) and what is known about `phone`."""
+    row = db.execute(_LOOKUP, {"phone": phone, "sid": sid}).one()
+    found = Situation(phone=phone, opted_out=bool(row.opted_out))
+    if row.id is not None:
+        found.latest_survey, found.latest_status = row.survey_id, row.status
+        if row.status == "open":
+            found.run = _run(row)
+    return row.stored_reply, found
 
 
 def situation(*, db: Connection, phone: str) -> Situation:
     """What is known about `phone`: opt-out state and its latest session."""
-    opted_out = db.execute(
-        select(CONTACT.c.opted_out).where(CONTACT.c.phone == phone)
-    ).scalar_one_or_none()
-    row = db.execute(
-        select(SESSION).where(SESSION.c.phone == phone).order_by(SESSION.c.id.desc()).limit(1)
-    ).one_or_none()
-    found = Situation(phone=phone, opted_out=bool(opted_out))
-    if row is not None:
-        found.latest_survey, found.latest_status = row.survey_id, row.status
-        if row.status == "open":
-            found.run = _run(row)
-    return found
+    return lookup(db=db, phone=phone, sid="")[1]
 
 
 def _run(row) -> Run:
@@ -74,24 +112,11 @@ def save(*, db: Connection, phone: str, effects: Effects, raw: str, sid: str | N
     for run in effects.runs:
         _write_run(db, phone, run)
     for run, question_id in effects.removed:
-        db.execute(
-            delete(ANSWER).where(ANSWER.c.session_id == run.id, ANSWER.c.question_id == question_id)
-        )
-    if effects.saved:
-        db.execute(
-            insert(ANSWER),
-            [
-                {
-                    "session_id": run.id,
-                    "question_id": qid,
-                    "value": values.dump(value),
-                    "raw_reply": raw,
-                    "answered_at": now,
-                    "message_sid": sid,
-                }
-                for run, qid, value in effects.saved
-            ],
-        )
+        db.execute(_DELETE_ANSWER, {"session_id": run.id, "qid": question_id})
+    for run, qid, value in effects.saved:
+        answer = {"session_id": run.id, "question_id": qid, "value": values.dump(value)}
+        source = {"raw_reply": raw, "answered_at": now, "message_sid": sid}
+        db.execute(_INSERT_ANSWER, answer | source)
 
 
 def _write_run(db: Connection, phone: str, run: Run) -> None:
@@ -108,23 +133,18 @@ def _write_run(db: Connection, phone: str, run: Run) -> None:
     }
     if run.id is None:
         fields.update(phone=phone, started_at=run.started_at)
-        run.id = db.execute(insert(SESSION).values(**fields).returning(SESSION.c.id)).scalar_one()
+        run.id = db.execute(_INSERT_SESSION, fields).scalar_one()
     else:
-        db.execute(update(SESSION).where(SESSION.c.id == run.id).values(**fields))
+        db.execute(_UPDATE_SESSION, fields | {"session_id": run.id})
 
 
 def log_inbound(*, db: Connection, sid: str, phone: str, body: str, reply: str, session_id, now):
     """Record a handled message with the reply sent for it."""
-    db.execute(
-        insert(INBOUND).values(
-            message_sid=sid,
-            phone=phone,
-            body=body,
-            received_at=now,
-            reply=reply,
-            session_id=session_id,
-        )
-    )
+    row = {"message_sid": sid, "phone": phone, "body": body, "reply": reply}
+    db.execute(_INSERT_INBOUND, row | {"received_at": now, "session_id": session_id})
+
+
+_INSERT_INBOUND = insert(INBOUND)
 
 
 def set_opt_out(*, db: Connection, phone: str, opted_out: bool, now: datetime) -> None:
