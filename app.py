@@ -47,6 +47,7 @@ SETTINGS = (
     "ADMIN_TOKEN",
     "TWILIO_API_URL",
 )
+CARRIER_OPT_OUT = 21610  # Twilio's error: the recipient opted out of this sender
 MAX_BODY = 1600  # Twilio's own limit for one message body
 MAX_SID = 64  # Twilio's SIDs are 34 characters; longer is not from Twilio
 # A phone number, short code, alphanumeric sender or channel address
@@ -346,6 +347,8 @@ def sms_status() -> Response:
     error = _int(form.get("ErrorCode"), None)
     with bot().ready().engine.begin() as conn:
         store.record_delivery(db=conn, sid=sid, status=status, error_code=error)
+        if error == CARRIER_OPT_OUT:  # the person had texted STOP to this sender
+            store.opt_out_recipient(db=conn, sid=sid, now=datetime.now(UTC))
     return Response("", status=204)
 
 

@@ -394,3 +394,17 @@ def claim_reminder(
         .values(reminded_at=now)
     )
     return result.rowcount > 0
+
+
+def opt_out_recipient(*, db: Connection, sid: str, now: datetime) -> str | None:
+    """Opt out the number a sent message went to, ending its open session; its phone."""
+    table = OutboundMessage.__table__
+    phone = db.execute(select(table.c.phone).where(table.c.sid == sid)).scalar_one_or_none()
+    if phone is not None:
+        set_opt_out(db=db, phone=phone, opted_out=True, now=now)
+        db.execute(
+            update(SESSION)
+            .where(SESSION.c.phone == phone, SESSION.c.status == "open")
+            .values(status="opted_out", updated_at=now)
+        )
+    return phone

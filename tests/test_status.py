@@ -11,7 +11,7 @@ from fake_twilio import (
     stored,
     twilio_fixture,  # noqa: F401 (a fixture)
 )
-from storage.models import OutboundMessage
+from storage.models import Contact, OutboundMessage, SurveySession
 
 A = "+12025550101"
 
@@ -71,3 +71,11 @@ def test_callbacks_must_be_signed_and_complete(app, sms, sid):
     )
     assert sms.post({"MessageSid": sid}, path="/sms/status").status_code == 400
     assert stored(app, OutboundMessage)[0].status == "queued"
+
+
+def test_a_late_21610_opts_the_number_out(app, sms, sid):
+    assert callback(sms, sid, "failed", "21610").status_code == 204
+    [contact] = stored(app, Contact)
+    assert (contact.phone, contact.opted_out) == (A, True)
+    assert [s.status for s in stored(app, SurveySession)] == ["opted_out"]
+    assert sms.send(A, "hello?") is None  # nothing more is sent to the number
