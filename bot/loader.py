@@ -626,14 +626,20 @@ class _Reader:
 
     def picks(self, f: Fields, count: int) -> dict[str, Any]:
         """`min` and `max` of a multi: how many choices to pick, 1 to all by default."""
-        values = {key: self.whole(key, f[key], least=1) for key in ("min", "max") if key in f}
+        # min 0 lets a respondent answer NONE; max must allow at least one pick.
+        values = {
+            key: self.whole(key, f[key], least=int(key == "max"))
+            for key in ("min", "max")
+            if key in f
+        }
         for key in ("min", "max"):
             if values.get(key) and count and values[key] > count:
                 self.problem(
                     f[key][0], f"{key} ({values[key]}) is more than the number of choices ({count})"
                 )
         self.check_order(f, values)
-        return {"min": values.get("min") or 1, "max": values.get("max") or count or None}
+        low = values.get("min")
+        return {"min": 1 if low is None else low, "max": values.get("max") or count or None}
 
     def check_order(self, f: Fields, values: dict[str, Any]) -> None:
         """Report a `min` that is larger than `max`."""

@@ -308,3 +308,13 @@ def test_dates_use_the_survey_calendar(app, sms, surveys_dir):
     sms.send(PHONE, "27/11")
     year = datetime.now(UTC).year
     assert answers_of(app)["last"] == f'{{"$date":"{year}-11-27"}}'
+
+
+def test_multi_with_min_zero_accepts_none(app, sms, surveys_dir):
+    (surveys_dir / "zero.yaml").write_text(
+        "keywords: [ZERO]\nquestions:\n  - id: used\n    type: multi\n    min: 0\n"
+        "    text: Which? (or NONE)\n    choices: [Bus, Tram]\n"
+    )
+    assert sms.send(PHONE, "ZERO").startswith("Which? (or NONE)")
+    assert sms.send(PHONE, "none") == "Thank you!"
+    assert answers_of(app) == {"used": "[]"}
