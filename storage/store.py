@@ -8,12 +8,10 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     Connection,
     and_,
-    bindparam,
     case,
     delete,
     func,
     insert,
-    literal,
     select,
     update,
 )
@@ -22,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot import values
 from bot.conversation import Effects, Run, Situation
+from storage.hot import Driver, driver
 from storage.models import (
     Answer,
     Contact,
@@ -41,47 +40,32 @@ VERSION = SurveyVersion.__table__
 
 def stored_reply(*, db: Connection, message_sid: str) -> str | None:
     """The reply already sent for `message_sid`, if it was handled before."""
-    return db.execute(_REPLY, {"sid": message_sid}).scalar_one_or_none()
-
-
-# The hot path's statements are built once: per message only values are bound,
-# and SQLAlchemy's compiled cache is hit every time.
-_REPLY = select(INBOUND.c.reply).where(INBOUND.c.message_sid == bindparam("sid"))
-_LATEST = (
-    select(SESSION.c.id)
-    .where(SESSION.c.phone == bindparam("phone"))
-    .order_by(SESSION.c.id.desc())
-    .limit(1)
-    .scalar_subquery()
-)
-_ONE_ROW = select(literal(1).label("one")).subquery()
-# Everything a message needs to know, in one round trip: the reply if this
-# MessageSid was handled before, the opt-out state, and the latest session.
-_LOOKUP = select(
-    _REPLY.scalar_subquery().label("stored_reply"),
-    select(CONTACT.c.opted_out)
-    .where(CONTACT.c.phone == bindparam("phone"))
-    .scalar_subquery()
-    .label("opted_out"),
-    *SESSION.c,
-).select_from(_ONE_ROW.outerjoin(SESSION, SESSION.c.id == _LATEST))
-_UPDATE_SESSION = update(SESSION).where(SESSION.c.id == bindparam("session_id"))
-_INSERT_SESSION = insert(SESSION).returning(SESSION.c.id)
-_INSERT_ANSWER = insert(ANSWER)
-_DELETE_ANSWER = delete(ANSWER).where(
-    ANSWER.c.session_id == bindparam("session_id"), ANSWER.c.question_id == bindparam("qid")
-)
+    return lookup(db=db, phone="", sid=message_sid)[0]
 
 
 def lookup(*, db: Connection, phone: str, sid: str) -> tuple[str | None, Situation]:
     """The reply already sent for `sid` (if handled before) and what is known about `phone`."""
-    row = db.execute(_LOOKUP, {"phone": phone, "sid": sid}).one()
-    found = Situation(phone=phone, opted_out=bool(row.opted_out))
-    if row.id is not None:
-        found.latest_survey, found.latest_status = row.survey_id, row.status
-        if row.status == "open":
-            found.run = _run(row)
-    return row.stored_reply, found
+    hot = driver(db)
+    row = hot.run(db, "LOOKUP", (sid, phone, phone)).fetchone()
+    reply, opted_out, session_id, survey_id, version, state, status, *rest = row
+    found = Situation(phone=phone, opted_out=bool(opted_out))
+    if session_id is not None:
+        found.latest_survey, found.latest_status = survey_id, status
+        if status == "open":
+            retries, answers, started, updated, completed = rest
+            found.run = Run(
+                id=session_id,
+                survey_id=survey_id,
+                version=version,
+                state=state,
+                status=status,
+                retries=retries,
+                answers=values.load(answers),
+                started_at=hot.read_time(started),
+                updated_at=hot.read_time(updated),
+                completed_at=hot.read_time(completed),
+            )
+    return reply, found
 
 
 def situation(*, db: Connection, phone: str) -> Situation:
@@ -89,62 +73,42 @@ def situation(*, db: Connection, phone: str) -> Situation:
     return lookup(db=db, phone=phone, sid="")[1]
 
 
-def _run(row) -> Run:
-    """A session row as the engine's Run."""
-    return Run(
-        id=row.id,
-        survey_id=row.survey_id,
-        version=row.survey_version,
-        state=row.state,
-        status=row.status,
-        retries=row.retries,
-        answers=values.load(row.answers),
-        started_at=row.started_at,
-        updated_at=row.updated_at,
-        completed_at=row.completed_at,
-    )
-
-
 def save(*, db: Connection, phone: str, effects: Effects, raw: str, sid: str | None, now) -> None:
     """Write what one message changed: contact, sessions, answers."""
+    hot = driver(db)
     if effects.opted_out is not None:
         set_opt_out(db=db, phone=phone, opted_out=effects.opted_out, now=now)
     for run in effects.runs:
-        _write_run(db, phone, run)
+        _write_run(db, hot, phone, run)
     for run, question_id in effects.removed:
-        db.execute(_DELETE_ANSWER, {"session_id": run.id, "qid": question_id})
+        hot.run(db, "DELETE_ANSWER", (run.id, question_id))
     for run, qid, value in effects.saved:
-        answer = {"session_id": run.id, "question_id": qid, "value": values.dump(value)}
-        source = {"raw_reply": raw, "answered_at": now, "message_sid": sid}
-        db.execute(_INSERT_ANSWER, answer | source)
+        answer = (run.id, qid, values.dump(value), raw, hot.time(now), sid)
+        hot.run(db, "INSERT_ANSWER", answer)
 
 
-def _write_run(db: Connection, phone: str, run: Run) -> None:
+def _write_run(db: Connection, hot: Driver, phone: str, run: Run) -> None:
     """Insert a new session or update an existing one; sets `run.id`."""
-    fields = {
-        "survey_id": run.survey_id,
-        "survey_version": run.version,
-        "state": run.state,
-        "status": run.status,
-        "retries": run.retries,
-        "answers": values.dump(run.answers),
-        "updated_at": run.updated_at,
-        "completed_at": run.completed_at,
-    }
+    fields = (
+        run.survey_id,
+        run.version,
+        run.state,
+        run.status,
+        run.retries,
+        values.dump(run.answers),
+    )
     if run.id is None:
-        fields.update(phone=phone, started_at=run.started_at)
-        run.id = db.execute(_INSERT_SESSION, fields).scalar_one()
+        times = (hot.time(run.started_at), hot.time(run.updated_at), hot.time(run.completed_at))
+        run.id = hot.run(db, "INSERT_SESSION", (phone, *fields, *times)).fetchone()[0]
     else:
-        db.execute(_UPDATE_SESSION, fields | {"session_id": run.id})
+        times = (hot.time(run.updated_at), hot.time(run.completed_at))
+        hot.run(db, "UPDATE_SESSION", (*fields, *times, run.id))
 
 
 def log_inbound(*, db: Connection, sid: str, phone: str, body: str, reply: str, session_id, now):
     """Record a handled message with the reply sent for it."""
-    row = {"message_sid": sid, "phone": phone, "body": body, "reply": reply}
-    db.execute(_INSERT_INBOUND, row | {"received_at": now, "session_id": session_id})
-
-
-_INSERT_INBOUND = insert(INBOUND)
+    hot = driver(db)
+    hot.run(db, "INSERT_INBOUND", (sid, phone, body, hot.time(now), reply, session_id))
 
 
 def set_opt_out(*, db: Connection, phone: str, opted_out: bool, now: datetime) -> None:
