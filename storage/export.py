@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import hmac
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, String, and_, or_, select, type_coerce
 
 from bot import values
 from storage.models import Answer, SurveySession
@@ -80,9 +82,13 @@ def _phone(phone: str, query: Query) -> str:
     return hmac.new(query.hash_key, phone.encode(), hashlib.sha256).hexdigest()[:16]
 
 
-def _time(moment: datetime | None) -> str:
-    """ISO 8601 in UTC."""
-    return "" if moment is None else moment.isoformat().replace("+00:00", "Z")
+def _time(moment: datetime | str | None) -> str:
+    """ISO 8601 in UTC, from a datetime or SQLite's stored `YYYY-MM-DD HH:MM:SS.ffffff`."""
+    if moment is None:
+        return ""
+    if isinstance(moment, str):  # read untyped: parsing a datetime per row would dominate
+        return moment.replace(" ", "T", 1) + "Z"
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def wide_rows(db: Connection, query: Query, columns: list[str]) -> Iterator[list[str]]:
@@ -114,22 +120,21 @@ def long_rows(db: Connection, query: Query) -> Iterator[list[str]]:
             ANSWER.c.question_id,
             ANSWER.c.value,
             ANSWER.c.raw_reply,
-            ANSWER.c.answered_at,
+            type_coerce(ANSWER.c.answered_at, String),
         )
         .join(ANSWER, ANSWER.c.session_id == SESSION.c.id)
         .where(_where(query))
         .order_by(SESSION.c.started_at, SESSION.c.id, ANSWER.c.id)
     )
-    for row in db.execution_options(yield_per=BATCH).execute(stmt):
-        yield [
-            str(row.id),
-            _phone(row.phone, query),
-            row.survey_version,
-            row.question_id,
-            _answer_cell(values.load(row.value)),
-            values.safe_cell(row.raw_reply),
-            _time(row.answered_at),
-        ]
+    phones: dict[str, str] = {}
+    for session_id, phone, version, qid, value, raw, answered in db.execution_options(
+        yield_per=BATCH
+    ).execute(stmt):
+        if phone not in phones:  # rows come grouped by session: hash each number once
+            phones.clear()
+            phones[phone] = _phone(phone, query)
+        cells = (_value_cell(value), values.safe_cell(raw), _time(answered))
+        yield [str(session_id), phones[phone], version, qid, *cells]
 
 
 def _answer_cell(value) -> str:
@@ -137,26 +142,20 @@ def _answer_cell(value) -> str:
     return values.safe_cell(values.to_cell(value))
 
 
-class _Line:
-    """A file-like sink that hands back what csv.writer wrote."""
-
-    def __init__(self):
-        self.text = ""
-
-    def write(self, text: str) -> None:
-        self.text = text
+@lru_cache(maxsize=4096)
+def _value_cell(stored: str) -> str:
+    """The cell of a stored JSON value; cached, since choices and numbers repeat a lot."""
+    return _answer_cell(values.load(stored))
 
 
 def csv_lines(rows: Iterator[list[str]]) -> Iterator[str]:
     """RFC 4180 CSV text, a batch of rows at a time."""
-    sink = _Line()
-    writer = csv.writer(sink, lineterminator="\r\n")
-    batch: list[str] = []
-    for row in rows:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for n, row in enumerate(rows, 1):
         writer.writerow(row)
-        batch.append(sink.text)
-        if len(batch) >= 500:
-            yield "".join(batch)
-            batch.clear()
-    if batch:
-        yield "".join(batch)
+        if n % 1000 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
