@@ -1,0 +1,74 @@
+"""The export streams: memory stays flat however many answers there are."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from app import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+SURVEY = "keywords: [BIG]\nquestions:\n  - id: note\n    type: text\n    text: Note?\n"
+
+
+def seed(path: Path, sessions: int, per_session: int = 4) -> None:
+    """Fill a SQLite database with `sessions` completed sessions of `per_session` answers."""
+    db = sqlite3.connect(path)
+    stamp = "2026-11-01 10:00:00.000000"
+    db.executemany(
+        "INSERT INTO survey_session (id, phone, survey_id, survey_version, state, status, "
+        "retries, answers, started_at, updated_at, completed_at) "
+        "VALUES (?, ?, 'big', 'v1', 'completed', 'completed', 0, '{}', ?, ?, ?)",
+        ((i, f"+1555{i:07d}", stamp, stamp, stamp) for i in range(1, sessions + 1)),
+    )
+    db.executemany(
+        "INSERT INTO answer (session_id, question_id, value, raw_reply, answered_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (
+            (i, f"q{j}", f'"free text answer {i}-{j} with some length to it"', "raw", stamp)
+            for i in range(1, sessions + 1)
+            for j in range(per_session)
+        ),
+    )
+    db.commit()
+    db.close()
+
+
+def export_peak_rss(database: Path, surveys: Path, output: Path) -> tuple[int, int]:
+    """Run `flask export big --format long` in a fresh process: (rows written, peak RSS in KiB)."""
+    code = (
+        "import resource, subprocess, sys;"
+        "p = subprocess.run(sys.argv[1:]);"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
+        "sys.exit(p.returncode)"
+    )
+    flask = str(Path(sys.executable).with_name("flask"))
+    args = [flask, "--app", "app", "export", "big", "--format", "long", "-o", str(output)]
+    env = os.environ | {"DATABASE_URL": f"sqlite:///{database}", "SURVEYS_DIR": str(surveys)}
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    with output.open() as f:
+        rows = sum(1 for _ in f) - 1
+    return rows, int(done.stdout.split()[-1])
+
+
+def test_memory_stays_flat_from_1k_to_400k_answers(tmp_path):
+    surveys_dir = tmp_path / "surveys"
+    surveys_dir.mkdir()
+    (surveys_dir / "big.yaml").write_text(SURVEY)
+    sizes = {}
+    for sessions in (250, 100_000):
+        database = tmp_path / f"big-{sessions}.sqlite3"
+        app = create_app({"DATABASE_URL": f"sqlite:///{database}", "SURVEYS_DIR": str(surveys_dir)})
+        app.extensions["survey_bot"].ready().engine.dispose()
+        seed(database, sessions)
+        sizes[sessions] = export_peak_rss(database, surveys_dir, tmp_path / "out.csv")
+    (small_rows, small_rss), (big_rows, big_rss) = sizes[250], sizes[100_000]
+    assert (small_rows, big_rows) == (1_000, 400_000)
+    # 400 times the rows: a buffering export would grow by well over 100 MB here.
+    assert big_rss - small_rss < 20 * 1024, (small_rss, big_rss)
