@@ -11,6 +11,7 @@ import os
 import re
 import sys
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -130,6 +131,8 @@ class Library:
     def __init__(self, catalog: Catalog, engine):
         self.catalog = catalog
         self.engine = engine
+        self.stored: set[tuple[str, str]] = set()  # versions whose source is surely stored
+        self.pending: set[tuple[str, str]] = set()  # written by a transaction not yet committed
 
     def __getattr__(self, name):
         return getattr(self.catalog, name)  # get, by_keyword, default, surveys, ...
@@ -164,13 +167,14 @@ class Library:
         return ids
 
     def keep(self, conn, survey: Survey, now: datetime) -> None:
-        """Store a version's source (once) when a session starts on it.
+        """Store a version's source when a session starts on it (once per process, at best).
 
-        Written on every new session rather than remembered per process: a
-        transaction that rolls back would otherwise leave the process sure of
-        a row that is not there, and sessions on that version could not
-        survive the next edit of the file.
+        A version counts as stored only after the transaction that wrote it has
+        committed (`committed()`); one that rolled back is written again.
         """
+        key = (survey.id, survey.version)
+        if key in self.stored:
+            return
         store.remember_version(
             db=conn,
             survey_id=survey.id,
@@ -179,6 +183,12 @@ class Library:
             source=survey.source,
             now=now,
         )
+        self.pending.add(key)
+
+    def committed(self) -> None:
+        """The transaction that wrote the pending versions committed: stop writing them."""
+        self.stored |= self.pending
+        self.pending.clear()
 
 
 class Bot:
@@ -214,6 +224,7 @@ class Bot:
 
     def _receive(self, phone: str, body: str, sid: str, media: int, now: datetime) -> str:
         """Read, decide and write in one transaction that holds the phone's lock."""
+        self.library.pending.clear()
         with database.locked(self.engine, phone) as conn:
             reply, situation = store.lookup(db=conn, phone=phone, sid=sid)
             if reply is not None:  # a redelivery: same reply, nothing changes
@@ -225,7 +236,8 @@ class Bot:
             store.log_inbound(
                 db=conn, sid=sid, phone=phone, body=body, reply=twiml, session_id=run_id, now=now
             )
-            return twiml
+        self.library.committed()
+        return twiml
 
     def start(self, conn, phone: str, survey: Survey, now: datetime) -> Effects:
         """Start `survey` for `phone` inside an open, locked transaction."""
@@ -274,6 +286,18 @@ def _register_routes(app: Flask) -> None:
     app.register_error_handler(HTTPException, _plain_error)
 
 
+class Form(MultiDict):
+    """A parsed form that also answers twilio's RequestValidator in one call per field.
+
+    The validator asks each field for `getall()` first and falls back through
+    two exceptions per field otherwise; Twilio's forms have about twenty.
+    """
+
+    def getall(self, key: str) -> list[str]:
+        """Every value of `key`."""
+        return self.getlist(key)
+
+
 def twilio_form() -> MultiDict:
     """The request's form, parsed strictly and verified as coming from Twilio (else 4xx)."""
     if "form" in g:
@@ -286,7 +310,7 @@ def twilio_form() -> MultiDict:
         pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, errors="strict")
     except UnicodeDecodeError:
         abort(400, "The form is not valid UTF-8.")
-    form = MultiDict(pairs)
+    form = Form(pairs)
     if any("\x00" in k or "\x00" in v for k, v in pairs):
         abort(400, "The form contains a NUL byte.")
     _check_signature(form)
@@ -303,11 +327,29 @@ def _check_signature(form: MultiDict) -> None:
     url = public_url(config)
     if not signature:
         _refuse("Missing X-Twilio-Signature.", "no X-Twilio-Signature", url)
-    if not RequestValidator(config["TWILIO_AUTH_TOKEN"]).validate(url, form, signature):
+    if not _signed(config["TWILIO_AUTH_TOKEN"], url, form, signature):
         reason = "X-Twilio-Signature does not match the URL and form"
         if request.headers.get(SETTINGS_HEADER):  # a Webhooks Rule signs with a shared key
             reason += f" ({SETTINGS_HEADER} present: shared-key signing is not supported)"
         _refuse("Invalid X-Twilio-Signature.", reason, url)
+
+
+@lru_cache(maxsize=4)
+def _validator(token: str) -> RequestValidator:
+    """One validator per auth token (it holds the token's HMAC key)."""
+    return RequestValidator(token)
+
+
+def _signed(token: str, url: str, form: Form, signature: str) -> bool:
+    """Whether `signature` is Twilio's for `url` and `form`.
+
+    `validate` always signs the URL twice (with and without an explicit port);
+    the URL exactly as called usually matches, so that one is tried first and
+    the full check only runs when it does not.
+    """
+    validator = _validator(token)
+    expected = validator.compute_signature(url, form)
+    return hmac.compare_digest(expected, signature) or validator.validate(url, form, signature)
 
 
 def _refuse(message: str, reason: str, url: str) -> None:

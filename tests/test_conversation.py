@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from storage.models import Answer, Contact, SurveySession
+from storage import store
+from storage.models import Answer, Contact, SurveySession, SurveyVersion
 
 EVERYTHING = """\
 id: everything
@@ -318,3 +319,16 @@ def test_multi_with_min_zero_accepts_none(app, sms, surveys_dir):
     assert sms.send(PHONE, "ZERO").startswith("Which? (or NONE)")
     assert sms.send(PHONE, "none") == "Thank you!"
     assert answers_of(app) == {"used": "[]"}
+
+
+def test_survey_source_is_stored_even_if_the_first_session_rolled_back(app, monkeypatch):
+    bot = app.extensions["survey_bot"]
+    real = store.log_inbound
+    monkeypatch.setattr(store, "log_inbound", lambda **kw: 1 / 0)  # fails after the session
+    with pytest.raises(ZeroDivisionError):
+        bot.receive(phone=PHONE, body="OTHER", sid="SM-first")
+    monkeypatch.setattr(store, "log_inbound", real)
+    bot.receive(phone=PHONE, body="OTHER", sid="SM-second")
+    with bot.engine.connect() as conn:
+        stored = conn.execute(select(SurveyVersion.survey_id)).scalars().all()
+    assert stored == ["other"]
