@@ -9,11 +9,14 @@ from contextlib import contextmanager, nullcontext
 
 try:
     import fcntl
-except ImportError:  # not on Windows: SQLite's own busy handler then does all the waiting
+except ImportError:  # Windows: SQLite's own busy handler then does all the waiting
     fcntl = None
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
+
+# Transaction-scoped, so it is released by COMMIT or ROLLBACK, whatever happens.
+PHONE_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
 
 
 def make_engine(url: str) -> Engine:
@@ -25,7 +28,10 @@ def make_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
         # READ COMMITTED whatever the server's default: once `locked` holds a
         # phone's lock, each statement must see what the previous holder committed.
-        return create_engine(url, pool_pre_ping=True, isolation_level="READ COMMITTED")
+        # No pre-ping: it is a round trip on every message; a connection found
+        # dead fails that one request with 503 (Twilio retries it) and the pool
+        # replaces it.
+        return create_engine(url, isolation_level="READ COMMITTED", pool_size=5)
     memory = url in ("sqlite://", "sqlite:///:memory:")
     engine = create_engine(
         url,
@@ -70,10 +76,8 @@ def locked(engine: Engine, phone: str) -> Iterator[Connection]:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
         with conn.begin():
             if engine.dialect.name == "postgresql":
-                conn.execute(
-                    text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                    {"key": "phone:" + phone},
-                )
+                cursor = conn.connection.dbapi_connection.cursor()
+                cursor.execute(PHONE_LOCK, ("phone:" + phone,))
             yield conn
 
 
