@@ -29,9 +29,12 @@ def dump(value: Any) -> str:
     return json.dumps(value, default=_encode, ensure_ascii=False, separators=(",", ":"))
 
 
+_DECODER = json.JSONDecoder(object_hook=_decode)  # json.loads would build one per call
+
+
 def load(text: str | None) -> Any:
     """The value that `dump` wrote."""
-    return None if text is None else json.loads(text, object_hook=_decode)
+    return None if text is None else _DECODER.decode(text)
 
 
 def to_cell(value: Any) -> str:

@@ -62,8 +62,12 @@ class Driver:
 
     def __init__(self, dialect: str):
         self.sqlite = dialect == "sqlite"
-        marker = "?" if self.sqlite else "%s"  # sqlite3: qmark; psycopg: format
-        self.sql = {name: sql.replace("?", marker) for name, sql in STATEMENTS.items()}
+        self.marker = "?" if self.sqlite else "%s"  # sqlite3: qmark; psycopg: format
+        self.sql = {name: self.dialect_sql(sql) for name, sql in STATEMENTS.items()}
+
+    def dialect_sql(self, sql: str) -> str:
+        """SQL written with `?` markers in this driver's parameter style."""
+        return sql.replace("?", self.marker)
 
     def time(self, moment: datetime | None):
         """A time as the dialect stores it."""
@@ -82,6 +86,16 @@ class Driver:
         cursor = db.connection.dbapi_connection.cursor()
         cursor.execute(self.sql[name], params)
         return cursor
+
+    def stream(self, db: Connection, sql: str, params: tuple, batch: int):
+        """Batches of rows of a large query, never holding them all in memory."""
+        raw = db.connection.dbapi_connection
+        # psycopg: a named cursor lives on the server and sends `batch` rows at a time.
+        cursor = raw.cursor() if self.sqlite else raw.cursor(name="export")
+        cursor.execute(self.dialect_sql(sql), params)
+        while rows := cursor.fetchmany(batch):
+            yield rows
+        cursor.close()
 
 
 _DRIVERS = {name: Driver(name) for name in ("sqlite", "postgresql")}
