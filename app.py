@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import sys
+import threading
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -132,7 +133,14 @@ class Library:
         self.catalog = catalog
         self.engine = engine
         self.stored: set[tuple[str, str]] = set()  # versions whose source is surely stored
-        self.pending: set[tuple[str, str]] = set()  # written by a transaction not yet committed
+        self._local = threading.local()  # each thread's own open transaction
+
+    @property
+    def pending(self) -> set[tuple[str, str]]:
+        """Versions written by this thread's transaction, not yet committed."""
+        if not hasattr(self._local, "pending"):
+            self._local.pending = set()
+        return self._local.pending
 
     def __getattr__(self, name):
         return getattr(self.catalog, name)  # get, by_keyword, default, surveys, ...
