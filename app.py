@@ -222,8 +222,9 @@ class Bot:
         self.ready().catalog.refresh()
         try:
             return self._receive(phone, body, sid, media, now)
-        except IntegrityError:
-            # The same MessageSid committed by another worker a moment ago.
+        except (IntegrityError, self.engine.dialect.dbapi.IntegrityError):
+            # The same MessageSid committed by another worker a moment ago (the
+            # hot path runs on the driver's cursor, so its errors come unwrapped).
             with self.engine.connect() as conn:
                 reply = store.stored_reply(db=conn, message_sid=sid)
             if reply is None:
@@ -290,6 +291,9 @@ def _register_routes(app: Flask) -> None:
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/surveys/<survey_id>/export.csv", "export", export_csv)
     app.register_error_handler(OperationalError, _database_busy)
+    # The hot path's statements run on the driver's cursor: its own errors too.
+    dbapi = app.extensions["survey_bot"].engine.dialect.dbapi
+    app.register_error_handler(dbapi.OperationalError, _database_busy)
     app.register_error_handler(schema.SchemaBehind, _schema_behind)
     app.register_error_handler(HTTPException, _plain_error)
 
