@@ -31,14 +31,14 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(remind)
 
 
-def _bot():
+def current_bot():
     """The app's Bot, with its schema checked."""
     return current_app.extensions["survey_bot"].ready()
 
 
-def _survey(survey_id: str):
+def served_survey(survey_id: str):
     """A loaded survey by id, or a clear usage error."""
-    bot = _bot()
+    bot = current_bot()
     bot.catalog.refresh()
     survey = bot.catalog.get(survey_id)
     if survey is None:
@@ -64,7 +64,7 @@ def check(paths: tuple[str, ...]) -> None:
 @surveys_cli.command("list")
 def list_surveys() -> None:
     """Show the loaded surveys with keywords, questions and response counts."""
-    bot = _bot()
+    bot = current_bot()
     bot.catalog.refresh()
     now = datetime.now(UTC)
     with bot.engine.connect() as conn:
@@ -98,7 +98,7 @@ def _summary(survey, counts: dict[str, int]) -> str:
 @click.option("--phone", default="+15555550100", show_default=True, help="The number to play.")
 def simulate(survey_id: str, phone: str) -> None:
     """Answer a survey in the terminal, through the same engine and storage as SMS."""
-    bot, survey = _bot(), _survey(survey_id)
+    bot, survey = current_bot(), served_survey(survey_id)
     now = datetime.now(UTC)
     with database.locked(bot.engine, phone) as conn:
         effects = bot.start(conn, phone, survey, now)
@@ -156,7 +156,7 @@ def export_csv(
     survey_id: str, *, fmt="wide", status=None, since=None, until=None, hash_phones=False
 ):
     """The CSV text of an export, streamed in chunks (also behind the HTTP endpoint)."""
-    bot, survey = _bot(), _survey(survey_id)
+    bot, survey = current_bot(), served_survey(survey_id)
     query = export.Query(
         survey_id=survey.id,
         expire_after=survey.expire_after,

@@ -36,8 +36,8 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import NewConnectionError
 
-from bot.loader import _duration
-from cli import _bot, _survey
+from bot.loader import parse_duration
+from cli import current_bot, served_survey
 from storage import db as database
 from storage import store
 
@@ -446,7 +446,7 @@ def _open_run(batch: Batch, conn, session_id: int, phone: str, now):
 
 def _after(_ctx, _param, value: str) -> timedelta:
     """--after as a duration."""
-    duration = _duration(value)
+    duration = parse_duration(value)
     if duration is None:
         raise click.BadParameter(f"use a duration like 30m, 24h, 2d, not {value!r}")
     return duration
@@ -585,7 +585,7 @@ def _region(_ctx, _param, value: str) -> str:
 @sending_options
 def invite(survey_id, numbers, region, again, concurrency, dry_run, verbose) -> None:
     """Start SURVEY for each number in NUMBERS.csv (its `phone` column) by SMS."""
-    bot, survey = _bot(), _survey(survey_id)
+    bot, survey = current_bot(), served_survey(survey_id)
     batch = Batch(bot, twilio_for(dry_run), concurrency)
     found = read_numbers(numbers, region)
     for problem in found.problems:
@@ -610,7 +610,7 @@ def invite(survey_id, numbers, region, again, concurrency, dry_run, verbose) -> 
 @sending_options
 def remind(survey_id, after, concurrency, dry_run, verbose) -> None:
     """Send each unfinished session of SURVEY, idle --after, one reminder and its question."""
-    bot, survey = _bot(), _survey(survey_id)
+    bot, survey = current_bot(), served_survey(survey_id)
     batch = Batch(bot, twilio_for(dry_run), concurrency)
     now = datetime.now(UTC)
     longest = max(s.expire_after for s in [survey, *bot.library.history(survey.id)])

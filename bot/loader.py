@@ -198,7 +198,7 @@ def _normal(text: str) -> str:
     return folded.strip(".,;:!?()[]#'\"*- ")
 
 
-def _duration(text: str) -> timedelta | None:
+def parse_duration(text: str) -> timedelta | None:
     """`30m`, `24h`, `2d`, `90s` or a sum such as `1h30m`; None if it is not one."""
     compact = "".join(text.lower().split())
     parts = DURATION.findall(compact)
@@ -481,7 +481,7 @@ class _Reader:
     def expire_after(self, key: str, pair: Pair) -> timedelta | None:
         """A duration such as 30m, 24h, 2d or 90s."""
         text = self.text(key, pair)
-        duration = _duration(text) if text is not None else None
+        duration = parse_duration(text) if text is not None else None
         if text is not None and duration is None:
             self.problem(
                 pair[0], f'{key} must be a duration like 30m, 24h, 2d or 90s, not "{text}"'
