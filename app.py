@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl
 
 import click
+from dotenv import load_dotenv
 from flask import Flask, Response, abort, current_app, g, request, stream_with_context
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -505,6 +506,7 @@ def _int(value: str | None, default: int | None = 0) -> int | None:
 
 def _serving_app() -> Flask:
     """The app for a WSGI server (`gunicorn app:app`) or `flask run`."""
+    load_dotenv()  # the flask command reads .env itself; gunicorn does not
     app = create_app()
     ctx = click.get_current_context(silent=True)
     if ctx is None or ctx.info_name == "run":  # serving, not a command-line tool
