@@ -245,3 +245,13 @@ def test_healthz_fails_when_the_database_does_not_answer(config, tmp_path):
     response = broken.test_client().get("/healthz")
     assert response.status_code == 503
     assert "Database unavailable" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sqlite_log_is_checkpointed_off_the_request_path(app, sms):
+    sms.send(PHONE, "hello")
+    assert any(t.name == "wal-checkpoint" and t.is_alive() for t in threading.enumerate())
+    engine = engine_of(app)
+    with database.locked(engine, PHONE) as conn:
+        pages = conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+    assert pages == database.BACKSTOP_PAGES  # commits only checkpoint if the thread falls behind
