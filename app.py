@@ -144,7 +144,8 @@ class Library:
         return self._local.pending
 
     def __getattr__(self, name):
-        return getattr(self.catalog, name)  # get, by_keyword, default, surveys, ...
+        """Everything else is the catalog's: get, by_keyword, default, surveys..."""
+        return getattr(self.catalog, name)
 
     def version(self, survey_id: str, version: str) -> Survey | None:
         """A survey version from the catalog, else rebuilt from its stored source."""
