@@ -84,11 +84,11 @@ def locked(engine: Engine, phone: str) -> Iterator[Connection]:
     transaction-scoped advisory lock keyed by the phone number serialises one
     number while other numbers go on in parallel.
     """
-    with _gate(engine), engine.connect() as conn:
+    with engine.connect() as conn:  # the pool's work stays outside the serial section
         if engine.dialect.name == "sqlite":
             _leave_checkpoints_to_the_thread(conn)
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-        with conn.begin():
+        with _gate(engine), conn.begin():
             if engine.dialect.name == "postgresql":
                 cursor = conn.connection.dbapi_connection.cursor()
                 cursor.execute(PHONE_LOCK, ("phone:" + phone,))
