@@ -332,3 +332,21 @@ def test_survey_source_is_stored_even_if_the_first_session_rolled_back(app, monk
     with bot.engine.connect() as conn:
         stored = conn.execute(select(SurveyVersion.survey_id)).scalars().all()
     assert stored == ["other"]
+
+
+def test_restart_without_open_session_starts_the_latest_survey_again(app, sms):
+    sms.send(PHONE, "OTHER")
+    sms.send(PHONE, "yes")  # completed
+    assert sms.send(PHONE, "restart") == "Is this the other survey?"
+    assert sessions_of(app) == [("other", "completed"), ("other", "open")]
+
+
+def test_restart_for_a_new_number_starts_the_default_survey(app, sms):
+    assert sms.send(PHONE, "RESTART").endswith("Your first name?")
+
+
+@pytest.mark.parametrize("word", ["START", "unstop", "Yes"])
+def test_every_opt_in_word_opts_back_in(app, sms, word):
+    sms.send(PHONE, "stop")
+    assert "subscribed" in sms.send(PHONE, word)
+    assert sms.send(PHONE, "OTHER") == "Is this the other survey?"
