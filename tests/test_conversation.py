@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from app import create_app
+from conftest import SMS
 from storage import store
 from storage.models import Answer, Contact, SurveySession, SurveyVersion
 
@@ -350,3 +352,15 @@ def test_every_opt_in_word_opts_back_in(app, sms, word):
     sms.send(PHONE, "stop")
     assert "subscribed" in sms.send(PHONE, word)
     assert sms.send(PHONE, "OTHER") == "Is this the other survey?"
+
+
+def test_a_restarted_bot_finishes_sessions_on_their_old_version(app, config, sms, surveys_dir):
+    sms.send(PHONE, "OTHER")
+    (surveys_dir / "other.yaml").write_text(OTHER.replace("type: yesno", "type: number"))
+    restarted = create_app(config)  # a new process knows only the file's new version
+    try:
+        replies = SMS(restarted.test_client())
+        assert replies.send(PHONE, "yes") == "Thank you!"  # still the yes/no question
+        assert answers_of(restarted) == {"ok": "true"}
+    finally:
+        restarted.extensions["survey_bot"].engine.dispose()
