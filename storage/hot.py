@@ -73,7 +73,8 @@ class Driver:
         """A time as the dialect stores it."""
         if moment is None or not self.sqlite:
             return moment
-        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        # SQLAlchemy's SQLite format, `YYYY-MM-DD HH:MM:SS.ffffff`; isoformat is twice as fast.
+        return moment.astimezone(UTC).isoformat(" ", "microseconds")[:26]
 
     def read_time(self, value) -> datetime | None:
         """A stored time as an aware datetime."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -364,3 +365,15 @@ def test_a_restarted_bot_finishes_sessions_on_their_old_version(app, config, sms
         assert answers_of(restarted) == {"ok": "true"}
     finally:
         restarted.extensions["survey_bot"].engine.dispose()
+
+
+def test_hot_path_times_read_back_through_sqlalchemy(app, sms):
+    before = datetime.now(UTC)
+    sms.send(PHONE, "OTHER")
+    engine = app.extensions["survey_bot"].engine
+    with engine.connect() as conn:
+        started = conn.execute(select(SurveySession.started_at)).scalar_one()
+        raw = conn.exec_driver_sql("SELECT started_at FROM survey_session").scalar_one()
+    assert before <= started <= datetime.now(UTC)
+    if engine.dialect.name == "sqlite":  # the text SQLAlchemy itself writes and compares
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", raw)
