@@ -36,6 +36,8 @@ class SurveySession(SQLModel, table=True):
     __tablename__ = "survey_session"
     __table_args__ = (
         Index("ix_session_phone", "phone", "id"),
+        # A number's sessions of one survey (flask invite asks for every number).
+        Index("ix_session_phone_survey", "phone", "survey_id", "id"),
         Index("ix_session_survey", "survey_id", "started_at"),
         # At most one open session per number, whatever races happen.
         Index(
