@@ -250,9 +250,9 @@ class Bot:
         self.library.committed()
         return twiml
 
-    def start(self, conn, phone: str, survey: Survey, now: datetime) -> Effects:
-        """Start `survey` for `phone` inside an open, locked transaction."""
-        situation = store.situation(db=conn, phone=phone)
+    def start(self, conn, phone: str, survey: Survey, now: datetime, situation=None) -> Effects:
+        """Start `survey` for `phone` in an open, locked transaction (`situation`: read in it)."""
+        situation = situation or store.situation(db=conn, phone=phone)
         effects = self.conversation.begin(situation, survey, now=now)
         self._save(conn, phone, effects, "", now)
         return effects

@@ -13,28 +13,37 @@ from __future__ import annotations
 
 import csv
 import itertools
+import json
 import logging
+import queue
 import random
+import signal
 import threading
 import time
+import urllib.request
+from base64 import b64encode
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode, urlsplit
 
+import certifi
 import click
 import phonenumbers
-import requests
+import urllib3
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import Connection
 from twilio.base.exceptions import TwilioException
-from twilio.http.http_client import TwilioHttpClient
+from twilio.http import HttpClient
+from twilio.http.response import Response
 from twilio.rest import Client
-from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import ConnectTimeoutError, HTTPError
 
 from bot.loader import parse_duration
 from cli import current_bot, served_survey
@@ -53,7 +62,9 @@ INVALID_CODES = {21211: "invalid number", 21614: "not a mobile number"}
 TRIES = 4  # per message, for 429, 5xx and an unreachable API
 RETRY_DELAY = 1.0  # seconds before the first retry; doubles each time (TWILIO_RETRY_DELAY)
 TIMEOUT = 30  # seconds to wait for Twilio's answer to one request
+CONNECT_TIMEOUT = 10  # seconds to wait for a connection to Twilio
 INTERRUPTED = 130  # exit status after Ctrl-C, as shells report SIGINT
+MAX_CONCURRENCY = 64  # requests at once; Twilio answers 429 when an account sends too many
 
 
 # -- Twilio ----------------------------------------------------------------
@@ -90,7 +101,7 @@ class SendError(Exception):
 class Twilio:
     """Twilio's Messages API for one account and sender; threads share it, one client each."""
 
-    def __init__(self, config):
+    def __init__(self, config, concurrency: int = 8):
         self.account_sid = config["TWILIO_ACCOUNT_SID"]
         self.auth_token = config["TWILIO_AUTH_TOKEN"]
         self.api_url = config.get("TWILIO_API_URL") or "https://api.twilio.com"
@@ -103,14 +114,14 @@ class Twilio:
         )
         if config.get("PUBLIC_URL"):
             self.options["status_callback"] = config["PUBLIC_URL"].rstrip("/") + "/sms/status"
+        self.http = Http(self.api_url, concurrency)
         self._local = threading.local()
 
     def _client(self) -> Client:
-        """This thread's client: requests' sessions are not meant to be shared by threads."""
+        """This thread's client, on the shared connection pool."""
         client = getattr(self._local, "client", None)
         if client is None:
-            http = TwilioHttpClient(timeout=TIMEOUT)
-            client = Client(self.account_sid, self.auth_token, http_client=http)
+            client = Client(self.account_sid, self.auth_token, http_client=self.http)
             client.api.base_url = self.api_url  # Twilio, or a compatible endpoint or test double
             self._local.client = client
         return client
@@ -133,12 +144,93 @@ class Twilio:
             message = self._client().messages.create(to=to, body=body, **self.options)
         except TwilioException as err:
             raise _twilio_error(err) from err
-        except requests.RequestException as err:
+        except HTTPError as err:
             raise _network_error(err) from err
         return Sent(message.sid, str(message.status))
 
 
-def twilio_for(dry_run: bool) -> Twilio | None:
+class Http(HttpClient):
+    """twilio's HTTP interface on one urllib3 pool that every sending thread shares.
+
+    twilio's default client goes through requests, whose per-call work (merging
+    the environment's proxy settings, preparing hooks and cookies) cost more CPU
+    than the rest of a send, and a run is CPU-bound under the GIL. urllib3, which
+    requests itself sits on, is thread-safe, so one pool serves all threads.
+    """
+
+    def __init__(self, base_url: str, size: int):
+        super().__init__(logging.getLogger("twilio.http_client"), False, TIMEOUT)
+        options = {
+            "maxsize": size,
+            "retries": False,  # Twilio.send decides what is retried
+            "timeout": urllib3.Timeout(connect=CONNECT_TIMEOUT, read=TIMEOUT),
+            "ca_certs": certifi.where(),  # the certificates requests would use
+        }
+        proxy = _proxy_for(base_url)
+        self.proxied = proxy is not None
+        self._pools: dict = {}  # scheme://host:port -> that host's connection pool
+        self.pool = (
+            urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
+        )
+
+    def request(
+        self,
+        method: str,
+        uri: str,
+        params=None,
+        data=None,
+        headers=None,
+        auth=None,
+        timeout=None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        """One request, as twilio's own client would make it; urllib3's errors pass through."""
+        headers = dict(headers or {})
+        if auth:
+            headers["Authorization"] = "Basic " + b64encode(":".join(auth).encode()).decode()
+        if params:
+            uri += "?" + urlencode(params, doseq=True)
+        body = None
+        if data is not None:
+            json_body = headers.get("Content-Type", "").endswith("json")
+            body = json.dumps(data) if json_body else urlencode(data, doseq=True)
+        pool, target = self._route(uri)
+        answer = pool.urlopen(
+            method.upper(),
+            target,
+            body=body,
+            headers=headers,
+            redirect=allow_redirects,
+            **({"timeout": timeout} if timeout else {}),  # else the pool's connect and read limits
+        )
+        return Response(answer.status, answer.data.decode("utf-8", "replace"), answer.headers)
+
+    def _route(self, uri: str):
+        """The pool to send `uri` through, and what to ask it for.
+
+        Without a proxy, the host's own pool and the path: a PoolManager would
+        parse the whole URL again on every request.
+        """
+        slash = uri.find("/", uri.find("//") + 2)
+        if self.proxied or slash < 0:
+            return self.pool, uri
+        origin = uri[:slash]
+        pool = self._pools.get(origin)
+        if pool is None:
+            pool = self._pools.setdefault(origin, self.pool.connection_from_url(origin))
+        return pool, uri[slash:]
+
+
+def _proxy_for(url: str) -> str | None:
+    """The proxy the environment sets for `url` (HTTPS_PROXY and NO_PROXY), as requests reads it."""
+    parts = urlsplit(url)
+    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+        return None
+    proxies = urllib.request.getproxies()
+    return proxies.get(parts.scheme) or proxies.get("all")
+
+
+def twilio_for(dry_run: bool, concurrency: int) -> Twilio | None:
     """Twilio from the app's settings (None on a dry run), or an error naming what is missing."""
     config = current_app.config
     missing = [k for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN") if not config.get(k)]
@@ -152,7 +244,7 @@ def twilio_for(dry_run: bool) -> Twilio | None:
         return None
     if not config.get("PUBLIC_URL"):
         click.echo("Note: PUBLIC_URL is not set, so delivery status will not be followed.")
-    return Twilio(config)
+    return Twilio(config, concurrency)
 
 
 def _twilio_error(err: TwilioException) -> SendError:
@@ -171,10 +263,9 @@ def _twilio_error(err: TwilioException) -> SendError:
     return SendError(reason, code or status, detail, retry=retry)
 
 
-def _network_error(err: requests.RequestException) -> SendError:
+def _network_error(err: HTTPError) -> SendError:
     """A request that got no answer: retried only when it cannot have reached Twilio."""
-    cause = getattr(err.args[0], "reason", None) if err.args else None
-    if isinstance(err, requests.ConnectTimeout) or isinstance(cause, NewConnectionError):
+    if isinstance(err, ConnectTimeoutError):  # no connection (refused, unknown host, timeout)
         return SendError("cannot reach Twilio", detail=str(err), retry=True)
     return SendError(
         "no answer from Twilio",
@@ -195,6 +286,7 @@ class Outgoing:
     body: str
     session_id: int | None
     kind: str
+    resend: bool = False  # an earlier run's pending message, claimed to be sent once more
 
 
 @dataclass(frozen=True)
@@ -213,6 +305,15 @@ def skipped(phone: str, reason: str) -> Outcome:
     return Outcome(phone, "skipped", reason)
 
 
+def _error(phone: str, err: Exception) -> Outcome:
+    """A number a database or programming error kept from being tried."""
+    return Outcome(phone, "not tried", f"error: {type(err).__name__}", str(err), tried=False)
+
+
+Prepare = Callable[[Connection, datetime], "Outgoing | Outcome"]  # runs in a locked transaction
+Job = tuple[int, str, Prepare]  # a number's place in the run, the number, its preparation
+
+
 @dataclass
 class Batch:
     """What the messages of one run share: the bot, Twilio (None on a dry run), a stop flag."""
@@ -222,11 +323,32 @@ class Batch:
     concurrency: int = 8
     stop: threading.Event = field(default_factory=threading.Event)
 
-    def transaction(self, phone: str):
-        """The number's locked transaction; on a dry run a plain read that locks nothing."""
+    def prepare(self, chunk: list[Job]) -> list[tuple[int, Outgoing | Outcome]]:
+        """Prepare several numbers in one transaction; one by one if that fails."""
+        now = datetime.now(UTC)
+        self.bot.library.pending.clear()
+        try:
+            with self._transaction([phone for _, phone, _ in chunk]) as conn:
+                prepared = [(index, job(conn, now)) for index, _, job in chunk]
+        except Exception as err:  # a database or programming error
+            if len(chunk) > 1:  # one number's trouble must not keep the others from going
+                return [one for item in chunk for one in self.prepare([item])]
+            log.exception("preparing a message to %s failed", chunk[0][1])
+            return [(chunk[0][0], _error(chunk[0][1], err))]
+        self.bot.library.committed()
+        return [(index, self._dry(message)) for index, message in prepared]
+
+    def _transaction(self, phones: list[str]):
+        """The numbers' locked transaction; on a dry run a plain read that locks nothing."""
         if self.twilio is None:
             return self.bot.engine.connect()
-        return database.locked(self.bot.engine, phone)
+        return database.locked_all(self.bot.engine, phones)
+
+    def _dry(self, prepared: Outgoing | Outcome) -> Outgoing | Outcome:
+        """On a dry run, what would be sent instead of a message to send."""
+        if self.twilio is None and isinstance(prepared, Outgoing):
+            return Outcome(prepared.phone, "would send", detail=prepared.body)
+        return prepared
 
     def queue(self, conn, phone: str, session_id, kind: str, body: str, now) -> Outgoing:
         """Record a new message as pending (not on a dry run) and hand it over for sending."""
@@ -241,33 +363,25 @@ class Batch:
         """Send again, once, a message whose run stopped before Twilio's answer was stored."""
         if self.twilio is not None and not store.claim_resend(db=conn, message_id=row.id, now=now):
             return skipped(row.phone, "being sent by another run")
-        return Outgoing(row.id, row.phone, row.body, row.session_id, row.kind)
+        return Outgoing(row.id, row.phone, row.body, row.session_id, row.kind, resend=True)
 
-    def deliver(self, prepared: Outgoing | Outcome) -> Outcome:
-        """Send a prepared message and store what Twilio said; pass an Outcome through."""
-        if isinstance(prepared, Outcome):
-            return prepared
-        if self.twilio is None:
-            return Outcome(prepared.phone, "would send", detail=prepared.body)
+    def send(self, message: Outgoing) -> Sent | SendError:
+        """Hand one message to Twilio; a failure comes back as its SendError."""
         try:
-            sent = self.twilio.send(prepared.phone, prepared.body)
+            return self.twilio.send(message.phone, message.body)
         except SendError as err:
-            return self._failed(prepared, err)
-        with self.bot.engine.begin() as conn:
-            store.record_send(
-                db=conn,
-                message_id=prepared.message_id,
-                sid=sent.sid,
-                status=sent.status,
-                error_code=None,
-                now=datetime.now(UTC),
-            )
-        return Outcome(prepared.phone, "sent")
+            if err.fatal:
+                self.stop.set()  # at once, so that no other thread sends after it
+            return err
 
-    def _failed(self, message: Outgoing, err: SendError) -> Outcome:
+    def record(self, sent: list[tuple[Outgoing, Sent]]) -> None:
+        """Store Twilio's sids and first statuses, a batch in one transaction."""
+        rows = [(message.message_id, answer.sid, answer.status) for message, answer in sent]
+        with self.bot.engine.begin() as conn:
+            store.record_sends(db=conn, sends=rows, now=datetime.now(UTC))
+
+    def failed(self, message: Outgoing, err: SendError) -> Outcome:
         """Store a failure: an opt-out at Twilio ends the session; a lost invite leaves none."""
-        if err.fatal:
-            self.stop.set()
         outcome = Outcome(message.phone, "failed", err.reason, err.detail)
         if err.unsure:
             return outcome  # still pending: the next run sends it once more
@@ -293,19 +407,22 @@ class Batch:
                 store.drop_unanswered_session(db=conn, session_id=message.session_id)
         return outcome
 
+    def withdraw(self, message: Outgoing) -> None:
+        """Undo a message prepared but never handed to Twilio, as if it had not been prepared."""
+        with database.locked(self.bot.engine, message.phone) as conn:
+            store.withdraw(
+                db=conn,
+                message_id=message.message_id,
+                session_id=message.session_id,
+                kind=message.kind,
+                resend=message.resend,
+            )
+
 
 # -- invitations -----------------------------------------------------------
 
 
-def invite_one(batch: Batch, survey, again: bool, phone: str) -> Outcome:
-    """Start `survey` for one number and send its first message, unless it is skipped."""
-    now = datetime.now(UTC)
-    with batch.transaction(phone) as conn:
-        prepared = _prepare_invite(batch, conn, survey, again, phone, now)
-    return batch.deliver(prepared)
-
-
-def _prepare_invite(batch: Batch, conn, survey, again: bool, phone: str, now):
+def _prepare_invite(batch: Batch, survey, again: bool, phone: str, conn, now):
     """Decide about one number inside its transaction; start its session if it is invited."""
     bot = batch.bot
     situation = store.situation(db=conn, phone=phone)
@@ -329,7 +446,7 @@ def _prepare_invite(batch: Batch, conn, survey, again: bool, phone: str, now):
     if batch.twilio is None:
         effects = bot.conversation.begin(situation, survey, now=now)
         return Outgoing(None, phone, effects.reply, None, INVITE)
-    effects = bot.start(conn, phone, survey, now)
+    effects = bot.start(conn, phone, survey, now, situation)
     return batch.queue(conn, phone, effects.runs[-1].id, INVITE, effects.reply, now)
 
 
@@ -398,15 +515,7 @@ def _e164(text: str, region: str) -> str | None:
 # -- reminders -------------------------------------------------------------
 
 
-def remind_one(batch: Batch, session, idle_before: datetime) -> Outcome:
-    """Send one idle session (id, phone) its reminder, unless it changed since it was listed."""
-    now = datetime.now(UTC)
-    with batch.transaction(session.phone) as conn:
-        prepared = _prepare_reminder(batch, conn, session.id, session.phone, idle_before, now)
-    return batch.deliver(prepared)
-
-
-def _prepare_reminder(batch: Batch, conn, session_id: int, phone: str, idle_before, now):
+def _prepare_reminder(batch: Batch, session_id: int, phone: str, idle_before, conn, now):
     """Check one session inside its number's transaction and queue its reminder."""
     run = _open_run(batch, conn, session_id, phone, now)
     if isinstance(run, Outcome):
@@ -421,13 +530,10 @@ def _prepare_reminder(batch: Batch, conn, session_id: int, phone: str, idle_befo
     return batch.queue(conn, phone, session_id, REMINDER, body, now)
 
 
-def resend_reminder(batch: Batch, row) -> Outcome:
+def _prepare_resend(batch: Batch, row, conn, now):
     """Send again, once, a reminder whose run stopped before Twilio's answer was stored."""
-    now = datetime.now(UTC)
-    with batch.transaction(row.phone) as conn:
-        run = _open_run(batch, conn, row.session_id, row.phone, now)
-        prepared = run if isinstance(run, Outcome) else batch.resend(conn, row, now)
-    return batch.deliver(prepared)
+    run = _open_run(batch, conn, row.session_id, row.phone, now)
+    return run if isinstance(run, Outcome) else batch.resend(conn, row, now)
 
 
 def _open_run(batch: Batch, conn, session_id: int, phone: str, now):
@@ -454,46 +560,175 @@ def _after(_ctx, _param, value: str) -> timedelta:
 
 # -- a run -----------------------------------------------------------------
 
-Work = list[tuple[str, Callable[[], Outcome]]]  # (phone, job) in the order to report them
+Work = list[tuple[str, Prepare]]  # (phone, its preparation) in the order to report them
+CHUNK = 50  # numbers prepared per transaction: far fewer commits, a short queue of prepared ones
+RECORD_EVERY = 0.05  # seconds: a sid waits at most this long to be stored with others
+RECORD_BATCH = 200  # or once this many are waiting
+END = object()  # the preparing thread is done; with it comes how many numbers it handed on
+
+
+class Pipeline:
+    """One run in three stages, so that a message costs little CPU under the GIL.
+
+    A thread prepares the numbers a chunk per transaction, `concurrency` threads
+    hand the messages to Twilio, and the calling thread stores Twilio's answers
+    a batch per transaction and keeps the progress bar. A message prepared but
+    not yet handed to Twilio when the run stops is withdrawn, so the next run
+    starts it afresh.
+    """
+
+    def __init__(self, batch: Batch, work: Work):
+        self.batch, self.work = batch, work
+        self.outcomes: list[Outcome | None] = [None] * len(work)
+        self.ready: queue.Queue = queue.Queue(maxsize=batch.concurrency)
+        self.done: queue.Queue = queue.Queue()
+        self.tally: Counter = Counter()
+        self.interrupted = False
+
+    def run(self, bar) -> list[Outcome]:
+        """Run the three stages to the end; every number's outcome, in order."""
+        threads = [threading.Thread(target=self._prepare, name="prepare")]
+        threads += [
+            threading.Thread(target=self._send, name=f"send-{n}")
+            for n in range(self.batch.concurrency)
+        ]
+        for thread in threads:
+            thread.start()
+        self._collect(bar)
+        for thread in threads:
+            thread.join()
+        why = "interrupted" if self.interrupted else "the run stopped"
+        return [
+            outcome or Outcome(phone, "not tried", why, tried=False)
+            for (phone, _), outcome in zip(self.work, self.outcomes, strict=True)
+        ]
+
+    def interrupt(self, *_signal) -> None:
+        """Ctrl-C: prepare and send nothing more, finish the messages on their way."""
+        if not self.interrupted:
+            click.echo("\nStopping once the messages on their way are sent...", err=True)
+        self.interrupted = True
+        self.batch.stop.set()
+
+    def _prepare(self) -> None:
+        """Stage 1: prepare the numbers, a chunk per transaction, until the run stops."""
+        handed = 0
+        try:
+            for start in range(0, len(self.work), CHUNK):
+                if self.batch.stop.is_set():
+                    break
+                chunk = self.work[start : start + CHUNK]
+                jobs = [(start + n, phone, job) for n, (phone, job) in enumerate(chunk)]
+                for index, prepared in self.batch.prepare(jobs):
+                    handed += 1
+                    if isinstance(prepared, Outgoing):
+                        self.ready.put((index, prepared))
+                    else:
+                        self.done.put((index, prepared, None))
+        finally:
+            for _ in range(self.batch.concurrency):
+                self.ready.put(None)
+            self.done.put((END, handed, None))
+
+    def _send(self) -> None:
+        """Stage 2: hand prepared messages to Twilio; once the run stops, hand them back."""
+        while (item := self.ready.get()) is not None:
+            index, message = item
+            if self.batch.stop.is_set():
+                self.done.put((index, message, None))  # never sent: to be withdrawn
+                continue
+            try:
+                answer = self.batch.send(message)
+            except Exception as err:  # a programming error: report it, go on
+                log.exception("sending to %s failed", message.phone)
+                answer = _error(message.phone, err)
+            self.done.put((index, message, answer))
+
+    def _collect(self, bar) -> None:
+        """Stage 3: store what came of each message, batching the sids Twilio gave."""
+        expected, received, sent, due = None, 0, [], 0.0
+        while expected is None or received < expected:
+            try:
+                index, message, answer = self.done.get(timeout=RECORD_EVERY)
+            except queue.Empty:
+                index = None
+            if index is END:
+                expected = message
+            elif index is not None:
+                received += 1
+                if isinstance(answer, Sent):
+                    due = due if sent else time.monotonic() + RECORD_EVERY
+                    sent.append((index, message, answer))
+                else:
+                    self._finish(index, self._settle(message, answer), bar)
+            if len(sent) >= RECORD_BATCH or (sent and time.monotonic() >= due):
+                self._record(sent, bar)
+        self._record(sent, bar)
+
+    def _settle(self, message: Outgoing | Outcome, answer) -> Outcome:
+        """The outcome of a number that Twilio did not take."""
+        if isinstance(message, Outcome):
+            return message  # decided while preparing: skipped, would send, an error
+        if answer is None:
+            why = "interrupted" if self.interrupted else "the run stopped"
+            return self._guarded(message, lambda: self.batch.withdraw(message), why)
+        if isinstance(answer, SendError):
+            return self._guarded(message, lambda: self.batch.failed(message, answer))
+        return answer  # an error Outcome from the sending thread
+
+    def _guarded(self, message: Outgoing, store_it, why: str = "") -> Outcome:
+        """Run a database step for one message; an error there is that number's outcome."""
+        try:
+            outcome = store_it()
+        except Exception as err:
+            log.exception("storing what came of %s failed", message.phone)
+            return _error(message.phone, err)
+        return outcome or Outcome(message.phone, "not tried", why, tried=False)
+
+    def _record(self, sent: list, bar) -> None:
+        """Store the waiting sids in one transaction and count those numbers as sent."""
+        if not sent:
+            return
+        try:
+            self.batch.record([(message, answer) for _, message, answer in sent])
+        except Exception as err:  # sent, but the sids are lost: the next run sends once more
+            log.exception("storing %d sids failed", len(sent))
+            outcomes = [(index, _error(message.phone, err)) for index, message, _ in sent]
+        else:
+            outcomes = [(index, Outcome(message.phone, "sent")) for index, message, _ in sent]
+        sent.clear()
+        for index, outcome in outcomes:
+            self._finish(index, outcome, bar)
+
+    def _finish(self, index: int, outcome: Outcome, bar) -> None:
+        """Keep a number's outcome and show it in the progress bar."""
+        self.outcomes[index] = outcome
+        self.tally[outcome.result] += 1
+        bar.update(1, self.tally)
 
 
 def run_all(batch: Batch, work: Work, label: str) -> tuple[list[Outcome], bool]:
-    """Run the jobs on threads with a progress bar: (outcomes in order, interrupted?)."""
-    tally: Counter = Counter()
-    futures: list[Future] = []
-    interrupted = False
-    pool = ThreadPoolExecutor(max_workers=batch.concurrency, thread_name_prefix="send")
+    """Run the jobs with a progress bar: (outcomes in order, interrupted?)."""
+    pipeline = Pipeline(batch, work)
+    with (
+        click.progressbar(length=len(work), label=label, item_show_func=_counts) as bar,
+        _on_ctrl_c(pipeline.interrupt),
+    ):
+        outcomes = pipeline.run(bar)
+    return outcomes, pipeline.interrupted
+
+
+@contextmanager
+def _on_ctrl_c(handler):
+    """Call `handler` on SIGINT instead of raising KeyboardInterrupt wherever the run is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set signal handlers
+        return
+    previous = signal.signal(signal.SIGINT, handler)
     try:
-        for phone, job in work:
-            futures.append(pool.submit(_guarded, batch, phone, job))
-        with click.progressbar(length=len(work), label=label, item_show_func=_counts) as bar:
-            for future in as_completed(futures):
-                tally[future.result().result] += 1
-                bar.update(1, tally)
-    except KeyboardInterrupt:
-        interrupted = True
-        batch.stop.set()  # jobs not started yet return at once; started ones finish
-        click.echo("\nStopping once the messages on their way are sent...", err=True)
+        yield
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    outcomes = [
-        future.result()
-        if future is not None and not future.cancelled()
-        else Outcome(phone, "not tried", "interrupted", tried=False)
-        for (phone, _), future in itertools.zip_longest(work, futures)
-    ]
-    return outcomes, interrupted
-
-
-def _guarded(batch: Batch, phone: str, job: Callable[[], Outcome]) -> Outcome:
-    """Run one job; whatever goes wrong with one number never stops the others."""
-    if batch.stop.is_set():
-        return Outcome(phone, "not tried", "the run stopped", tried=False)
-    try:
-        return job()
-    except Exception as err:  # a database or programming error: report it, go on
-        log.exception("sending to %s failed", phone)
-        return Outcome(phone, "not tried", f"error: {type(err).__name__}", str(err), tried=False)
+        signal.signal(signal.SIGINT, previous)
 
 
 def _count(n: int, thing: str) -> str:
@@ -545,7 +780,7 @@ def sending_options(command):
     """The options every sending command has."""
     command = click.option(
         "--concurrency",
-        type=click.IntRange(1, 32),
+        type=click.IntRange(1, MAX_CONCURRENCY),
         default=8,
         show_default=True,
         help="How many messages are sent at once.",
@@ -586,11 +821,11 @@ def _region(_ctx, _param, value: str) -> str:
 def invite(survey_id, numbers, region, again, concurrency, dry_run, verbose) -> None:
     """Start SURVEY for each number in NUMBERS.csv (its `phone` column) by SMS."""
     bot, survey = current_bot(), served_survey(survey_id)
-    batch = Batch(bot, twilio_for(dry_run), concurrency)
+    batch = Batch(bot, twilio_for(dry_run, concurrency), concurrency)
     found = read_numbers(numbers, region)
     for problem in found.problems:
         click.echo(problem)
-    work = [(phone, partial(invite_one, batch, survey, again, phone)) for phone in found.numbers]
+    work = [(n, partial(_prepare_invite, batch, survey, again, n)) for n in found.numbers]
     label = ("Checking" if dry_run else "Inviting") + f" {_count(len(work), 'number')}"
     outcomes, interrupted = run_all(batch, work, label)
     report(outcomes, found.left_out, verbose=verbose)
@@ -611,7 +846,7 @@ def invite(survey_id, numbers, region, again, concurrency, dry_run, verbose) -> 
 def remind(survey_id, after, concurrency, dry_run, verbose) -> None:
     """Send each unfinished session of SURVEY, idle --after, one reminder and its question."""
     bot, survey = current_bot(), served_survey(survey_id)
-    batch = Batch(bot, twilio_for(dry_run), concurrency)
+    batch = Batch(bot, twilio_for(dry_run, concurrency), concurrency)
     now = datetime.now(UTC)
     longest = max(s.expire_after for s in [survey, *bot.library.history(survey.id)])
     if after >= longest:
@@ -621,8 +856,12 @@ def remind(survey_id, after, concurrency, dry_run, verbose) -> None:
         idle = store.reminder_candidates(
             db=conn, survey_id=survey.id, idle_before=now - after, active_since=now - longest
         )
-    work = [(row.phone, partial(resend_reminder, batch, row)) for row in unsent]
-    work += [(row.phone, partial(remind_one, batch, row, now - after)) for row in idle]
+    work: Work = [(row.phone, partial(_prepare_resend, batch, row)) for row in unsent]
+    idle_before = now - after
+    work += [
+        (row.phone, partial(_prepare_reminder, batch, row.id, row.phone, idle_before))
+        for row in idle
+    ]
     label = ("Checking" if dry_run else "Reminding") + f" {_count(len(work), 'session')}"
     outcomes, interrupted = run_all(batch, work, label)
     report(outcomes, Counter(), verbose=verbose)

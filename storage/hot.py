@@ -64,6 +64,7 @@ class Driver:
         self.sqlite = dialect == "sqlite"
         self.marker = "?" if self.sqlite else "%s"  # sqlite3: qmark; psycopg: format
         self.sql = {name: self.dialect_sql(sql) for name, sql in STATEMENTS.items()}
+        self._converted: dict[str, str] = {}  # other statements, converted on first use
 
     def dialect_sql(self, sql: str) -> str:
         """SQL written with `?` markers in this driver's parameter style."""
@@ -86,6 +87,15 @@ class Driver:
         """Execute one statement on the connection's own cursor; the cursor."""
         cursor = db.connection.dbapi_connection.cursor()
         cursor.execute(self.sql[name], params)
+        return cursor
+
+    def execute(self, db: Connection, sql: str, params: tuple):
+        """Execute SQL written with `?` markers on the connection's own cursor; the cursor."""
+        text = self._converted.get(sql)
+        if text is None:
+            text = self._converted[sql] = self.dialect_sql(sql)
+        cursor = db.connection.dbapi_connection.cursor()
+        cursor.execute(text, params)
         return cursor
 
     def stream(self, db: Connection, sql: str, params: tuple, batch: int):

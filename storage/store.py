@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from sqlalchemy import (
     Connection,
@@ -11,7 +12,6 @@ from sqlalchemy import (
     case,
     delete,
     func,
-    insert,
     select,
     update,
 )
@@ -204,54 +204,62 @@ def secret(*, db: Connection, name: str) -> bytes:
     return bytes.fromhex(db.execute(select(table.c.value).where(table.c.name == name)).scalar_one())
 
 
-def last_invite(*, db: Connection, phone: str, survey_id: str):
+class Invitation(NamedTuple):
+    """A number's newest invitation to a survey, with its session's state."""
+
+    id: int
+    phone: str
+    session_id: int
+    kind: str
+    body: str
+    sid: str | None
+    status: str
+    session_status: str
+    untouched: bool  # nobody has written to the session yet
+
+
+# flask invite runs these for every number: SQL text on the driver's cursor (storage/hot.py).
+LAST_INVITE = """
+SELECT o.id, o.phone, o.session_id, o.kind, o.body, o.sid, o.status, s.status,
+       s.updated_at = s.started_at
+FROM survey_session AS s JOIN outbound_message AS o ON o.session_id = s.id
+WHERE s.phone = ? AND s.survey_id = ? AND o.kind = 'invite'
+ORDER BY o.id DESC LIMIT 1
+"""
+IN_SURVEY = "SELECT 1 FROM survey_session WHERE phone = ? AND survey_id = ? LIMIT 1"
+ACTIVE_IN_SURVEY = """
+SELECT 1 FROM survey_session
+WHERE phone = ? AND survey_id = ? AND status = 'open' AND updated_at >= ? LIMIT 1
+"""
+ADD_OUTBOUND = """
+INSERT INTO outbound_message (phone, session_id, kind, body, status, created_at, updated_at)
+VALUES (?, ?, ?, ?, 'pending', ?, ?) RETURNING id
+"""
+
+
+def last_invite(*, db: Connection, phone: str, survey_id: str) -> Invitation | None:
     """The newest invitation of `phone` to a survey, with its session's state, or None."""
-    table = OutboundMessage.__table__
-    return db.execute(
-        select(
-            table.c.id,
-            table.c.phone,
-            table.c.session_id,
-            table.c.kind,
-            table.c.body,
-            table.c.sid,
-            table.c.status,
-            SESSION.c.status.label("session_status"),
-            (SESSION.c.updated_at == SESSION.c.started_at).label("untouched"),
-        )
-        .join(SESSION, SESSION.c.id == table.c.session_id)
-        .where(SESSION.c.phone == phone, SESSION.c.survey_id == survey_id, table.c.kind == "invite")
-        .order_by(table.c.id.desc())
-        .limit(1)
-    ).one_or_none()
+    row = driver(db).execute(db, LAST_INVITE, (phone, survey_id)).fetchone()
+    return None if row is None else Invitation(*row[:-1], untouched=bool(row[-1]))
 
 
 def in_survey(*, db: Connection, phone: str, survey_id: str, active_since=None) -> bool:
     """Whether `phone` has a session of the survey (with `active_since`: open, used since)."""
-    query = select(SESSION.c.id).where(SESSION.c.phone == phone, SESSION.c.survey_id == survey_id)
-    if active_since is not None:
-        query = query.where(SESSION.c.status == "open", SESSION.c.updated_at >= active_since)
-    return db.execute(query.limit(1)).first() is not None
+    hot = driver(db)
+    if active_since is None:
+        cursor = hot.execute(db, IN_SURVEY, (phone, survey_id))
+    else:
+        cursor = hot.execute(db, ACTIVE_IN_SURVEY, (phone, survey_id, hot.time(active_since)))
+    return cursor.fetchone() is not None
 
 
 def add_outbound(
     *, db: Connection, phone: str, session_id: int | None, kind: str, body: str, now: datetime
 ) -> int:
     """Record a message about to be sent ("pending", no sid yet); returns its id."""
-    table = OutboundMessage.__table__
-    return db.execute(
-        insert(table)
-        .values(
-            phone=phone,
-            session_id=session_id,
-            kind=kind,
-            body=body,
-            status="pending",
-            created_at=now,
-            updated_at=now,
-        )
-        .returning(table.c.id)
-    ).scalar_one()
+    hot = driver(db)
+    at = hot.time(now)
+    return hot.execute(db, ADD_OUTBOUND, (phone, session_id, kind, body, at, at)).fetchone()[0]
 
 
 def record_send(
@@ -270,6 +278,29 @@ def record_send(
         .where(table.c.id == message_id)
         .values(sid=sid, status=status, error_code=error_code, updated_at=now)
     )
+
+
+def record_sends(*, db: Connection, sends: list[tuple[int, str, str]], now: datetime) -> None:
+    """Store the (message id, sid, status) of messages Twilio took, in one statement."""
+    hot = driver(db)
+    rows = [(sid, status, hot.time(now), message_id) for message_id, sid, status in sends]
+    db.connection.dbapi_connection.cursor().executemany(hot.dialect_sql(RECORD_SEND), rows)
+
+
+RECORD_SEND = "UPDATE outbound_message SET sid = ?, status = ?, updated_at = ? WHERE id = ?"
+
+
+def withdraw(*, db: Connection, message_id: int, session_id, kind: str, resend: bool) -> None:
+    """Undo a message prepared but never handed to Twilio, as if it had not been prepared."""
+    table = OutboundMessage.__table__
+    if resend:  # an earlier run's message, claimed for sending: pending again
+        db.execute(update(table).where(table.c.id == message_id).values(status="pending"))
+        return
+    db.execute(delete(table).where(table.c.id == message_id))
+    if kind == "invite":
+        drop_unanswered_session(db=db, session_id=session_id)
+    elif kind == "reminder":
+        db.execute(update(SESSION).where(SESSION.c.id == session_id).values(reminded_at=None))
 
 
 def claim_resend(*, db: Connection, message_id: int, now: datetime) -> bool:

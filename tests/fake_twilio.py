@@ -248,19 +248,25 @@ def invite_fixture(app, tmp_path):
 
 @pytest.fixture(name="crash")
 def crash_fixture(monkeypatch):
-    """Make the run die right after Twilio took the message for these (1-based) sends."""
+    """Make the run die right after Twilio took these (1-based) sends, before their sids are stored.
+
+    Sids are stored a batch at a time, so the whole batch holding such a send is lost.
+    """
 
     def crash_at(*sends: int):
-        record_send, count = store.record_send, [0]
+        record_sends, count = store.record_sends, [0]
 
-        def dying(**row):
-            if row["sid"] is not None:
+        def dying(*, db, sends: list, now):
+            hit = False
+            for _ in sends:
                 count[0] += 1
-                if count[0] in sends:
-                    raise RuntimeError("killed before the sid was saved")
-            record_send(**row)
+                hit = hit or count[0] in crashing
+            if hit:
+                raise RuntimeError("killed before the sid was saved")
+            record_sends(db=db, sends=sends, now=now)
 
-        monkeypatch.setattr(store, "record_send", dying)
+        crashing = sends
+        monkeypatch.setattr(store, "record_sends", dying)
 
     return crash_at
 
