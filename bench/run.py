@@ -458,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("invite", help="flask invite of 10,000 numbers against a fake Twilio")
     p.add_argument("--numbers", type=int, default=10_000)
-    p.add_argument("--concurrency", type=int, default=32, help="flask invite --concurrency")
+    p.add_argument("--concurrency", type=int, default=64, help="flask invite --concurrency")
     p.add_argument("--delay", type=float, default=0.05, help="the fake API's answer delay (s)")
     p.add_argument("--limit", type=float, default=300, help="seconds before the run is killed")
     p.add_argument("--profile", action="store_true", help="then one more run under py-spy")
