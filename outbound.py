@@ -4,9 +4,10 @@ Every message is first written as an outbound_message row ("pending"), in the sa
 locked transaction that starts or reminds its session, and committed; then it is
 sent; then Twilio's sid and status are stored. A row with a sid was sent, so a run
 that is stopped and started again sends nothing twice. The one window: a run killed
-after Twilio accepted a message but before its sid was committed (milliseconds)
-leaves a pending row without sid, and the next run sends that message once more,
-marking it "resending" first so that it is never sent a third time.
+after Twilio accepted a message but before its sid was committed (sids are stored
+in batches, at most RECORD_EVERY late) leaves a pending row without sid, and the
+next run sends that message once more, marking it "resending" first so that it is
+never sent a third time.
 """
 
 from __future__ import annotations

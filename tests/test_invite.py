@@ -242,3 +242,14 @@ def test_a_dropped_connection_leaves_the_message_for_the_next_run(app, invite, t
     assert stored(app, OutboundMessage)[0].status == "pending"
     assert "Done: sent 1." in invite(A).output
     assert [r.status for r in twilio.requests] == [0, 201]
+
+
+def test_the_environment_proxy_is_used_unless_the_host_is_excluded(monkeypatch):
+    from outbound import Http
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.org:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    assert Http("https://api.twilio.com", 4).proxied
+    assert not Http("http://127.0.0.1:9999", 4).proxied
+    monkeypatch.delenv("HTTPS_PROXY")
+    assert not Http("https://api.twilio.com", 4).proxied

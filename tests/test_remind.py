@@ -128,6 +128,19 @@ def test_a_reminder_cut_off_before_its_sid_was_saved_is_sent_once_more(
     assert stored(app, OutboundMessage)[0].status == "queued"
 
 
+def test_reminders_not_yet_sent_when_a_run_stops_are_withdrawn(app, remind, twilio, sms):
+    for number in (A, B, C):
+        sms.send(number, "CLINIC")
+        age(app, number, hours=25)
+    twilio.script(A, 401)  # refused credentials stop the run after the first send
+    result = remind(CLINIC, "--concurrency", "1")
+    assert result.exit_code == 1 and "not tried: 2 the run stopped" in result.output
+    assert [m.phone for m in stored(app, OutboundMessage)] == [A]  # the failed one, kept
+    assert all(s.reminded_at is None for s in stored(app, SurveySession) if s.phone != A)
+    assert "Done: sent 2." in remind(CLINIC).output  # B and C: never reminded yet
+    assert sorted(r.to for r in twilio.accepted()) == [B, C]
+
+
 def test_after_must_be_a_duration_shorter_than_expiry(remind, twilio):
     assert remind(CLINIC, "--after", "soon").exit_code == 2
     result = remind(CLINIC, "--after", "3d")
