@@ -168,12 +168,10 @@ def export_csv(
     )
     columns = bot.library.columns(survey) if fmt == "wide" else []
     with bot.engine.connect() as conn:
-        rows = (
-            export.wide_rows(conn, query, columns)
-            if fmt == "wide"
-            else export.long_rows(conn, query)
-        )
-        yield from export.csv_lines(rows)
+        if fmt == "wide":
+            yield from export.csv_lines(export.wide_rows(conn, query, columns))
+        else:
+            yield from export.long_csv(conn, query)
 
 
 def phone_hash_key(bot) -> bytes:

@@ -14,7 +14,6 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 
 from sqlalchemy import Connection
 
@@ -130,16 +129,66 @@ def _wide_row(row: tuple, query: Query, columns: list[str]) -> list[str]:
     return [str(session_id), _phone(phone, query), version, status, *times, *cells]
 
 
-def long_rows(db: Connection, query: Query) -> Iterator[list[list[str]]]:
-    """Batches of rows: one per answer, grouped by session in order of start."""
-    yield [LONG_HEAD]
-    phone_cell = lru_cache(maxsize=1)(lambda phone: _phone(phone, query))  # rows come by session
-    safe, value_cell, time = values.safe_cell, _value_cell, _time  # locals: a million rows
+def long_csv(db: Connection, query: Query) -> Iterator[str]:
+    """The long CSV text, a batch of lines at a time: one per answer, by session in order of start.
+
+    Written without csv.writer: a million rows through it cost twice SQLite's own
+    reading. Cells repeat (question ids, choices, numbers), so most are formatted once.
+    """
+    yield _line(LONG_HEAD)
+    qid_field, value_field = _Cells(_field), _Cells(_value_field)
+    raw_field = _Cells(lambda raw: _field(values.safe_cell(raw)))
+    time = _stored_time if driver(db).sqlite else _time
+    last = None
     for batch in _batches(db, LONG, query, []):
-        yield [
-            [str(session), phone_cell(phone), version, qid, value_cell(value), safe(raw), time(at)]
-            for session, phone, version, qid, value, raw, at in batch
-        ]
+        lines = []
+        add = lines.append
+        for session, phone, version, qid, value, raw, at in batch:
+            if session != last:  # rows come grouped by session
+                last = session
+                head = f"{session},{_field(_phone(phone, query))},{_field(version)},"
+            add(f"{head}{qid_field[qid]},{value_field[value]},{raw_field[raw]},{time(at)}\r\n")
+        yield "".join(lines)
+
+
+class _Cells(dict):
+    """Fields by stored text, each made on first use and kept while the cache has room."""
+
+    LIMIT, LONGEST = 4096, 100  # a few MB at most; long texts hardly ever repeat
+
+    def __init__(self, make):
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key: str) -> str:
+        made = self.make(key)
+        if len(key) <= self.LONGEST:
+            if len(self) >= self.LIMIT:
+                self.clear()
+            self[key] = made
+        return made
+
+
+def _field(text: str) -> str:
+    """One field as csv.writer writes it (excel dialect): quoted only when it must be."""
+    if '"' in text or "," in text or "\n" in text or "\r" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _line(cells: list[str]) -> str:
+    """One CSV line."""
+    return ",".join(map(_field, cells)) + "\r\n"
+
+
+def _stored_time(stored: str) -> str:
+    """`_time` of a time as SQLite stores it, which is never NULL in a long row."""
+    return stored.replace(" ", "T", 1) + "Z"
+
+
+def _value_field(stored: str) -> str:
+    """The field of a stored JSON value."""
+    return _field(_value_cell(stored))
 
 
 def _answer_cell(value) -> str:
@@ -147,9 +196,8 @@ def _answer_cell(value) -> str:
     return values.safe_cell(values.to_cell(value))
 
 
-@lru_cache(maxsize=4096)
 def _value_cell(stored: str) -> str:
-    """The cell of a stored JSON value; cached, since choices and numbers repeat a lot."""
+    """The cell of a stored JSON value."""
     if stored[:1] == '"' and "\\" not in stored:  # a text without escapes is its own content
         return values.safe_cell(stored[1:-1])
     return _answer_cell(values.load(stored))
