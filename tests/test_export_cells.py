@@ -90,6 +90,8 @@ def seed(app, sessions: list[dict], answers: list[list[tuple[str, object, str]]]
             row = base | {"updated_at": started} | session
             result = conn.execute(SurveySession.__table__.insert().values(**row))
             ids.append(result.inserted_primary_key[0])
+            if not rows:
+                continue
             conn.execute(
                 Answer.__table__.insert(),
                 [
@@ -141,6 +143,10 @@ def test_every_awkward_value_and_reply_matches_the_csv_module(app):
     ]
     sessions.append(session("+15550000009", survey_version='v,"2"'))
     answers.append([("odd,id", "x", "x"), ('q"2', 1, "1"), ("q\n3", True, "yes")])
+    sessions.insert(2, session("+15550000010"))  # unanswered sessions write no line
+    answers.insert(2, [])
+    sessions.insert(0, session("+15550000011"))
+    answers.insert(0, [])
     ids = seed(app, sessions, answers)
     assert long_export(app) == expected(ids, sessions, answers)
 
