@@ -110,6 +110,8 @@ def _batches(db: Connection, template: str, query: Query, lead: list) -> Iterato
 def _phone(phone: str, query: Query) -> str:
     """The phone number, or its keyed hash when sharing data without numbers."""
     if query.hash_key is None:
+        if phone[:1] == "+" and phone[1:].isdecimal():  # E.164, a plain number: as it is
+            return phone
         return values.safe_cell(phone)
     return hmac.new(query.hash_key, phone.encode(), hashlib.sha256).hexdigest()[:16]
 

@@ -66,7 +66,17 @@ VALUES = [
     {"nested": [1, "two"]},
     {"$date": "2025-06-01", "other": 1},
 ]
-PHONES = ["+15550000001", "whatsapp:+15550000002", "messenger:a,b", "=cmd", "-x", '"quoted"']
+PHONES = [
+    "+15550000001",
+    "+",
+    "+1 555",
+    "+\u0661\u0662\u0663",  # Arabic-Indic digits are digits to the formula guard too
+    "whatsapp:+15550000002",
+    "messenger:a,b",
+    "=cmd",
+    "-x",
+    '"quoted"',
+]
 WHEN = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
 
 
