@@ -83,6 +83,10 @@ def test_migrations_build_exactly_the_models(old_engine):
         assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
 
 
+def test_the_head_the_fast_start_checks_is_the_newest_migration():
+    assert schema.head() == schema.HEAD, "set storage.schema.HEAD to the new migration"
+
+
 def test_a_fresh_database_is_created_at_head(app):
     engine = app.extensions["survey_bot"].ready().engine
     assert at(engine) == schema.head()
