@@ -10,8 +10,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 
-from app import create_app, refuse_unsafe_serving
+from app import NOT_XML, create_app, refuse_unsafe_serving, to_twiml
 from conftest import TOKEN, reply_text
 from live import PUBLIC_URL, Sender, gunicorn, row_counts, start_gunicorn, stop
 
@@ -396,3 +397,12 @@ def test_no_request_breaks_the_server_or_stores_half(client, app, conversation):
             assert after["inbound_message"] - before["inbound_message"] in (0, 1)
         else:  # refused, or a status callback (which touches none of these tables)
             assert after == before
+
+
+@settings(max_examples=2000, deadline=None)
+@given(reply=st.one_of(st.none(), st.text(), st.text(alphabet="<>&\"'\r\n\t]\x00\ud800x")))
+def test_twiml_is_byte_for_byte_what_twilio_builds(reply):
+    response = MessagingResponse()
+    if reply:
+        response.message(NOT_XML.sub("", reply))
+    assert to_twiml(reply) == str(response)
