@@ -236,7 +236,7 @@ class Bot:
     def _receive(self, phone: str, body: str, sid: str, media: int, now: datetime) -> str:
         """Read, decide and write in one transaction that holds the phone's lock."""
         self.library.pending.clear()
-        with database.locked(self.engine, phone) as conn:
+        with database.writing(self.engine, phone) as conn:
             reply, situation = store.lookup(db=conn, phone=phone, sid=sid)
             if reply is not None:  # a redelivery: same reply, nothing changes
                 return reply

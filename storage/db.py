@@ -17,8 +17,13 @@ except ImportError:  # Windows: SQLite's own busy handler then does all the wait
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
+from storage.hot import Batch
+
 # Transaction-scoped, so it is released by COMMIT or ROLLBACK, whatever happens.
 PHONE_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
+# `writing` sends its own BEGIN (its connection is in autocommit mode), with the
+# isolation level the engine gives every other transaction.
+PG_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED;\n" + PHONE_LOCK
 
 
 def make_engine(url: str) -> Engine:
@@ -86,13 +91,52 @@ def locked(engine: Engine, phone: str) -> Iterator[Connection]:
     """
     with engine.connect() as conn:  # the pool's work stays outside the serial section
         if engine.dialect.name == "sqlite":
-            _leave_checkpoints_to_the_thread(conn)
+            _leave_checkpoints_to_the_thread(engine, conn.connection)
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
         with _gate(engine), conn.begin():
             if engine.dialect.name == "postgresql":
                 cursor = conn.connection.dbapi_connection.cursor()
                 cursor.execute(PHONE_LOCK, ("phone:" + phone,))
             yield conn
+
+
+@contextmanager
+def writing(engine: Engine, phone: str) -> Iterator[Batch]:
+    """`locked`, as a Batch on the pool's DBAPI connection: the webhook's transaction.
+
+    SQLAlchemy's Connection, its BEGIN and COMMIT events cost more per message
+    than the statements themselves; the locking is the same as `locked`'s.
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    pooled = engine.raw_connection()  # the pool's work stays outside the serial section
+    try:
+        if sqlite:
+            _leave_checkpoints_to_the_thread(engine, pooled)
+            begin, params = "BEGIN IMMEDIATE", ()
+        else:
+            begin, params = PG_BEGIN, ("phone:" + phone,)
+        with _gate(engine):
+            batch = Batch(pooled.dbapi_connection, engine.dialect.name, begin, params)
+            try:
+                if sqlite:  # take the write lock now, before anything is read
+                    batch.read_pending()
+                yield batch
+                batch.commit()
+            except BaseException:
+                _abandon(pooled, batch)
+                raise
+            batch.close()
+    finally:
+        pooled.close()
+
+
+def _abandon(pooled, batch: Batch) -> None:
+    """Roll back; a connection that cannot even do that leaves the pool for good."""
+    try:
+        batch.rollback()
+        batch.close()
+    except Exception:
+        pooled.invalidate()
 
 
 class WriterGate:
@@ -174,10 +218,9 @@ CHECKPOINT_EVERY = 0.25  # seconds
 BACKSTOP_PAGES = 20_000  # about 80 MB of log (SQLite checkpoints at 1,000 pages by default)
 
 
-def _leave_checkpoints_to_the_thread(conn: Connection) -> None:
-    """Stop a connection checkpointing on commit once its process has the thread."""
-    pooled = conn.connection
-    path = os.path.abspath(conn.engine.url.database or "")
+def _leave_checkpoints_to_the_thread(engine: Engine, pooled) -> None:
+    """Stop a pooled connection checkpointing on commit once its process has the thread."""
+    path = os.path.abspath(engine.url.database or "")
     gate = _GATES.get(path)
     if gate and gate.checkpointer.active and not pooled.info.get("manual_checkpoints"):
         # A backstop only: should the thread fall behind, a commit still checkpoints.
