@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from app import NOT_XML, create_app, refuse_unsafe_serving, to_twiml
+from app import NOT_XML, Form, create_app, refuse_unsafe_serving, signature_of, to_twiml
 from conftest import TOKEN, reply_text
 from live import PUBLIC_URL, Sender, gunicorn, row_counts, start_gunicorn, stop
 
@@ -406,3 +406,16 @@ def test_twiml_is_byte_for_byte_what_twilio_builds(reply):
     if reply:
         response.message(NOT_XML.sub("", reply))
     assert to_twiml(reply) == str(response)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    url=st.text(),
+    pairs=st.lists(st.tuples(st.sampled_from(["Body", "From", "b", "Z", ""]), st.text())),
+)
+def test_the_signature_is_computed_as_twilio_computes_it(url, pairs):
+    form = Form()
+    for name, value in pairs:
+        form.setdefault(name, []).append(value)
+    expected = RequestValidator(TOKEN).compute_signature(url, form)
+    assert signature_of(TOKEN.encode(), url, form) == expected
