@@ -15,6 +15,7 @@ import threading
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
@@ -201,6 +202,14 @@ class Library:
         self.pending.clear()
 
 
+class Decision(NamedTuple):
+    """What one message changes and the TwiML to answer, from one read of its situation."""
+
+    found: store.Found
+    twiml: str
+    effects: Effects | None  # None: a redelivery, answered as before
+
+
 class Bot:
     """Everything one process needs to answer messages: database, surveys, engine."""
 
@@ -234,21 +243,46 @@ class Bot:
             return reply
 
     def _receive(self, phone: str, body: str, sid: str, media: int, now: datetime) -> str:
-        """Read, decide and write in one transaction that holds the phone's lock."""
+        """Decide, then write in one transaction that holds the phone's lock.
+
+        On SQLite every writer queues for the whole database, so the decision
+        is made before queueing and only checked under the lock: made again
+        if the number's state changed in between (another of its messages).
+        """
         self.library.pending.clear()
-        with database.writing(self.engine, phone) as conn:
-            reply, situation = store.lookup(db=conn, phone=phone, sid=sid)
-            if reply is not None:  # a redelivery: same reply, nothing changes
-                return reply
-            effects = self.conversation.handle(situation, body, now=now, media=media)
-            self._save(conn, phone, effects, body, now, sid)
-            twiml = to_twiml(effects.reply)
-            run_id = effects.runs[-1].id if effects.runs else None
-            store.log_inbound(
-                db=conn, sid=sid, phone=phone, body=body, reply=twiml, session_id=run_id, now=now
-            )
+        with database.Writer(self.engine, phone) as writer:
+            early = None
+            if writer.reads_ahead:
+                early = self._decide(writer.ahead(), phone, body, sid, media, now)
+                if early.effects is None:  # a redelivery: its reply is committed, final
+                    return early.twiml
+            with writer.transaction() as tx:
+                decision = early
+                if early is None or store.read(db=tx, phone=phone, sid=sid).row != early.found.row:
+                    decision = self._decide(tx, phone, body, sid, media, now)
+                if decision.effects is None:  # a redelivery: same reply, nothing changes
+                    return decision.twiml
+                self._write(tx, phone, body, sid, now, decision)
         self.library.committed()
-        return twiml
+        return decision.twiml
+
+    def _decide(self, db, phone: str, body: str, sid: str, media: int, now) -> Decision:
+        """Read the number's situation and decide what the message changes and the reply."""
+        found = store.read(db=db, phone=phone, sid=sid)
+        reply, situation = found.unpack()
+        if reply is not None:
+            return Decision(found, reply, None)
+        effects = self.conversation.handle(situation, body, now=now, media=media)
+        return Decision(found, to_twiml(effects.reply), effects)
+
+    def _write(self, tx, phone: str, body: str, sid: str, now, decision: Decision) -> None:
+        """Write a decision's effects and log the message with its reply."""
+        effects = decision.effects
+        self._save(tx, phone, effects, body, now, sid)
+        run_id = effects.runs[-1].id if effects.runs else None
+        store.log_inbound(
+            db=tx, sid=sid, phone=phone, body=body, reply=decision.twiml, session_id=run_id, now=now
+        )
 
     def start(self, conn, phone: str, survey: Survey, now: datetime) -> Effects:
         """Start `survey` for `phone` inside an open, locked transaction."""

@@ -17,11 +17,11 @@ except ImportError:  # Windows: SQLite's own busy handler then does all the wait
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
-from storage.hot import Batch
+from storage.hot import Batch, Statements
 
 # Transaction-scoped, so it is released by COMMIT or ROLLBACK, whatever happens.
 PHONE_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
-# `writing` sends its own BEGIN (its connection is in autocommit mode), with the
+# `Writer` sends its own BEGIN (its connection is in autocommit mode), with the
 # isolation level the engine gives every other transaction.
 PG_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED;\n" + PHONE_LOCK
 
@@ -100,34 +100,56 @@ def locked(engine: Engine, phone: str) -> Iterator[Connection]:
             yield conn
 
 
-@contextmanager
-def writing(engine: Engine, phone: str) -> Iterator[Batch]:
-    """`locked`, as a Batch on the pool's DBAPI connection: the webhook's transaction.
+class Writer:
+    """`locked` for the webhook: a Batch on the pool's DBAPI connection, held for one message.
 
     SQLAlchemy's Connection, its BEGIN and COMMIT events cost more per message
     than the statements themselves; the locking is the same as `locked`'s.
+    Where writers queue for the whole database (SQLite), `ahead()` may read
+    on the same connection before queueing, so that the caller can decide
+    outside the serial section and only check under the lock that nothing
+    changed in between.
     """
-    sqlite = engine.dialect.name == "sqlite"
-    pooled = engine.raw_connection()  # the pool's work stays outside the serial section
-    try:
-        if sqlite:
-            _leave_checkpoints_to_the_thread(engine, pooled)
+
+    def __init__(self, engine: Engine, phone: str):
+        self.engine = engine
+        self.phone = phone
+        self.sqlite = engine.dialect.name == "sqlite"
+        self.reads_ahead = self.sqlite  # PostgreSQL locks one phone: nothing to shorten
+        self.pooled = None
+
+    def __enter__(self) -> Writer:
+        """Check a connection out: the pool's work stays outside the serial section."""
+        self.pooled = self.engine.raw_connection()
+        return self
+
+    def __exit__(self, *_) -> None:
+        """Return the connection to the pool."""
+        self.pooled.close()
+
+    def ahead(self) -> Statements:
+        """Statements outside any transaction, each reading the latest commit (SQLite only)."""
+        return Statements(self.pooled.dbapi_connection, self.engine.dialect.name)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Batch]:
+        """The locked transaction, committed unless its block raises."""
+        if self.sqlite:
+            _leave_checkpoints_to_the_thread(self.engine, self.pooled)
             begin, params = "BEGIN IMMEDIATE", ()
         else:
-            begin, params = PG_BEGIN, ("phone:" + phone,)
-        with _gate(engine):
-            batch = Batch(pooled.dbapi_connection, engine.dialect.name, begin, params)
+            begin, params = PG_BEGIN, ("phone:" + self.phone,)
+        with _gate(self.engine):
+            batch = Batch(self.pooled.dbapi_connection, self.engine.dialect.name, begin, params)
             try:
-                if sqlite:  # take the write lock now, before anything is read
+                if self.sqlite:  # take the write lock now, before anything is read
                     batch.read_pending()
                 yield batch
                 batch.commit()
             except BaseException:
-                _abandon(pooled, batch)
+                _abandon(self.pooled, batch)
                 raise
             batch.close()
-    finally:
-        pooled.close()
 
 
 def _abandon(pooled, batch: Batch) -> None:

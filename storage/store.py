@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from sqlalchemy import (
     Connection,
@@ -45,27 +47,43 @@ def stored_reply(*, db: Connection | Statements, message_sid: str) -> str | None
 
 def lookup(*, db: Connection | Statements, phone: str, sid: str) -> tuple[str | None, Situation]:
     """The reply already sent for `sid` (if handled before) and what is known about `phone`."""
+    return read(db=db, phone=phone, sid=sid).unpack()
+
+
+def read(*, db: Connection | Statements, phone: str, sid: str) -> Found:
+    """What `lookup` reads, as it came: two reads can be compared, each unpacked afresh."""
     hot = statements(db)
-    row = hot.read("LOOKUP", (sid, phone, phone)).fetchone()
-    reply, opted_out, session_id, survey_id, version, state, status, *rest = row
-    found = Situation(phone=phone, opted_out=bool(opted_out))
-    if session_id is not None:
-        found.latest_survey, found.latest_status = survey_id, status
-        if status == "open":
-            retries, answers, started, updated, completed = rest
-            found.run = Run(
-                id=session_id,
-                survey_id=survey_id,
-                version=version,
-                state=state,
-                status=status,
-                retries=retries,
-                answers=values.load(answers),
-                started_at=hot.read_time(started),
-                updated_at=hot.read_time(updated),
-                completed_at=hot.read_time(completed),
-            )
-    return reply, found
+    return Found(phone, hot.read("LOOKUP", (sid, phone, phone)).fetchall()[0], hot.read_time)
+
+
+class Found(NamedTuple):
+    """One read of a message's situation; two reads with equal rows saw the same state."""
+
+    phone: str
+    row: tuple
+    read_time: Callable
+
+    def unpack(self) -> tuple[str | None, Situation]:
+        """The stored reply, if any, and a new Situation (the engine changes the one it gets)."""
+        reply, opted_out, session_id, survey_id, version, state, status, *rest = self.row
+        found = Situation(phone=self.phone, opted_out=bool(opted_out))
+        if session_id is not None:
+            found.latest_survey, found.latest_status = survey_id, status
+            if status == "open":
+                retries, answers, started, updated, completed = rest
+                found.run = Run(
+                    id=session_id,
+                    survey_id=survey_id,
+                    version=version,
+                    state=state,
+                    status=status,
+                    retries=retries,
+                    answers=values.load(answers),
+                    started_at=self.read_time(started),
+                    updated_at=self.read_time(updated),
+                    completed_at=self.read_time(completed),
+                )
+        return reply, found
 
 
 def situation(*, db: Connection | Statements, phone: str) -> Situation:
