@@ -140,7 +140,8 @@ class Writer:
         else:
             begin, params = PG_BEGIN, ("phone:" + self.phone,)
         with _gate(self.engine):
-            batch = Batch(self.pooled.dbapi_connection, self.engine.dialect.name, begin, params)
+            raw, info = self.pooled.dbapi_connection, self.pooled.info
+            batch = Batch(raw, self.engine.dialect.name, info, begin, params)
             try:
                 if self.sqlite:  # take the write lock now, before anything is read
                     batch.read_pending()

@@ -73,6 +73,17 @@ class Driver:
         self.sqlite = dialect == "sqlite"
         self.marker = "?" if self.sqlite else "%s"  # sqlite3: qmark; psycopg: format
         self.sql = {name: self.dialect_sql(sql).strip() for name, sql in STATEMENTS.items()}
+        # A Batch on PostgreSQL binds values client-side, which would have the
+        # server parse and plan every statement every time: it runs them as
+        # statements prepared once per connection instead.
+        self.prepare = ";\n".join(
+            f"PREPARE hot_{name.lower()} AS {_numbered(sql.strip())}"
+            for name, sql in STATEMENTS.items()
+        )
+        self.prepared = {
+            name: f"EXECUTE hot_{name.lower()}({', '.join(['%s'] * sql.count('?'))})"
+            for name, sql in STATEMENTS.items()
+        }
 
     def dialect_sql(self, sql: str) -> str:
         """SQL written with `?` markers in this driver's parameter style."""
@@ -102,6 +113,12 @@ class Driver:
         cursor.close()
 
 
+def _numbered(sql: str) -> str:
+    """SQL written with `?` markers, with PostgreSQL's $1, $2... instead."""
+    first, *rest = sql.split("?")
+    return first + "".join(f"${i}{part}" for i, part in enumerate(rest, 1))
+
+
 _DRIVERS = {name: Driver(name) for name in ("sqlite", "postgresql")}
 
 
@@ -116,13 +133,14 @@ class Statements:
     def __init__(self, dbapi, dialect: str):
         self.dbapi = dbapi
         self.driver = _DRIVERS[dialect]
+        self.sql = self.driver.sql
         self.time = self.driver.time
         self.read_time = self.driver.read_time
 
     def read(self, name: str, params: tuple):
         """Execute a statement whose rows are needed now; the cursor."""
         cursor = self.dbapi.cursor()
-        cursor.execute(self.driver.sql[name], params)
+        cursor.execute(self.sql[name], params)
         return cursor
 
     def write(self, name: str, params: tuple) -> None:
@@ -144,28 +162,33 @@ class Batch(Statements):
     phone's lock and the first read go as one query string, and the writes
     with the COMMIT as another (client-side binding, as psycopg's ClientCursor
     quotes values; the connection is in autocommit mode so that psycopg sends
-    no BEGIN of its own). On SQLite each statement runs on its own, in order.
+    no BEGIN of its own), each a statement prepared once per connection (`info`
+    remembers it). On SQLite each statement runs on its own, in order.
     """
 
-    def __init__(self, dbapi, dialect: str, begin: str, params: tuple = ()):
+    def __init__(self, dbapi, dialect: str, info: dict, begin: str, params: tuple = ()):
         super().__init__(dbapi, dialect)
         self.pending: list[tuple[str, tuple]] = [(begin, params)]
         self.sqlite = self.driver.sqlite
+        self.sent = False
         if not self.sqlite:
             from psycopg import ClientCursor  # only needed, and installed, for PostgreSQL
 
             self._cursor = ClientCursor
             self.dbapi.autocommit = True
-        self.sent = False
+            self.sql = self.driver.prepared
+            if not info.get("hot_prepared"):
+                ClientCursor(self.dbapi).execute(self.driver.prepare)
+                info["hot_prepared"] = True
 
     def read(self, name: str, params: tuple):
         """Send the held-back statements and this one; the cursor on this one's rows."""
-        self.pending.append((self.driver.sql[name], params))
+        self.pending.append((self.sql[name], params))
         return self._send()
 
     def write(self, name: str, params: tuple) -> None:
         """Hold a write back until the next read or the COMMIT."""
-        self.pending.append((self.driver.sql[name], params))
+        self.pending.append((self.sql[name], params))
 
     def read_pending(self) -> None:
         """Send the held-back statements now (SQLite: BEGIN IMMEDIATE before the first read)."""
