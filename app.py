@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
 import click
@@ -58,6 +58,7 @@ MAX_SID = 64  # Twilio's SIDs are 34 characters; longer is not from Twilio
 # (whatsapp:+1..., messenger:...); bounded so it always fits an index entry.
 MAX_ADDRESS = 256
 FORM_LIMIT = 256 * 1024
+FORM_TYPE = "application/x-www-form-urlencoded"
 OFF = ("false", "0", "no", "off")
 SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
 
@@ -362,23 +363,42 @@ class Form(dict):
     getlist = getall
 
 
+def parse_form(text: str) -> Form:
+    """A urlencoded form, as `parse_qsl(text, keep_blank_values=True, errors="strict")` reads it.
+
+    The same splitting and unquoting, without parse_qsl's per-field coercions:
+    the form parsing was 6% of a request's CPU.
+    """
+    form = Form()
+    for field in text.split("&"):
+        if field:
+            name, _, value = field.partition("=")
+            form.setdefault(_unquote(name), []).append(_unquote(value))
+    return form
+
+
+def _unquote(text: str) -> str:
+    """A form field's name or value: `+` is a space, %-escapes are strict UTF-8."""
+    if "+" in text:
+        text = text.replace("+", " ")
+    return unquote(text, errors="strict") if "%" in text else text
+
+
 def twilio_form() -> Form:
     """The request's form, parsed strictly and verified as coming from Twilio (else 4xx)."""
     if "form" in g:
         return g.form
-    if request.mimetype != "application/x-www-form-urlencoded":
+    content_type = request.environ.get("CONTENT_TYPE")  # as Twilio sends it, no parsing needed
+    if content_type != FORM_TYPE and request.mimetype != FORM_TYPE:
         abort(415, "Expected a form (application/x-www-form-urlencoded), as Twilio sends.")
     raw = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH: 413 from Flask
     try:
         # Strict both ways: raw bytes and %-escapes must be UTF-8, never replaced by U+FFFD.
-        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, errors="strict")
+        form = parse_form(raw.decode("utf-8"))
     except UnicodeDecodeError:
         abort(400, "The form is not valid UTF-8.")
-    if (b"\x00" in raw or b"%00" in raw) and any("\x00" in k or "\x00" in v for k, v in pairs):
+    if (b"\x00" in raw or b"%00" in raw) and any("\x00" in k + "".join(v) for k, v in form.items()):
         abort(400, "The form contains a NUL byte.")  # the byte check skips the loop nearly always
-    form = Form()
-    for name, value in pairs:
-        form.setdefault(name, []).append(value)
     _check_signature(form)
     g.form = form
     return form
