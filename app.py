@@ -373,7 +373,9 @@ def parse_form(text: str) -> Form:
     for field in text.split("&"):
         if field:
             name, _, value = field.partition("=")
-            form.setdefault(_unquote(name), []).append(_unquote(value))
+            if "%" in field or "+" in field:  # most of Twilio's fields are plain
+                name, value = _unquote(name), _unquote(value)
+            form.setdefault(name, []).append(value)
     return form
 
 
@@ -445,7 +447,10 @@ def signature_of(key: bytes, url: str, form: Form) -> str:
     The same string (the URL, then each field name and value, sorted, each
     distinct value once) and HMAC-SHA1, in one join and C's one-shot HMAC.
     """
-    signed = url + "".join(name + v for name in sorted(form) for v in sorted(set(form[name])))
+    signed = url + "".join(
+        name + values[0] if len(values) == 1 else "".join(name + v for v in sorted(set(values)))
+        for name, values in sorted(form.items())
+    )
     return base64.b64encode(hmac.digest(key, signed.encode(), "sha1")).decode()
 
 
