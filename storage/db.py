@@ -141,7 +141,11 @@ class Writer:
             begin, params = PG_BEGIN, ("phone:" + self.phone,)
         with _gate(self.engine):
             raw, info = self.pooled.dbapi_connection, self.pooled.info
-            batch = Batch(raw, self.engine.dialect.name, info, begin, params)
+            try:
+                batch = Batch(raw, self.engine.dialect.name, info, begin, params)
+            except BaseException:  # half set up (autocommit on, statements half prepared)
+                self.pooled.invalidate()
+                raise
             try:
                 if self.sqlite:  # take the write lock now, before anything is read
                     batch.read_pending()
