@@ -17,7 +17,10 @@ PHASES = [
     ("gunicorn: close_graceful, waiting for the client to close", ("close_graceful (gunicorn/",)),
     ("gunicorn: writing the response to the socket", ("Response.write (gunicorn/",)),
     ("waiting for the SQLite writer gate (flock)", ("WriterGate.held (storage/db.py",)),
-    ("BEGIN IMMEDIATE: waiting for SQLite's write lock", ("_sqlite_begin (storage/db.py",)),
+    (
+        "BEGIN IMMEDIATE: waiting for SQLite's write lock",
+        ("_sqlite_begin (storage/db.py", "Batch.read_pending (storage/hot.py"),
+    ),
     ("COMMIT", ("Transaction.commit (sqlalchemy/", ".commit (storage/")),
     ("signature check (twilio RequestValidator)", ("_check_signature (app.py",)),
     ("form parsing (app.twilio_form)", ("twilio_form (app.py",)),
@@ -25,7 +28,15 @@ PHASES = [
     ("conversation engine (bot/: replies, templates, transitions)", ("(bot/conversation.py",)),
     ("SQL statements (storage/store.py, hot.py)", ("(storage/store.py", "(storage/hot.py")),
     ("TwiML building (app.to_twiml)", ("to_twiml (app.py",)),
-    ("db.locked(): connection, BEGIN, per-phone lock", ("locked (storage/db.py",)),
+    (
+        "db.locked() / db.Writer: pool checkout and return, BEGIN, per-phone lock",
+        (
+            "locked (storage/db.py",
+            "Writer.__enter__ (storage/db.py",
+            "Writer.__exit__ (storage/db.py",
+            "Writer.transaction (storage/db.py",
+        ),
+    ),
     ("rest of app.py", ("(app.py",)),
     ("Flask / Werkzeug request handling", ("Flask.__call__ (flask/",)),
     ("gunicorn: reading and parsing the request", ("(gunicorn/http/",)),

@@ -57,6 +57,21 @@ class Flow:
             self._add_onward("unanswered", question.id, i + 1)
             self.machine.add_transition("reprompt", question.id, None)  # internal: stay put
             self.machine.add_transition(f"back_to_{question.id}", "*", question.id)
+        self._fixed = self._unconditional()
+
+    def _unconditional(self) -> dict[tuple[str, str], str | None]:
+        """(event, state) pairs whose first transition has no condition: where they go.
+
+        The first transition whose conditions hold wins, so one without any
+        always wins; most moves are such. None: an internal one (stay put).
+        """
+        fixed = {}
+        for name, event in self.machine.events.items():
+            for source, transitions in event.transitions.items():
+                first = transitions[0]
+                if not (first.conditions or first.prepare or first.before or first.after):
+                    fixed[(name, source)] = first.dest
+        return fixed
 
     def _add_onward(self, event: str, source: str, start: int, guard: Expr | None = None) -> None:
         """Go to the first question from `start` whose `when` holds, else to completed.
@@ -74,5 +89,9 @@ class Flow:
 
     def trigger(self, event: str, position: Position) -> str:
         """Fire `event` on `position` and return its new state."""
+        key = (event, position.state)
+        if key in self._fixed:  # the machine's answer without its per-event machinery
+            position.state = self._fixed[key] or position.state
+            return position.state
         self.machine.events[event].trigger(position)
         return position.state

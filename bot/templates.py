@@ -42,17 +42,23 @@ class Text:
 
     source: str
     _compiled: Any = field(repr=False, compare=False, default=None)
+    _constant: str | None = field(repr=False, compare=False, default=None)
 
     @classmethod
     def compile(cls, source: str) -> Text:
         """Compile `source`, raising TemplateError if it does not parse."""
         try:
-            return cls(source, ENV.from_string(source))
+            compiled = ENV.from_string(source)
+            # Text without a single tag renders the same for everyone: render it now.
+            plain = all(token == "data" for _, token, _ in ENV.lex(source))
         except TemplateSyntaxError as err:
             raise _parse_error(err) from None
+        return cls(source, compiled, compiled.render().strip() if plain else None)
 
     def render(self, context: dict[str, Any]) -> str:
         """Render with `context`; a failing template falls back to its source text."""
+        if self._constant is not None:
+            return self._constant
         try:
             return self._compiled.render(context).strip()
         except Exception:  # an author's runtime error must never break a conversation

@@ -17,8 +17,13 @@ except ImportError:  # Windows: SQLite's own busy handler then does all the wait
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
+from storage.hot import Batch, Statements
+
 # Transaction-scoped, so it is released by COMMIT or ROLLBACK, whatever happens.
 PHONE_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
+# `Writer` sends its own BEGIN (its connection is in autocommit mode), with the
+# isolation level the engine gives every other transaction.
+PG_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED;\n" + PHONE_LOCK
 
 
 def make_engine(url: str) -> Engine:
@@ -32,8 +37,15 @@ def make_engine(url: str) -> Engine:
         # phone's lock, each statement must see what the previous holder committed.
         # No pre-ping: it is a round trip on every message; a connection found
         # dead fails that one request with 503 (Twilio retries it) and the pool
-        # replaces it.
-        return create_engine(url, isolation_level="READ COMMITTED", pool_size=5)
+        # replaces it. No automatic prepared statements in psycopg: once it has
+        # prepared any, its next ROLLBACK sends DEALLOCATE ALL, which would also
+        # drop the webhook's own prepared statements (hot.Batch).
+        return create_engine(
+            url,
+            isolation_level="READ COMMITTED",
+            pool_size=5,
+            connect_args={"prepare_threshold": None},
+        )
     memory = url in ("sqlite://", "sqlite:///:memory:")
     engine = create_engine(
         url,
@@ -86,7 +98,7 @@ def locked(engine: Engine, phone: str) -> Iterator[Connection]:
     """
     with engine.connect() as conn:  # the pool's work stays outside the serial section
         if engine.dialect.name == "sqlite":
-            _leave_checkpoints_to_the_thread(conn)
+            _leave_checkpoints_to_the_thread(engine, conn.connection)
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
         with _gate(engine), conn.begin():
             if engine.dialect.name == "postgresql":
@@ -109,6 +121,72 @@ def locked_all(engine: Engine, phones: list[str]) -> Iterator[Connection]:
             for phone in rest:
                 cursor.execute(PHONE_LOCK, ("phone:" + phone,))
         yield conn
+
+
+class Writer:
+    """`locked` for the webhook: a Batch on the pool's DBAPI connection, held for one message.
+
+    SQLAlchemy's Connection, its BEGIN and COMMIT events cost more per message
+    than the statements themselves; the locking is the same as `locked`'s.
+    Where writers queue for the whole database (SQLite), `ahead()` may read
+    on the same connection before queueing, so that the caller can decide
+    outside the serial section and only check under the lock that nothing
+    changed in between.
+    """
+
+    def __init__(self, engine: Engine, phone: str):
+        self.engine = engine
+        self.phone = phone
+        self.sqlite = engine.dialect.name == "sqlite"
+        self.reads_ahead = self.sqlite  # PostgreSQL locks one phone: nothing to shorten
+        self.pooled = None
+
+    def __enter__(self) -> Writer:
+        """Check a connection out: the pool's work stays outside the serial section."""
+        self.pooled = self.engine.raw_connection()
+        return self
+
+    def __exit__(self, *_) -> None:
+        """Return the connection to the pool."""
+        self.pooled.close()
+
+    def ahead(self) -> Statements:
+        """Statements outside any transaction, each reading the latest commit (SQLite only)."""
+        return Statements(self.pooled.dbapi_connection, self.engine.dialect.name)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Batch]:
+        """The locked transaction, committed unless its block raises."""
+        if self.sqlite:
+            _leave_checkpoints_to_the_thread(self.engine, self.pooled)
+            begin, params = "BEGIN IMMEDIATE", ()
+        else:
+            begin, params = PG_BEGIN, ("phone:" + self.phone,)
+        with _gate(self.engine):
+            raw, info = self.pooled.dbapi_connection, self.pooled.info
+            try:
+                batch = Batch(raw, self.engine.dialect.name, info, begin, params)
+            except BaseException:  # half set up (autocommit on, statements half prepared)
+                self.pooled.invalidate()
+                raise
+            try:
+                if self.sqlite:  # take the write lock now, before anything is read
+                    batch.read_pending()
+                yield batch
+                batch.commit()
+            except BaseException:
+                _abandon(self.pooled, batch)
+                raise
+            batch.close()
+
+
+def _abandon(pooled, batch: Batch) -> None:
+    """Roll back; a connection that cannot even do that leaves the pool for good."""
+    try:
+        batch.rollback()
+        batch.close()
+    except Exception:
+        pooled.invalidate()
 
 
 class WriterGate:
@@ -190,10 +268,9 @@ CHECKPOINT_EVERY = 0.25  # seconds
 BACKSTOP_PAGES = 20_000  # about 80 MB of log (SQLite checkpoints at 1,000 pages by default)
 
 
-def _leave_checkpoints_to_the_thread(conn: Connection) -> None:
-    """Stop a connection checkpointing on commit once its process has the thread."""
-    pooled = conn.connection
-    path = os.path.abspath(conn.engine.url.database or "")
+def _leave_checkpoints_to_the_thread(engine: Engine, pooled) -> None:
+    """Stop a pooled connection checkpointing on commit once its process has the thread."""
+    path = os.path.abspath(engine.url.database or "")
     gate = _GATES.get(path)
     if gate and gate.checkpointer.active and not pooled.info.get("manual_checkpoints"):
         # A backstop only: should the thread fall behind, a commit still checkpoints.

@@ -3,8 +3,9 @@
 A profile under load showed SQLAlchemy's per-statement machinery (execution
 context, cache keys, result wrappers) costing more than SQLite's own work. The
 handful of statements a message runs are therefore written once as SQL text
-and run on the DBAPI cursor of the same connection, inside the same locked
-transaction. Everything else in storage/ stays on SQLAlchemy Core.
+and run on the DBAPI cursor, either of a SQLAlchemy Connection's transaction
+(`Statements`) or of a transaction of their own (`Batch`, the webhook's). Everything
+else in storage/ stays on SQLAlchemy Core.
 
 The tables are the ones in models.py; times are stored as SQLAlchemy stores
 them (SQLite: `YYYY-MM-DD HH:MM:SS.ffffff` in UTC; PostgreSQL: timestamptz),
@@ -50,6 +51,14 @@ INSERT_INBOUND = """
 INSERT INTO inbound_message (message_sid, phone, body, received_at, reply, session_id)
 VALUES (?, ?, ?, ?, ?, ?)
 """
+SET_OPT_OUT = """
+INSERT INTO contact (phone, opted_out, changed_at) VALUES (?, ?, ?)
+ON CONFLICT (phone) DO UPDATE SET opted_out = excluded.opted_out, changed_at = excluded.changed_at
+"""
+REMEMBER_VERSION = """
+INSERT INTO survey_version (survey_id, version, path, source, first_seen) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (survey_id, version) DO NOTHING
+"""
 STATEMENTS = {
     name: sql
     for name, sql in globals().items()
@@ -63,7 +72,18 @@ class Driver:
     def __init__(self, dialect: str):
         self.sqlite = dialect == "sqlite"
         self.marker = "?" if self.sqlite else "%s"  # sqlite3: qmark; psycopg: format
-        self.sql = {name: self.dialect_sql(sql) for name, sql in STATEMENTS.items()}
+        self.sql = {name: self.dialect_sql(sql).strip() for name, sql in STATEMENTS.items()}
+        # A Batch on PostgreSQL binds values client-side, which would have the
+        # server parse and plan every statement every time: it runs them as
+        # statements prepared once per connection instead.
+        self.prepare = ";\n".join(
+            f"PREPARE hot_{name.lower()} AS {_numbered(sql.strip())}"
+            for name, sql in STATEMENTS.items()
+        )
+        self.prepared = {
+            name: f"EXECUTE hot_{name.lower()}({', '.join(['%s'] * sql.count('?'))})"
+            for name, sql in STATEMENTS.items()
+        }
         self._converted: dict[str, str] = {}  # other statements, converted on first use
 
     def dialect_sql(self, sql: str) -> str:
@@ -82,12 +102,6 @@ class Driver:
         if value is None or isinstance(value, datetime):
             return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
         return datetime.fromisoformat(value).replace(tzinfo=UTC)
-
-    def run(self, db: Connection, name: str, params: tuple):
-        """Execute one statement on the connection's own cursor; the cursor."""
-        cursor = db.connection.dbapi_connection.cursor()
-        cursor.execute(self.sql[name], params)
-        return cursor
 
     def execute(self, db: Connection, sql: str, params: tuple):
         """Execute SQL written with `?` markers on the connection's own cursor; the cursor."""
@@ -109,9 +123,113 @@ class Driver:
         cursor.close()
 
 
+def _numbered(sql: str) -> str:
+    """SQL written with `?` markers, with PostgreSQL's $1, $2... instead."""
+    first, *rest = sql.split("?")
+    return first + "".join(f"${i}{part}" for i, part in enumerate(rest, 1))
+
+
 _DRIVERS = {name: Driver(name) for name in ("sqlite", "postgresql")}
 
 
 def driver(db: Connection) -> Driver:
     """The Driver for this connection's database."""
     return _DRIVERS[db.dialect.name]
+
+
+class Statements:
+    """The hot statements run at once, in a transaction that someone else manages."""
+
+    def __init__(self, dbapi, dialect: str):
+        self.dbapi = dbapi
+        self.driver = _DRIVERS[dialect]
+        self.sql = self.driver.sql
+        self.time = self.driver.time
+        self.read_time = self.driver.read_time
+
+    def read(self, name: str, params: tuple):
+        """Execute a statement whose rows are needed now; the cursor."""
+        cursor = self.dbapi.cursor()
+        cursor.execute(self.sql[name], params)
+        return cursor
+
+    def write(self, name: str, params: tuple) -> None:
+        """Execute a statement whose outcome only matters at COMMIT."""
+        self.read(name, params)
+
+
+def statements(db: Connection | Statements) -> Statements:
+    """The hot statements on `db`: a Batch as it is, else the Connection's own DBAPI connection."""
+    if isinstance(db, Statements):
+        return db
+    return Statements(db.connection.dbapi_connection, db.dialect.name)
+
+
+class Batch(Statements):
+    """A locked write transaction of its own, its writes held back and sent with the next read.
+
+    On PostgreSQL every round trip is a wait on a sync worker: BEGIN, the
+    phone's lock and the first read go as one query string, and the writes
+    with the COMMIT as another (client-side binding, as psycopg's ClientCursor
+    quotes values; the connection is in autocommit mode so that psycopg sends
+    no BEGIN of its own), each a statement prepared once per connection (`info`
+    remembers it). On SQLite each statement runs on its own, in order.
+    """
+
+    def __init__(self, dbapi, dialect: str, info: dict, begin: str, params: tuple = ()):
+        super().__init__(dbapi, dialect)
+        self.pending: list[tuple[str, tuple]] = [(begin, params)]
+        self.sqlite = self.driver.sqlite
+        self.sent = False
+        if not self.sqlite:
+            from psycopg import ClientCursor  # only needed, and installed, for PostgreSQL
+
+            self._cursor = ClientCursor
+            self.dbapi.autocommit = True
+            self.sql = self.driver.prepared
+            if not info.get("hot_prepared"):
+                ClientCursor(self.dbapi).execute(self.driver.prepare)
+                info["hot_prepared"] = True
+
+    def read(self, name: str, params: tuple):
+        """Send the held-back statements and this one; the cursor on this one's rows."""
+        self.pending.append((self.sql[name], params))
+        return self._send()
+
+    def write(self, name: str, params: tuple) -> None:
+        """Hold a write back until the next read or the COMMIT."""
+        self.pending.append((self.sql[name], params))
+
+    def read_pending(self) -> None:
+        """Send the held-back statements now (SQLite: BEGIN IMMEDIATE before the first read)."""
+        self._send()
+
+    def commit(self) -> None:
+        """Send the held-back writes and COMMIT."""
+        self.pending.append(("COMMIT", ()))
+        self._send()
+
+    def rollback(self) -> None:
+        """Undo whatever was sent; nothing held back is sent."""
+        self.pending.clear()
+        if self.sent:  # both drivers ask the database whether a transaction is open
+            self.dbapi.rollback()
+
+    def close(self) -> None:
+        """Hand the connection back as the pool lent it."""
+        if not self.sqlite:
+            self.dbapi.autocommit = False
+
+    def _send(self):
+        """Execute the held-back statements in order; the cursor on the last one's rows."""
+        pending, self.pending, self.sent = self.pending, [], True
+        if self.sqlite:
+            cursor = self.dbapi.cursor()
+            for sql, params in pending:
+                cursor.execute(sql, params)
+            return cursor
+        cursor = self._cursor(self.dbapi)
+        cursor.execute(";\n".join(sql for sql, _ in pending), sum((p for _, p in pending), ()))
+        while cursor.nextset():  # one result per statement: the last one's is wanted
+            pass
+        return cursor

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -20,7 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot import values
 from bot.conversation import Effects, Run, Situation
-from storage.hot import Driver, driver
+from storage.hot import Statements, driver, statements
 from storage.models import (
     Answer,
     Contact,
@@ -38,56 +39,74 @@ INBOUND = InboundMessage.__table__
 VERSION = SurveyVersion.__table__
 
 
-def stored_reply(*, db: Connection, message_sid: str) -> str | None:
+def stored_reply(*, db: Connection | Statements, message_sid: str) -> str | None:
     """The reply already sent for `message_sid`, if it was handled before."""
     return lookup(db=db, phone="", sid=message_sid)[0]
 
 
-def lookup(*, db: Connection, phone: str, sid: str) -> tuple[str | None, Situation]:
+def lookup(*, db: Connection | Statements, phone: str, sid: str) -> tuple[str | None, Situation]:
     """The reply already sent for `sid` (if handled before) and what is known about `phone`."""
-    hot = driver(db)
-    row = hot.run(db, "LOOKUP", (sid, phone, phone)).fetchone()
-    reply, opted_out, session_id, survey_id, version, state, status, *rest = row
-    found = Situation(phone=phone, opted_out=bool(opted_out))
-    if session_id is not None:
-        found.latest_survey, found.latest_status = survey_id, status
-        if status == "open":
-            retries, answers, started, updated, completed = rest
-            found.run = Run(
-                id=session_id,
-                survey_id=survey_id,
-                version=version,
-                state=state,
-                status=status,
-                retries=retries,
-                answers=values.load(answers),
-                started_at=hot.read_time(started),
-                updated_at=hot.read_time(updated),
-                completed_at=hot.read_time(completed),
-            )
-    return reply, found
+    return read(db=db, phone=phone, sid=sid).unpack()
 
 
-def situation(*, db: Connection, phone: str) -> Situation:
+def read(*, db: Connection | Statements, phone: str, sid: str) -> Found:
+    """What `lookup` reads, as it came: two reads can be compared, each unpacked afresh."""
+    hot = statements(db)
+    return Found(phone, hot.read("LOOKUP", (sid, phone, phone)).fetchall()[0], hot.read_time)
+
+
+class Found(NamedTuple):
+    """One read of a message's situation; two reads with equal rows saw the same state."""
+
+    phone: str
+    row: tuple
+    read_time: Callable
+
+    def unpack(self) -> tuple[str | None, Situation]:
+        """The stored reply, if any, and a new Situation (the engine changes the one it gets)."""
+        reply, opted_out, session_id, survey_id, version, state, status, *rest = self.row
+        found = Situation(phone=self.phone, opted_out=bool(opted_out))
+        if session_id is not None:
+            found.latest_survey, found.latest_status = survey_id, status
+            if status == "open":
+                retries, answers, started, updated, completed = rest
+                found.run = Run(
+                    id=session_id,
+                    survey_id=survey_id,
+                    version=version,
+                    state=state,
+                    status=status,
+                    retries=retries,
+                    answers=values.load(answers),
+                    started_at=self.read_time(started),
+                    updated_at=self.read_time(updated),
+                    completed_at=self.read_time(completed),
+                )
+        return reply, found
+
+
+def situation(*, db: Connection | Statements, phone: str) -> Situation:
     """What is known about `phone`: opt-out state and its latest session."""
     return lookup(db=db, phone=phone, sid="")[1]
 
 
-def save(*, db: Connection, phone: str, effects: Effects, raw: str, sid: str | None, now) -> None:
+def save(
+    *, db: Connection | Statements, phone: str, effects: Effects, raw: str, sid: str | None, now
+) -> None:
     """Write what one message changed: contact, sessions, answers."""
-    hot = driver(db)
+    hot = statements(db)
     if effects.opted_out is not None:
-        set_opt_out(db=db, phone=phone, opted_out=effects.opted_out, now=now)
+        set_opt_out(db=hot, phone=phone, opted_out=effects.opted_out, now=now)
     for run in effects.runs:
-        _write_run(db, hot, phone, run)
+        _write_run(hot, phone, run)
     for run, question_id in effects.removed:
-        hot.run(db, "DELETE_ANSWER", (run.id, question_id))
+        hot.write("DELETE_ANSWER", (run.id, question_id))
     for run, qid, value in effects.saved:
         answer = (run.id, qid, values.dump(value), raw, hot.time(now), sid)
-        hot.run(db, "INSERT_ANSWER", answer)
+        hot.write("INSERT_ANSWER", answer)
 
 
-def _write_run(db: Connection, hot: Driver, phone: str, run: Run) -> None:
+def _write_run(hot: Statements, phone: str, run: Run) -> None:
     """Insert a new session or update an existing one; sets `run.id`."""
     fields = (
         run.survey_id,
@@ -99,31 +118,32 @@ def _write_run(db: Connection, hot: Driver, phone: str, run: Run) -> None:
     )
     if run.id is None:
         times = (hot.time(run.started_at), hot.time(run.updated_at), hot.time(run.completed_at))
-        run.id = hot.run(db, "INSERT_SESSION", (phone, *fields, *times)).fetchone()[0]
+        run.id = hot.read("INSERT_SESSION", (phone, *fields, *times)).fetchone()[0]
     else:
         times = (hot.time(run.updated_at), hot.time(run.completed_at))
-        hot.run(db, "UPDATE_SESSION", (*fields, *times, run.id))
+        hot.write("UPDATE_SESSION", (*fields, *times, run.id))
 
 
-def log_inbound(*, db: Connection, sid: str, phone: str, body: str, reply: str, session_id, now):
+def log_inbound(
+    *, db: Connection | Statements, sid: str, phone: str, body: str, reply: str, session_id, now
+) -> None:
     """Record a handled message with the reply sent for it."""
-    hot = driver(db)
-    hot.run(db, "INSERT_INBOUND", (sid, phone, body, hot.time(now), reply, session_id))
+    hot = statements(db)
+    hot.write("INSERT_INBOUND", (sid, phone, body, hot.time(now), reply, session_id))
 
 
-def set_opt_out(*, db: Connection, phone: str, opted_out: bool, now: datetime) -> None:
+def set_opt_out(*, db: Connection | Statements, phone: str, opted_out: bool, now: datetime) -> None:
     """Record that `phone` opted out (or back in)."""
-    row = {"phone": phone, "opted_out": opted_out, "changed_at": now}
-    stmt = _upsert(db, CONTACT).values(**row)
-    db.execute(stmt.on_conflict_do_update(index_elements=["phone"], set_=row))
+    hot = statements(db)
+    hot.write("SET_OPT_OUT", (phone, opted_out, hot.time(now)))
 
 
-def remember_version(*, db: Connection, survey_id: str, version: str, path: str, source: str, now):
+def remember_version(
+    *, db: Connection | Statements, survey_id: str, version: str, path: str, source: str, now
+) -> None:
     """Keep a survey version's source, so sessions on it survive later edits."""
-    stmt = _upsert(db, VERSION).values(
-        survey_id=survey_id, version=version, path=path, source=source, first_seen=now
-    )
-    db.execute(stmt.on_conflict_do_nothing(index_elements=["survey_id", "version"]))
+    hot = statements(db)
+    hot.write("REMEMBER_VERSION", (survey_id, version, path, source, hot.time(now)))
 
 
 def version_source(*, db: Connection, survey_id: str, version: str) -> tuple[str, str] | None:

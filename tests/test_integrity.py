@@ -15,6 +15,7 @@ from app import create_app
 from bot import values
 from live import ROOT, Sender, gunicorn, row_counts, server_settings
 from storage import db as database
+from storage import hot
 from storage.models import Answer, SurveySession
 
 PHONE = "+15557770001"
@@ -172,6 +173,51 @@ def test_no_answer_lost_when_one_process_sends_many_at_once(app):
     stored = answers(engine_of(app))
     assert sorted(stored.values()) == sorted(f"answer {i}" for i in range(8))
     assert sessions(engine_of(app))[0].status == "completed"
+
+
+def test_a_decision_made_ahead_is_made_again_when_the_number_moved_on(app, monkeypatch):
+    bot = app.extensions["survey_bot"]
+    bot.receive(phone=PHONE, body="hello", sid="SM0")
+    real = database.Writer.transaction
+
+    def late(writer):
+        """Handle another message of the number after this one's read ahead, before its lock."""
+        if not late.done:
+            late.done = True
+            bot.receive(phone=PHONE, body="first", sid="SM1")
+        return real(writer)
+
+    late.done = False
+    monkeypatch.setattr(database.Writer, "transaction", late)
+    assert "Question 3?" in bot.receive(phone=PHONE, body="second", sid="SM2")
+    assert answers(engine_of(app)) == {"q1": "first", "q2": "second"}
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_connection_that_fails_to_prepare_leaves_the_pool(app, monkeypatch):
+    bot = app.extensions["survey_bot"]
+    bot.ready().engine.dispose()  # connections that have not prepared the statements yet
+    driver = hot.Driver("postgresql")
+    monkeypatch.setattr(driver, "prepare", "PREPARE broken AS SELECT * FROM no_such_table")
+    monkeypatch.setitem(hot._DRIVERS, "postgresql", driver)
+    with pytest.raises(Exception, match="no_such_table"):
+        bot.receive(phone=PHONE, body="hello", sid="SM0")
+    monkeypatch.undo()
+    with engine_of(app).connect() as conn:  # no connection left in autocommit mode
+        assert conn.connection.dbapi_connection.autocommit is False
+    assert bot.receive(phone=PHONE, body="hello", sid="SM0").count("Hi.") == 1
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_other_statements_on_the_pool_never_drop_the_webhooks_prepared_ones(app):
+    bot = app.extensions["survey_bot"].ready()
+    bot.engine.dispose()
+    assert "Hi." in bot.receive(phone=PHONE, body="hello", sid="SM0")  # prepares them
+    for _ in range(2):  # psycopg would prepare a query run 5 times, then DEALLOCATE ALL
+        with bot.engine.connect() as conn:  # on the ROLLBACK that returns it to the pool
+            for _ in range(6):
+                conn.execute(text("SELECT count(*) FROM survey_session")).scalar()
+    assert "Question 2?" in bot.receive(phone=PHONE, body="first", sid="SM1")
 
 
 # -- crashes ----------------------------------------------------------------

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 
-from app import create_app, refuse_unsafe_serving
+from app import (
+    NOT_XML,
+    Form,
+    create_app,
+    parse_form,
+    refuse_unsafe_serving,
+    signature_of,
+    to_twiml,
+)
 from conftest import TOKEN, reply_text
 from live import PUBLIC_URL, Sender, gunicorn, row_counts, start_gunicorn, stop
 
@@ -396,3 +405,49 @@ def test_no_request_breaks_the_server_or_stores_half(client, app, conversation):
             assert after["inbound_message"] - before["inbound_message"] in (0, 1)
         else:  # refused, or a status callback (which touches none of these tables)
             assert after == before
+
+
+@settings(max_examples=2000, deadline=None)
+@given(reply=st.one_of(st.none(), st.text(), st.text(alphabet="<>&\"'\r\n\t]\x00\ud800x")))
+def test_twiml_is_byte_for_byte_what_twilio_builds(reply):
+    response = MessagingResponse()
+    if reply:
+        response.message(NOT_XML.sub("", reply))
+    assert to_twiml(reply) == str(response)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    url=st.text(),
+    pairs=st.lists(st.tuples(st.sampled_from(["Body", "From", "b", "Z", ""]), st.text())),
+)
+def test_the_signature_is_computed_as_twilio_computes_it(url, pairs):
+    form = Form()
+    for name, value in pairs:
+        form.setdefault(name, []).append(value)
+    expected = RequestValidator(TOKEN).compute_signature(url, form)
+    assert signature_of(TOKEN.encode(), url, form) == expected
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    parts=st.lists(
+        st.one_of(
+            st.sampled_from(["&", "=", "+", "%", "%2", "%zz", "%C3%A9", "%FF", "%00", "&&", "=="]),
+            st.text(max_size=5),
+            st.text(max_size=5).map(quote),
+        )
+    )
+)
+def test_the_form_is_read_as_parse_qsl_reads_it(parts):
+    text = "".join(parts)
+    try:
+        expected = parse_qsl(text, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        with pytest.raises(UnicodeDecodeError):
+            parse_form(text)
+        return
+    grouped = {}
+    for name, value in expected:
+        grouped.setdefault(name, []).append(value)
+    assert parse_form(text) == grouped
