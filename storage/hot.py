@@ -37,9 +37,17 @@ INSERT INTO survey_session (phone, survey_id, survey_version, state, status, ret
                             started_at, updated_at, completed_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
 """
+# Only the columns a message changes: SQLite rewrites the entries of every index
+# on a column in the SET list, even when its value stays the same, and
+# PostgreSQL cannot update such a row in place. A session's survey never
+# changes, and its status only when it ends.
 UPDATE_SESSION = """
-UPDATE survey_session SET survey_id = ?, survey_version = ?, state = ?, status = ?, retries = ?,
-                          answers = ?, updated_at = ?, completed_at = ?
+UPDATE survey_session SET state = ?, retries = ?, answers = ?, updated_at = ?, completed_at = ?
+WHERE id = ?
+"""
+END_SESSION = """
+UPDATE survey_session SET status = ?, state = ?, retries = ?, answers = ?, updated_at = ?,
+                          completed_at = ?
 WHERE id = ?
 """
 INSERT_ANSWER = """

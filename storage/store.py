@@ -108,20 +108,19 @@ def save(
 
 def _write_run(hot: Statements, phone: str, run: Run) -> None:
     """Insert a new session or update an existing one; sets `run.id`."""
-    fields = (
-        run.survey_id,
-        run.version,
-        run.state,
-        run.status,
-        run.retries,
-        values.dump(run.answers),
-    )
+    answers = values.dump(run.answers)
     if run.id is None:
+        fields = (run.survey_id, run.version, run.state, run.status, run.retries, answers)
         times = (hot.time(run.started_at), hot.time(run.updated_at), hot.time(run.completed_at))
         run.id = hot.read("INSERT_SESSION", (phone, *fields, *times)).fetchone()[0]
+        return
+    # Sessions are read only while open (`read`), so "open" means the status stands.
+    changes = (run.state, run.retries, answers, hot.time(run.updated_at))
+    changes += (hot.time(run.completed_at), run.id)
+    if run.status == "open":
+        hot.write("UPDATE_SESSION", changes)
     else:
-        times = (hot.time(run.updated_at), hot.time(run.completed_at))
-        hot.write("UPDATE_SESSION", (*fields, *times, run.id))
+        hot.write("END_SESSION", (run.status, *changes))
 
 
 def log_inbound(
