@@ -161,6 +161,7 @@ class _Served:
     by_id: dict[str, Survey] = field(default_factory=dict)
     by_word: dict[str, Survey] = field(default_factory=dict)
     problems: tuple[Problem, ...] = ()
+    default: Survey | None = None  # found once here: messages ask for it, the folder may be big
 
 
 class Catalog:
@@ -239,6 +240,7 @@ class Catalog:
             by_id={s.id: s for s in sorted(served, key=lambda s: s.id)},
             by_word={word: s for s in served for word in s.keywords},
             problems=tuple(sorted(broken + conflicts, key=_problem_order)),
+            default=next((s for s in sorted(served, key=lambda s: s.id) if s.default), None),
         )
 
     def _remember(self, survey: Survey | None) -> None:
@@ -260,7 +262,7 @@ class Catalog:
 
     def default(self) -> Survey | None:
         """The served survey marked `default: true`, if any."""
-        return next((s for s in self._served.by_id.values() if s.default), None)
+        return self._served.default
 
     def keywords(self) -> list[str]:
         """Every keyword of the served surveys, sorted."""
