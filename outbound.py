@@ -13,16 +13,11 @@ never sent a third time.
 from __future__ import annotations
 
 import csv
-import itertools
-import json
 import logging
 import queue
-import random
 import signal
 import threading
 import time
-import urllib.request
-from base64 import b64encode
 from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -31,20 +26,11 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode, urlsplit
 
-import certifi
 import click
-import phonenumbers
-import urllib3
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import Connection
-from twilio.base.exceptions import TwilioException
-from twilio.http import HttpClient
-from twilio.http.response import Response
-from twilio.rest import Client
-from urllib3.exceptions import ConnectTimeoutError, HTTPError
 
 from bot.loader import parse_duration
 from cli import current_bot, served_survey
@@ -53,17 +39,13 @@ from storage import store
 
 if TYPE_CHECKING:
     from app import Bot
+    from twilio_api import Twilio
 
 log = logging.getLogger("survey.outbound")
 
 INVITE, REMINDER = "invite", "reminder"
 PENDING, RESENDING, FAILED = "pending", "resending", "failed"
 OPTED_OUT_CODE = 21610  # Twilio: the number replied STOP to this sender
-INVALID_CODES = {21211: "invalid number", 21614: "not a mobile number"}
-TRIES = 4  # per message, for 429, 5xx and an unreachable API
-RETRY_DELAY = 1.0  # seconds before the first retry; doubles each time (TWILIO_RETRY_DELAY)
-TIMEOUT = 30  # seconds to wait for Twilio's answer to one request
-CONNECT_TIMEOUT = 10  # seconds to wait for a connection to Twilio
 INTERRUPTED = 130  # exit status after Ctrl-C, as shells report SIGINT
 MAX_CONCURRENCY = 64  # requests at once; Twilio answers 429 when an account sends too many
 
@@ -99,138 +81,6 @@ class SendError(Exception):
         self.fatal = fatal  # no message can go: stop the run
 
 
-class Twilio:
-    """Twilio's Messages API for one account and sender; threads share it, one client each."""
-
-    def __init__(self, config, concurrency: int = 8):
-        self.account_sid = config["TWILIO_ACCOUNT_SID"]
-        self.auth_token = config["TWILIO_AUTH_TOKEN"]
-        self.api_url = config.get("TWILIO_API_URL") or "https://api.twilio.com"
-        self.delay = float(config.get("TWILIO_RETRY_DELAY", RETRY_DELAY))
-        service = config.get("TWILIO_MESSAGING_SERVICE_SID")
-        self.options = (  # a Messaging Service picks the sender itself
-            {"messaging_service_sid": service}
-            if service
-            else {"from_": config["TWILIO_FROM_NUMBER"]}
-        )
-        if config.get("PUBLIC_URL"):
-            self.options["status_callback"] = config["PUBLIC_URL"].rstrip("/") + "/sms/status"
-        self.http = Http(self.api_url, concurrency)
-        self._local = threading.local()
-
-    def _client(self) -> Client:
-        """This thread's client, on the shared connection pool."""
-        client = getattr(self._local, "client", None)
-        if client is None:
-            client = Client(self.account_sid, self.auth_token, http_client=self.http)
-            client.api.base_url = self.api_url  # Twilio, or a compatible endpoint or test double
-            self._local.client = client
-        return client
-
-    def send(self, to: str, body: str) -> Sent:
-        """Send one SMS, retrying 429, 5xx and an unreachable API with exponential backoff."""
-        for attempt in itertools.count(1):
-            try:
-                return self._create(to, body)
-            except SendError as err:
-                if not err.retry or attempt == TRIES:
-                    err.reason += f" after {TRIES} tries" if err.retry else ""
-                    raise
-            # Jitter, so that threads throttled together do not all come back together.
-            time.sleep(self.delay * 2 ** (attempt - 1) * random.uniform(0.5, 1.0))
-
-    def _create(self, to: str, body: str) -> Sent:
-        """One request for one message; any failure as a SendError."""
-        try:
-            message = self._client().messages.create(to=to, body=body, **self.options)
-        except TwilioException as err:
-            raise _twilio_error(err) from err
-        except HTTPError as err:
-            raise _network_error(err) from err
-        return Sent(message.sid, str(message.status))
-
-
-class Http(HttpClient):
-    """twilio's HTTP interface on one urllib3 pool that every sending thread shares.
-
-    twilio's default client goes through requests, whose per-call work (merging
-    the environment's proxy settings, preparing hooks and cookies) cost more CPU
-    than the rest of a send, and a run is CPU-bound under the GIL. urllib3, which
-    requests itself sits on, is thread-safe, so one pool serves all threads.
-    """
-
-    def __init__(self, base_url: str, size: int):
-        super().__init__(logging.getLogger("twilio.http_client"), False, TIMEOUT)
-        options = {
-            "maxsize": size,
-            "retries": False,  # Twilio.send decides what is retried
-            "timeout": urllib3.Timeout(connect=CONNECT_TIMEOUT, read=TIMEOUT),
-            "ca_certs": certifi.where(),  # the certificates requests would use
-        }
-        proxy = _proxy_for(base_url)
-        self.proxied = proxy is not None
-        self._pools: dict = {}  # scheme://host:port -> that host's connection pool
-        self.pool = (
-            urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
-        )
-
-    def request(
-        self,
-        method: str,
-        uri: str,
-        params=None,
-        data=None,
-        headers=None,
-        auth=None,
-        timeout=None,
-        allow_redirects: bool = False,
-    ) -> Response:
-        """One request, as twilio's own client would make it; urllib3's errors pass through."""
-        headers = dict(headers or {})
-        if auth:
-            headers["Authorization"] = "Basic " + b64encode(":".join(auth).encode()).decode()
-        if params:
-            uri += "?" + urlencode(params, doseq=True)
-        body = None
-        if data is not None:
-            json_body = headers.get("Content-Type", "").endswith("json")
-            body = json.dumps(data) if json_body else urlencode(data, doseq=True)
-        pool, target = self._route(uri)
-        answer = pool.urlopen(
-            method.upper(),
-            target,
-            body=body,
-            headers=headers,
-            redirect=allow_redirects,
-            **({"timeout": timeout} if timeout else {}),  # else the pool's connect and read limits
-        )
-        return Response(answer.status, answer.data.decode("utf-8", "replace"), answer.headers)
-
-    def _route(self, uri: str):
-        """The pool to send `uri` through, and what to ask it for.
-
-        Without a proxy, the host's own pool and the path: a PoolManager would
-        parse the whole URL again on every request.
-        """
-        slash = uri.find("/", uri.find("//") + 2)
-        if self.proxied or slash < 0:
-            return self.pool, uri
-        origin = uri[:slash]
-        pool = self._pools.get(origin)
-        if pool is None:
-            pool = self._pools.setdefault(origin, self.pool.connection_from_url(origin))
-        return pool, uri[slash:]
-
-
-def _proxy_for(url: str) -> str | None:
-    """The proxy the environment sets for `url` (HTTPS_PROXY and NO_PROXY), as requests reads it."""
-    parts = urlsplit(url)
-    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
-        return None
-    proxies = urllib.request.getproxies()
-    return proxies.get(parts.scheme) or proxies.get("all")
-
-
 def twilio_for(dry_run: bool, concurrency: int) -> Twilio | None:
     """Twilio from the app's settings (None on a dry run), or an error naming what is missing."""
     config = current_app.config
@@ -245,34 +95,9 @@ def twilio_for(dry_run: bool, concurrency: int) -> Twilio | None:
         return None
     if not config.get("PUBLIC_URL"):
         click.echo("Note: PUBLIC_URL is not set, so delivery status will not be followed.")
+    from twilio_api import Twilio  # here: its HTTP stack is the slowest import of any command
+
     return Twilio(config, concurrency)
-
-
-def _twilio_error(err: TwilioException) -> SendError:
-    """What an error answer from Twilio means for the message."""
-    status, code = getattr(err, "status", None), getattr(err, "code", None)
-    detail = str(getattr(err, "msg", "") or getattr(err, "detail", "") or err)
-    detail = detail.removeprefix("Unable to create record: ")  # the client's own preamble
-    if code == OPTED_OUT_CODE:
-        return SendError(f"opted out at Twilio ({code})", code, detail)
-    if code in INVALID_CODES:
-        return SendError(f"{INVALID_CODES[code]} ({code})", code, detail)
-    if status == 401:
-        return SendError("Twilio refused the credentials (401)", code, detail, fatal=True)
-    retry = status == 429 or (status or 0) >= 500
-    reason = f"HTTP {status} from Twilio" if retry else f"Twilio error {code or status}"
-    return SendError(reason, code or status, detail, retry=retry)
-
-
-def _network_error(err: HTTPError) -> SendError:
-    """A request that got no answer: retried only when it cannot have reached Twilio."""
-    if isinstance(err, ConnectTimeoutError):  # no connection (refused, unknown host, timeout)
-        return SendError("cannot reach Twilio", detail=str(err), retry=True)
-    return SendError(
-        "no answer from Twilio",
-        detail=f"{type(err).__name__}; it may have been sent, the next run sends it once more",
-        unsure=True,
-    )
 
 
 # -- one message -----------------------------------------------------------
@@ -504,6 +329,8 @@ def _dialect(file) -> type[csv.Dialect] | csv.Dialect:
 
 def _e164(text: str, region: str) -> str | None:
     """A phone number in E.164 form, or None when it is not a valid number."""
+    import phonenumbers  # here: only the sending commands need it (a cached lookup per call)
+
     try:
         number = phonenumbers.parse(text.strip(), region)
     except phonenumbers.NumberParseException:
@@ -794,6 +621,8 @@ def sending_options(command):
 
 def _region(_ctx, _param, value: str) -> str:
     """--region as a known two-letter country code."""
+    import phonenumbers
+
     region = value.strip().upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise click.BadParameter(f"{value!r} is not a two-letter country code such as US or GB")

@@ -245,7 +245,7 @@ def test_a_dropped_connection_leaves_the_message_for_the_next_run(app, invite, t
 
 
 def test_the_environment_proxy_is_used_unless_the_host_is_excluded(monkeypatch):
-    from outbound import Http
+    from twilio_api import Http
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.org:3128")
     monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
