@@ -415,10 +415,9 @@ class Pipeline:
 
     def run(self, bar) -> list[Outcome]:
         """Run the three stages to the end; every number's outcome, in order."""
-        # Daemons, so that a second Ctrl-C can end the process without waiting for them.
-        threads = [threading.Thread(target=self._prepare, name="prepare", daemon=True)]
+        threads = [threading.Thread(target=self._prepare, name="prepare")]
         threads += [
-            threading.Thread(target=self._send, name=f"send-{n}", daemon=True)
+            threading.Thread(target=self._send, name=f"send-{n}")
             for n in range(self.batch.concurrency)
         ]
         for thread in threads:
@@ -433,13 +432,9 @@ class Pipeline:
         ]
 
     def interrupt(self, *_signal) -> None:
-        """Ctrl-C: prepare and send nothing more, finish the messages on their way; twice: stop."""
-        if self.interrupted:
-            raise KeyboardInterrupt  # the messages on their way go once more in the next run
-        click.echo(
-            "\nStopping once the messages on their way are sent (Ctrl-C again: at once)...",
-            err=True,
-        )
+        """Ctrl-C: prepare and send nothing more, finish the messages on their way."""
+        if not self.interrupted:
+            click.echo("\nStopping once the messages on their way are sent...", err=True)
         self.interrupted = True
         self.batch.stop.set()
 
@@ -543,19 +538,11 @@ class Pipeline:
 def run_all(batch: Batch, work: Work, label: str) -> tuple[list[Outcome], bool]:
     """Run the jobs with a progress bar: (outcomes in order, interrupted?)."""
     pipeline = Pipeline(batch, work)
-    try:
-        with (
-            click.progressbar(length=len(work), label=label, item_show_func=_counts) as bar,
-            _on_ctrl_c(pipeline.interrupt),
-        ):
-            outcomes = pipeline.run(bar)
-    except KeyboardInterrupt:
-        click.echo(
-            "\nStopped at once. Run the same command again to go on: a message that was on "
-            "its way may be sent once more, never a third time.",
-            err=True,
-        )
-        raise SystemExit(INTERRUPTED) from None
+    with (
+        click.progressbar(length=len(work), label=label, item_show_func=_counts) as bar,
+        _on_ctrl_c(pipeline.interrupt),
+    ):
+        outcomes = pipeline.run(bar)
     return outcomes, pipeline.interrupted
 
 

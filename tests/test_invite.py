@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
-from collections import Counter
 
 from conftest import TOKEN
 from fake_twilio import (
@@ -209,31 +207,6 @@ def test_an_interrupted_run_resumes_without_sending_twice(invite, twilio):
     assert result.exit_code == 0, result.output
     assert f"skipped: {first} already invited" in result.output
     assert sorted(r.to for r in twilio.accepted()) == NUMBERS  # each exactly once
-
-
-def test_a_second_ctrl_c_stops_at_once_and_the_next_run_goes_on(invite, twilio):
-    presses = []
-
-    def ctrl_c_at_third_then_at_next(request):
-        if len(twilio.accepted()) >= 3 and len(presses) < 2:
-            if presses:
-                time.sleep(0.1)  # the first press is handled before the second arrives
-            presses.append(request.to)
-            os.kill(os.getpid(), signal.SIGINT)
-
-    for number in NUMBERS:
-        twilio.script(number, Delay(0.1))  # so that messages are on their way
-    twilio.on_accept = ctrl_c_at_third_then_at_next
-    result = invite(*NUMBERS, args=["--concurrency", "2"])
-    assert result.exit_code == 130, result.output
-    assert "Stopped at once" in result.output
-    for thread in threading.enumerate():  # the run's threads finish what they hold
-        if thread.name == "prepare" or thread.name.startswith("send-"):
-            thread.join(timeout=10)
-    twilio.on_accept = None
-    assert invite(*NUMBERS).exit_code == 0
-    sent = Counter(r.to for r in twilio.accepted())
-    assert sorted(sent) == NUMBERS and max(sent.values()) <= 2  # never a third time
 
 
 def test_a_crash_between_send_and_save_sends_those_messages_once_more(
