@@ -52,6 +52,15 @@ def database_url(request, tmp_path):
     admin.dispose()
 
 
+def survey_folder(tmp_path, **files: str):
+    """A surveys folder holding only these files (name -> YAML text), for a module's own surveys."""
+    folder = tmp_path / "surveys"
+    folder.mkdir()
+    for name, source in files.items():
+        (folder / f"{name}.yaml").write_text(source)
+    return folder
+
+
 @pytest.fixture
 def surveys_dir(tmp_path):
     """A copy of the example surveys that a test may edit."""

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
-from conftest import SMS
+from conftest import SMS, survey_folder
 from storage import store
 from storage.models import Answer, Contact, SurveySession, SurveyVersion
 
@@ -79,11 +79,7 @@ PHONE = "+15551230001"
 @pytest.fixture
 def surveys_dir(tmp_path):
     """Only the surveys of this module."""
-    folder = tmp_path / "surveys"
-    folder.mkdir()
-    (folder / "everything.yaml").write_text(EVERYTHING)
-    (folder / "other.yaml").write_text(OTHER)
-    return folder
+    return survey_folder(tmp_path, everything=EVERYTHING, other=OTHER)
 
 
 def answers_of(app, phone=PHONE) -> dict:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from conftest import survey_folder
 from storage.models import SurveySession
 
 SURVEY = """\
@@ -35,10 +36,7 @@ AUTH = {"Authorization": "Bearer admin-secret"}
 @pytest.fixture
 def surveys_dir(tmp_path):
     """Only the poll."""
-    folder = tmp_path / "surveys"
-    folder.mkdir()
-    (folder / "poll.yaml").write_text(SURVEY)
-    return folder
+    return survey_folder(tmp_path, poll=SURVEY)
 
 
 def answer(sms, phone: str, *replies: str) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 import cli
 from bot import values
+from conftest import survey_folder
 from storage import export
 from storage.models import Answer, SurveySession
 
@@ -83,10 +84,7 @@ WHEN = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
 @pytest.fixture
 def surveys_dir(tmp_path):
     """Only the poll."""
-    folder = tmp_path / "surveys"
-    folder.mkdir()
-    (folder / "poll.yaml").write_text(SURVEY)
-    return folder
+    return survey_folder(tmp_path, poll=SURVEY)
 
 
 def seed(app, sessions: list[dict], answers: list[list[tuple[str, object, str]]]) -> list[int]:

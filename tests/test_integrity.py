@@ -13,6 +13,7 @@ from sqlalchemy import select, text
 
 from app import create_app
 from bot import values
+from conftest import survey_folder
 from live import ROOT, Sender, gunicorn, row_counts, server_settings
 from storage import db as database
 from storage import hot
@@ -28,10 +29,7 @@ SURVEY = "id: steps\ntitle: Steps\ndefault: true\nintro: Hi.\noutro: Done.\nques
 @pytest.fixture
 def surveys_dir(tmp_path):
     """A folder with one eight-question text survey."""
-    folder = tmp_path / "surveys"
-    folder.mkdir()
-    (folder / "steps.yaml").write_text(SURVEY)
-    return folder
+    return survey_folder(tmp_path, steps=SURVEY)
 
 
 def engine_of(app):

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from app import create_app
 from bot import values
 from bot.flow import COMPLETED
+from conftest import survey_folder
 from live import Reply, Sender, gunicorn, server_settings
 from storage.models import Answer, InboundMessage, SurveySession
 
@@ -64,10 +65,7 @@ class Respondent:
 @pytest.fixture
 def surveys_dir(tmp_path):
     """A folder with only the load survey."""
-    folder = tmp_path / "surveys"
-    folder.mkdir()
-    (folder / "load.yaml").write_text(SURVEY)
-    return folder
+    return survey_folder(tmp_path, load=SURVEY)
 
 
 def play(sender: Sender, respondent: Respondent) -> Respondent:
