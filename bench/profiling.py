@@ -128,4 +128,4 @@ def profile_command(name: str, command: list[str], *, gil: bool, top: int = 15, 
         print(f"    {100 * n / total:5.1f}%  {frame}")
 
 
-PROJECT_FRAME = re.compile(r"\((app|cli|outbound)\.py\)|\((bot|storage)/")
+PROJECT_FRAME = re.compile(r"\((app|service)\.py\)|\((bot|storage|web|outbound)/")

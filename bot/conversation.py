@@ -8,20 +8,28 @@ same transaction that read the situation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.flow import COMPLETED, NEW, Flow, Position
-from bot.model import HELP_WORDS, OPT_IN_WORDS, OPT_OUT_WORDS, Question, Survey
+from bot.flow import FINISHED, NEW, Flow, Position
+from bot.model import (
+    ABANDONED,
+    COMPLETED,
+    EXPIRED,
+    HELP_WORDS,
+    OPEN,
+    OPT_IN_WORDS,
+    OPT_OUT_WORDS,
+    OPTED_OUT,
+    Question,
+    Survey,
+)
 from bot.replies import Invalid, normalise, read_reply
 
-OPEN, DONE, OPTED_OUT, EXPIRED, ABANDONED = "open", "completed", "opted_out", "expired", "abandoned"
-STATUSES = (OPEN, DONE, OPTED_OUT, EXPIRED, ABANDONED)
 
-
-class Library(Protocol):
+class SurveySource(Protocol):
     """Where the engine finds surveys (the catalog, plus versions kept in storage)."""
 
     def get(self, survey_id: str) -> Survey | None: ...
@@ -44,12 +52,12 @@ class Run:
     retries: int = 0
     answers: dict[str, Any] = field(default_factory=dict)  # insertion order = answer order
     completed_at: datetime | None = None
-    id: int | None = None  # None until storage has written it
+    id: int | None = None  # None: a new session, not yet written
 
 
 @dataclass
 class Situation:
-    """What storage knows about a phone number when a message arrives."""
+    """What storage knows about a phone number as a message arrives (the engine only reads it)."""
 
     phone: str
     opted_out: bool = False
@@ -60,7 +68,11 @@ class Situation:
 
 @dataclass
 class Effects:
-    """What one message changes, for storage to write, and the reply to send."""
+    """What one message changes, for storage to write, and the reply to send.
+
+    The runs here are the engine's own copies: a new run has no id, and storage
+    reports the ids it gave them instead of writing them back.
+    """
 
     reply: str | None = None  # None: an empty <Response/>
     opted_out: bool | None = None  # the contact's new opt-out state, None if unchanged
@@ -88,7 +100,7 @@ SKIP_REFUSED = "This question needs an answer."
 class Conversation:
     """Reads messages and moves sessions, sharing one Flow per survey version."""
 
-    def __init__(self, library: Library):
+    def __init__(self, library: SurveySource):
         self.library = library
         self._flows: dict[tuple[str, str], Flow] = {}
 
@@ -107,7 +119,7 @@ class Conversation:
             return self._while_opted_out(word, effects)
         if word in OPT_OUT_WORDS:
             return self._opt_out(situation, effects, now)
-        run = self._open_run(situation, effects, now)
+        run = self._live_run(situation, effects, now)
         if not word and not text.strip():
             effects.reply = self._with_current(NEED_TEXT, run)
             return effects
@@ -123,13 +135,14 @@ class Conversation:
         if word == "restart":
             return self._restart(situation, run, effects, now)
         if run is None:
-            return self._no_session(situation, effects, now)
+            latest = situation.latest_status if situation.run is None else EXPIRED
+            return self._no_session(situation.latest_survey, latest, effects, now)
         return self._answer(run, text, word, effects, now)
 
     def begin(self, situation: Situation, survey: Survey, *, now: datetime) -> Effects:
         """Start `survey` for a number (an invitation, a simulation), ending its open session."""
         effects = Effects()
-        run = self._open_run(situation, effects, now)
+        run = self._live_run(situation, effects, now)
         return self._start(survey, run, effects, now)
 
     def remind(self, run: Run) -> str | None:
@@ -153,18 +166,17 @@ class Conversation:
         """End the open session as opted out; send nothing (the carrier confirms)."""
         effects.opted_out = True
         if situation.run is not None:
-            self._close(situation.run, OPTED_OUT, effects, now)
+            self._close(_copy(situation.run), OPTED_OUT, effects, now)
         return effects
 
-    def _open_run(self, situation: Situation, effects: Effects, now: datetime) -> Run | None:
-        """The open session, or None once it has expired (and is closed as such)."""
-        run = situation.run
-        if run is None:
+    def _live_run(self, situation: Situation, effects: Effects, now: datetime) -> Run | None:
+        """A copy of the open session, or None once it has expired (and is closed as such)."""
+        if situation.run is None:
             return None
+        run = _copy(situation.run)
         survey = self._survey_of(run)
-        if survey is None or now - run.updated_at > survey.expire_after:
+        if survey is None or survey.expired(run.updated_at, now):
             self._close(run, EXPIRED, effects, now)
-            situation.latest_status = EXPIRED
             return None
         return run
 
@@ -183,10 +195,10 @@ class Conversation:
             return effects
         return self._start(survey, run, effects, now)
 
-    def _no_session(self, situation: Situation, effects: Effects, now: datetime) -> Effects:
+    def _no_session(self, latest_survey, latest_status, effects: Effects, now) -> Effects:
         """A number with no open session: already completed, the default survey, or keywords."""
-        if situation.latest_status == DONE:
-            survey = self.library.get(situation.latest_survey or "")
+        if latest_status == COMPLETED:
+            survey = self.library.get(latest_survey or "")
             name = survey.name if survey else "this survey"
             effects.reply = f"You have already completed {name}. Thank you! " + self._keyword_list()
             return effects
@@ -259,8 +271,8 @@ class Conversation:
         run.state, run.retries, run.updated_at = state, 0, now
         effects.touch(run)
         position = Position(survey, state, run.answers)
-        if state == COMPLETED:
-            self._close(run, DONE, effects, now)
+        if state == FINISHED:
+            self._close(run, COMPLETED, effects, now)
             outro = survey.outro.render(position.context) if survey.outro else "Thank you!"
             return _join(lead, outro)
         return _join(lead, self._ask(survey, survey.by_id[state], position))
@@ -276,7 +288,7 @@ class Conversation:
     def _close(self, run: Run, status: str, effects: Effects, now: datetime) -> None:
         """End `run` with `status`."""
         run.status, run.updated_at = status, now
-        if status == DONE:
+        if status == COMPLETED:
             run.completed_at = now
         effects.touch(run)
 
@@ -304,6 +316,11 @@ class Conversation:
         if not offers:
             return "There is no survey to answer right now."
         return "Text " + ", or ".join(offers) + "."
+
+
+def _copy(run: Run) -> Run:
+    """A run the engine may change, leaving the one it was given as it was."""
+    return replace(run, answers=dict(run.answers))
 
 
 def _join(lead: str, text: str) -> str:

@@ -2,7 +2,7 @@
 
 The machine is data built once per version and shared by every respondent; a
 respondent is a small `Position` (a state name and the answers) that the
-machine moves. States are the question ids plus `new` and `completed`.
+machine moves. States are the question ids plus `new` and `completed` (FINISHED).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from bot.model import END, Survey
 from bot.templates import Expr
 
 NEW = "new"
-COMPLETED = "completed"
+FINISHED = "completed"  # the state after the last question
 
 
 class Position:
@@ -43,7 +43,7 @@ class Flow:
         self._index = {qid: i for i, qid in enumerate(ids)}
         self.machine = Machine(
             model=None,
-            states=[NEW, *ids, COMPLETED],
+            states=[NEW, *ids, FINISHED],
             initial=NEW,
             auto_transitions=False,
             send_event=True,
@@ -85,7 +85,7 @@ class Flow:
             self.machine.add_transition(event, source, question.id, conditions=conditions)
             if not conditions:
                 return  # an unconditional transition: nothing after it can be reached
-        self.machine.add_transition(event, source, COMPLETED, conditions=guards)
+        self.machine.add_transition(event, source, FINISHED, conditions=guards)
 
     def trigger(self, event: str, position: Position) -> str:
         """Fire `event` on `position` and return its new state."""

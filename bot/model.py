@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 
 from bot.templates import Expr, Text
 
 QUESTION_TYPES = ("text", "choice", "multi", "yesno", "number", "scale", "date")
 END = "end"
+
+# A session's status (SPEC section 5): every module names them from here.
+OPEN, COMPLETED, OPTED_OUT, EXPIRED, ABANDONED = (
+    "open",
+    "completed",
+    "opted_out",
+    "expired",
+    "abandoned",
+)
+STATUSES = (OPEN, COMPLETED, OPTED_OUT, EXPIRED, ABANDONED)
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,18 @@ class Survey:
     def name(self) -> str:
         """The title, or the id when the survey has none."""
         return self.title or self.id
+
+    def idle_before(self, now: datetime) -> datetime:
+        """Open sessions of this version last active before this moment have expired.
+
+        The one expiry rule: the engine applies it to a session it reads, and
+        storage turns it into SQL (`updated_at < idle_before`) for lists and exports.
+        """
+        return now - self.expire_after
+
+    def expired(self, updated_at: datetime, now: datetime) -> bool:
+        """Whether a session last active at `updated_at` has expired by `now`."""
+        return updated_at < self.idle_before(now)
 
 
 # Command words (SPEC section 2), matched against the whole normalised message.

@@ -20,7 +20,8 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Connection
 
 from bot import values
-from storage.hot import driver
+from bot.model import EXPIRED, OPEN
+from storage.hot import SESSION_STATUS, driver
 
 WIDE_HEAD = ["session_id", "phone", "survey_version", "status", "started_at", "completed_at"]
 LONG_HEAD = [
@@ -33,11 +34,8 @@ LONG_HEAD = [
     "answered_at",
 ]
 BATCH = 2000
-STATUSES = ("open", "completed", "opted_out", "expired", "abandoned")
-# A session idle past expire_after is `expired` even before its number writes again.
-STATUS = "CASE WHEN s.status = 'open' AND s.updated_at < ? THEN 'expired' ELSE s.status END"
 WIDE = f"""
-SELECT s.id, s.phone, s.survey_version, {STATUS}, s.started_at, s.completed_at, s.answers
+SELECT s.id, s.phone, s.survey_version, {SESSION_STATUS}, s.started_at, s.completed_at, s.answers
 FROM survey_session AS s WHERE {{where}} ORDER BY s.started_at, s.id
 """
 LONG = """
@@ -61,28 +59,19 @@ class Query:
     """Which sessions of a survey to export, and how."""
 
     survey_id: str
-    expire_after: timedelta
-    now: datetime
+    idle_before: datetime  # open sessions last active before this have expired
     status: str | None = None
     since: date | None = None
     until: date | None = None  # inclusive
     hash_key: bytes | None = None  # set: phones are replaced by a keyed hash
 
-    @property
-    def idle_before(self) -> datetime:
-        """Open sessions last active before this are expired."""
-        return self.now - self.expire_after
-
 
 def _where(query: Query, time) -> tuple[str, list]:
     """The filter on survey_session `s` for `query`, and its parameters."""
     sql, params = ["s.survey_id = ?"], [query.survey_id]
-    if query.status == "expired":
-        sql.append("(s.status = 'expired' OR (s.status = 'open' AND s.updated_at < ?))")
-        params.append(time(query.idle_before))
-    elif query.status == "open":
-        sql.append("s.status = 'open' AND s.updated_at >= ?")
-        params.append(time(query.idle_before))
+    if query.status in (EXPIRED, OPEN):
+        sql.append(f"{SESSION_STATUS} = ?")
+        params += [time(query.idle_before), query.status]
     elif query.status:
         sql.append("s.status = ?")
         params.append(query.status)

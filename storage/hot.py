@@ -18,6 +18,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection
 
+from bot.model import EXPIRED, OPEN
+
+# The expiry rule (`Survey.idle_before`) in SQL: a session idle past expire_after
+# is `expired` even before its number writes again. Its parameter: idle_before.
+SESSION_STATUS = (
+    f"CASE WHEN s.status = '{OPEN}' AND s.updated_at < ? THEN '{EXPIRED}' ELSE s.status END"
+)
+
 SESSION_COLUMNS = (
     "id, survey_id, survey_version, state, status, retries, answers, "
     "started_at, updated_at, completed_at"
@@ -67,10 +75,16 @@ REMEMBER_VERSION = """
 INSERT INTO survey_version (survey_id, version, path, source, first_seen) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (survey_id, version) DO NOTHING
 """
-STATEMENTS = {
-    name: sql
-    for name, sql in globals().items()
-    if name.isupper() and name != "SESSION_COLUMNS" and isinstance(sql, str)
+STATEMENTS = {  # the hot path's statements by name, prepared once per connection
+    "LOOKUP": LOOKUP,
+    "INSERT_SESSION": INSERT_SESSION,
+    "UPDATE_SESSION": UPDATE_SESSION,
+    "END_SESSION": END_SESSION,
+    "INSERT_ANSWER": INSERT_ANSWER,
+    "DELETE_ANSWER": DELETE_ANSWER,
+    "INSERT_INBOUND": INSERT_INBOUND,
+    "SET_OPT_OUT": SET_OPT_OUT,
+    "REMEMBER_VERSION": REMEMBER_VERSION,
 }
 
 

@@ -9,7 +9,6 @@ from typing import NamedTuple
 
 from sqlalchemy import (
     Connection,
-    and_,
     case,
     delete,
     func,
@@ -21,7 +20,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot import values
 from bot.conversation import Effects, Run, Situation
-from storage.hot import Statements, driver, statements
+from bot.model import OPEN, OPTED_OUT
+from storage.hot import SESSION_STATUS, Statements, driver, statements
 from storage.models import (
     Answer,
     Contact,
@@ -68,7 +68,7 @@ class Found(NamedTuple):
         found = Situation(phone=self.phone, opted_out=bool(opted_out))
         if session_id is not None:
             found.latest_survey, found.latest_status = survey_id, status
-            if status == "open":
+            if status == OPEN:
                 retries, answers, started, updated, completed = rest
                 found.run = Run(
                     id=session_id,
@@ -90,59 +90,77 @@ def situation(*, db: Connection | Statements, phone: str) -> Situation:
     return lookup(db=db, phone=phone, sid="")[1]
 
 
-def save(
-    *, db: Connection | Statements, phone: str, effects: Effects, raw: str, sid: str | None, now
-) -> None:
-    """Write what one message changed: contact, sessions, answers."""
+class Inbound(NamedTuple):
+    """An inbound message as it is logged: its sid, its text and the reply sent for it."""
+
+    sid: str
+    body: str
+    reply: str
+
+
+class Version(NamedTuple):
+    """A survey version's source, kept so that sessions on it survive later edits."""
+
+    survey_id: str
+    version: str
+    path: str
+    source: str
+
+
+def apply(
+    *,
+    db: Connection | Statements,
+    phone: str,
+    effects: Effects,
+    now: datetime,
+    inbound: Inbound | None = None,
+    versions: tuple[Version, ...] = (),
+) -> int | None:
+    """Write all that one message (or one start) changes; the id of the last session written.
+
+    One call per message, in the transaction that read the number's situation:
+    the survey versions new sessions use, the contact, the sessions, the
+    answers and, for an inbound message, its log entry with the reply.
+    """
     hot = statements(db)
+    for kept in versions:
+        hot.write("REMEMBER_VERSION", (*kept, hot.time(now)))
     if effects.opted_out is not None:
         set_opt_out(db=hot, phone=phone, opted_out=effects.opted_out, now=now)
-    for run in effects.runs:
-        _write_run(hot, phone, run)
+    ids = {id(run): _write_run(hot, phone, run) for run in effects.runs}
     for run, question_id in effects.removed:
         hot.write("DELETE_ANSWER", (run.id, question_id))
+    sid, raw = (inbound.sid, inbound.body) if inbound else (None, "")
     for run, qid, value in effects.saved:
-        answer = (run.id, qid, values.dump(value), raw, hot.time(now), sid)
-        hot.write("INSERT_ANSWER", answer)
+        hot.write("INSERT_ANSWER", (run.id, qid, values.dump(value), raw, hot.time(now), sid))
+    last = ids[id(effects.runs[-1])] if effects.runs else None
+    if inbound is not None:
+        log = (inbound.sid, phone, inbound.body, hot.time(now), inbound.reply, last)
+        hot.write("INSERT_INBOUND", log)
+    return last
 
 
-def _write_run(hot: Statements, phone: str, run: Run) -> None:
-    """Insert a new session or update an existing one; sets `run.id`."""
+def _write_run(hot: Statements, phone: str, run: Run) -> int:
+    """Insert a new session or update an existing one; its id."""
     answers = values.dump(run.answers)
     if run.id is None:
         fields = (run.survey_id, run.version, run.state, run.status, run.retries, answers)
         times = (hot.time(run.started_at), hot.time(run.updated_at), hot.time(run.completed_at))
-        run.id = hot.read("INSERT_SESSION", (phone, *fields, *times)).fetchone()[0]
-        return
+        return hot.read("INSERT_SESSION", (phone, *fields, *times)).fetchone()[0]
     # Sessions are read only while open (`read`), so "open" means the status stands.
     changes = (run.state, run.retries, answers, hot.time(run.updated_at))
     changes += (hot.time(run.completed_at), run.id)
-    if run.status == "open":
+    if run.status == OPEN:
         hot.write("UPDATE_SESSION", changes)
     else:
         hot.write("END_SESSION", (run.status, *changes))
-
-
-def log_inbound(
-    *, db: Connection | Statements, sid: str, phone: str, body: str, reply: str, session_id, now
-) -> None:
-    """Record a handled message with the reply sent for it."""
-    hot = statements(db)
-    hot.write("INSERT_INBOUND", (sid, phone, body, hot.time(now), reply, session_id))
+    return run.id
 
 
 def set_opt_out(*, db: Connection | Statements, phone: str, opted_out: bool, now: datetime) -> None:
     """Record that `phone` opted out (or back in)."""
     hot = statements(db)
     hot.write("SET_OPT_OUT", (phone, opted_out, hot.time(now)))
-
-
-def remember_version(
-    *, db: Connection | Statements, survey_id: str, version: str, path: str, source: str, now
-) -> None:
-    """Keep a survey version's source, so sessions on it survive later edits."""
-    hot = statements(db)
-    hot.write("REMEMBER_VERSION", (survey_id, version, path, source, hot.time(now)))
 
 
 def version_source(*, db: Connection, survey_id: str, version: str) -> tuple[str, str] | None:
@@ -205,13 +223,15 @@ def stored_versions(*, db: Connection, survey_id: str) -> list[tuple[str, str, s
     return [tuple(row) for row in rows]
 
 
+STATUS_COUNTS = f"""
+SELECT {SESSION_STATUS}, count(*) FROM survey_session AS s WHERE s.survey_id = ? GROUP BY 1
+"""
+
+
 def status_counts(*, db: Connection, survey_id: str, idle_before: datetime) -> dict[str, int]:
     """Sessions of a survey by status, with idle open sessions counted as expired."""
-    idle = and_(SESSION.c.status == "open", SESSION.c.updated_at < idle_before)
-    status = case((idle, "expired"), else_=SESSION.c.status)
-    rows = db.execute(
-        select(status, func.count()).where(SESSION.c.survey_id == survey_id).group_by(status)
-    )
+    hot = driver(db)
+    rows = hot.execute(db, STATUS_COUNTS, (hot.time(idle_before), survey_id)).fetchall()
     return {name: n for name, n in rows}
 
 
@@ -341,7 +361,7 @@ def unsent(*, db: Connection, survey_id: str, kind: str) -> list:
         .join(SESSION, SESSION.c.id == table.c.session_id)
         .where(
             SESSION.c.survey_id == survey_id,
-            SESSION.c.status == "open",
+            SESSION.c.status == OPEN,
             table.c.kind == kind,
             table.c.status == "pending",
             table.c.sid.is_(None),
@@ -350,23 +370,13 @@ def unsent(*, db: Connection, survey_id: str, kind: str) -> list:
     ).all()
 
 
-def close_session(*, db: Connection, session_id: int, status: str, now: datetime) -> bool:
-    """End an open session with `status`; False if it was no longer open."""
-    result = db.execute(
-        update(SESSION)
-        .where(SESSION.c.id == session_id, SESSION.c.status == "open")
-        .values(status=status, updated_at=now)
-    )
-    return result.rowcount > 0
-
-
 def drop_unanswered_session(*, db: Connection, session_id: int) -> bool:
     """Delete an open session nobody has written to yet (its first message never went out)."""
     table = OutboundMessage.__table__
     result = db.execute(
         delete(SESSION).where(
             SESSION.c.id == session_id,
-            SESSION.c.status == "open",
+            SESSION.c.status == OPEN,
             SESSION.c.updated_at == SESSION.c.started_at,
             ~select(ANSWER.c.id).where(ANSWER.c.session_id == session_id).exists(),
         )
@@ -384,7 +394,7 @@ def reminder_candidates(
         select(SESSION.c.id, SESSION.c.phone)
         .where(
             SESSION.c.survey_id == survey_id,
-            SESSION.c.status == "open",
+            SESSION.c.status == OPEN,
             SESSION.c.reminded_at.is_(None),
             SESSION.c.updated_at <= idle_before,
             SESSION.c.updated_at >= active_since,
@@ -401,7 +411,7 @@ def claim_reminder(
         update(SESSION)
         .where(
             SESSION.c.id == session_id,
-            SESSION.c.status == "open",
+            SESSION.c.status == OPEN,
             SESSION.c.reminded_at.is_(None),
             SESSION.c.updated_at <= idle_before,
         )
@@ -410,15 +420,17 @@ def claim_reminder(
     return result.rowcount > 0
 
 
-def opt_out_recipient(*, db: Connection, sid: str, now: datetime) -> str | None:
-    """Opt out the number a sent message went to, ending its open session; its phone."""
+def recipient(*, db: Connection, sid: str) -> str | None:
+    """The number a sent message went to, by its Twilio sid."""
     table = OutboundMessage.__table__
-    phone = db.execute(select(table.c.phone).where(table.c.sid == sid)).scalar_one_or_none()
-    if phone is not None:
-        set_opt_out(db=db, phone=phone, opted_out=True, now=now)
-        db.execute(
-            update(SESSION)
-            .where(SESSION.c.phone == phone, SESSION.c.status == "open")
-            .values(status="opted_out", updated_at=now)
-        )
-    return phone
+    return db.execute(select(table.c.phone).where(table.c.sid == sid)).scalar_one_or_none()
+
+
+def opt_out_everywhere(*, db: Connection, phone: str, now: datetime) -> None:
+    """Opt a number out and end every open session it has as opted out."""
+    set_opt_out(db=db, phone=phone, opted_out=True, now=now)
+    db.execute(
+        update(SESSION)
+        .where(SESSION.c.phone == phone, SESSION.c.status == OPEN)
+        .values(status=OPTED_OUT, updated_at=now)
+    )

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from twilio.request_validator import RequestValidator
 
-from app import create_app
+from web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "test-auth-token"
@@ -87,7 +87,7 @@ def app(config):
     """The app on a fresh database."""
     app = create_app(config)
     yield app
-    app.extensions["survey_bot"].engine.dispose()
+    app.extensions["survey_service"].engine.dispose()
 
 
 @pytest.fixture

@@ -287,7 +287,7 @@ def write_numbers(path, *rows: str, header: str = "phone") -> str:
 def stored(app, model) -> list:
     """Every row of one table, oldest first."""
     table = model.__table__
-    with app.extensions["survey_bot"].engine.connect() as conn:
+    with app.extensions["survey_service"].engine.connect() as conn:
         return conn.execute(select(table).order_by(*table.primary_key.columns)).all()
 
 
@@ -295,7 +295,7 @@ def age(app, phone: str, **delta) -> None:
     """Move a number's sessions back in time, as if they had been idle for `delta`."""
     table = SurveySession.__table__
     shift = timedelta(**delta)
-    with app.extensions["survey_bot"].engine.begin() as conn:
+    with app.extensions["survey_service"].engine.begin() as conn:
         rows = conn.execute(select(table).where(table.c.phone == phone)).all()
         for row in rows:  # in Python: SQLite has no date arithmetic on stored times
             conn.execute(

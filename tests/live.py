@@ -18,8 +18,8 @@ from urllib.parse import urlencode
 from sqlalchemy import text
 from twilio.request_validator import RequestValidator
 
-from app import SETTINGS
 from conftest import TOKEN, reply_text
+from web.settings import SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from bot.flow import COMPLETED, NEW, Flow, Position
+from bot.flow import FINISHED, NEW, Flow, Position
 from bot.model import Question, Survey
 
 SURVEYS = Path(__file__).resolve().parent.parent / "surveys"
@@ -38,7 +38,7 @@ def script(survey: Survey) -> list[tuple[str, str, object]]:
     position = Position(survey, NEW, {})
     state = flow.trigger("start", position)
     steps = []
-    while state != COMPLETED:
+    while state != FINISHED:
         question = survey.by_id[state]
         reply, value = sample(question)
         steps.append((question.id, reply, value))

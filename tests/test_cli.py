@@ -74,7 +74,7 @@ def test_list_shows_keywords_questions_and_counts(runner, sms):
 
 @pytest.mark.parametrize("survey_id", EXAMPLES)
 def test_simulate_each_example_to_the_end_then_export(app, runner, survey_id):
-    survey = app.extensions["survey_bot"].catalog.get(survey_id)
+    survey = app.extensions["survey_service"].catalog.get(survey_id)
     steps = script(survey)
     typed = "".join(reply + "\n" for _, reply, _ in steps)
     result = runner.invoke(args=["simulate", survey_id, "--phone", "+15550001234"], input=typed)

@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from app import create_app
 from conftest import SMS, survey_folder
+from service import Inbound
 from storage import store
 from storage.models import Answer, Contact, SurveySession, SurveyVersion
+from web import create_app
 
 EVERYTHING = """\
 id: everything
@@ -84,7 +85,7 @@ def surveys_dir(tmp_path):
 
 def answers_of(app, phone=PHONE) -> dict:
     """question id -> stored JSON value of the phone's latest session."""
-    engine = app.extensions["survey_bot"].engine
+    engine = app.extensions["survey_service"].engine
     with engine.connect() as conn:
         session_id = conn.execute(
             select(SurveySession.id)
@@ -99,7 +100,7 @@ def answers_of(app, phone=PHONE) -> dict:
 
 def sessions_of(app, phone=PHONE) -> list[tuple[str, str]]:
     """(survey_id, status) of every session of a phone, oldest first."""
-    engine = app.extensions["survey_bot"].engine
+    engine = app.extensions["survey_service"].engine
     with engine.connect() as conn:
         rows = conn.execute(
             select(SurveySession.survey_id, SurveySession.status)
@@ -190,7 +191,7 @@ def test_stop_opts_out_and_silences_until_start(app, sms):
     assert sms.send(PHONE, "hello?") is None
     assert sms.send(PHONE, "ALL") is None
     assert "subscribed" in sms.send(PHONE, "yes")
-    engine = app.extensions["survey_bot"].engine
+    engine = app.extensions["survey_service"].engine
     with engine.connect() as conn:
         assert (
             conn.execute(select(Contact.opted_out).where(Contact.phone == PHONE)).scalar() is False
@@ -270,7 +271,7 @@ def test_mms_without_text_does_not_use_a_retry(app, sms):
 
 
 def test_expired_session_is_treated_as_new(app, sms):
-    bot = app.extensions["survey_bot"]
+    bot = app.extensions["survey_service"]
     sms.send(PHONE, "ALL")
     sms.send(PHONE, "Kim")
     with bot.engine.begin() as conn:
@@ -288,7 +289,7 @@ def test_edit_while_answering_keeps_the_started_version(app, sms, surveys_dir):
     (surveys_dir / "other.yaml").write_text(OTHER.replace("Is this the other survey?", "Changed?"))
     assert sms.send("+15551239999", "OTHER") == "Changed?"  # new sessions: new version
     assert sms.send(PHONE, "yes") == "Thank you!"  # the old session finishes on its version
-    engine = app.extensions["survey_bot"].engine
+    engine = app.extensions["survey_service"].engine
     with engine.connect() as conn:
         versions = conn.execute(select(SurveySession.survey_version)).scalars().all()
     assert len(set(versions)) == 2
@@ -321,13 +322,13 @@ def test_multi_with_min_zero_accepts_none(app, sms, surveys_dir):
 
 
 def test_survey_source_is_stored_even_if_the_first_session_rolled_back(app, monkeypatch):
-    bot = app.extensions["survey_bot"]
-    real = store.log_inbound
-    monkeypatch.setattr(store, "log_inbound", lambda **kw: 1 / 0)  # fails after the session
+    bot = app.extensions["survey_service"]
+    real = store.apply
+    monkeypatch.setattr(store, "apply", lambda **kw: real(**kw) / 0)  # fails after writing
     with pytest.raises(ZeroDivisionError):
-        bot.receive(phone=PHONE, body="OTHER", sid="SM-first")
-    monkeypatch.setattr(store, "log_inbound", real)
-    bot.receive(phone=PHONE, body="OTHER", sid="SM-second")
+        bot.receive(Inbound(phone=PHONE, body="OTHER", sid="SM-first"))
+    monkeypatch.setattr(store, "apply", real)
+    bot.receive(Inbound(phone=PHONE, body="OTHER", sid="SM-second"))
     with bot.engine.connect() as conn:
         stored = conn.execute(select(SurveyVersion.survey_id)).scalars().all()
     assert stored == ["other"]
@@ -360,13 +361,13 @@ def test_a_restarted_bot_finishes_sessions_on_their_old_version(app, config, sms
         assert replies.send(PHONE, "yes") == "Thank you!"  # still the yes/no question
         assert answers_of(restarted) == {"ok": "true"}
     finally:
-        restarted.extensions["survey_bot"].engine.dispose()
+        restarted.extensions["survey_service"].engine.dispose()
 
 
 def test_hot_path_times_read_back_through_sqlalchemy(app, sms):
     before = datetime.now(UTC)
     sms.send(PHONE, "OTHER")
-    engine = app.extensions["survey_bot"].engine
+    engine = app.extensions["survey_service"].engine
     with engine.connect() as conn:
         started = conn.execute(select(SurveySession.started_at)).scalar_one()
         raw = conn.exec_driver_sql("SELECT started_at FROM survey_session").scalar_one()

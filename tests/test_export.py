@@ -120,7 +120,7 @@ def test_status_filter_and_idle_sessions_show_as_expired(app, sms):
     answer(sms, "+15550000004", "Cy", "1", "1", "no")
     answer(sms, "+15550000005", "Di")
     answer(sms, "+15550000006", "Ed")
-    engine = app.extensions["survey_bot"].engine
+    engine = app.extensions["survey_service"].engine
     with engine.begin() as conn:
         conn.execute(
             SurveySession.__table__.update()
@@ -181,7 +181,7 @@ def test_http_export_requires_the_admin_token(client, sms):
 
 def test_http_export_is_disabled_without_a_token(app, config):
     config["ADMIN_TOKEN"] = ""
-    from app import create_app
+    from web import create_app
 
     client = create_app(config).test_client()
     response = client.get("/surveys/poll/export.csv", headers=AUTH)

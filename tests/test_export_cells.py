@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-import cli
 from bot import values
+from bot.model import STATUSES
 from conftest import survey_folder
 from storage import export
 from storage.models import Answer, SurveySession
@@ -89,7 +89,7 @@ def surveys_dir(tmp_path):
 
 def seed(app, sessions: list[dict], answers: list[list[tuple[str, object, str]]]) -> list[int]:
     """Store sessions and their (question id, value, raw reply) answers; their ids."""
-    bot = app.extensions["survey_bot"].ready()
+    bot = app.extensions["survey_service"].ready()
     base = {"survey_id": "poll", "state": "q", "retries": 0, "answers": "{}"}
     ids = []
     with bot.engine.begin() as conn:
@@ -175,7 +175,7 @@ def test_hashed_phones_are_keyed_hashes_per_session(app):
     sessions = [session(phone) for phone in ("+15550000001", "=cmd", "+15550000001")]
     answers = [[("q", "a", "a"), ("r", "b", "b")]] * 3
     ids = seed(app, sessions, answers)
-    key = cli.phone_hash_key(app.extensions["survey_bot"])
+    key = app.extensions["survey_service"].phone_hash_key()
 
     def hashed(phone: str) -> str:
         return hmac.new(key, phone.encode(), hashlib.sha256).hexdigest()[:16]
@@ -183,7 +183,7 @@ def test_hashed_phones_are_keyed_hashes_per_session(app):
     assert long_export(app, "--hash-phones") == expected(ids, sessions, answers, hashed)
 
 
-@pytest.mark.parametrize("status", export.STATUSES)
+@pytest.mark.parametrize("status", STATUSES)
 def test_each_status_filter_keeps_exactly_its_sessions(app, status):
     idle = datetime.now(UTC) - timedelta(days=30)
     now = datetime.now(UTC)

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app import create_app
+from web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 SURVEY = "keywords: [BIG]\nquestions:\n  - id: note\n    type: text\n    text: Note?\n"
@@ -65,7 +65,7 @@ def test_memory_stays_flat_from_1k_to_400k_answers(tmp_path):
     for sessions in (250, 100_000):
         database = tmp_path / f"big-{sessions}.sqlite3"
         app = create_app({"DATABASE_URL": f"sqlite:///{database}", "SURVEYS_DIR": str(surveys_dir)})
-        app.extensions["survey_bot"].ready().engine.dispose()
+        app.extensions["survey_service"].ready().engine.dispose()
         seed(database, sessions)
         sizes[sessions] = export_peak_rss(database, surveys_dir, tmp_path / "out.csv")
     (small_rows, small_rss), (big_rows, big_rss) = sizes[250], sizes[100_000]

@@ -11,13 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select, text
 
-from app import create_app
 from bot import values
 from conftest import survey_folder
 from live import ROOT, Sender, gunicorn, row_counts, server_settings
+from service import Inbound
 from storage import db as database
-from storage import hot
+from storage import hot, store
 from storage.models import Answer, SurveySession
+from web import create_app
 
 PHONE = "+15557770001"
 QUESTIONS = [f"q{n}" for n in range(1, 9)]
@@ -34,7 +35,7 @@ def surveys_dir(tmp_path):
 
 def engine_of(app):
     """The app's database engine."""
-    return app.extensions["survey_bot"].engine
+    return app.extensions["survey_service"].engine
 
 
 def sessions(engine, phone: str = PHONE) -> list:
@@ -136,7 +137,7 @@ def test_first_messages_of_a_new_number_at_once_make_one_session(server, app):
 
 def test_one_phone_waits_for_the_message_before_it(app):
     engine, order = engine_of(app), []
-    app.extensions["survey_bot"].ready()
+    app.extensions["survey_service"].ready()
     holding = threading.Event()
 
     def first():
@@ -156,7 +157,7 @@ def test_one_phone_waits_for_the_message_before_it(app):
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite: one writer
 def test_other_phones_go_on_in_parallel_on_postgresql(app):
-    engine = app.extensions["survey_bot"].ready().engine
+    engine = app.extensions["survey_service"].ready().engine
     with database.locked(engine, PHONE):
         started = time.monotonic()
         with database.locked(engine, "+15557770002"):
@@ -165,57 +166,57 @@ def test_other_phones_go_on_in_parallel_on_postgresql(app):
 
 
 def test_no_answer_lost_when_one_process_sends_many_at_once(app):
-    bot = app.extensions["survey_bot"]
-    bot.receive(phone=PHONE, body="hello", sid="SM0")
-    at_once(8, lambda i: bot.receive(phone=PHONE, body=f"answer {i}", sid=f"SM{i + 1}"))
+    bot = app.extensions["survey_service"]
+    bot.receive(Inbound(phone=PHONE, body="hello", sid="SM0"))
+    at_once(8, lambda i: bot.receive(Inbound(phone=PHONE, body=f"answer {i}", sid=f"SM{i + 1}")))
     stored = answers(engine_of(app))
     assert sorted(stored.values()) == sorted(f"answer {i}" for i in range(8))
     assert sessions(engine_of(app))[0].status == "completed"
 
 
 def test_a_decision_made_ahead_is_made_again_when_the_number_moved_on(app, monkeypatch):
-    bot = app.extensions["survey_bot"]
-    bot.receive(phone=PHONE, body="hello", sid="SM0")
+    bot = app.extensions["survey_service"]
+    bot.receive(Inbound(phone=PHONE, body="hello", sid="SM0"))
     real = database.Writer.transaction
 
     def late(writer):
         """Handle another message of the number after this one's read ahead, before its lock."""
         if not late.done:
             late.done = True
-            bot.receive(phone=PHONE, body="first", sid="SM1")
+            bot.receive(Inbound(phone=PHONE, body="first", sid="SM1"))
         return real(writer)
 
     late.done = False
     monkeypatch.setattr(database.Writer, "transaction", late)
-    assert "Question 3?" in bot.receive(phone=PHONE, body="second", sid="SM2")
+    assert "Question 3?" in bot.receive(Inbound(phone=PHONE, body="second", sid="SM2"))
     assert answers(engine_of(app)) == {"q1": "first", "q2": "second"}
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_a_connection_that_fails_to_prepare_leaves_the_pool(app, monkeypatch):
-    bot = app.extensions["survey_bot"]
+    bot = app.extensions["survey_service"]
     bot.ready().engine.dispose()  # connections that have not prepared the statements yet
     driver = hot.Driver("postgresql")
     monkeypatch.setattr(driver, "prepare", "PREPARE broken AS SELECT * FROM no_such_table")
     monkeypatch.setitem(hot._DRIVERS, "postgresql", driver)
     with pytest.raises(Exception, match="no_such_table"):
-        bot.receive(phone=PHONE, body="hello", sid="SM0")
+        bot.receive(Inbound(phone=PHONE, body="hello", sid="SM0"))
     monkeypatch.undo()
     with engine_of(app).connect() as conn:  # no connection left in autocommit mode
         assert conn.connection.dbapi_connection.autocommit is False
-    assert bot.receive(phone=PHONE, body="hello", sid="SM0").count("Hi.") == 1
+    assert bot.receive(Inbound(phone=PHONE, body="hello", sid="SM0")).count("Hi.") == 1
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_other_statements_on_the_pool_never_drop_the_webhooks_prepared_ones(app):
-    bot = app.extensions["survey_bot"].ready()
+    bot = app.extensions["survey_service"].ready()
     bot.engine.dispose()
-    assert "Hi." in bot.receive(phone=PHONE, body="hello", sid="SM0")  # prepares them
+    assert "Hi." in bot.receive(Inbound(phone=PHONE, body="hello", sid="SM0"))  # prepares them
     for _ in range(2):  # psycopg would prepare a query run 5 times, then DEALLOCATE ALL
         with bot.engine.connect() as conn:  # on the ROLLBACK that returns it to the pool
             for _ in range(6):
                 conn.execute(text("SELECT count(*) FROM survey_session")).scalar()
-    assert "Question 2?" in bot.receive(phone=PHONE, body="first", sid="SM1")
+    assert "Question 2?" in bot.receive(Inbound(phone=PHONE, body="first", sid="SM1"))
 
 
 # -- crashes ----------------------------------------------------------------
@@ -223,16 +224,20 @@ def test_other_statements_on_the_pool_never_drop_the_webhooks_prepared_ones(app)
 # A worker that writes a whole answer, then hangs before its commit until it is killed.
 CRASHING_WORKER = """
 import sys, time
-from app import create_app
+from service import Inbound
 from storage import store
+from web import create_app
 
-def hang(**_):
+write = store.apply
+
+def hang(**changes):
+    write(**changes)
     print("written", flush=True)
     time.sleep(60)
 
-store.log_inbound = hang
+store.apply = hang
 app = create_app({"TESTING": True, "DATABASE_URL": sys.argv[1], "SURVEYS_DIR": sys.argv[2]})
-app.extensions["survey_bot"].receive(phone=sys.argv[3], body="Bob", sid="SMcrash")
+app.extensions["survey_service"].receive(Inbound(phone=sys.argv[3], body="Bob", sid="SMcrash"))
 """
 
 
@@ -257,10 +262,13 @@ def test_an_error_mid_message_rolls_everything_back(sms, app, monkeypatch):
     sms.send(PHONE, "hello", sid="SM1")
     before = (row_counts(engine_of(app)), sessions(engine_of(app)))
 
-    def fail(**_):
+    write = store.apply
+
+    def fail(**changes):
+        write(**changes)  # everything written, then the commit never comes
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("storage.store.log_inbound", fail)
+    monkeypatch.setattr(store, "apply", fail)
     with pytest.raises(RuntimeError):
         sms.send(PHONE, "Bob", sid="SM2")
     assert (row_counts(engine_of(app)), sessions(engine_of(app))) == before

@@ -20,6 +20,7 @@ from fake_twilio import (
     stored,
     twilio_fixture,  # noqa: F401 (a fixture)
 )
+from outbound.client import Http
 from storage.models import Contact, OutboundMessage, SurveySession
 
 FIRST = "Thanks for visiting! 4 quick questions. Reply STOP to opt out.\n\nWhat is your first name?"
@@ -245,8 +246,6 @@ def test_a_dropped_connection_leaves_the_message_for_the_next_run(app, invite, t
 
 
 def test_the_environment_proxy_is_used_unless_the_host_is_excluded(monkeypatch):
-    from twilio_api import Http
-
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.org:3128")
     monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
     assert Http("https://api.twilio.com", 4).proxied

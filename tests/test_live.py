@@ -7,9 +7,9 @@ import io
 
 import pytest
 
-from app import create_app
 from live import Sender, flask_run, server_settings
 from play import EXAMPLES, script
+from web import create_app
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def test_every_example_reaches_its_outro_and_the_export(served, config):
     app = create_app(config)  # the same database and surveys, for the survey model and export
     sender = Sender(served.port)
     for n, survey_id in enumerate(EXAMPLES):
-        survey = app.extensions["survey_bot"].catalog.get(survey_id)
+        survey = app.extensions["survey_service"].catalog.get(survey_id)
         phone = f"+1555020{n:04d}"
         first = sender.send(phone, survey.keywords[0])
         assert first.status == 200 and first.text.startswith(survey.intro.render({"answers": {}}))
@@ -38,4 +38,4 @@ def test_every_example_reaches_its_outro_and_the_export(served, config):
         assert [(r["phone"], r["question_id"], r["raw_reply"]) for r in rows] == [
             (phone, qid, reply) for qid, reply, _ in steps
         ]
-    app.extensions["survey_bot"].engine.dispose()
+    app.extensions["survey_service"].engine.dispose()

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select
 
-from app import create_app
 from bot import values
-from bot.flow import COMPLETED
+from bot.flow import FINISHED
 from conftest import survey_folder
 from live import Reply, Sender, gunicorn, server_settings
 from storage.models import Answer, InboundMessage, SurveySession
+from web import create_app
 
 QUESTIONS = [f"q{n}" for n in range(1, 7)]
 SURVEY = (
@@ -132,7 +132,7 @@ def check_database(engine, respondents: list[Respondent]) -> dict[str, dict[str,
     stored = {}
     for respondent in respondents:
         session = by_phone[respondent.phone]
-        assert (session.status, session.state) == ("completed", COMPLETED)
+        assert (session.status, session.state) == ("completed", FINISHED)
         answers = by_session[session.id]
         assert values.load(session.answers) == answers  # the JSON copy agrees with the rows
         assert answers == expected_answers(respondent, answers)
@@ -164,9 +164,11 @@ def check_everything(load_config: dict, respondents: list[Respondent]) -> None:
         check_replies(respondent)
     app = create_app({"TESTING": True, **load_config})
     try:
-        check_export(load_config, check_database(app.extensions["survey_bot"].engine, respondents))
+        check_export(
+            load_config, check_database(app.extensions["survey_service"].engine, respondents)
+        )
     finally:
-        app.extensions["survey_bot"].engine.dispose()
+        app.extensions["survey_service"].engine.dispose()
 
 
 def test_many_respondents_at_once(load_config, tmp_path):

@@ -10,11 +10,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import insert, inspect, select
 from sqlmodel import SQLModel
 
-import app as app_module
 from conftest import SMS
 from storage import schema
 from storage.db import make_engine
 from storage.models import Answer, Contact, InboundMessage, SurveySession, SurveyVersion
+from web import serving_app
 
 FIRST = "0001"
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -88,7 +88,7 @@ def test_the_head_the_fast_start_checks_is_the_newest_migration():
 
 
 def test_a_fresh_database_is_created_at_head(app):
-    engine = app.extensions["survey_bot"].ready().engine
+    engine = app.extensions["survey_service"].ready().engine
     assert at(engine) == schema.head()
     with engine.connect() as conn:
         assert {m.__tablename__ for m in OLD_TABLES} <= set(inspect(conn).get_table_names())
@@ -102,7 +102,7 @@ def stale_app(app, old_engine):
 
 def test_the_app_refuses_a_schema_that_is_behind(stale_app, old_engine):
     with pytest.raises(schema.SchemaBehind, match=f"at {FIRST}.*run `flask db upgrade`"):
-        stale_app.extensions["survey_bot"].ready()
+        stale_app.extensions["survey_service"].ready()
     client = stale_app.test_client()
     response = client.get("/healthz")
     assert response.status_code == 503
@@ -118,7 +118,7 @@ def test_serving_refuses_to_start_on_a_schema_that_is_behind(old_engine, config,
     for name in ("DATABASE_URL", "SURVEYS_DIR", "TWILIO_AUTH_TOKEN"):
         monkeypatch.setenv(name, config[name])
     with pytest.raises(schema.SchemaBehind, match="flask db upgrade"):
-        app_module._serving_app()
+        serving_app()
 
 
 def test_flask_db_upgrade_brings_the_schema_to_head(stale_app, old_engine):

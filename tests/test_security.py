@@ -12,17 +12,12 @@ from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from app import (
-    NOT_XML,
-    Form,
-    create_app,
-    parse_form,
-    refuse_unsafe_serving,
-    signature_of,
-    to_twiml,
-)
 from conftest import TOKEN, reply_text
 from live import PUBLIC_URL, Sender, gunicorn, row_counts, start_gunicorn, stop
+from web import create_app
+from web.settings import RefusedToServe, refuse_unsafe_serving, warn_if_unverified
+from web.twilio_signature import Form, parse_form, signature_of
+from web.twiml import NOT_XML, to_twiml
 
 PHONE = "+15558880001"
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -60,12 +55,12 @@ def make_client(config):
 
     yield make
     for app in apps:
-        app.extensions["survey_bot"].engine.dispose()
+        app.extensions["survey_service"].engine.dispose()
 
 
 def stored(app) -> dict[str, int]:
     """The rows that messages write (on a schema created first, if need be)."""
-    return row_counts(app.extensions["survey_bot"].ready().engine)
+    return row_counts(app.extensions["survey_service"].ready().engine)
 
 
 # -- signatures ----------------------------------------------------------------
@@ -173,6 +168,8 @@ def test_trusted_proxies_must_be_a_number(make_client):
 )
 def test_unverified_serving_says_so_loudly(make_client, caplog, changes, warning):
     client = make_client(**changes)
+    assert warning not in caplog.text  # creating the app (a command) says nothing
+    warn_if_unverified(client.application)  # serving it does
     assert warning in caplog.text
     assert post(client, "/sms", MESSAGE, None).status_code == 200
 
@@ -201,7 +198,7 @@ def test_only_development_or_an_explicit_choice_serves_unverified(
 ):
     app = create_app(sqlite_settings | changes)  # not TESTING: as a server would run it
     if refused:
-        with pytest.raises(RuntimeError, match="Refusing to serve"):
+        with pytest.raises(RefusedToServe, match="Refusing to serve"):
             refuse_unsafe_serving(app)
     else:
         refuse_unsafe_serving(app)

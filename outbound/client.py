@@ -1,9 +1,4 @@
-"""Twilio's Messages API for `flask invite` and `flask remind`, on one shared urllib3 pool.
-
-Imported only when a command sends (outbound.twilio_for): twilio's HTTP stack,
-requests and urllib3 are the slowest imports of any command, and every other
-command (an export, a worker's start) would pay for them.
-"""
+"""Twilio's Messages API for `flask invite` and `flask remind`, on one shared urllib3 pool."""
 
 from __future__ import annotations
 
@@ -15,6 +10,7 @@ import threading
 import time
 import urllib.request
 from base64 import b64encode
+from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 import certifi
@@ -25,7 +21,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError, HTTPError
 
-from outbound import OPTED_OUT_CODE, SendError, Sent
+from service import CARRIER_OPT_OUT
 
 INVALID_CODES = {21211: "invalid number", 21614: "not a mobile number"}
 TRIES = 4  # per message, for 429, 5xx and an unreachable API
@@ -34,13 +30,41 @@ TIMEOUT = 30  # seconds to wait for Twilio's answer to one request
 CONNECT_TIMEOUT = 10  # seconds to wait for a connection to Twilio
 
 
+@dataclass(frozen=True)
+class Sent:
+    """Twilio took a message: its sid and first status."""
+
+    sid: str
+    status: str
+
+
+class SendError(Exception):
+    """Twilio did not take a message, and what that means for the run."""
+
+    def __init__(
+        self,
+        reason: str,
+        code: int | None = None,
+        detail: str = "",
+        *,
+        retry: bool = False,
+        unsure: bool = False,
+        fatal: bool = False,
+    ):
+        super().__init__(reason)
+        self.reason, self.code, self.detail = reason, code, detail or reason
+        self.retry = retry  # worth another try after a pause
+        self.unsure = unsure  # Twilio may have taken it: keep it pending
+        self.fatal = fatal  # no message can go: stop the run
+
+
 class Twilio:
     """Twilio's Messages API for one account and sender; threads share it, one client each."""
 
     def __init__(self, config, concurrency: int = 8):
         self.account_sid = config["TWILIO_ACCOUNT_SID"]
         self.auth_token = config["TWILIO_AUTH_TOKEN"]
-        self.api_url = config.get("TWILIO_API_URL") or "https://api.twilio.com"
+        self.api_url = config["TWILIO_API_URL"]  # Twilio, or a compatible endpoint or test double
         self.delay = float(config.get("TWILIO_RETRY_DELAY", RETRY_DELAY))
         service = config.get("TWILIO_MESSAGING_SERVICE_SID")
         self.options = (  # a Messaging Service picks the sender itself
@@ -171,7 +195,7 @@ def _twilio_error(err: TwilioException) -> SendError:
     status, code = getattr(err, "status", None), getattr(err, "code", None)
     detail = str(getattr(err, "msg", "") or getattr(err, "detail", "") or err)
     detail = detail.removeprefix("Unable to create record: ")  # the client's own preamble
-    if code == OPTED_OUT_CODE:
+    if code == CARRIER_OPT_OUT:
         return SendError(f"opted out at Twilio ({code})", code, detail)
     if code in INVALID_CODES:
         return SendError(f"{INVALID_CODES[code]} ({code})", code, detail)

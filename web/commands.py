@@ -1,4 +1,7 @@
-"""The command-line tools: `flask surveys`, `flask simulate`, `flask export`, `flask db`."""
+"""The web side's commands: `flask surveys`, `flask simulate`, `flask export`, `flask db`.
+
+The sending commands (`flask invite`, `flask remind`) are registered by `outbound`.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +15,11 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from bot.catalog import check_files
+from bot.model import STATUSES
+from service import EXTENSION, Inbound, UnknownSurvey
 from storage import db as database
-from storage import export, schema, store
+from storage import schema, store
+from web.context import current_service
 
 surveys_cli = AppGroup("surveys", help="Check and list the survey files.")
 db_cli = AppGroup("db", help="Database schema migrations.")
@@ -25,26 +31,14 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(simulate)
     app.cli.add_command(export_command)
-    from outbound import invite, remind  # here: outbound uses this module's helpers
-
-    app.cli.add_command(invite)
-    app.cli.add_command(remind)
-
-
-def current_bot():
-    """The app's Bot, with its schema checked."""
-    return current_app.extensions["survey_bot"].ready()
 
 
 def served_survey(survey_id: str):
-    """A loaded survey by id, or a clear usage error."""
-    bot = current_bot()
-    bot.catalog.refresh()
-    survey = bot.catalog.get(survey_id)
-    if survey is None:
-        known = ", ".join(s.id for s in bot.catalog.surveys()) or "none"
-        raise click.UsageError(f"No survey {survey_id!r} is loaded (loaded: {known}).")
-    return survey
+    """A served survey by id, or a clear usage error."""
+    try:
+        return current_service().surveys.served(survey_id)
+    except UnknownSurvey as err:
+        raise click.UsageError(str(err)) from None
 
 
 @surveys_cli.command("check")
@@ -64,16 +58,16 @@ def check(paths: tuple[str, ...]) -> None:
 @surveys_cli.command("list")
 def list_surveys() -> None:
     """Show the loaded surveys with keywords, questions and response counts."""
-    bot = current_bot()
-    bot.catalog.refresh()
+    service = current_service()
+    service.catalog.refresh()
     now = datetime.now(UTC)
-    with bot.engine.connect() as conn:
-        for survey in bot.catalog.surveys():
+    with service.engine.connect() as conn:
+        for survey in service.surveys.surveys():
             counts = store.status_counts(
-                db=conn, survey_id=survey.id, idle_before=now - survey.expire_after
+                db=conn, survey_id=survey.id, idle_before=survey.idle_before(now)
             )
             click.echo(_summary(survey, counts))
-    for problem in bot.catalog.problems():
+    for problem in service.catalog.problems():
         click.echo(f"not served: {problem}", err=True)
 
 
@@ -98,17 +92,17 @@ def _summary(survey, counts: dict[str, int]) -> str:
 @click.option("--phone", default="+15555550100", show_default=True, help="The number to play.")
 def simulate(survey_id: str, phone: str) -> None:
     """Answer a survey in the terminal, through the same engine and storage as SMS."""
-    bot, survey = current_bot(), served_survey(survey_id)
+    service, survey = current_service(), served_survey(survey_id)
     now = datetime.now(UTC)
-    with database.locked(bot.engine, phone) as conn:
-        effects = bot.start(conn, phone, survey, now)
+    with database.locked(service.engine, phone) as conn:
+        effects, _ = service.start(conn, phone, survey, now)
     click.echo(f"[{survey.name}: you are {phone}. Ctrl-D to leave.]")
     _say(effects.reply)
     while True:
         line = click.prompt("you", default="", show_default=False, prompt_suffix="> ")
         sid = f"SIM{uuid4().hex}"  # each typed line is a new message
-        _say(_message_text(bot.receive(phone=phone, body=line, sid=sid)))
-        if _finished(bot, phone):
+        _say(_message_text(service.receive(Inbound(phone=phone, body=line, sid=sid))))
+        if service.situation(phone).run is None:
             click.echo("[The survey is over: see `flask export " + survey.id + "`.]")
             return
 
@@ -124,67 +118,37 @@ def _message_text(twiml: str) -> str | None:
     return None if message is None else message.text
 
 
-def _finished(bot, phone: str) -> bool:
-    """Whether the number has no open session left."""
-    with bot.engine.connect() as conn:
-        return store.situation(db=conn, phone=phone).run is None
-
-
 @click.command("export")
 @with_appcontext
 @click.argument("survey_id")
 @click.option("--format", "fmt", type=click.Choice(["wide", "long"]), default="wide")
 @click.option("-o", "--output", type=click.File("w", encoding="utf-8", lazy=True), default="-")
-@click.option("--status", type=click.Choice(export.STATUSES), help="Only sessions in this status.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only sessions in this status.")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Sessions started on/after.")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Sessions started on/before.")
 @click.option("--hash-phones", is_flag=True, help="Replace numbers with a keyed hash.")
 def export_command(survey_id, fmt, output, status, since, until, hash_phones) -> None:
     """Write the answers of a survey as CSV (stdout, or -o FILE)."""
-    for chunk in export_csv(
-        survey_id,
-        fmt=fmt,
-        status=status,
-        since=since and since.date(),
-        until=until and until.date(),
-        hash_phones=hash_phones,
-    ):
+    try:
+        chunks = current_service().export_csv(
+            survey_id,
+            fmt=fmt,
+            status=status,
+            since=since and since.date(),
+            until=until and until.date(),
+            hash_phones=hash_phones,
+        )
+    except UnknownSurvey as err:
+        raise click.UsageError(str(err)) from None
+    for chunk in chunks:
         output.write(chunk)
-
-
-def export_csv(
-    survey_id: str, *, fmt="wide", status=None, since=None, until=None, hash_phones=False
-):
-    """The CSV text of an export, streamed in chunks (also behind the HTTP endpoint)."""
-    bot, survey = current_bot(), served_survey(survey_id)
-    query = export.Query(
-        survey_id=survey.id,
-        expire_after=survey.expire_after,
-        now=datetime.now(UTC),
-        status=status,
-        since=since,
-        until=until,
-        hash_key=phone_hash_key(bot) if hash_phones else None,
-    )
-    columns = bot.library.columns(survey) if fmt == "wide" else []
-    with bot.engine.connect() as conn:
-        if fmt == "wide":
-            yield from export.csv_lines(export.wide_rows(conn, query, columns))
-        else:
-            yield from export.long_csv(conn, query)
-
-
-def phone_hash_key(bot) -> bytes:
-    """The key for hashed phone numbers, kept in the database so every machine agrees."""
-    with bot.engine.begin() as conn:
-        return store.secret(db=conn, name="phone_hash_key")
 
 
 @db_cli.command("upgrade")
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Apply schema migrations (back up first); keeps every stored answer."""
-    engine = current_app.extensions["survey_bot"].engine
+    engine = current_app.extensions[EXTENSION].engine
     schema.upgrade(engine, revision)
     with engine.connect() as conn:
         click.echo(f"Database schema at {schema.current(conn)}.")
@@ -193,6 +157,6 @@ def db_upgrade(revision: str) -> None:
 @db_cli.command("current")
 def db_current() -> None:
     """Show the database's schema revision and the code's."""
-    engine = current_app.extensions["survey_bot"].engine
+    engine = current_app.extensions[EXTENSION].engine
     with engine.connect() as conn:
         click.echo(f"database: {schema.current(conn) or 'empty'}; code: {schema.head()}")

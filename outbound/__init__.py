@@ -1,0 +1,17 @@
+"""The sending side: messages the bot starts itself through Twilio's REST API.
+
+`client` talks to Twilio, `numbers` reads lists of numbers, `pipeline` prepares,
+sends and records messages, `commands` holds `flask invite` and `flask remind`.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from outbound.commands import invite, remind
+
+
+def init_app(app: Flask) -> None:
+    """Register the sending commands on `app`."""
+    app.cli.add_command(invite)
+    app.cli.add_command(remind)

@@ -1,0 +1,82 @@
+"""Lists of numbers to send to: a CSV file's phone column, in E.164."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import phonenumbers
+
+
+class NumberFileError(ValueError):
+    """A file of numbers that cannot be read as such."""
+
+
+@dataclass
+class NumberList:
+    """The numbers of a CSV file in E.164, and the rows that were left out."""
+
+    numbers: list[str] = field(default_factory=list)
+    first_row: dict[str, int] = field(default_factory=dict)  # number -> where it was first
+    problems: list[str] = field(default_factory=list)  # one line per row left out
+    left_out: Counter = field(default_factory=Counter)  # reason -> rows
+
+    def add(self, cell: str, line: int, region: str) -> None:
+        """Add one row's number, or note why it is left out."""
+        number = e164(cell, region)
+        if number is None:
+            self.problems.append(f"row {line}: {cell!r} is not a valid phone number ({region})")
+            self.left_out["invalid number"] += 1
+        elif number in self.first_row:
+            self.problems.append(f"row {line}: {number} repeats row {self.first_row[number]}")
+            self.left_out["repeated number"] += 1
+        else:
+            self.first_row[number] = line
+            self.numbers.append(number)
+
+
+def read_numbers(path: Path, region: str) -> NumberList:
+    """Read the `phone` column (else the first) of a CSV with a header, in E.164."""
+    found = NumberList()
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as file:
+            rows = csv.reader(file, _dialect(file))
+            header = [cell.strip().casefold() for cell in next(rows, [])]
+            column = header.index("phone") if "phone" in header else 0
+            if column == 0 and header and e164(header[0], region):
+                raise NumberFileError(f"{path}: the first line must be a header, such as `phone`.")
+            for row in rows:
+                if any(cell.strip() for cell in row):  # blank lines are no one's number
+                    found.add(row[column] if len(row) > column else "", rows.line_num, region)
+    except UnicodeDecodeError as err:
+        raise NumberFileError(f"{path} is not UTF-8 text (save it as CSV UTF-8).") from err
+    return found
+
+
+def _dialect(file) -> type[csv.Dialect] | csv.Dialect:
+    """The file's CSV dialect (commas, semicolons or tabs), sniffed from its start."""
+    sample = file.read(8192)
+    file.seek(0)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        return csv.excel  # one column, or nothing to tell from
+
+
+def e164(text: str, region: str) -> str | None:
+    """A phone number in E.164 form, or None when it is not a valid number."""
+    try:
+        number = phonenumbers.parse(text.strip(), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def valid_region(text: str) -> str | None:
+    """A two-letter country code that libphonenumber knows, upper case, or None."""
+    region = text.strip().upper()
+    return region if region in phonenumbers.SUPPORTED_REGIONS else None

@@ -1,0 +1,303 @@
+"""The application service: one inbound message in, one transaction, the reply out.
+
+It wires the engine (`bot/`) to storage (`storage/`): it reads a number's
+situation, asks the engine what the message changes, and writes that with one
+storage call (`store.apply`). The web side, the command line and the sending
+side all go through it; it knows nothing of HTTP, and only the reply's format
+(TwiML) is handed to it by the web side.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import NamedTuple
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.catalog import Catalog
+from bot.conversation import Conversation, Effects, Situation
+from bot.loader import SurveyError, load_survey
+from bot.model import Survey
+from storage import db as database
+from storage import export, schema, store
+
+EXTENSION = "survey_service"  # where an app keeps its Service (`app.extensions`)
+CARRIER_OPT_OUT = 21610  # Twilio's error: the recipient had texted STOP to this sender
+
+
+class UnknownSurvey(LookupError):
+    """No survey by that id: neither a file nor stored sessions."""
+
+
+class Surveys:
+    """The surveys the engine sees: the catalog's files, plus versions kept in the database."""
+
+    def __init__(self, catalog: Catalog, engine):
+        self.catalog = catalog
+        self.engine = engine
+        self.stored: set[tuple[str, str]] = set()  # versions whose source is surely stored
+        self._local = threading.local()  # each thread's own open transaction
+
+    @property
+    def pending(self) -> set[tuple[str, str]]:
+        """Versions written by this thread's transaction, not yet committed."""
+        if not hasattr(self._local, "pending"):
+            self._local.pending = set()
+        return self._local.pending
+
+    def get(self, survey_id: str) -> Survey | None:
+        """The served survey with this id."""
+        return self.catalog.get(survey_id)
+
+    def by_keyword(self, word: str) -> Survey | None:
+        """The served survey a keyword starts."""
+        return self.catalog.by_keyword(word)
+
+    def default(self) -> Survey | None:
+        """The served default survey."""
+        return self.catalog.default()
+
+    def surveys(self) -> list[Survey]:
+        """Every served survey."""
+        return self.catalog.surveys()
+
+    def version(self, survey_id: str, version: str) -> Survey | None:
+        """A survey version from the catalog, else rebuilt from its stored source."""
+        found = self.catalog.version(survey_id, version)
+        if found is not None:
+            return found
+        with self.engine.connect() as conn:
+            stored = store.version_source(db=conn, survey_id=survey_id, version=version)
+        if stored is None:
+            return None
+        try:
+            survey = load_survey(stored[1].encode(), stored[0])
+        except SurveyError:
+            return None
+        self.catalog.add_version(survey)
+        return survey
+
+    def history(self, survey_id: str) -> list[Survey]:
+        """Every stored version of a survey that still loads, newest first."""
+        with self.engine.connect() as conn:
+            stored = store.stored_versions(db=conn, survey_id=survey_id)
+        return [s for s in (self.version(survey_id, v) for v, _, _ in stored) if s is not None]
+
+    def find(self, survey_id: str) -> Survey:
+        """The served survey, else its newest stored version (a retired survey)."""
+        try:
+            return self.served(survey_id)
+        except UnknownSurvey:
+            history = self.history(survey_id)
+            if not history:
+                raise
+            return history[0]
+
+    def served(self, survey_id: str) -> Survey:
+        """A survey that is served now, or UnknownSurvey naming those that are."""
+        self.catalog.refresh()
+        survey = self.catalog.get(survey_id)
+        if survey is None:
+            served = ", ".join(s.id for s in self.surveys()) or "none"
+            raise UnknownSurvey(f"No survey {survey_id!r} is served (served: {served}).")
+        return survey
+
+    def columns(self, survey: Survey) -> list[str]:
+        """Export columns: the newest version's question ids, then ids only older ones had."""
+        ids = [q.id for q in survey.questions]
+        for older in self.history(survey.id):
+            ids += [q.id for q in older.questions if q.id not in ids]
+        return ids
+
+    def unstored(self, effects: Effects) -> tuple[store.Version, ...]:
+        """The versions that new sessions in `effects` use and storage may not hold yet.
+
+        A version counts as stored only after the transaction that wrote it has
+        committed (`committed()`); one that rolled back is written again.
+        """
+        found = []
+        for run in effects.runs:
+            key = (run.survey_id, run.version)
+            if run.id is None and key not in self.stored:
+                survey = self.version(*key)
+                found.append(store.Version(*key, survey.path, survey.source))
+                self.pending.add(key)
+        return tuple(found)
+
+    def committed(self) -> None:
+        """The transaction that wrote the pending versions committed: stop writing them."""
+        self.stored |= self.pending
+        self.pending.clear()
+
+
+class Decision(NamedTuple):
+    """What one message changes and the reply, from one read of its situation."""
+
+    found: store.Found
+    reply: str
+    effects: Effects | None  # None: a redelivery, answered as before
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One inbound message as the carrier delivered it."""
+
+    phone: str
+    body: str
+    sid: str
+    media: int = 0
+
+
+class Service:
+    """Everything one process needs to answer messages: database, surveys, engine."""
+
+    def __init__(self, config, formatter: Callable[[str | None], str] = lambda text: text or ""):
+        self.engine = database.make_engine(config["DATABASE_URL"])
+        self._checked = False
+        self.catalog = Catalog(config["SURVEYS_DIR"])
+        self.surveys = Surveys(self.catalog, self.engine)
+        self.conversation = Conversation(self.surveys)
+        self.formatter = formatter  # the reply as the carrier takes it (TwiML for the webhook)
+
+    @staticmethod
+    def of(app) -> Service:
+        """The Service an app (Flask's, or any object with `extensions`) was made with."""
+        return app.extensions[EXTENSION].ready()
+
+    def ready(self) -> Service:
+        """Check once that the database schema is current (creating it on a new database)."""
+        if not self._checked:
+            schema.ensure_current(self.engine)
+            self._checked = True
+        return self
+
+    def receive(self, message: Inbound, now: datetime | None = None) -> str:
+        """Handle one inbound message exactly once and return the reply, formatted."""
+        now = now or datetime.now(UTC)
+        self.ready().catalog.refresh()
+        try:
+            return self._receive(message, now)
+        except (IntegrityError, self.engine.dialect.dbapi.IntegrityError):
+            # The same MessageSid committed by another worker a moment ago (the
+            # hot path runs on the driver's cursor, so its errors come unwrapped).
+            with self.engine.connect() as conn:
+                reply = store.stored_reply(db=conn, message_sid=message.sid)
+            if reply is None:
+                raise
+            return reply
+
+    def _receive(self, message: Inbound, now: datetime) -> str:
+        """Decide, then write in one transaction that holds the phone's lock.
+
+        On SQLite every writer queues for the whole database, so the decision
+        is made before queueing and only checked under the lock: made again
+        if the number's state changed in between (another of its messages).
+        """
+        self.surveys.pending.clear()
+        with database.Writer(self.engine, message.phone) as writer:
+            early = None
+            if writer.reads_ahead:
+                early = self._decide(writer.ahead(), message, now)
+                if early.effects is None:  # a redelivery: its reply is committed, final
+                    return early.reply
+            with writer.transaction() as tx:
+                decision = early
+                fresh = store.read(db=tx, phone=message.phone, sid=message.sid)
+                if early is None or fresh.row != early.found.row:
+                    decision = self._decide(tx, message, now, fresh)
+                if decision.effects is None:  # a redelivery: same reply, nothing changes
+                    return decision.reply
+                inbound = store.Inbound(message.sid, message.body, decision.reply)
+                self._apply(tx, message.phone, decision.effects, now, inbound)
+        self.surveys.committed()
+        return decision.reply
+
+    def _decide(self, db, message: Inbound, now, found: store.Found | None = None) -> Decision:
+        """Read the number's situation (unless given) and decide what changes and the reply."""
+        found = found or store.read(db=db, phone=message.phone, sid=message.sid)
+        reply, situation = found.unpack()
+        if reply is not None:
+            return Decision(found, reply, None)
+        effects = self.conversation.handle(situation, message.body, now=now, media=message.media)
+        return Decision(found, self.formatter(effects.reply), effects)
+
+    def start(self, conn, phone: str, survey: Survey, now: datetime, situation=None):
+        """Start `survey` for `phone` in an open, locked transaction: (effects, session id)."""
+        situation = situation or store.situation(db=conn, phone=phone)
+        effects = self.conversation.begin(situation, survey, now=now)
+        return effects, self._apply(conn, phone, effects, now)
+
+    def _apply(self, conn, phone: str, effects: Effects, now, inbound=None) -> int | None:
+        """Write effects with one storage call, with the survey versions new sessions use."""
+        versions = self.surveys.unstored(effects)
+        return store.apply(
+            db=conn, phone=phone, effects=effects, now=now, inbound=inbound, versions=versions
+        )
+
+    def situation(self, phone: str) -> Situation:
+        """What is known about a number now."""
+        with self.engine.connect() as conn:
+            return store.situation(db=conn, phone=phone)
+
+    # -- carrier events ---------------------------------------------------
+
+    def delivery(self, *, sid: str, status: str, error_code: int | None) -> None:
+        """A status callback: follow the message's delivery; an opt-out at Twilio opts out."""
+        now = datetime.now(UTC)
+        with self.ready().engine.begin() as conn:
+            store.record_delivery(db=conn, sid=sid, status=status, error_code=error_code)
+            if error_code == CARRIER_OPT_OUT:
+                phone = store.recipient(db=conn, sid=sid)
+                if phone is not None:
+                    carrier_opt_out(conn, phone, now)
+
+    # -- export -----------------------------------------------------------
+
+    def export_csv(
+        self,
+        survey_id: str,
+        *,
+        fmt: str = "wide",
+        status: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        hash_phones: bool = False,
+    ) -> Iterator[str]:
+        """The CSV of a survey, served or retired, in chunks; UnknownSurvey before any chunk."""
+        survey = self.ready().surveys.find(survey_id)
+        query = export.Query(
+            survey_id=survey.id,
+            idle_before=survey.idle_before(datetime.now(UTC)),
+            status=status,
+            since=since,
+            until=until,
+            hash_key=self.phone_hash_key() if hash_phones else None,
+        )
+        columns = self.surveys.columns(survey) if fmt == "wide" else []
+        return self._stream(query, columns, fmt)
+
+    def _stream(self, query: export.Query, columns: list[str], fmt: str) -> Iterator[str]:
+        """The export's lines, read in one connection held while they are consumed."""
+        with self.engine.connect() as conn:
+            if fmt == "wide":
+                yield from export.csv_lines(export.wide_rows(conn, query, columns))
+            else:
+                yield from export.long_csv(conn, query)
+
+    def phone_hash_key(self) -> bytes:
+        """The key for hashed phone numbers, kept in the database so every machine agrees."""
+        with self.engine.begin() as conn:
+            return store.secret(db=conn, name="phone_hash_key")
+
+
+def carrier_opt_out(conn, phone: str, now: datetime) -> None:
+    """Twilio refused a number because it opted out (21610): opt it out here too.
+
+    The same from both paths that learn it (a status callback, a failed send):
+    the number is opted out and every open session of it ends as opted out,
+    as if the person had texted STOP to the bot.
+    """
+    store.opt_out_everywhere(db=conn, phone=phone, now=now)

@@ -1,0 +1,84 @@
+"""The Flask side: the app factory, its blueprints, and the app a WSGI server serves."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+from dotenv import load_dotenv
+from flask import Flask, Response
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+import outbound
+from service import EXTENSION, Service
+from storage import schema
+from web import commands, export, settings, webhooks
+from web.twiml import to_twiml
+
+log = logging.getLogger("survey")
+WORKER_BOOT_ERROR = 3  # gunicorn's exit status for a worker that cannot start
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure the app; tests pass a dict of settings."""
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    settings.configure(app, test_config)
+    service = Service(app.config, formatter=to_twiml)
+    app.extensions[EXTENSION] = service
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(export.bp)
+    _register_errors(app, service)
+    commands.init_app(app)
+    outbound.init_app(app)
+    return app
+
+
+def _register_errors(app: Flask, service: Service) -> None:
+    """Answer faults and bad requests with a plain line that says why, never a traceback."""
+    app.register_error_handler(OperationalError, _database_busy)
+    # The hot path's statements run on the driver's cursor: its own errors too.
+    app.register_error_handler(service.engine.dialect.dbapi.OperationalError, _database_busy)
+    app.register_error_handler(schema.SchemaBehind, _schema_behind)
+    app.register_error_handler(HTTPException, _plain_error)
+
+
+def _database_busy(err: OperationalError) -> Response:
+    """A database that cannot be reached or stays locked: 503, so the caller retries."""
+    log.error("database unavailable: %s", err)
+    return Response("Database unavailable, try again.\n", status=503, mimetype="text/plain")
+
+
+def _schema_behind(err: schema.SchemaBehind) -> Response:
+    """A database on an older schema: 503 with what the operator must do."""
+    log.error("%s", err)
+    return Response(f"{err}\n", status=503, mimetype="text/plain")
+
+
+def _plain_error(err: HTTPException) -> Response:
+    """A 4xx as one line of plain text that says why."""
+    return Response(f"{err.code} {err.name}: {err.description}\n", err.code, mimetype="text/plain")
+
+
+def serving_app() -> Flask:
+    """The app for a WSGI server (`gunicorn app:app`) or the `flask` command."""
+    load_dotenv()  # the flask command reads .env itself; gunicorn does not
+    app = create_app()
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or ctx.info_name == "run":  # serving, not a command-line tool
+        try:
+            settings.refuse_unsafe_serving(app)
+        except settings.RefusedToServe as refusal:
+            print(refusal, file=sys.stderr)  # one clear line, not a traceback
+            # Under gunicorn (no click context), its "worker failed to boot" status
+            # stops the whole server instead of restarting the worker forever.
+            raise SystemExit(1 if ctx else WORKER_BOOT_ERROR) from None
+        settings.warn_if_unverified(app)
+        engine = Service.of(app).engine  # fail at start, not later
+        # With `gunicorn --preload` this runs before the fork: leave no pooled
+        # connection that several worker processes would then share.
+        engine.dispose()
+    return app

@@ -1,0 +1,91 @@
+"""The app's settings: defaults, the environment, and what they mean for serving."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+log = logging.getLogger("survey")
+
+SETTINGS = (
+    "DATABASE_URL",
+    "SURVEYS_DIR",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_MESSAGING_SERVICE_SID",
+    "TWILIO_FROM_NUMBER",
+    "TWILIO_VALIDATE",
+    "PUBLIC_URL",
+    "TRUSTED_PROXIES",
+    "ADMIN_TOKEN",
+    "TWILIO_API_URL",
+)
+TWILIO_API_URL = "https://api.twilio.com"
+FORM_LIMIT = 256 * 1024  # bytes of one request's body: Twilio's forms are far smaller
+OFF = ("false", "0", "no", "off")
+
+
+class RefusedToServe(RuntimeError):
+    """The settings are not safe for serving production traffic."""
+
+
+def configure(app: Flask, test_config: dict | None) -> None:
+    """Defaults, then the environment (or the tests' dict)."""
+    app.config.from_mapping(
+        DATABASE_URL="sqlite:///" + os.path.join(app.instance_path, "survey.sqlite3"),
+        SURVEYS_DIR=os.path.join(os.path.dirname(app.root_path), "surveys"),
+        TWILIO_API_URL=TWILIO_API_URL,
+        MAX_CONTENT_LENGTH=FORM_LIMIT,
+    )
+    if test_config is None:
+        app.config.update({k: os.environ[k] for k in SETTINGS if os.environ.get(k)})
+    else:
+        app.config.update(test_config)
+    _configure_proxies(app)
+
+
+def validation_enabled(config) -> bool:
+    """Whether Twilio signatures are checked: with a token, unless explicitly turned off."""
+    return bool(config.get("TWILIO_AUTH_TOKEN")) and not _validation_off(config)
+
+
+def _validation_off(config) -> bool:
+    """Whether the operator turned signature checks off on purpose (TWILIO_VALIDATE=false)."""
+    return str(config.get("TWILIO_VALIDATE", "")).strip().lower() in OFF
+
+
+def _configure_proxies(app: Flask) -> None:
+    """Trust X-Forwarded-* only from as many proxies as the operator says there are."""
+    setting = str(app.config.get("TRUSTED_PROXIES") or "0").strip()
+    if not setting.isdigit():
+        raise ValueError(f"TRUSTED_PROXIES must be a number of proxies, not {setting!r}.")
+    hops = int(setting)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+
+def warn_if_unverified(app: Flask) -> None:
+    """Say loudly, when serving, that webhook requests are not verified."""
+    if validation_enabled(app.config):
+        return
+    if app.config.get("TWILIO_AUTH_TOKEN"):
+        log.warning("TWILIO_VALIDATE=false: Twilio signatures are NOT checked.")
+    else:
+        log.warning(
+            "No TWILIO_AUTH_TOKEN: webhook requests are NOT verified; anyone can post answers."
+        )
+
+
+def refuse_unsafe_serving(app: Flask) -> None:
+    """Refuse to serve production traffic unverified unless TWILIO_VALIDATE=false is explicit."""
+    config = app.config
+    if config.get("TWILIO_AUTH_TOKEN") or app.debug or app.testing or _validation_off(config):
+        return
+    raise RefusedToServe(
+        "Refusing to serve: TWILIO_AUTH_TOKEN is not set, so forged requests could not be "
+        "told from Twilio's. Set TWILIO_AUTH_TOKEN, or run with --debug for local trials, "
+        "or set TWILIO_VALIDATE=false to serve unverified on purpose."
+    )
