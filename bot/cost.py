@@ -555,3 +555,81 @@ def refused(path: str, errors: list[Problem], survey_id: str = "") -> SurveyCost
 def as_json(reports: Iterable[SurveyCost]) -> dict[str, Any]:
     """The document `surveys check --json` prints."""
     return {"surveys": [report.as_json() for report in reports]}
+
+
+# --- the table an author reads ----------------------------------------------------------------
+
+# Columns of the table: the kind of message (the first word of `what`) and its heading.
+COLUMNS = (
+    ("question", "ask"),
+    ("re-prompt", "re-prompt"),
+    ("move", "move on"),
+    ("help", "help"),
+    ("reminder", "reminder"),
+)
+
+
+def _cell(messages: list[Message]) -> str:
+    """The costliest of `messages` in a few characters: `2`, `3u` (UCS-2), `1*` (worst case)."""
+    costliest = worst(messages)
+    if costliest is None:
+        return "-"
+    flags = ("u" if costliest.encoding == UCS2 else "") + ("*" if costliest.worst_case else "")
+    return f"{costliest.segments}{flags}"
+
+
+def _rows(messages: list[Message]) -> dict[str, dict[str, list[Message]]]:
+    """Messages by subject (a question id, or outro) and kind, in survey order."""
+    rows: dict[str, dict[str, list[Message]]] = {}
+    for message in messages:
+        kind, _, subject = message.what.partition(" ")
+        if kind == "move":  # "move on X"
+            subject = subject.removeprefix("on ")
+        elif kind == "outro":
+            kind, subject = "question", "outro"
+        rows.setdefault(subject, {}).setdefault(kind, []).append(message)
+    return rows
+
+
+def _table(messages: list[Message]) -> list[str]:
+    """Segments per question and kind of message, one row per question."""
+    rows = _rows(messages)
+    columns = [(kind, head) for kind, head in COLUMNS if any(kind in r for r in rows.values())]
+    width = max(len(subject) for subject in rows)
+    lines = ["  " + " " * width + "".join(f"  {head:>9}" for _, head in columns)]
+    for subject, kinds in rows.items():
+        cells = "".join(f"  {_cell(kinds.get(kind, [])):>9}" for kind, _ in columns)
+        lines.append(f"  {subject:<{width}}{cells}")
+    return lines
+
+
+def _summary(report: SurveyCost, language: str, messages: list[Message]) -> str:
+    """One line: the survey, its language, how many messages, and the costliest."""
+    costliest = worst(messages)
+    ucs2 = sum(m.encoding == UCS2 for m in messages)
+    text = f"{report.id} ({report.file}) [{language}]: {len(messages)} messages"
+    text += f", {ucs2} in UCS-2" if ucs2 else ", all GSM-7"
+    if costliest is not None:
+        text += f"; costliest: {costliest.what}, {_segments_text(costliest.segments)}"
+        text += f" ({costliest.units} {'septets' if costliest.encoding == GSM7 else 'units'})"
+    return text
+
+
+def format_costs(reports: Iterable[SurveyCost]) -> str:
+    """The cost table `surveys check` prints: segments of each survey's messages, and warnings."""
+    out = []
+    for report in reports:
+        if not report.served:
+            out.append(f"{report.id or report.file} ({report.file}): not served")
+            out.extend(f"  {problem}" for problem in report.errors)
+            continue
+        by_language: dict[str, list[Message]] = {}
+        for message in report.messages:
+            by_language.setdefault(message.language, []).append(message)
+        for language, messages in by_language.items():
+            out.append(_summary(report, language, messages))
+            out.extend(_table(messages))
+        out.extend(f"  {problem}" for problem in report.warnings)
+    if out:
+        out.append("segments per message; u: UCS-2; *: worst case, with answers at their longest")
+    return "\n".join(out)

@@ -12,6 +12,7 @@ from bot.catalog import read_survey
 from bot.cost import (
     as_json,
     culprits,
+    format_costs,
     measure,
     over_limit,
     refused,
@@ -332,3 +333,29 @@ def test_the_json_document():
         "warnings": [],
         "messages": [],
     }
+
+
+def test_the_cost_table():
+    report = survey_cost(example("visit-feedback"))
+    table = format_costs([report]).splitlines()
+    assert table[0].startswith("visit-feedback (")
+    assert table[0].endswith(
+        "[en]: 48 messages, all GSM-7; costliest: help satisfaction, 2 segments (235 septets)"
+    )
+    assert table[1].split() == ["ask", "re-prompt", "move", "on", "help"]
+    rows = {line.split()[0]: line.split()[1:] for line in table[2:11]}
+    assert rows["name"] == ["1", "1", "-", "1"]
+    assert rows["satisfaction"] == ["1*", "1*", "1*", "2*"]
+    assert rows["outro"] == ["1*", "-", "1*", "-"]
+    assert any("print the answer to name" in line for line in table)
+    assert table[-1].startswith("segments per message; u: UCS-2; *: worst case")
+
+
+def test_the_cost_table_marks_ucs2_and_lists_refused_files():
+    survey = load('questions:\n  - {id: q, type: yesno, text: "Ça va? 🙂"}\n', "fr.yaml")
+    broken = refused("bad.yaml", [Problem("bad.yaml", 3, "unknown key")])
+    table = format_costs([survey_cost(survey), broken]).splitlines()
+    assert "1 in UCS-2" not in table[0] and "in UCS-2" in table[0]
+    assert table[2].split()[:2] == ["q", "1u"]
+    assert "bad.yaml (bad.yaml): not served" in table
+    assert "  bad.yaml:3: unknown key" in table
