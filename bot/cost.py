@@ -210,7 +210,7 @@ def _label(question: Question) -> _Label:
     return stand_in
 
 
-def joined(labels: list[str]) -> str:
+def join_labels(labels: list[str]) -> str:
     """Labels as the bot lists them: `A`, `A and B`, `A, B and C`."""
     return " and ".join(filter(None, [", ".join(labels[:-1]), *labels[-1:]]))
 
@@ -218,7 +218,7 @@ def joined(labels: list[str]) -> str:
 def _picks(question: Question) -> _Picks:
     """Every choice picked."""
     stand_in = _Picks(choice.value for choice in question.choices)
-    stand_in.shown = joined([choice.label for choice in question.choices])
+    stand_in.shown = join_labels([choice.label for choice in question.choices])
     return stand_in
 
 
