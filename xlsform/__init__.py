@@ -1,0 +1,1 @@
+"""Import XLSForms as survey files."""
