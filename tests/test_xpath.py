@@ -113,6 +113,10 @@ ADULT = {"age": 30, "name": "Ada", "fruit": "pear", "tops": ["a", "c"], "level":
         ("count-selected(${tops})", ADULT, True),
         ("string-length(${name})", NONE, False),
         ("\"double\" = 'double'", NONE, True),
+        # Brackets and quotes survive the tidying of the outer brackets.
+        ("(${age} > 40) or (${age} < 31)", ADULT, True),
+        ("${name} = ')(' or ${name} = 'Ada'", ADULT, True),
+        ('${name} = "it\'s"', {"name": "it's"}, True),
     ],
 )
 def test_translation_gives_xpath_results(xpath, answers, expected):
@@ -143,11 +147,12 @@ def test_the_current_answer_in_a_constraint(xpath, value, current_type, expected
 @pytest.mark.parametrize(
     ("xpath", "jinja"),
     [
-        ("${age} >= 18", "(answers.age is defined and answers.age >= 18)"),
-        ("${age} != 18", "(answers.age is not defined or answers.age != 18)"),
-        ("${Fruit-Kind} = 'pear'", "((answers.fruit | default('')) == 'pear')"),
-        ("selected(${tops}, 'a')", "('a' in (answers.tops | default([])))"),
-        (". > 0", "(value > 0)"),
+        ("${age} >= 18", "answers.age is defined and answers.age >= 18"),
+        ("${age} != 18", "answers.age is not defined or answers.age != 18"),
+        ("${Fruit-Kind} = 'pear'", "(answers.fruit | default('')) == 'pear'"),
+        ("selected(${tops}, 'a')", "'a' in (answers.tops | default([]))"),
+        (". > 0", "value > 0"),
+        ("(. > 0) or (. < -1)", "(value > 0) or (value < (-1))"),
     ],
 )
 def test_common_conditions_read_plainly(xpath, jinja):

@@ -265,7 +265,22 @@ class Scope:
 
 def translate(source: str, scope: Scope) -> str:
     """The Jinja expression that is true exactly when the XPath expression is."""
-    return _Writer(scope).boolean(parse(source))
+    return _unwrap(_Writer(scope).boolean(parse(source)))
+
+
+def _unwrap(text: str) -> str:
+    """`text` without brackets around the whole of it, which an author need not read."""
+    depth, quoted, escaped = 0, False, False
+    for index, char in enumerate(text):
+        if quoted:
+            quoted, escaped = (escaped or char != "'"), (char == "\\" and not escaped)
+        elif char == "'":
+            quoted = True
+        elif char in "()":
+            depth += 1 if char == "(" else -1
+            if depth == 0 and index < len(text) - 1:
+                return text
+    return text[1:-1] if text.startswith("(") else text
 
 
 def _quote(text: str) -> str:
