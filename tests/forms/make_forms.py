@@ -9,7 +9,6 @@ from pathlib import Path
 from openpyxl import Workbook
 
 EN, ES = "English (en)", "Español (es)"
-# fmt: off  (a sheet reads best as rows)
 SURVEY = [
     [
         "type",
@@ -136,7 +135,6 @@ SURVEY = [
         "count-selected(${stalls}) > 1",
     ],
 ]
-# fmt: on
 CHOICES = [
     ["list_name", "name", f"label::{EN}", f"label::{ES}"],
     ["fruits", "apple", "Apple", "Manzana"],
