@@ -120,7 +120,8 @@ def read_form(path: Path) -> dict[str, list[dict[str, str]]]:
     try:
         data = get_xlsform(str(path), file_type=path.suffix.lower())
     except (PyXFormError, OSError, ValueError) as err:
-        raise FormError(f"{path}: cannot be read as an XLSForm ({err})") from None
+        reason = " ".join(str(err).split())  # pyxform's messages may span lines
+        raise FormError(f"{path}: cannot be read as an XLSForm ({reason})") from None
     if not data.survey:
         raise FormError(f"{path}: has no survey sheet")
     sheets = ("survey", "choices", "settings")
