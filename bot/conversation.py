@@ -53,6 +53,8 @@ class Run:
     answers: dict[str, Any] = field(default_factory=dict)  # insertion order = answer order
     completed_at: datetime | None = None
     id: int | None = None  # None: a new session, not yet written
+    language: str | None = None  # the code it is answered in; None: the survey's default
+    test: bool = False  # a test session (flask simulate, the studio's try page)
 
 
 @dataclass

@@ -28,7 +28,7 @@ SESSION_STATUS = (
 
 SESSION_COLUMNS = (
     "id, survey_id, survey_version, state, status, retries, answers, "
-    "started_at, updated_at, completed_at"
+    "started_at, updated_at, completed_at, language, test"
 )
 # One round trip for everything a message needs: the reply if this MessageSid
 # was handled before, the number's opt-out state, and its latest session.
@@ -42,20 +42,21 @@ LEFT JOIN survey_session AS s
 """
 INSERT_SESSION = """
 INSERT INTO survey_session (phone, survey_id, survey_version, state, status, retries, answers,
-                            started_at, updated_at, completed_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
+                            started_at, updated_at, completed_at, language, test)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
 """
 # Only the columns a message changes: SQLite rewrites the entries of every index
 # on a column in the SET list, even when its value stays the same, and
 # PostgreSQL cannot update such a row in place. A session's survey never
 # changes, and its status only when it ends.
 UPDATE_SESSION = """
-UPDATE survey_session SET state = ?, retries = ?, answers = ?, updated_at = ?, completed_at = ?
+UPDATE survey_session SET state = ?, retries = ?, answers = ?, updated_at = ?, completed_at = ?,
+                          language = ?
 WHERE id = ?
 """
 END_SESSION = """
 UPDATE survey_session SET status = ?, state = ?, retries = ?, answers = ?, updated_at = ?,
-                          completed_at = ?
+                          completed_at = ?, language = ?
 WHERE id = ?
 """
 INSERT_ANSWER = """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text, text
+from sqlalchemy import Boolean, Column, Index, Text, false, text
 from sqlmodel import Field, SQLModel
 
 
@@ -60,6 +60,11 @@ class SurveySession(SQLModel, table=True):
     updated_at: datetime
     completed_at: datetime | None = None
     reminded_at: datetime | None = None
+    language: str | None = None  # the session's language code (SPEC 7); None: the default
+    # A test session (flask simulate, the studio's try page); the database fills it in.
+    test: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
 
 
 class Answer(SQLModel, table=True):

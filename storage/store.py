@@ -69,7 +69,7 @@ class Found(NamedTuple):
         if session_id is not None:
             found.latest_survey, found.latest_status = survey_id, status
             if status == OPEN:
-                retries, answers, started, updated, completed = rest
+                retries, answers, started, updated, completed, language, test = rest
                 found.run = Run(
                     id=session_id,
                     survey_id=survey_id,
@@ -81,6 +81,8 @@ class Found(NamedTuple):
                     started_at=self.read_time(started),
                     updated_at=self.read_time(updated),
                     completed_at=self.read_time(completed),
+                    language=language,
+                    test=bool(test),
                 )
         return reply, found
 
@@ -146,10 +148,11 @@ def _write_run(hot: Statements, phone: str, run: Run) -> int:
     if run.id is None:
         fields = (run.survey_id, run.version, run.state, run.status, run.retries, answers)
         times = (hot.time(run.started_at), hot.time(run.updated_at), hot.time(run.completed_at))
-        return hot.read("INSERT_SESSION", (phone, *fields, *times)).fetchone()[0]
+        insert = (phone, *fields, *times, run.language, run.test)
+        return hot.read("INSERT_SESSION", insert).fetchone()[0]
     # Sessions are read only while open (`read`), so "open" means the status stands.
     changes = (run.state, run.retries, answers, hot.time(run.updated_at))
-    changes += (hot.time(run.completed_at), run.id)
+    changes += (hot.time(run.completed_at), run.language, run.id)
     if run.status == OPEN:
         hot.write("UPDATE_SESSION", changes)
     else:
