@@ -149,6 +149,7 @@ class Inbound:
     body: str
     sid: str
     media: int = 0
+    test: bool = False  # from flask simulate or the studio's try page: a test number
 
 
 class Service:
@@ -221,12 +222,14 @@ class Service:
         reply, situation = found.unpack()
         if reply is not None:
             return Decision(found, reply, None)
+        situation.test = message.test
         effects = self.conversation.handle(situation, message.body, now=now, media=message.media)
         return Decision(found, self.formatter(effects.reply), effects)
 
-    def start(self, conn, phone: str, survey: Survey, now: datetime, situation=None):
+    def start(self, conn, phone: str, survey: Survey, now: datetime, situation=None, test=False):
         """Start `survey` for `phone` in an open, locked transaction: (effects, session id)."""
         situation = situation or store.situation(db=conn, phone=phone)
+        situation.test = test
         effects = self.conversation.begin(situation, survey, now=now)
         return effects, self._apply(conn, phone, effects, now)
 

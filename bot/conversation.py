@@ -66,6 +66,7 @@ class Situation:
     run: Run | None = None  # the open session, if any
     latest_survey: str | None = None  # survey of the latest session, open or not
     latest_status: str | None = None
+    test: bool = False  # a test number (flask simulate, the try page): its sessions are tests
 
 
 @dataclass
@@ -133,19 +134,19 @@ class Conversation:
             return effects
         keyword = self.library.by_keyword(word)
         if keyword is not None:
-            return self._start(keyword, run, effects, now)
+            return self._start(keyword, run, effects, now, situation.test)
         if word == "restart":
             return self._restart(situation, run, effects, now)
         if run is None:
             latest = situation.latest_status if situation.run is None else EXPIRED
-            return self._no_session(situation.latest_survey, latest, effects, now)
+            return self._no_session(situation, latest, effects, now)
         return self._answer(run, text, word, effects, now)
 
     def begin(self, situation: Situation, survey: Survey, *, now: datetime) -> Effects:
         """Start `survey` for a number (an invitation, a simulation), ending its open session."""
         effects = Effects()
         run = self._live_run(situation, effects, now)
-        return self._start(survey, run, effects, now)
+        return self._start(survey, run, effects, now, situation.test)
 
     def remind(self, run: Run) -> str | None:
         """A nudge for an unfinished session: the survey's `reminder`, then its question again."""
@@ -195,12 +196,12 @@ class Conversation:
         if survey is None:
             effects.reply = self._keyword_list()
             return effects
-        return self._start(survey, run, effects, now)
+        return self._start(survey, run, effects, now, situation.test)
 
-    def _no_session(self, latest_survey, latest_status, effects: Effects, now) -> Effects:
+    def _no_session(self, situation: Situation, latest_status, effects: Effects, now) -> Effects:
         """A number with no open session: already completed, the default survey, or keywords."""
         if latest_status == COMPLETED:
-            survey = self.library.get(latest_survey or "")
+            survey = self.library.get(situation.latest_survey or "")
             name = survey.name if survey else "this survey"
             effects.reply = f"You have already completed {name}. Thank you! " + self._keyword_list()
             return effects
@@ -208,15 +209,15 @@ class Conversation:
         if default is None:
             effects.reply = self._keyword_list()
             return effects
-        return self._start(default, None, effects, now)
+        return self._start(default, None, effects, now, situation.test)
 
     # -- the survey itself ------------------------------------------------
 
-    def _start(self, survey: Survey, run: Run | None, effects: Effects, now: datetime) -> Effects:
+    def _start(self, survey: Survey, run: Run | None, effects: Effects, now, test: bool) -> Effects:
         """Abandon the open session, if any, and start `survey` from the first question."""
         if run is not None:
             self._close(run, ABANDONED, effects, now)
-        new = Run(survey.id, survey.version, NEW, started_at=now, updated_at=now)
+        new = Run(survey.id, survey.version, NEW, started_at=now, updated_at=now, test=test)
         effects.touch(new)
         position = Position(survey, NEW, new.answers)
         state = self.flow(survey).trigger("start", position)
@@ -229,7 +230,8 @@ class Conversation:
         survey = self._survey_of(run)
         question = survey.by_id.get(run.state) if survey else None
         if question is None:  # the session's version lost the question: start again
-            return self._start(self.library.get(run.survey_id) or survey, run, effects, now)
+            survey = self.library.get(run.survey_id) or survey
+            return self._start(survey, run, effects, now, run.test)
         effects.touch(run).updated_at = now
         if word == "back":
             return self._back(survey, run, question, effects)
