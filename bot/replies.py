@@ -194,19 +194,18 @@ def _find(table: _Choices, words: Words, part: str, *, loose: bool = True) -> in
     if part in table.names:
         found = table.names[part]
         return next(iter(found)) if len(found) == 1 else None
+    bare = _strip(part, _is_decoration)  # emoji and symbols around a reply: "2 🙂"
+    if bare != part:
+        return _find(table, words, bare, loose=loose) if bare else None
     if numbered := _NUMBERED.fullmatch(part):
         index = _find(table, words, numbered[1])
         label = table.names.get(_strip(numbered[2]), _NOTHING)
         return index if index is not None and label == {index} else None  # never guess
-    return _find_loosely(table, words, _strip(part, _is_decoration)) if loose else None
+    return _find_loosely(table, words, part) if loose else None
 
 
 def _find_loosely(table: _Choices, words: Words, part: str) -> int | None:
     """The choice named by an ordinal, a number word, a label inside the reply or its start."""
-    if not part:
-        return None
-    if part.isdecimal() or part in table.names:  # emoji and symbols were around it
-        return _find(table, words, part)
     found = set(_within(table, words, part) or table.starts.get(part, _NOTHING))
     number = _number_of(words, part)
     if number == _LAST:
@@ -408,13 +407,15 @@ def _scaled(value: Decimal, factor: int) -> _Number:
     return _Number(value, value != value.to_integral_value())
 
 
-def _digit_numbers(reply: str, words: Words) -> list[_Number | None]:
-    """Every number written with digits, `_UNCLEAR` for one that may mean two things."""
+def _digit_numbers(reply: str, words: Words) -> tuple[list[_Number | None], str]:
+    """Every number written with digits (`_UNCLEAR` for one that may mean two things), and the
+    reply without them, so that "2 thousand" is not read again as "thousand"."""
     notation = _notation(words)
     if words.decimal_comma:
         reply = _SPACE_GROUPS.sub(lambda m: m[0].replace(" ", "."), reply)
     found: list[_Number | None] = []
-    for match in notation.run.finditer(reply):
+    matches = list(notation.run.finditer(reply))
+    for match in matches:
         written = match["digits"].rstrip(".,")  # "40." or "5, maybe" end a sentence or a clause
         if not notation.number.fullmatch(written) or notation.ambiguous.fullmatch(written):
             found.append(_UNCLEAR)
@@ -427,7 +428,7 @@ def _digit_numbers(reply: str, words: Words) -> list[_Number | None]:
             found.append(_scaled(value, _MILLION))
         else:
             found.append(_Number(value, notation.mark in written))
-    return found
+    return found, notation.run.sub(" ", reply) if matches else reply
 
 
 def _word_numbers(reply: str, words: Words) -> list[_Number | None]:
@@ -459,8 +460,11 @@ def _numbers(text: str, words: Words) -> list[_Number | None]:
     """Every number in a folded reply, in digits or words."""
     if (bare := text.strip()).isdecimal() and bare.isascii():  # the usual reply: no regex needed
         return [_Number(Decimal(bare), False)]
-    reply = plain(text)
-    return _digit_numbers(reply, words) + _word_numbers(reply, words)
+    digits, rest = _digit_numbers(plain(text), words)
+    found = digits + _word_numbers(rest, words)
+    if words.half_words.intersection(_WORD_TOKEN.findall(rest)):
+        found.append(_UNCLEAR)  # "two and a half", "dois e meio": not read, asked again
+    return found
 
 
 def _show(value: int | float | Decimal, words: Words) -> str:
@@ -514,6 +518,7 @@ def read_number(question: Question, text: str, language: str = ENGLISH) -> int |
 
 
 _OUT_OF = re.compile(r"(\d+) ?(?:/|out of|of|de|sur) ?(\d+)")  # 7/10, 7 de 10, 7 sur 10
+_OUT_OF_WORDS = re.compile(r"/|\b(?:out of|of|de|sur)\b")
 
 
 def read_scale(question: Question, text: str, language: str = ENGLISH) -> int | Invalid:
@@ -523,8 +528,12 @@ def read_scale(question: Question, text: str, language: str = ENGLISH) -> int | 
     def numerator(match: re.Match[str]) -> str:
         return match[1] if question.max is not None and int(match[2]) == question.max else match[0]
 
-    numbers = _numbers(_OUT_OF.sub(numerator, _fold(text)), words)
+    reply = _OUT_OF.sub(numerator, _fold(text))
+    numbers = _numbers(reply, words)
     invalid = _number_reason(question, words, whole=True)
+    out_of = len(numbers) == 2 and numbers[1] and numbers[1].value == question.max
+    if out_of and _OUT_OF_WORDS.search(reply):  # "seven out of ten"
+        numbers = numbers[:1]
     if len(numbers) != 1 or numbers[0] is _UNCLEAR:
         return invalid
     value = numbers[0].value
