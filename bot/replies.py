@@ -201,7 +201,11 @@ def _find(table: _Choices, words: Words, part: str, *, loose: bool = True) -> in
         index = _find(table, words, numbered[1])
         label = table.names.get(_strip(numbered[2]), _NOTHING)
         return index if index is not None and label == {index} else None  # never guess
-    return _find_loosely(table, words, part) if loose else None
+    if not loose:
+        return None
+    index = _find_loosely(table, words, part)
+    # "vry satisfied" holds "satisfied" but is a typo of "very satisfied": confirm, never guess.
+    return index if index is None or _typo_of(table, part) <= {index} else None
 
 
 def _find_loosely(table: _Choices, words: Words, part: str) -> int | None:
@@ -320,17 +324,21 @@ def _typos_allowed(length: int) -> int:
     return next((typos for limit, typos in _TYPOS_BY_LENGTH if length < limit), _MOST_TYPOS)
 
 
-def near_miss(question: Question, text: str, language: str = ENGLISH) -> Choice | None:
-    """The one choice a non-matching reply is a typo of (`satisfed`), to confirm, else None."""
-    if question.type != "choice" or not isinstance(read_choice(question, text, language), Invalid):
-        return None
-    reply = plain(normalise(text))
-    table = _choices(question.choices)
+def _typo_of(table: _Choices, reply: str) -> set[int]:
+    """The choices a plain reply is within a few typos of, by label, value or alias."""
     close = set()
     for name, found in table.within_index.items():
         allowed = _typos_allowed(min(len(name), len(reply)))
         if allowed and OSA.distance(reply, name, score_cutoff=allowed) <= allowed:
             close |= found
+    return close
+
+
+def near_miss(question: Question, text: str, language: str = ENGLISH) -> Choice | None:
+    """The one choice a non-matching reply is a typo of (`satisfed`), to confirm, else None."""
+    if question.type != "choice" or not isinstance(read_choice(question, text, language), Invalid):
+        return None
+    close = _typo_of(_choices(question.choices), plain(normalise(text)))
     return question.choices[close.pop()] if len(close) == 1 else None
 
 
