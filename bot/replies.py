@@ -393,7 +393,7 @@ def _notation(words: Words) -> _Notation:
     )
 
 
-_SPACE_GROUPS = re.compile(r"(?<![\d.,])\d{1,3}(?: \d{3})+(?![\d.,]?\d)")  # "1 000" in es, fr, pt
+_SPACE_GROUPS = re.compile(r"(?<![\d.,])\d{1,3}(?: \d{3})+(?!\d)")  # "1 000" in es, fr, pt
 _WORD_TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _NUMBER_GAP = re.compile(r"[ -]+")  # between the words of one number: "forty-five", "forty five"
 _THOUSAND, _MILLION = 1000, 1_000_000
@@ -464,11 +464,17 @@ def _word_numbers(reply: str, words: Words) -> list[_Number | None]:
     return found
 
 
+@lru_cache(maxsize=16)
+def _article(words: Words) -> re.Pattern[str]:
+    """`un`, `une`, `um` right before digits: an article ("un 8"), not the number one."""
+    return re.compile(rf"(?<![^\W_])(?:{'|'.join(words.articles) or '(?!)'}) (?=\d)")
+
+
 def _numbers(text: str, words: Words) -> list[_Number | None]:
     """Every number in a folded reply, in digits or words."""
     if (bare := text.strip()).isdecimal() and bare.isascii():  # the usual reply: no regex needed
         return [_Number(Decimal(bare), False)]
-    digits, rest = _digit_numbers(plain(text), words)
+    digits, rest = _digit_numbers(_article(words).sub("", plain(text)), words)
     found = digits + _word_numbers(rest, words)
     if words.half_words.intersection(_WORD_TOKEN.findall(rest)):
         found.append(_UNCLEAR)  # "two and a half", "dois e meio": not read, asked again

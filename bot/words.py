@@ -210,6 +210,7 @@ _HUNDRED_WORD = {"en": "hundred", "fr": "cent cents"}  # "two hundred", "deux ce
 _THOUSAND_WORD = {"en": "thousand", "es": "mil", "fr": "mille mil", "pt": "mil"}
 _MILLION_WORD = {"en": "million millions", "es": "millón millones",
                  "fr": "million millions", "pt": "milhão milhões"}  # fmt: skip
+_ARTICLES = {"en": "", "es": "un una", "fr": "un une", "pt": "um uma"}  # "un 8" is "an 8"
 _HALF = {"en": "half", "es": "medio media", "fr": "demi demie", "pt": "meio meia"}
 _NUMBER_AND = {
     "en": "and",
@@ -257,6 +258,7 @@ class Words:
     million_words: frozenset[str]
     number_and: str
     half_words: frozenset[str]
+    articles: frozenset[str]
     number_words: frozenset[str]  # every word a number written in words may hold
     ordinals: dict[str, int]
     ordinal_suffix: str  # a regex of what may follow the digits of an ordinal (2nd, 2º, 2e)
@@ -434,6 +436,7 @@ def words_for(language: str) -> Words:
         million_words=_words(_MILLION_WORD[language]),
         number_and=_NUMBER_AND[language],
         half_words=frozenset().union(*(_words(_HALF[code]) for code in both)),
+        articles=_words(_ARTICLES[language]),
         number_words=frozenset(
             token for phrase in (*below_100, *hundreds) for token in phrase.split()
         )
