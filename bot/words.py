@@ -411,11 +411,14 @@ def _table(words: str, start: int = 1) -> dict[str, int]:
     return {plain(word): n for n, word in enumerate(words.split(), start=start)}
 
 
-@lru_cache(maxsize=16)
 def words_for(language: str) -> Words:
     """The words read in a session in `language`; English for a language not built in."""
-    if language not in LANGUAGES:
-        language = ENGLISH
+    return _words_for(language if language in LANGUAGES else ENGLISH)
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def _words_for(language: str) -> Words:
+    """The words of one built-in language, merged with English where both are read."""
     both = (language, ENGLISH) if language != ENGLISH else (ENGLISH,)
     hundreds = {plain(w): 100 * n for n, w in enumerate(_HUNDREDS.get(language, "").split(), 1)}
     hundreds |= {plain(k): v for k, v in _EXTRA_NUMBERS[language].items() if v >= 100}
@@ -663,9 +666,9 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-def text(name: str, language: str, **fields: object) -> str:
-    """The bot's text `name` in `language` (English when it has none), with `fields` filled in."""
-    template = TEXTS.get(language, TEXTS[ENGLISH]).get(name) or TEXTS[ENGLISH][name]
+def text(key: str, language: str, /, **fields: object) -> str:
+    """The bot's text `key` in `language` (English when it has none), with `fields` filled in."""
+    template = TEXTS.get(language, TEXTS[ENGLISH]).get(key) or TEXTS[ENGLISH][key]
     return template.format(**fields)
 
 
