@@ -544,16 +544,15 @@ def read_scale(question: Question, text: str, language: str = ENGLISH) -> int | 
 
     reply = _OUT_OF.sub(numerator, _fold(text))
     numbers = _numbers(reply, words)
-    invalid = _number_reason(question, words, whole=True)
     out_of = len(numbers) == 2 and numbers[1] and numbers[1].value == question.max
     if out_of and _OUT_OF_WORDS.search(reply):  # "seven out of ten"
         numbers = numbers[:1]
-    if len(numbers) != 1 or numbers[0] is _UNCLEAR:
-        return invalid
-    value = numbers[0].value
-    if value != value.to_integral_value():  # 4.0 is 4; 7.5 is no point of the scale
-        return invalid
-    return int(value) if _in_range(question, value) else invalid
+    if len(numbers) == 1 and numbers[0] is not _UNCLEAR:
+        value = numbers[0].value
+        # 4.0 is 4; 7.5 is no point of the scale.
+        if value == value.to_integral_value() and _in_range(question, value):
+            return int(value)
+    return _number_reason(question, words, whole=True)
 
 
 # --- date ------------------------------------------------------------------------------------
