@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -20,7 +20,17 @@ from typing import NamedTuple
 from rapidfuzz.distance import OSA
 
 from bot.model import Choice, Question
-from bot.words import ENGLISH, Words, cardinal, language_of, plain, text, words_for
+from bot.words import (
+    ENGLISH,
+    LAST,
+    MORNING_OR_TOMORROW,
+    Words,
+    cardinal,
+    language_of,
+    plain,
+    text,
+    words_for,
+)
 
 
 class Invalid(NamedTuple):
@@ -71,13 +81,13 @@ def normalise(text: str) -> str:
     return _strip(_SPACES.sub(" ", _fold(text)))
 
 
+# Around a choice reply: symbols (emoji too), spaces, and the marks and joiners of emoji.
+_DECORATION = frozenset({"So", "Sm", "Sc", "Sk", "Zs", "Mn", "Cf"})
+
+
 def _is_decoration(char: str) -> bool:
     """True for what may surround a choice reply: spacing, punctuation, emoji and symbols."""
-    # Categories: P punctuation, S symbols (emoji too), Z spaces, Mn/Cf emoji joiners.
     return _is_edge(char) or unicodedata.category(char) in _DECORATION
-
-
-_DECORATION = frozenset({"So", "Sm", "Sc", "Sk", "Zs", "Mn", "Cf"})
 
 
 # --- text ----------------------------------------------------------------------------------------
@@ -100,7 +110,7 @@ _NUMBERED = re.compile(r"(\d+)[.):-]? (.+)")  # "2. Satisfied", copied from the 
 _NUMBERS_ONLY = re.compile(r"#?\d+(?: #?\d+)+")
 _WHOLE_NUMBER = re.compile(r"#?(\d+)")
 _NOTHING: frozenset[int] = frozenset()
-_LAST = -1  # the ordinal "last"
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")  # a word, with its apostrophes: "don't"
 
 
 @dataclass(frozen=True)
@@ -176,7 +186,7 @@ def _within(table: _Choices, words: Words, reply: str) -> frozenset[int]:
         found |= table.within_index[match[0]]
         outside = outside.replace(match[0], " ", 1)
     # "not very satisfied" holds "very satisfied": a negation outside the label is no guess.
-    if found and words.negation.intersection(re.findall(r"[^\W_]+(?:'[^\W_]+)?", outside)):
+    if found and words.negation.intersection(_WORD.findall(outside)):
         return _NOTHING
     return frozenset(found)
 
@@ -212,11 +222,12 @@ def _find_loosely(table: _Choices, words: Words, part: str) -> int | None:
     """The choice named by an ordinal, a number word, a label inside the reply or its start."""
     found = set(_within(table, words, part) or table.starts.get(part, _NOTHING))
     number = _number_of(words, part)
-    if number == _LAST:
-        found.add(table.count - 1)
-    elif number is not None:
-        found.add(number - 1 if 0 < number <= table.count else -1)  # -1: out of range, no guess
-    return next(iter(found)) if len(found) == 1 and -1 not in found else None
+    if number is not None:
+        number = table.count if number == LAST else number
+        if not 0 < number <= table.count:
+            return None  # "the fifth one" of three choices: never guessed
+        found.add(number - 1)
+    return next(iter(found)) if len(found) == 1 else None
 
 
 def _choice_reason(words: Words, count: int) -> Invalid:
@@ -345,7 +356,6 @@ def near_miss(question: Question, text: str, language: str = ENGLISH) -> Choice 
 # --- yes/no ----------------------------------------------------------------------------------
 
 _EMOJI_MODIFIERS = re.compile("[\U0001f3fb-\U0001f3ff\ufe0f]")  # skin tones, emoji style
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 
 
 def read_yesno(question: Question, text: str, language: str = ENGLISH) -> bool | Invalid:
@@ -558,7 +568,6 @@ def read_scale(question: Question, text: str, language: str = ENGLISH) -> int | 
 # --- date ------------------------------------------------------------------------------------
 
 TODAY = "today"  # a date question's `min` or `max` that means the day of the reply
-_ONE = frozenset({"a", "an"})  # "a week ago": the other languages' "un", "una" are number words
 _WEEK = 7
 
 
@@ -571,9 +580,9 @@ class _DateReading(NamedTuple):
     relative: re.Pattern[str]
 
 
-def _alternatives(names: object) -> str:
+def _alternatives(names: Iterable[str]) -> str:
     """A regex alternation of names, longest first so that `march` beats `mar`."""
-    return "|".join(map(re.escape, sorted(names, key=len, reverse=True)))  # type: ignore[arg-type]
+    return "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
 
 
 @lru_cache(maxsize=16)
@@ -597,7 +606,9 @@ def _date_reading(words: Words) -> _DateReading:
         rf"(?P<suffix>{words.ordinal_suffix})?"
     )
     number_word = _alternatives(words.number_words)
-    number = rf"(?P<n>\d+|(?:{_alternatives(_ONE)}|{number_word})(?:[ -](?:{number_word}))*)"
+    number = (
+        rf"(?P<n>\d+|(?:{_alternatives(words.articles)}|{number_word})(?:[ -](?:{number_word}))*)"
+    )
     ago = tuple(
         re.compile(rf"(?<![^\W_]){pattern.replace('{n}', number)}(?![^\W_])")
         for pattern in words.ago
@@ -662,7 +673,7 @@ def _days_ago(reply: str, words: Words, today: date) -> date | None:
         if not (match := pattern.search(reply)):
             continue
         written = match["n"]
-        count = 1 if written in _ONE else int(written) if written.isdecimal() else None
+        count = 1 if written in words.articles else int(written) if written.isdecimal() else None
         count = cardinal(written.replace("-", " "), words) if count is None else count
         unit = match["unit"]
         days = 1 if unit in words.day_words else _WEEK if unit in words.week_words else None
@@ -691,14 +702,11 @@ def _weekday(reply: str, words: Words, today: date, low: date | None) -> date | 
     return today - timedelta(days=(today.weekday() - weekday - 1) % _WEEK + 1)
 
 
-_TOMORROW_OR_MORNING = "manana"  # Spanish: "ayer por la mañana" is yesterday morning
-
-
 def _relative_day(reply: str, words: Words, today: date) -> date | None:
     """`today`, `hier`, `fue ayer`: the one relative day the reply names."""
     found = set(_date_reading(words).relative.findall(reply))
     if len(found) > 1:
-        found.discard(_TOMORROW_OR_MORNING)
+        found.discard(MORNING_OR_TOMORROW)
     if len(found) != 1:
         return None
     return today + timedelta(days=words.relative_days[found.pop()])
@@ -719,7 +727,9 @@ def _date_reason(question: Question, words: Words, today: date, date_order: str)
     return _say(words, "date_any", **fields)
 
 
-def _any_date(reply: str, words: Words, today: date, date_order: str, low: date | None):
+def _any_date(
+    reply: str, words: Words, today: date, date_order: str, low: date | None
+) -> date | None:
     """The date a normalised reply names in any of the ways people write one, else None."""
     if reply in words.relative_days:
         return today + timedelta(days=words.relative_days[reply])

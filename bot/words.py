@@ -210,7 +210,8 @@ _HUNDRED_WORD = {"en": "hundred", "fr": "cent cents"}  # "two hundred", "deux ce
 _THOUSAND_WORD = {"en": "thousand", "es": "mil", "fr": "mille mil", "pt": "mil"}
 _MILLION_WORD = {"en": "million millions", "es": "millón millones",
                  "fr": "million millions", "pt": "milhão milhões"}  # fmt: skip
-_ARTICLES = {"en": "", "es": "un una", "fr": "un une", "pt": "um uma"}  # "un 8" is "an 8"
+# "a week ago", "un 8" (an 8): an article, read as one only where a number must be.
+_ARTICLES = {"en": "a an", "es": "un una", "fr": "un une", "pt": "um uma"}
 _HALF = {"en": "half", "es": "medio media", "fr": "demi demie", "pt": "meio meia"}
 _NUMBER_AND = {
     "en": "and",
@@ -268,7 +269,7 @@ class Words:
     relative_days: dict[str, int]
     last_words: frozenset[str]
     next_words: frozenset[str]
-    ago: tuple[str, ...]  # regexes with a group `n`: "3 days ago", "hace 3 días"
+    ago: tuple[str, ...]  # regexes where {n} is the number: "3 days ago", "hace 3 días"
     day_words: frozenset[str]
     week_words: frozenset[str]
     date_fillers: str  # a regex of words before a day: "the", "el", "le", "o dia"
@@ -322,12 +323,13 @@ _ORDINALS = {
     "dixième onzième douzième",
     "pt": "primeiro segundo terceiro quarto quinto sexto sétimo oitavo nono décimo",
 }
+LAST = -1  # the ordinal "last" (`the last one`): the last choice, however many there are
 _EXTRA_ORDINALS = {
-    "en": {"last": -1},
-    "es": {"primer": 1, "tercer": 3, "setimo": 7, "ultimo": -1, "ultima": -1},
-    "fr": {"première": 1, "premiere": 1, "second": 2, "seconde": 2, "dernier": -1,
-           "dernière": -1},
-    "pt": {"último": -1, "última": -1},
+    "en": {"last": LAST},
+    "es": {"primer": 1, "tercer": 3, "setimo": 7, "ultimo": LAST, "ultima": LAST},
+    "fr": {"première": 1, "premiere": 1, "second": 2, "seconde": 2, "dernier": LAST,
+           "dernière": LAST},
+    "pt": {"último": LAST, "última": LAST},
 }  # fmt: skip
 _ORDINAL_SUFFIX = {  # after NFKC, º is "o" and ª is "a"
     "en": r"st|nd|rd|th",
@@ -404,6 +406,8 @@ _WEEK_WORDS = {"en": "week weeks", "es": "semana semanas", "fr": "semaine semain
 _DATE_FILLERS = {"en": r"the|on the|on", "es": r"el|el dia|dia", "fr": r"le|le jour",
                  "pt": r"o dia|dia|em|no dia"}  # fmt: skip
 _DECIMAL_COMMA = frozenset({"es", "fr", "pt"})
+# Spanish "mañana" is tomorrow, and morning too: "ayer por la mañana" is yesterday morning.
+MORNING_OR_TOMORROW = "manana"
 
 
 def _table(words: str, start: int = 1) -> dict[str, int]:
