@@ -429,6 +429,7 @@ def _words_for(language: str) -> Words:
     below_100 = _below_100(language)
     hundred_words = _words(_HUNDRED_WORD.get(language, ""))
     thousand_words = _words(_THOUSAND_WORD[language])
+    million_words = _words(_MILLION_WORD[language])
     return Words(
         language=language,
         yes=frozenset().union(*(_phrases(_YES[code]) for code in both)) | set(_YES_PHRASES_EN),
@@ -440,7 +441,7 @@ def _words_for(language: str) -> Words:
         hundreds=hundreds,
         hundred_words=hundred_words,
         thousand_words=thousand_words,
-        million_words=_words(_MILLION_WORD[language]),
+        million_words=million_words,
         number_and=_NUMBER_AND[language],
         half_words=frozenset().union(*(_words(_HALF[code]) for code in both)),
         articles=_words(_ARTICLES[language]),
@@ -448,7 +449,8 @@ def _words_for(language: str) -> Words:
             token for phrase in (*below_100, *hundreds) for token in phrase.split()
         )
         | hundred_words
-        | thousand_words,
+        | thousand_words
+        | million_words,  # "dos millones" is no number we read: asked again, never 2
         ordinals={k: v for code in reversed(both) for k, v in _ordinals(code).items()},
         ordinal_suffix="|".join(_ORDINAL_SUFFIX[code] for code in both),
         choice_fillers=frozenset().union(*(_words(_CHOICE_FILLERS[code]) for code in both)),

@@ -162,6 +162,8 @@ ES_CASES = [
     case(IMPORTE, "es", "1k", 1000),
     case(IMPORTE, "es", "2,5k", 2500),
     case(IMPORTE, "es", "2 mil", 2000),
+    case(IMPORTE, "es", "2 millones", 2000000),
+    case(IMPORTE, "es", "dos millones", BAD),  # not read, so never stored as 2
     case(IMPORTE, "es", "1,000", BAD),  # the mirror image: a decimal, or a thousand
     case(IMPORTE, "es", "1.5", BAD),
     case(IMPORTE, "es", "12.5", BAD),
