@@ -1,25 +1,47 @@
 """Reading a respondent's reply (SPEC section 2): normalise it, then read it as one question type.
 
 Every function here is pure: a question and a reply in, the value to store or an `Invalid` out.
-An `Invalid` carries a short reason that always shows what a valid reply looks like.
+An `Invalid` carries a short reason, in the session's language, that always shows what a valid
+reply looks like. `language` picks the built-in words (bot.words); the question comes in as seen
+in that language, so its labels and aliases are already the ones to match.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from functools import lru_cache
 from typing import NamedTuple
 
+from rapidfuzz.distance import OSA
+
 from bot.model import Choice, Question
+from bot.words import (
+    ENGLISH,
+    LAST,
+    MORNING_OR_TOMORROW,
+    Words,
+    cardinal,
+    language_of,
+    plain,
+    text,
+    words_for,
+)
 
 
 class Invalid(NamedTuple):
     """A reply that cannot be read; `reason` says what a valid reply looks like."""
 
     reason: str
+
+
+def _say(words: Words, name: str, **fields: object) -> Invalid:
+    """An Invalid whose reason is the bot's text `name` in the session's language."""
+    return Invalid(text(name, words.language, **fields))
 
 
 # --- normalising -------------------------------------------------------------------------------
@@ -42,12 +64,12 @@ def _is_edge(char: str) -> bool:
     return char.isspace() or unicodedata.category(char)[0] == "P"
 
 
-def _strip(text: str) -> str:
+def _strip(text: str, is_edge: Callable[[str], bool] = _is_edge) -> str:
     """Drop surrounding white space and punctuation, keeping a sign directly before a digit."""
     start, end = 0, len(text)
-    while end > start and _is_edge(text[end - 1]):
+    while end > start and is_edge(text[end - 1]):
         end -= 1
-    while start < end and _is_edge(text[start]):
+    while start < end and is_edge(text[start]):
         if text[start] in _SIGNS and text[start + 1 : start + 2].isdigit():
             break
         start += 1
@@ -59,89 +81,200 @@ def normalise(text: str) -> str:
     return _strip(_SPACES.sub(" ", _fold(text)))
 
 
+# Around a choice reply: symbols (emoji too), spaces, and the marks and joiners of emoji.
+_DECORATION = frozenset({"So", "Sm", "Sc", "Sk", "Zs", "Mn", "Cf"})
+
+
+def _is_decoration(char: str) -> bool:
+    """True for what may surround a choice reply: spacing, punctuation, emoji and symbols."""
+    return _is_edge(char) or unicodedata.category(char) in _DECORATION
+
+
 # --- text ----------------------------------------------------------------------------------------
 
 
-def read_text(question: Question, text: str) -> str | Invalid:
+def read_text(question: Question, text: str, language: str = ENGLISH) -> str | Invalid:
     """Any non-empty reply, trimmed, as written (line breaks kept), up to `max_length`."""
+    words = words_for(language)
     answer = text.strip()
     if not answer:
-        return Invalid("Please reply with your answer in words.")
+        return _say(words, "text_empty")
     if question.max_length is not None and len(answer) > question.max_length:
-        return Invalid(f"Please keep your answer to {question.max_length} characters or fewer.")
+        return _say(words, "text_too_long", max_length=question.max_length)
     return answer
 
 
 # --- choice and multi ----------------------------------------------------------------------------
 
 _NUMBERED = re.compile(r"(\d+)[.):-]? (.+)")  # "2. Satisfied", copied from the numbered list
-_PART_SPLITS = (re.compile(r"[,;]"), re.compile(r"[/&+]|\band\b"))
-_NUMBERS_ONLY = re.compile(r"\d+(?: \d+)+")
-_NONE_WORDS = frozenset({"none", "nothing", "neither", "0", "none of them", "none of these"})
+_NUMBERS_ONLY = re.compile(r"#?\d+(?: #?\d+)+")
+_WHOLE_NUMBER = re.compile(r"#?(\d+)")
 _NOTHING: frozenset[int] = frozenset()
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")  # a word, with its apostrophes: "don't"
+
+
+@dataclass(frozen=True)
+class _Choices:
+    """What a question's choices are matched by, built once per set of choices."""
+
+    count: int
+    names: dict[str, frozenset[int]]  # label, value, alias (plain) to the indexes they name
+    within: re.Pattern[str] | None  # any name as whole words inside a reply, longest first
+    within_index: dict[str, frozenset[int]]
+    starts: dict[str, frozenset[int]]  # the first word(s) of a label to the labels they start
+
+
+def _group(pairs: list[tuple[str, int]]) -> dict[str, frozenset[int]]:
+    """Keys to the set of indexes each is paired with."""
+    grouped: dict[str, set[int]] = {}
+    for key, index in pairs:
+        if key:
+            grouped.setdefault(key, set()).add(index)
+    return {key: frozenset(found) for key, found in grouped.items()}
 
 
 @lru_cache(maxsize=512)
-def _choice_keys(choices: tuple[Choice, ...]) -> dict[str, frozenset[int]]:
-    """Each normalised name of a choice (number, label, value, alias) to the indexes it names."""
-    keys: dict[str, set[int]] = {}
+def _choices(choices: tuple[Choice, ...]) -> _Choices:
+    """The match tables of a question's choices."""
+    names = _group(
+        [
+            (plain(normalise(str(name))), index)
+            for index, choice in enumerate(choices)
+            for name in (choice.label, choice.value, *choice.aliases)
+        ]
+    )
+    # A name of digits is never looked for inside a reply: a digit there is a choice's number.
+    inside = {key: found for key, found in names.items() if not key.isdecimal()}
+    ordered = sorted(inside, key=len, reverse=True)
+    within = None
+    if ordered:
+        alternatives = "|".join(map(re.escape, ordered))
+        within = re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])")
+    starts = []
     for index, choice in enumerate(choices):
-        for name in (str(index + 1), choice.label, choice.value, *choice.aliases):
-            key = normalise(str(name))
-            if key:
-                keys.setdefault(key, set()).add(index)
-    return {key: frozenset(found) for key, found in keys.items()}
+        label = plain(normalise(choice.label)).split(" ")
+        starts += [(" ".join(label[:size]), index) for size in range(1, len(label))]
+    return _Choices(len(choices), names, within, inside, _group(starts))
 
 
-def _names(keys: dict[str, frozenset[int]], part: str) -> frozenset[int]:
-    """The indexes `part` names exactly; a number is read as a number (`02` is `2`)."""
-    found = keys.get(part, _NOTHING)
-    if part.isdecimal():
-        found = found | keys.get(str(int(part)), _NOTHING)
-    return found
+def _number_of(words: Words, reply: str) -> int | None:
+    """The number a reply names a choice by: `2nd`, `second`, `the second one`, `option two`."""
+    tokens = [_strip(token) for token in reply.replace("'", "' ").split(" ")]
+    while len(tokens) > 1 and tokens[0] in words.choice_fillers:
+        tokens.pop(0)
+    while len(tokens) > 1 and tokens[-1] in words.choice_fillers:
+        tokens.pop()
+    rest = " ".join(tokens)
+    if number := (_WHOLE_NUMBER.fullmatch(rest) or _ordinal_digits(words).fullmatch(rest)):
+        return int(number[1])
+    return words.ordinals.get(rest) or cardinal(rest, words)
 
 
-def _find(keys: dict[str, frozenset[int]], part: str) -> int | None:
-    """The one choice index `part` names, or None when it names none or several."""
-    found = _names(keys, part)
-    if not found and (numbered := _NUMBERED.fullmatch(part)):
-        found = _names(keys, numbered[1])
-        if found != _names(keys, _strip(numbered[2])):
-            found = _NOTHING  # "1. Shop": the number and the label must agree, never guess
+@lru_cache(maxsize=16)
+def _ordinal_digits(words: Words) -> re.Pattern[str]:
+    """`2nd`, `2º`, `2e`: digits and a language's ordinal ending."""
+    return re.compile(rf"(\d+)(?:{words.ordinal_suffix})")
+
+
+def _within(table: _Choices, words: Words, reply: str) -> frozenset[int]:
+    """The choices named as whole words inside the reply; none when it also says `not`."""
+    if table.within is None:
+        return _NOTHING
+    found: set[int] = set()
+    outside = reply
+    for match in table.within.finditer(reply):
+        found |= table.within_index[match[0]]
+        outside = outside.replace(match[0], " ", 1)
+    # "not very satisfied" holds "very satisfied": a negation outside the label is no guess.
+    if found and words.negation.intersection(_WORD.findall(outside)):
+        return _NOTHING
+    return frozenset(found)
+
+
+def _find(table: _Choices, words: Words, part: str, *, loose: bool = True) -> int | None:
+    """The one choice index a normalised reply names, or None when it names none or several.
+
+    Strictly, only by number, label, value or alias; loosely, also by the ways people
+    paraphrase them (`the second one`, `full service please`, `full`).
+    """
+    part = plain(part)
+    if part.isdecimal():  # a bare number is always the number shown
+        number = int(part)
+        return number - 1 if 0 < number <= table.count else None
+    if part in table.names:
+        found = table.names[part]
+        return next(iter(found)) if len(found) == 1 else None
+    bare = _strip(part, _is_decoration)  # emoji and symbols around a reply: "2 🙂"
+    if bare != part:
+        return _find(table, words, bare, loose=loose) if bare else None
+    if numbered := _NUMBERED.fullmatch(part):
+        index = _find(table, words, numbered[1])
+        label = table.names.get(_strip(numbered[2]), _NOTHING)
+        return index if index is not None and label == {index} else None  # never guess
+    if not loose:
+        return None
+    index = _find_loosely(table, words, part)
+    # "vry satisfied" holds "satisfied" but is a typo of "very satisfied": confirm, never guess.
+    return index if index is None or _typo_of(table, part) <= {index} else None
+
+
+def _find_loosely(table: _Choices, words: Words, part: str) -> int | None:
+    """The choice named by an ordinal, a number word, a label inside the reply or its start."""
+    found = set(_within(table, words, part) or table.starts.get(part, _NOTHING))
+    number = _number_of(words, part)
+    if number is not None:
+        number = table.count if number == LAST else number
+        if not 0 < number <= table.count:
+            return None  # "the fifth one" of three choices: never guessed
+        found.add(number - 1)
     return next(iter(found)) if len(found) == 1 else None
 
 
-def _choice_reason(count: int) -> str:
-    """The re-prompt reason for a choice question with `count` choices."""
+def _choice_reason(words: Words, count: int) -> Invalid:
+    """The re-prompt for a choice question with `count` choices."""
     if count == 1:
-        return "Please reply with 1."
-    return f"Please reply with a number from 1 to {count}."
+        return _say(words, "choice_one")
+    return _say(words, "choice_range", count=count)
 
 
-def read_choice(question: Question, text: str) -> str | Invalid:
-    """The value of the one choice the reply names by number, label, value or alias."""
-    index = _find(_choice_keys(question.choices), normalise(text))
+def read_choice(question: Question, text: str, language: str = ENGLISH) -> str | Invalid:
+    """The value of the one choice the reply names by number, ordinal, label, value or alias."""
+    words = words_for(language)
+    index = _find(_choices(question.choices), words, normalise(text))
     if index is None:
-        return Invalid(_choice_reason(len(question.choices)))
+        return _choice_reason(words, len(question.choices))
     return question.choices[index].value
 
 
-def _picks(keys: dict[str, frozenset[int]], part: str, level: int = 0) -> set[int] | None:
+@lru_cache(maxsize=16)
+def _part_splits(words: Words) -> tuple[re.Pattern[str], ...]:
+    """How a multi reply splits into picks: commas first, then `and` in the session's words."""
+    conjunctions = "|".join(sorted(words.and_words))
+    return re.compile(r"[,;]"), re.compile(rf"[/&+]|\b(?:{conjunctions})\b")
+
+
+def _picks(table: _Choices, words: Words, part: str, level: int = 0) -> set[int] | None:
     """The indexes `part` names, as a whole or split further; None when a piece names nothing."""
     part = _strip(part)
     if not part:
         return set()
-    index = _find(keys, part)
+    index = _find(table, words, part, loose=False)
     if index is not None:
         return {index}
-    # Whole parts first, so labels with spaces or "and" in them still match.
-    if level < len(_PART_SPLITS):
-        pieces = [_picks(keys, piece, level + 1) for piece in _PART_SPLITS[level].split(part)]
-        return None if any(p is None for p in pieces) else set().union(*pieces)
+    # Whole parts first, so labels with spaces or "and" in them still match; a paraphrase only
+    # once the part cannot be split, so "parking, gym" is not read as "parking".
+    splits = _part_splits(words)
+    if level < len(splits):
+        pieces = splits[level].split(part)
+        if len(pieces) == 1:
+            return _picks(table, words, part, level + 1)
+        found = [_picks(table, words, piece, level + 1) for piece in pieces]
+        return None if any(p is None for p in found) else set().union(*found)
     if _NUMBERS_ONLY.fullmatch(part):
-        numbers = [_find(keys, number) for number in part.split(" ")]
+        numbers = [_find(table, words, number.lstrip("#")) for number in part.split(" ")]
         return None if None in numbers else set(numbers)
-    return None
+    index = _find(table, words, part)
+    return None if index is None else {index}
 
 
 def _pick_bounds(question: Question) -> tuple[int, int]:
@@ -160,154 +293,331 @@ def _multi_example(question: Question) -> str:
     return ",".join(map(str, numbers))
 
 
-def _multi_reason(question: Question) -> str:
-    """The re-prompt reason for a multi reply that cannot be read."""
+def _multi_reason(question: Question, words: Words) -> Invalid:
+    """The re-prompt for a multi reply that cannot be read."""
     low, high = _pick_bounds(question)
+    count, example = len(question.choices), _multi_example(question)
     if high == 1:
-        return _choice_reason(len(question.choices))
-    many = "one or more numbers" if low <= 1 else f"{low} or more numbers"
-    reason = f"Please reply with {many} from 1 to {len(question.choices)}"
-    reason += f", like {_multi_example(question)}"
-    return reason + (", or NONE." if low == 0 else ".")
+        return _choice_reason(words, count)
+    if low > 1:
+        return _say(words, "multi_many", low=low, count=count, example=example)
+    name = "multi_some_or_none" if low == 0 else "multi_some"
+    return _say(words, name, count=count, example=example)
 
 
-def read_multi(question: Question, text: str) -> list[str] | Invalid:
+def read_multi(question: Question, text: str, language: str = ENGLISH) -> list[str] | Invalid:
     """The values of the choices named, in choice order, no repeats, within min..max picks."""
-    reply = normalise(text)
+    words = words_for(language)
+    # Keycaps side by side (2️⃣3️⃣) are separate picks, not the number 23.
+    reply = plain(normalise(_KEYCAP.sub(r" \1 ", text)))
     low, high = _pick_bounds(question)
-    picks = _picks(_choice_keys(question.choices), reply) if reply else None
+    picks = _picks(_choices(question.choices), words, reply) if reply else None
+    example = _multi_example(question)
     if not picks:
-        return [] if low == 0 and reply in _NONE_WORDS else Invalid(_multi_reason(question))
+        return [] if low == 0 and reply in words.none else _multi_reason(question, words)
     if len(picks) < low:
-        return Invalid(f"Please choose at least {low}, like {_multi_example(question)}.")
+        return _say(words, "multi_at_least", low=low, example=example)
     if len(picks) > high:
-        return Invalid(f"Please choose at most {high}, like {_multi_example(question)}.")
+        return _say(words, "multi_at_most", high=high, example=example)
     return list(dict.fromkeys(question.choices[i].value for i in sorted(picks)))
+
+
+# --- near-miss ---------------------------------------------------------------------------------
+
+# Typos allowed by length of the shorter of reply and name: a short word must be exact, since
+# one letter turns "yes" into "yet" and "bad" into "bed".
+_TYPOS_BY_LENGTH = ((5, 0), (9, 1))  # under 5 characters: 0; under 9: 1
+_MOST_TYPOS = 2
+
+
+def _typos_allowed(length: int) -> int:
+    """How many typos a name of `length` characters may have and still be confirmed."""
+    return next((typos for limit, typos in _TYPOS_BY_LENGTH if length < limit), _MOST_TYPOS)
+
+
+def _typo_of(table: _Choices, reply: str) -> set[int]:
+    """The choices a plain reply is within a few typos of, by label, value or alias."""
+    close = set()
+    for name, found in table.within_index.items():
+        allowed = _typos_allowed(min(len(name), len(reply)))
+        if allowed and OSA.distance(reply, name, score_cutoff=allowed) <= allowed:
+            close |= found
+    return close
+
+
+def near_miss(question: Question, text: str, language: str = ENGLISH) -> Choice | None:
+    """The one choice a non-matching reply is a typo of (`satisfed`), to confirm, else None."""
+    if question.type != "choice" or not isinstance(read_choice(question, text, language), Invalid):
+        return None
+    close = _typo_of(_choices(question.choices), plain(normalise(text)))
+    return question.choices[close.pop()] if len(close) == 1 else None
 
 
 # --- yes/no ----------------------------------------------------------------------------------
 
-_YES = frozenset(
-    {"yes", "y", "yeah", "yea", "yep", "yup", "ya", "yah", "yes please", "yes thanks",
-     "yes thank you", "sure", "sure thing", "ok", "okay", "k", "kk", "of course", "absolutely",
-     "definitely", "certainly", "correct", "right", "true", "affirmative", "👍", "✅", "✔"}
-)  # fmt: skip
-_NO = frozenset(
-    {"no", "n", "nope", "nah", "nay", "no thanks", "no thank you", "not really", "never",
-     "negative", "false", "no way", "not at all", "absolutely not", "definitely not",
-     "certainly not", "of course not", "👎", "❌", "✖"}
-)  # fmt: skip
 _EMOJI_MODIFIERS = re.compile("[\U0001f3fb-\U0001f3ff\ufe0f]")  # skin tones, emoji style
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 
 
-def read_yesno(question: Question, text: str) -> bool | Invalid:
+def read_yesno(question: Question, text: str, language: str = ENGLISH) -> bool | Invalid:
     """True for yes and the like, False for no and the like; digits are not read."""
-    reply = _EMOJI_MODIFIERS.sub("", normalise(text))
+    words = words_for(language)
+    reply = plain(_EMOJI_MODIFIERS.sub("", normalise(text)))
     for key in (reply, " ".join(_WORD.findall(reply))):
-        if key in _YES:
+        if key in words.yes:
             return True
-        if key in _NO:
+        if key in words.no:
             return False
-    return Invalid("Please reply YES or NO.")
+    return _say(words, "yesno")
 
 
 # --- number and scale ----------------------------------------------------------------------------
 
-# A run of digits, points and commas, with a sign only where it cannot be a dash between numbers.
-_NUMBERISH = re.compile(r"(?<![\d.,])[-+]?\.?\d[\d.,]*")
-_NUMBER = re.compile(r"[-+]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)")
-_OUT_OF = re.compile(r"(\d+) ?(?:/|out of|of) ?(\d+)")
+
+class _Notation(NamedTuple):
+    """How one language writes numbers with digits."""
+
+    run: re.Pattern[str]  # a run of digits and marks, maybe with `k` or a scale word after
+    number: re.Pattern[str]  # a run that is one clear number
+    ambiguous: re.Pattern[str]  # a clear number that the other notation reads differently
+    group: str  # the thousands separator, dropped
+    mark: str  # the decimal mark, read as a point
 
 
-def _numbers(text: str) -> list[str] | None:
-    """Every number written in folded `text`, or None when one is unclear (`1,5`, `1.2.3`)."""
-    found = []
-    for run in _NUMBERISH.findall(text):
-        run = run.rstrip(".,")  # "40." or "5, maybe" end a sentence or a clause
-        if not _NUMBER.fullmatch(run):
-            return None
-        found.append(run)
+@lru_cache(maxsize=16)
+def _notation(words: Words) -> _Notation:
+    """The digit notation of a session: `1,000.5` in English, `1.000,5` in es, fr and pt."""
+    scale = "|".join(sorted(words.thousand_words | words.million_words, key=len, reverse=True))
+    # A sign only where it cannot be a dash between numbers; `k` not followed by a letter.
+    run = re.compile(
+        rf"(?<![\d.,])(?P<digits>[-+]?[.,]?\d[\d.,]*)"
+        rf"(?:(?P<k>k)(?![^\W\d_])| ?(?P<scale>{scale})(?![^\W_]))?"
+    )
+    group, mark = (".", ",") if words.decimal_comma else (",", ".")
+    g, m = re.escape(group), re.escape(mark)
+    return _Notation(
+        run=run,
+        number=re.compile(rf"[-+]?(?:(?:\d{{1,3}}(?:{g}\d{{3}})+|\d+)(?:{m}\d+)?|{m}\d+)"),
+        ambiguous=re.compile(rf"[-+]?[1-9]\d{{0,2}}{m}\d{{3}}"),  # 1.000 in English, 1,000 in es
+        group=group,
+        mark=mark,
+    )
+
+
+_SPACE_GROUPS = re.compile(r"(?<![\d.,])\d{1,3}(?: \d{3})+(?!\d)")  # "1 000" in es, fr, pt
+_WORD_TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+_NUMBER_GAP = re.compile(r"[ -]+")  # between the words of one number: "forty-five", "forty five"
+_THOUSAND, _MILLION = 1000, 1_000_000
+
+
+class _Number(NamedTuple):
+    """One number found in a reply."""
+
+    value: Decimal
+    fraction: bool  # written with a decimal part that stays one: 12.5 and 12.0, not 2.5k
+
+
+_UNCLEAR = None  # a number written so that it may mean two things (`1,5`, `five six`)
+
+
+def _scaled(value: Decimal, factor: int) -> _Number:
+    """`value` times `factor` (`2.5k` is 2500), a fraction only if one is left."""
+    value *= factor
+    return _Number(value, value != value.to_integral_value())
+
+
+def _digit_numbers(reply: str, words: Words) -> tuple[list[_Number | None], str]:
+    """Every number written with digits (`_UNCLEAR` for one that may mean two things), and the
+    reply without them, so that "2 thousand" is not read again as "thousand"."""
+    notation = _notation(words)
+    if words.decimal_comma:
+        reply = _SPACE_GROUPS.sub(lambda m: m[0].replace(" ", "."), reply)
+    found: list[_Number | None] = []
+    matches = list(notation.run.finditer(reply))
+    for match in matches:
+        written = match["digits"].rstrip(".,")  # "40." or "5, maybe" end a sentence or a clause
+        if not notation.number.fullmatch(written) or notation.ambiguous.fullmatch(written):
+            found.append(_UNCLEAR)
+            continue
+        value = Decimal(written.replace(notation.group, "").replace(notation.mark, "."))
+        scale = match["scale"]
+        if match["k"] or (scale and scale in words.thousand_words):
+            found.append(_scaled(value, _THOUSAND))
+        elif scale:
+            found.append(_scaled(value, _MILLION))
+        else:
+            found.append(_Number(value, notation.mark in written))
+    return found, notation.run.sub(" ", reply) if matches else reply
+
+
+def _word_numbers(reply: str, words: Words) -> list[_Number | None]:
+    """Every number written in words (`forty five`), `_UNCLEAR` for a run that is not one."""
+    runs: list[list[str]] = []
+    end = -1
+    for match in _WORD_TOKEN.finditer(reply):
+        if match[0] not in words.number_words:
+            end = -1
+            continue
+        if end >= 0 and _NUMBER_GAP.fullmatch(reply, end, match.start()):
+            runs[-1].append(match[0])
+        else:
+            runs.append([match[0]])
+        end = match.end()
+    found: list[_Number | None] = []
+    for run in runs:
+        while run and run[0] == words.number_and:  # "and" on its own is no number
+            run.pop(0)
+        while run and run[-1] == words.number_and:
+            run.pop()
+        if run:
+            number = cardinal(" ".join(run), words)
+            found.append(_UNCLEAR if number is None else _Number(Decimal(number), False))
     return found
 
 
-def _show(value: int | float) -> str:
-    """A bound as people write it: `10`, not `10.0`."""
-    return str(int(value)) if float(value).is_integer() else str(value)
+@lru_cache(maxsize=16)
+def _article(words: Words) -> re.Pattern[str]:
+    """`un`, `une`, `um` right before digits: an article ("un 8"), not the number one."""
+    return re.compile(rf"(?<![^\W_])(?:{'|'.join(words.articles) or '(?!)'}) (?=\d)")
 
 
-def _in_range(question: Question, value: int | float) -> bool:
+def _numbers(text: str, words: Words) -> list[_Number | None]:
+    """Every number in a folded reply, in digits or words."""
+    if (bare := text.strip()).isdecimal() and bare.isascii():  # the usual reply: no regex needed
+        return [_Number(Decimal(bare), False)]
+    digits, rest = _digit_numbers(_article(words).sub("", plain(text)), words)
+    found = digits + _word_numbers(rest, words)
+    if words.half_words.intersection(_WORD_TOKEN.findall(rest)):
+        found.append(_UNCLEAR)  # "two and a half", "dois e meio": not read, asked again
+    return found
+
+
+def _show(value: int | float | Decimal, words: Words) -> str:
+    """A bound as people write it in the session's language: `10`, `2.5`, `2,5`."""
+    shown = str(int(value)) if float(value).is_integer() else str(value)
+    return shown.replace(".", ",") if words.decimal_comma else shown
+
+
+def _in_range(question: Question, value: int | float | Decimal) -> bool:
     """True when `value` is within the question's inclusive min and max."""
     low, high = question.min, question.max
     return (low is None or value >= low) and (high is None or value <= high)
 
 
-def _number_reason(question: Question, *, whole: bool, just_one: bool = False) -> str:
-    """The re-prompt reason for a number or scale question, showing the valid range."""
-    kind = ("just one " if just_one else "a ") + ("whole number" if whole else "number")
+_EXAMPLE_NUMBER = 42
+
+
+def _number_reason(
+    question: Question, words: Words, *, whole: bool, just_one: bool = False
+) -> Invalid:
+    """The re-prompt for a number or scale question, showing the valid range."""
+    kind = ("kind_one_" if just_one else "kind_") + ("whole" if whole else "number")
+    fields = {"kind": text(kind, words.language)}
     low, high = question.min, question.max
     if low is not None and high is not None:
-        return f"Please reply with {kind} from {_show(low)} to {_show(high)}."
+        return _say(words, "number_range", **fields, low=_show(low, words), high=_show(high, words))
     if low is not None:
-        return f"Please reply with {kind} of {_show(low)} or more, like {_show(max(low, 42))}."
+        example = _show(max(low, _EXAMPLE_NUMBER), words)
+        return _say(words, "number_min", **fields, low=_show(low, words), example=example)
     if high is not None:
-        return f"Please reply with {kind} of {_show(high)} or less, like {_show(min(high, 42))}."
-    return f"Please reply with {kind}, like 42."
+        example = _show(min(high, _EXAMPLE_NUMBER), words)
+        return _say(words, "number_max", **fields, high=_show(high, words), example=example)
+    return _say(words, "number_any", **fields, example=_EXAMPLE_NUMBER)
 
 
-def read_number(question: Question, text: str) -> int | float | Invalid:
+def read_number(question: Question, text: str, language: str = ENGLISH) -> int | float | Invalid:
     """The one number in the reply: int without a decimal part (or with `integer`), else float."""
-    numbers = _numbers(_fold(text))
-    if numbers == []:
-        return Invalid(_number_reason(question, whole=question.integer))
-    if numbers is None or len(numbers) > 1:
-        return Invalid(_number_reason(question, whole=question.integer, just_one=True))
-    written = numbers[0].replace(",", "")
-    if "." in written and question.integer:
-        return Invalid(_number_reason(question, whole=True))
-    value = float(written) if "." in written else int(written)
+    words = words_for(language)
+    numbers = _numbers(_fold(text), words)
+    if not numbers:
+        return _number_reason(question, words, whole=question.integer)
+    if _UNCLEAR in numbers or len(numbers) > 1:
+        return _number_reason(question, words, whole=question.integer, just_one=True)
+    number = numbers[0]
+    if number.fraction and question.integer:
+        return _number_reason(question, words, whole=True)
+    value = float(number.value) if number.fraction else int(number.value)
     if not _in_range(question, value):
-        return Invalid(_number_reason(question, whole=question.integer))
+        return _number_reason(question, words, whole=question.integer)
     return value
 
 
-def read_scale(question: Question, text: str) -> int | Invalid:
+_OUT_OF = re.compile(r"(\d+) ?(?:/|out of|of|de|sur) ?(\d+)")  # 7/10, 7 de 10, 7 sur 10
+_OUT_OF_WORDS = re.compile(r"/|\b(?:out of|of|de|sur)\b")
+
+
+def read_scale(question: Question, text: str, language: str = ENGLISH) -> int | Invalid:
     """One whole number from min to max; `7/10` and `7 out of 10` count when 10 is the max."""
+    words = words_for(language)
 
     def numerator(match: re.Match[str]) -> str:
         return match[1] if question.max is not None and int(match[2]) == question.max else match[0]
 
-    numbers = _numbers(_OUT_OF.sub(numerator, _fold(text)))
-    if not numbers or len(numbers) > 1 or "." in numbers[0]:
-        return Invalid(_number_reason(question, whole=True))
-    value = int(numbers[0].replace(",", ""))
-    return value if _in_range(question, value) else Invalid(_number_reason(question, whole=True))
+    reply = _OUT_OF.sub(numerator, _fold(text))
+    numbers = _numbers(reply, words)
+    out_of = len(numbers) == 2 and numbers[1] and numbers[1].value == question.max
+    if out_of and _OUT_OF_WORDS.search(reply):  # "seven out of ten"
+        numbers = numbers[:1]
+    if len(numbers) == 1 and numbers[0] is not _UNCLEAR:
+        value = numbers[0].value
+        # 4.0 is 4; 7.5 is no point of the scale.
+        if value == value.to_integral_value() and _in_range(question, value):
+            return int(value)
+    return _number_reason(question, words, whole=True)
 
 
 # --- date ------------------------------------------------------------------------------------
 
-_MONTHS = {
-    "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
-    "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9,
-    "sept": 9, "september": 9, "oct": 10, "october": 10, "nov": 11, "november": 11, "dec": 12,
-    "december": 12,
-}  # fmt: skip
-_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))  # longest first: "march" before "mar"
-_ORDINAL = r"(?:st|nd|rd|th)?"
-_DATE = re.compile(
-    rf"""(?<![\w/.-])(?:
-        (?P<iy>\d{{4}})(?P<isep>[-/.])(?P<im>\d{{1,2}})(?P=isep)(?P<id>\d{{1,2}})
-      | (?P<a>\d{{1,2}})(?P<sep>[-/.])(?P<b>\d{{1,2}})(?:(?P=sep)(?P<y>\d{{4}}|\d{{2}}))?
-      | (?P<m1>{_MONTH})\.?\ ?(?P<d1>\d{{1,2}}){_ORDINAL}(?:,?\ ?(?P<y1>\d{{4}}))?
-      | (?:the\ )?(?P<d2>\d{{1,2}}){_ORDINAL}\ ?(?:of\ )?(?P<m2>{_MONTH})\.?
-        (?:,?\ ?(?P<y2>\d{{4}}))?
-    )(?![\w/]|[-.]\d)""",
-    re.VERBOSE,
-)
-_RELATIVE = {"today": 0, "yesterday": -1, "tomorrow": 1}
+TODAY = "today"  # a date question's `min` or `max` that means the day of the reply
+_WEEK = 7
 
 
-def _date_parts(match: re.Match[str], date_order: str) -> tuple[str | None, str, str]:
+class _DateReading(NamedTuple):
+    """The patterns that read dates in one language, compiled once."""
+
+    date: re.Pattern[str]
+    day_of_month: re.Pattern[str]
+    ago: tuple[re.Pattern[str], ...]
+    relative: re.Pattern[str]
+
+
+def _alternatives(names: Iterable[str]) -> str:
+    """A regex alternation of names, longest first so that `march` beats `mar`."""
+    return "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
+
+
+@lru_cache(maxsize=16)
+def _date_reading(words: Words) -> _DateReading:
+    """The date patterns of a session's language (and English)."""
+    month = _alternatives(words.months)
+    ordinal = rf"(?:{words.ordinal_suffix})?"
+    date_pattern = re.compile(
+        rf"""(?<![\w/.-])(?:
+            (?P<iy>\d{{4}})(?P<isep>[-/.])(?P<im>\d{{1,2}})(?P=isep)(?P<id>\d{{1,2}})
+          | (?P<a>\d{{1,2}})(?P<sep>[-/.])(?P<b>\d{{1,2}})(?:(?P=sep)(?P<y>\d{{4}}|\d{{2}}))?
+          | (?P<m1>{month})\.?\ ?(?P<d1>\d{{1,2}}){ordinal}(?:,?\ ?(?P<y1>\d{{4}}))?
+          | (?P<d2>\d{{1,2}}){ordinal}\ ?(?:(?:of|de|del)\ )?(?P<m2>{month})\.?
+            (?:,?\ ?(?:(?:de|del)\ )?(?P<y2>\d{{4}}))?
+        )(?![\w/]|[-.]\d)""",
+        re.VERBOSE,
+    )
+    # "the 28th", "le 28", "el día 28": a day of this month, never a bare "28".
+    day_of_month = re.compile(
+        rf"(?:(?P<filler>{words.date_fillers}) )?(?P<day>\d{{1,2}})"
+        rf"(?P<suffix>{words.ordinal_suffix})?"
+    )
+    number_word = _alternatives(words.number_words)
+    number = (
+        rf"(?P<n>\d+|(?:{_alternatives(words.articles)}|{number_word})(?:[ -](?:{number_word}))*)"
+    )
+    ago = tuple(
+        re.compile(rf"(?<![^\W_]){pattern.replace('{n}', number)}(?![^\W_])")
+        for pattern in words.ago
+    )
+    relative = re.compile(rf"(?<![^\W_])(?:{_alternatives(words.relative_days)})(?![^\W_])")
+    return _DateReading(date_pattern, day_of_month, ago, relative)
+
+
+def _date_parts(match: re.Match[str], words: Words, date_order: str) -> tuple[str | None, str, str]:
     """Year (None when not written), month and day of a date match, as written."""
     if match["iy"]:
         return match["iy"], match["im"], match["id"]
@@ -315,55 +625,174 @@ def _date_parts(match: re.Match[str], date_order: str) -> tuple[str | None, str,
         first, second = match["a"], match["b"]
         month, day = (second, first) if date_order == "DMY" else (first, second)
         return match["y"], month, day
-    month = str(_MONTHS[match["m1"] or match["m2"]])
+    month = str(words.months[match["m1"] or match["m2"]])
     return match["y1"] or match["y2"], month, match["d1"] or match["d2"]
 
 
-def _date_example(today: date, date_order: str) -> str:
-    """Today written numerically in the survey's date order, as an example reply."""
+def _written(day: date, date_order: str) -> str:
+    """A date written numerically in the survey's date order: `11/27/2026`."""
     if date_order == "DMY":
-        return f"{today.day}/{today.month}/{today.year}"
-    return f"{today.month}/{today.day}/{today.year}"
+        return f"{day.day}/{day.month}/{day.year}"
+    return f"{day.month}/{day.day}/{day.year}"
 
 
-def read_date(
-    question: Question, text: str, *, today: date, date_order: str = "MDY"
-) -> date | Invalid:
-    """One calendar date; no year means this year, `26` means 2026; never swaps day and month."""
-    reply = normalise(text)
-    if reply in _RELATIVE:
-        return today + timedelta(days=_RELATIVE[reply])
-    invalid = Invalid(f"Please reply with a date, like {_date_example(today, date_order)}.")
-    matches = list(_DATE.finditer(reply))
-    if len(matches) != 1:
-        return invalid
-    year, month, day = _date_parts(matches[0], date_order)
+def _bound(value: object, today: date) -> date | None:
+    """A date question's `min` or `max` as a date: `today` is the day of the reply."""
+    return today if value == TODAY else value if isinstance(value, date) else None
+
+
+def _explicit_date(reply: str, words: Words, today: date, date_order: str) -> date | None | bool:
+    """The one written date (`Nov 27`, `27/11`); False when there is none, None when unclear."""
+    matches = list(_date_reading(words).date.finditer(reply))
+    if not matches:
+        return False
+    if len(matches) > 1:
+        return None
+    year, month, day = _date_parts(matches[0], words, date_order)
     full_year = today.year if year is None else int(year) + (2000 if len(year) == 2 else 0)
     try:
         return date(full_year, int(month), int(day))
     except ValueError:  # Feb 30, month 13, or a day-first date read month first
-        return invalid
+        return None
+
+
+def _day_of_month(reply: str, words: Words, today: date) -> date | None:
+    """`the 28th`, `le 28`: that day of the current month."""
+    match = _date_reading(words).day_of_month.fullmatch(reply)
+    if not match or not (match["filler"] or match["suffix"]):
+        return None
+    try:
+        return today.replace(day=int(match["day"]))
+    except ValueError:
+        return None
+
+
+def _days_ago(reply: str, words: Words, today: date) -> date | None:
+    """`3 days ago`, `hace una semana`, `il y a deux jours`."""
+    for pattern in _date_reading(words).ago:
+        if not (match := pattern.search(reply)):
+            continue
+        written = match["n"]
+        count = 1 if written in words.articles else int(written) if written.isdecimal() else None
+        count = cardinal(written.replace("-", " "), words) if count is None else count
+        unit = match["unit"]
+        days = 1 if unit in words.day_words else _WEEK if unit in words.week_words else None
+        if count is not None and days is not None:
+            return today - timedelta(days=count * days)
+    return None
+
+
+def _weekday(reply: str, words: Words, today: date, low: date | None) -> date | None:
+    """`friday`, `last tuesday`: the latest before today, or the next after it when asked."""
+    tokens = _WORD_TOKEN.findall(reply)
+    found = {words.weekdays[token] for token in tokens if token in words.weekdays}
+    if len(found) != 1:
+        return None
+    weekday = found.pop()
+    if words.last_words.intersection(tokens):
+        ahead = False
+    elif words.next_words.intersection(tokens) or any(
+        phrase in reply for phrase in words.next_words if " " in phrase
+    ):
+        ahead = True
+    else:
+        ahead = low is not None and low >= today  # a question about days to come
+    if ahead:
+        return today + timedelta(days=(weekday - today.weekday() - 1) % _WEEK + 1)
+    return today - timedelta(days=(today.weekday() - weekday - 1) % _WEEK + 1)
+
+
+def _relative_day(reply: str, words: Words, today: date) -> date | None:
+    """`today`, `hier`, `fue ayer`: the one relative day the reply names."""
+    found = set(_date_reading(words).relative.findall(reply))
+    if len(found) > 1:
+        found.discard(MORNING_OR_TOMORROW)
+    if len(found) != 1:
+        return None
+    return today + timedelta(days=words.relative_days[found.pop()])
+
+
+def _date_reason(question: Question, words: Words, today: date, date_order: str) -> Invalid:
+    """The re-prompt for a date question, with its range when it has one."""
+    low, high = _bound(question.min, today), _bound(question.max, today)
+    example = max(low or today, min(high or today, today))
+    fields = {"example": _written(example, date_order)}
+    if low and high:
+        low_text, high_text = _written(low, date_order), _written(high, date_order)
+        return _say(words, "date_range", **fields, low=low_text, high=high_text)
+    if low:
+        return _say(words, "date_min", **fields, low=_written(low, date_order))
+    if high:
+        return _say(words, "date_max", **fields, high=_written(high, date_order))
+    return _say(words, "date_any", **fields)
+
+
+def _any_date(
+    reply: str, words: Words, today: date, date_order: str, low: date | None
+) -> date | None:
+    """The date a normalised reply names in any of the ways people write one, else None."""
+    if reply in words.relative_days:
+        return today + timedelta(days=words.relative_days[reply])
+    explicit = _explicit_date(reply, words, today, date_order)
+    if explicit is not False:
+        return explicit
+    return (
+        _day_of_month(reply, words, today)
+        or _days_ago(reply, words, today)
+        or _weekday(reply, words, today, low)
+        or _relative_day(reply, words, today)
+    )
+
+
+def read_date(
+    question: Question, text: str, *, today: date, date_order: str = "MDY", language: str = ENGLISH
+) -> date | Invalid:
+    """One calendar date within the question's min and max; never swaps day and month."""
+    words = words_for(language)
+    low, high = _bound(question.min, today), _bound(question.max, today)
+    found = _any_date(plain(normalise(text)), words, today, date_order, low)
+    if found is None or (low and found < low) or (high and found > high):
+        return _date_reason(question, words, today, date_order)
+    return found
+
+
+# --- language ----------------------------------------------------------------------------------
+
+
+def read_language(question: Question, text: str, language: str = ENGLISH) -> str | Invalid:
+    """The code of the language chosen: by number or label, or by a name or code of it."""
+    chosen = read_choice(question, text, language)
+    if not isinstance(chosen, Invalid):
+        return chosen
+    codes = tuple(choice.value for choice in question.choices)
+    return language_of(normalise(text), codes) or chosen
 
 
 # --- dispatch ------------------------------------------------------------------------------------
 
-_READERS: dict[str, Callable[[Question, str], object]] = {
+_READERS: dict[str, Callable[[Question, str, str], object]] = {
     "text": read_text,
     "choice": read_choice,
     "multi": read_multi,
     "yesno": read_yesno,
     "number": read_number,
     "scale": read_scale,
+    "language": read_language,
 }
 
 
 def read_reply(
-    question: Question, text: str, *, today: date, date_order: str = "MDY"
+    question: Question,
+    text: str,
+    *,
+    today: date,
+    date_order: str = "MDY",
+    language: str = ENGLISH,
 ) -> object | Invalid:
     """The value to store for `text` as an answer to `question`, or an Invalid."""
     if question.type == "date":
-        return read_date(question, text, today=today, date_order=date_order)
+        return read_date(question, text, today=today, date_order=date_order, language=language)
     reader = _READERS.get(question.type)
     if reader is None:
         raise ValueError(f"unknown question type {question.type!r}")
-    return reader(question, text)
+    return reader(question, text, language)

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from bot.model import Choice, Question
-from bot.replies import Invalid, normalise, read_date, read_reply
+from bot.replies import Invalid, near_miss, normalise, read_date, read_reply
 from bot.templates import Text
 
 TODAY = date(2026, 11, 27)
@@ -56,15 +56,30 @@ LONG_LABELS = question(
         Choice("Spa", "spa", ("wellness",)),
     ),
 )
+SERVICE = question(
+    "service",
+    "choice",
+    choices=(
+        Choice("Full service", "full"),
+        Choice("Puncture repair", "puncture"),
+        Choice("Tyre change", "tyres", ("tires",)),
+    ),
+)
+DRINKS = question("drinks", "multi", choices=choices("Tea", "Coffee", "Juice", "Water"))
 CONTACT_OK = question("contact_ok", "yesno")
 AMOUNT = question("amount", "number")
 VISITS = question("visits", "number", integer=True, min=1, max=365)
 DAYS = question("days", "number", min=1, max=365)
 AT_LEAST_ZERO = question("at_least_zero", "number", min=0)
 AT_MOST_TEN = question("at_most_ten", "number", max=10, integer=True)
+STEPS = question("steps", "number", integer=True)
+HALF_OR_MORE = question("half_or_more", "number", min=0.5)
 RECOMMEND = question("recommend", "scale", min=0, max=10)
 STARS = question("stars", "scale", min=1, max=5)
-LAST_VISIT = question("last_visit", "date")
+LAST_VISIT = question("last_visit", "date")  # TODAY is a Friday
+NEXT_VISIT = question("next_visit", "date", min="today")
+THIS_MONTH = question("this_month", "date", min=date(2026, 11, 1), max="today")
+BY_XMAS = question("by_xmas", "date", max=date(2026, 12, 24))
 
 
 def case(q, reply, expected, order="MDY"):
@@ -114,21 +129,74 @@ CHOICE_CASES = [
     case(SATISFACTION, "4", BAD),
     case(SATISFACTION, "0", BAD),
     case(SATISFACTION, "-1", BAD),
-    case(SATISFACTION, "very", BAD),
-    case(SATISFACTION, "not", BAD),
-    case(SATISFACTION, "satisfied i guess", BAD),
+    case(SATISFACTION, "very", "Very satisfied"),  # SPEC: the first word of one label
+    case(SATISFACTION, "not", "unsatisfied"),
+    case(SATISFACTION, "satisfied i guess", "Satisfied"),  # SPEC: a label as whole words
     case(SATISFACTION, "1 or 2", BAD),
     case(SATISFACTION, "1,2", BAD),
     case(SATISFACTION, "12", BAD),
     case(SATISFACTION, "", BAD),
     case(SATISFACTION, "?", BAD),
     case(REVERSED, "2", "two"),
-    case(REVERSED, "1", BAD),
-    case(REVERSED, "3", BAD),
+    case(REVERSED, "1", "three"),  # SPEC: a bare number is always the number shown
+    case(REVERSED, "3", "one"),
     case(REVERSED, "one", "one"),
     case(SHARED_ALIAS, "early", BAD),
     case(SHARED_ALIAS, "morning", "am"),
     case(SHARED_ALIAS, "AM", "am"),
+    case(SATISFACTION, "I am very satisfied", "Very satisfied"),
+    case(SATISFACTION, "very satisfied, thanks", "Very satisfied"),
+    case(SATISFACTION, "not satisfied at all", "unsatisfied"),
+    case(SATISFACTION, "I was not satisfied", "unsatisfied"),
+    case(SATISFACTION, "bad service", "unsatisfied"),
+    case(SATISFACTION, "satisfied 😀", "Satisfied"),
+    case(SATISFACTION, "2 🙂", "Satisfied"),
+    case(SATISFACTION, "the first one", "Very satisfied"),
+    case(SATISFACTION, "first", "Very satisfied"),
+    case(SATISFACTION, "one", "Very satisfied"),
+    case(SATISFACTION, "three", "unsatisfied"),
+    case(SATISFACTION, "the last one", "unsatisfied"),
+    case(SATISFACTION, "not very satisfied", BAD),  # a negation around a label is not guessed
+    case(SATISFACTION, "not bad", BAD),
+    case(SATISFACTION, "😀", BAD),
+    case(SATISFACTION, "satisfed", BAD),  # a near-miss is confirmed, never read as it
+    case(SATISFACTION, "four", BAD),
+    case(SERVICE, "full", "full"),
+    case(SERVICE, "Full", "full"),
+    case(SERVICE, "Full service", "full"),
+    case(SERVICE, "full service please", "full"),
+    case(SERVICE, "a full service 👍", "full"),
+    case(SERVICE, "Puncture repair 🙂", "puncture"),
+    case(SERVICE, "🙂 puncture repair", "puncture"),
+    case(SERVICE, "puncture", "puncture"),
+    case(SERVICE, "two", "puncture"),
+    case(SERVICE, "Two", "puncture"),
+    case(SERVICE, "option 2", "puncture"),
+    case(SERVICE, "Option two", "puncture"),
+    case(SERVICE, "number 2", "puncture"),
+    case(SERVICE, "the second one", "puncture"),
+    case(SERVICE, "second", "puncture"),
+    case(SERVICE, "2nd", "puncture"),
+    case(SERVICE, "the 2nd", "puncture"),
+    case(SERVICE, "#2", "puncture"),
+    case(SERVICE, "the third one", "tyres"),
+    case(SERVICE, "3rd", "tyres"),
+    case(SERVICE, "the last one", "tyres"),
+    case(SERVICE, "tires", "tyres"),
+    case(SERVICE, "I'd like a tyre change", "tyres"),
+    case(SERVICE, "tyre change please", "tyres"),
+    case(SERVICE, "tyre", "tyres"),
+    case(SERVICE, "option 4", BAD),
+    case(SERVICE, "fourth", BAD),
+    case(SERVICE, "the fifth one", BAD),
+    case(SERVICE, "zero", BAD),
+    case(SERVICE, "service", BAD),  # not the first word of a label
+    case(SERVICE, "repair", BAD),
+    case(SERVICE, "full or puncture", BAD),
+    case(SERVICE, "full service and tyre change", BAD),
+    case(SERVICE, "two or three", BAD),
+    case(SERVICE, "not a full service", BAD),
+    case(SERVICE, "1st or 2nd", BAD),
 ]
 
 MULTI_CASES = [
@@ -175,6 +243,25 @@ MULTI_CASES = [
     case(LONG_LABELS, "very satisfied and wellness", ["very", "spa"]),
     case(LONG_LABELS, "Very satisfied, 1", ["bnb", "very"]),
     case(LONG_LABELS, "bed, breakfast", BAD),
+    case(TOPICS, "2️⃣3️⃣", ["Restaurant", "Shop"]),
+    case(TOPICS, "#1 #3", ["Parking", "Shop"]),
+    case(DRINKS, "2️⃣3️⃣", ["Coffee", "Juice"]),
+    case(DRINKS, "1️⃣2️⃣4️⃣", ["Tea", "Coffee", "Water"]),
+    case(DRINKS, "#1 #3", ["Tea", "Juice"]),
+    case(DRINKS, "#2, #4", ["Coffee", "Water"]),
+    case(DRINKS, "tea and juice", ["Tea", "Juice"]),
+    case(DRINKS, "Tea & coffee", ["Tea", "Coffee"]),
+    case(DRINKS, "tea, coffee and water", ["Tea", "Coffee", "Water"]),
+    case(DRINKS, "one and three", ["Tea", "Juice"]),
+    case(DRINKS, "first and third", ["Tea", "Juice"]),
+    case(DRINKS, "1st and 3rd", ["Tea", "Juice"]),
+    case(DRINKS, "two, four", ["Coffee", "Water"]),
+    case(DRINKS, "water 💧 and tea ☕", ["Tea", "Water"]),
+    case(DRINKS, "tea juice", BAD),
+    case(DRINKS, "tea, milk", BAD),
+    case(DRINKS, "5", BAD),
+    case(DRINKS, "#1 #5", BAD),
+    case(DRINKS, "all", BAD),
 ]
 
 YESNO_CASES = [
@@ -235,7 +322,7 @@ NUMBER_CASES = [
     case(AMOUNT, "1.2.3", BAD),
     case(AMOUNT, "between 10 and 20", BAD),
     case(AMOUNT, "7/10", BAD),
-    case(AMOUNT, "forty", BAD),
+    case(AMOUNT, "forty", 40),  # SPEC: number words count
     case(AMOUNT, "a lot", BAD),
     case(AMOUNT, "", BAD),
     case(VISITS, "12", 12),
@@ -255,6 +342,45 @@ NUMBER_CASES = [
     case(AT_LEAST_ZERO, "-1", BAD),
     case(AT_MOST_TEN, "11", BAD),
     case(AT_MOST_TEN, "-11", -11),
+    case(AMOUNT, "1k", 1000),
+    case(AMOUNT, "1K", 1000),
+    case(AMOUNT, "2.5k", 2500),
+    case(AMOUNT, "10k steps", 10000),
+    case(AMOUNT, "5km", 5),
+    case(AMOUNT, "1.000", BAD),  # SPEC: ambiguous in English (a thousand, or one)
+    case(AMOUNT, "12.500", BAD),
+    case(AMOUNT, "two", 2),
+    case(AMOUNT, "five", 5),
+    case(AMOUNT, "Twelve", 12),
+    case(AMOUNT, "zero", 0),
+    case(AMOUNT, "nineteen", 19),
+    case(AMOUNT, "forty five", 45),
+    case(AMOUNT, "forty-five", 45),
+    case(AMOUNT, "about forty five", 45),
+    case(AMOUNT, "twenty one", 21),
+    case(AMOUNT, "ninety-nine", 99),
+    case(AMOUNT, "a hundred", 100),
+    case(AMOUNT, "one hundred and five", 105),
+    case(AMOUNT, "three hundred sixty five", 365),
+    case(AMOUNT, "two thousand", 2000),
+    case(AMOUNT, "2 thousand", 2000),
+    case(AMOUNT, "3 million", 3000000),
+    case(AMOUNT, "five or six", BAD),
+    case(AMOUNT, "five six", BAD),
+    case(AMOUNT, "5 or six", BAD),
+    case(AMOUNT, "two and a half", BAD),
+    case(AMOUNT, "lots", BAD),
+    case(VISITS, "two", 2),
+    case(VISITS, "forty five", 45),
+    case(VISITS, "three hundred sixty five", 365),
+    case(VISITS, "1.5k", BAD),
+    case(VISITS, "2k", BAD),
+    case(STEPS, "1.5k", 1500),
+    case(STEPS, "2.5k", 2500),
+    case(STEPS, "12k", 12000),
+    case(STEPS, "1.2345k", BAD),
+    case(HALF_OR_MORE, "0.5", 0.5),
+    case(HALF_OR_MORE, "0.4", BAD),
 ]
 
 SCALE_CASES = [
@@ -272,18 +398,30 @@ SCALE_CASES = [
     case(RECOMMEND, "🔟", 10),
     case(RECOMMEND, "７", 7),
     case(RECOMMEND, "7.5", BAD),
-    case(RECOMMEND, "7.0", BAD),
+    case(RECOMMEND, "7.0", 7),  # SPEC: 4.0 is 4 on a scale
     case(RECOMMEND, "11", BAD),
     case(RECOMMEND, "-1", BAD),
     case(RECOMMEND, "7-8", BAD),
     case(RECOMMEND, "7 or 8", BAD),
     case(RECOMMEND, "3/5", BAD),
-    case(RECOMMEND, "seven", BAD),
+    case(RECOMMEND, "seven", 7),
     case(RECOMMEND, "", BAD),
     case(STARS, "5/5", 5),
     case(STARS, "4 out of 5", 4),
     case(STARS, "8/10", BAD),
     case(STARS, "0", BAD),
+    case(RECOMMEND, "4.0", 4),
+    case(RECOMMEND, "4.00", 4),
+    case(RECOMMEND, "five", 5),
+    case(RECOMMEND, "zero", 0),
+    case(RECOMMEND, "ten", 10),
+    case(RECOMMEND, "seven out of ten", 7),
+    case(RECOMMEND, "eleven", BAD),
+    case(RECOMMEND, "five or six", BAD),
+    case(STARS, "four", 4),
+    case(STARS, "4.0", 4),
+    case(STARS, "five stars", 5),
+    case(STARS, "six", BAD),
 ]
 
 DATE_CASES = [
@@ -326,7 +464,7 @@ DATE_CASES = [
     case(LAST_VISIT, "11/27 or 11/28", BAD),
     case(LAST_VISIT, "Nov 2026", BAD),
     case(LAST_VISIT, "November", BAD),
-    case(LAST_VISIT, "the 27th", BAD),
+    case(LAST_VISIT, "the 27th", date(2026, 11, 27)),  # SPEC: in the current month
     case(LAST_VISIT, "27", BAD),
     case(LAST_VISIT, "last week", BAD),
     case(LAST_VISIT, "tod", BAD),
@@ -342,12 +480,54 @@ DATE_CASES = [
     case(LAST_VISIT, "11/27", BAD, "DMY"),
     case(LAST_VISIT, "11/27/2026", BAD, "DMY"),
     case(LAST_VISIT, "31/4", BAD, "DMY"),
+    case(LAST_VISIT, "the 28th", date(2026, 11, 28)),
+    case(LAST_VISIT, "the 1st", date(2026, 11, 1)),
+    case(LAST_VISIT, "on the 3rd", date(2026, 11, 3)),
+    case(LAST_VISIT, "28th", date(2026, 11, 28)),
+    case(LAST_VISIT, "the 31st", BAD),  # November has 30 days
+    case(LAST_VISIT, "the 0th", BAD),
+    case(LAST_VISIT, "friday", date(2026, 11, 20)),  # the latest Friday before today
+    case(LAST_VISIT, "Friday", date(2026, 11, 20)),
+    case(LAST_VISIT, "last friday", date(2026, 11, 20)),
+    case(LAST_VISIT, "last tuesday", date(2026, 11, 24)),
+    case(LAST_VISIT, "tuesday", date(2026, 11, 24)),
+    case(LAST_VISIT, "on Monday", date(2026, 11, 23)),
+    case(LAST_VISIT, "thurs", date(2026, 11, 26)),
+    case(LAST_VISIT, "sat", date(2026, 11, 21)),
+    case(LAST_VISIT, "next tuesday", date(2026, 12, 1)),
+    case(LAST_VISIT, "tuesday or wednesday", BAD),
+    case(LAST_VISIT, "Friday, Nov 20", date(2026, 11, 20)),
+    case(LAST_VISIT, "3 days ago", date(2026, 11, 24)),
+    case(LAST_VISIT, "three days ago", date(2026, 11, 24)),
+    case(LAST_VISIT, "1 day ago", date(2026, 11, 26)),
+    case(LAST_VISIT, "a week ago", date(2026, 11, 20)),
+    case(LAST_VISIT, "2 weeks ago", date(2026, 11, 13)),
+    case(LAST_VISIT, "3 years ago", BAD),
+    case(LAST_VISIT, "it was yesterday", date(2026, 11, 26)),
+    case(LAST_VISIT, "tomorrow", date(2026, 11, 28)),
+    case(LAST_VISIT, "yesterday or today", BAD),
+    case(NEXT_VISIT, "friday", date(2026, 12, 4)),  # min is today: the next Friday
+    case(NEXT_VISIT, "tuesday", date(2026, 12, 1)),
+    case(NEXT_VISIT, "today", date(2026, 11, 27)),
+    case(NEXT_VISIT, "the 28th", date(2026, 11, 28)),
+    case(NEXT_VISIT, "Dec 3", date(2026, 12, 3)),
+    case(NEXT_VISIT, "yesterday", BAD),
+    case(NEXT_VISIT, "Nov 20", BAD),
+    case(NEXT_VISIT, "last tuesday", BAD),
+    case(THIS_MONTH, "Nov 1", date(2026, 11, 1)),
+    case(THIS_MONTH, "the 1st", date(2026, 11, 1)),
+    case(THIS_MONTH, "friday", date(2026, 11, 20)),
+    case(THIS_MONTH, "today", date(2026, 11, 27)),
+    case(THIS_MONTH, "Oct 31", BAD),
+    case(THIS_MONTH, "tomorrow", BAD),
+    case(THIS_MONTH, "4 weeks ago", BAD),
+    case(BY_XMAS, "Dec 24", date(2026, 12, 24)),
+    case(BY_XMAS, "Dec 25", BAD),
 ]
 
 ALL_CASES = TEXT_CASES + CHOICE_CASES + MULTI_CASES + YESNO_CASES
 ALL_CASES += NUMBER_CASES + SCALE_CASES + DATE_CASES
-# REVERSED labels its choices with other choices' numbers: no number names one choice there.
-INVALID_CASES = [c for c in ALL_CASES if c.values[2] is BAD and c.values[0] is not REVERSED]
+INVALID_CASES = [c for c in ALL_CASES if c.values[2] is BAD]
 
 
 @pytest.mark.parametrize(("q", "reply", "expected", "order"), ALL_CASES)
@@ -409,7 +589,7 @@ REASON_CASES = [
     (TWO_AT_LEAST, "2", "Please choose at least 2, like 1,3."),
     (MAYBE_NONE, "3", "Please reply with one or more numbers from 1 to 2, like 1,2, or NONE."),
     (NAME, "x" * 41, "Please keep your answer to 40 characters or fewer."),
-    (AMOUNT, "forty", "Please reply with a number, like 42."),
+    (AMOUNT, "lots", "Please reply with a number, like 42."),
     (AMOUNT, "12 or 13", "Please reply with just one number, like 42."),
     (VISITS, "400", "Please reply with a whole number from 1 to 365."),
     (VISITS, "12.5", "Please reply with a whole number from 1 to 365."),
@@ -418,6 +598,16 @@ REASON_CASES = [
     (AT_LEAST_ZERO, "-1", "Please reply with a number of 0 or more, like 42."),
     (AT_MOST_TEN, "11", "Please reply with a whole number of 10 or less, like 10."),
     (LAST_VISIT, "27/11", "Please reply with a date, like 11/27/2026."),
+    (AMOUNT, "1.000", "Please reply with just one number, like 42."),
+    (AMOUNT, "five or six", "Please reply with just one number, like 42."),
+    (HALF_OR_MORE, "0.4", "Please reply with a number of 0.5 or more, like 42."),
+    (NEXT_VISIT, "yesterday", "Please reply with a date on or after 11/27/2026, like 11/27/2026."),
+    (
+        THIS_MONTH,
+        "Oct 3",
+        "Please reply with a date from 11/1/2026 to 11/27/2026, like 11/27/2026.",
+    ),
+    (BY_XMAS, "Dec 25", "Please reply with a date on or before 12/24/2026, like 11/27/2026."),
 ]
 
 
@@ -454,3 +644,56 @@ def test_unknown_type_is_an_error():
 
 def test_reply_is_never_a_template():
     assert read_reply(COMMENT, "{% raw %}", today=TODAY) == "{% raw %}"
+
+
+STATIONERY = question(
+    "stationery", "choice", choices=choices("Stationery", "Stationary", "Envelopes")
+)
+COLOURS = question("colours", "choice", choices=choices("Red", "Blue", "Green"))
+
+NEAR_MISS_CASES = [
+    (SATISFACTION, "satisfed", "Satisfied"),
+    (SATISFACTION, "Satisfid", "Satisfied"),
+    (SATISFACTION, "satisfied.", None),  # a valid reply is read, not confirmed
+    (SATISFACTION, "sastified", "Satisfied"),  # a swap of two letters is one typo
+    (SATISFACTION, "very satisifed", "Very satisfied"),
+    (SATISFACTION, "vry satisfied", "Very satisfied"),  # not read as "satisfied" inside it
+    (SATISFACTION, "unsatisfed", "Not satisfied"),  # by its value
+    (SATISFACTION, "not satisfid", "Not satisfied"),
+    (SATISFACTION, "satsfd", None),  # three typos in a short word is too far
+    (SATISFACTION, "pooor", None),  # four letters: only an exact alias counts
+    (SATISFACTION, "bda", None),
+    (SATISFACTION, "2", None),
+    (SATISFACTION, "very", None),
+    (SATISFACTION, "hello", None),
+    (SERVICE, "puncture repiar", None),  # "puncture" is already in it: read, not confirmed
+    (SERVICE, "tyre chnage", "Tyre change"),
+    (SERVICE, "punture", "Puncture repair"),
+    (SERVICE, "ful service", "Full service"),
+    (SERVICE, "tirse", "Tyre change"),  # by its alias
+    (STATIONERY, "stationry", None),  # as close to two labels: never chosen between them
+    (STATIONERY, "statonery", None),
+    (STATIONERY, "envelops", "Envelopes"),
+    (COLOURS, "gren", None),  # short words need an exact match
+    (COLOURS, "bleu", None),
+    (COLOURS, "greene", "Green"),
+]
+
+
+@pytest.mark.parametrize(("q", "reply", "label"), NEAR_MISS_CASES)
+def test_near_miss(q, reply, label):
+    found = near_miss(q, reply)
+    assert (found and found.label) == label
+
+
+@pytest.mark.parametrize("q", [TOPICS, CONTACT_OK, AMOUNT, NAME])
+def test_no_near_miss_but_on_a_choice(q):
+    assert near_miss(q, "parkng") is None
+
+
+@pytest.mark.parametrize(
+    ("q", "reply", "expected", "order"),
+    [c for c in CHOICE_CASES if c.values[2] is not BAD],
+)
+def test_no_near_miss_on_a_valid_reply(q, reply, expected, order):
+    assert near_miss(q, reply) is None
