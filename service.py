@@ -164,9 +164,14 @@ class Service:
         self.formatter = formatter  # the reply as the carrier takes it (TwiML for the webhook)
 
     @staticmethod
-    def of(app) -> Service:
-        """The Service an app (Flask's, or any object with `extensions`) was made with."""
-        return app.extensions[EXTENSION].ready()
+    def of(app, *, check_schema: bool = True) -> Service:
+        """The Service an app (Flask's, or any object with `extensions`) was made with.
+
+        Its database schema is checked first, unless the caller is the one that
+        migrates it (`flask db`).
+        """
+        service = app.extensions[EXTENSION]
+        return service.ready() if check_schema else service
 
     def ready(self) -> Service:
         """Check once that the database schema is current (creating it on a new database)."""

@@ -16,7 +16,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from bot.catalog import check_files
 from bot.model import STATUSES
-from service import EXTENSION, Inbound, UnknownSurvey
+from service import Inbound, Service, UnknownSurvey
 from storage import db as database
 from storage import schema, store
 from web.context import current_service
@@ -148,7 +148,7 @@ def export_command(survey_id, fmt, output, status, since, until, hash_phones) ->
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Apply schema migrations (back up first); keeps every stored answer."""
-    engine = current_app.extensions[EXTENSION].engine
+    engine = Service.of(current_app, check_schema=False).engine
     schema.upgrade(engine, revision)
     with engine.connect() as conn:
         click.echo(f"Database schema at {schema.current(conn)}.")
@@ -157,6 +157,6 @@ def db_upgrade(revision: str) -> None:
 @db_cli.command("current")
 def db_current() -> None:
     """Show the database's schema revision and the code's."""
-    engine = current_app.extensions[EXTENSION].engine
+    engine = Service.of(current_app, check_schema=False).engine
     with engine.connect() as conn:
         click.echo(f"database: {schema.current(conn) or 'empty'}; code: {schema.head()}")
