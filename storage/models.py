@@ -7,6 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, Column, Index, Text, false, text
 from sqlmodel import Field, SQLModel
 
+from bot.model import OPEN
+
 
 class Contact(SQLModel, table=True):
     """A phone number that has opted out or back in (no row: never opted out)."""
@@ -27,7 +29,7 @@ class SurveyVersion(SQLModel, table=True):
     first_seen: datetime
 
 
-OPEN_ONLY = text("status = 'open'")
+OPEN_ONLY = text(f"status = '{OPEN}'")
 
 
 class SurveySession(SQLModel, table=True):

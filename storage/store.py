@@ -269,9 +269,9 @@ WHERE s.phone = ? AND s.survey_id = ? AND o.kind = 'invite'
 ORDER BY o.id DESC LIMIT 1
 """
 IN_SURVEY = "SELECT 1 FROM survey_session WHERE phone = ? AND survey_id = ? LIMIT 1"
-ACTIVE_IN_SURVEY = """
+ACTIVE_IN_SURVEY = f"""
 SELECT 1 FROM survey_session
-WHERE phone = ? AND survey_id = ? AND status = 'open' AND updated_at >= ? LIMIT 1
+WHERE phone = ? AND survey_id = ? AND status = '{OPEN}' AND updated_at >= ? LIMIT 1
 """
 ADD_OUTBOUND = """
 INSERT INTO outbound_message (phone, session_id, kind, body, status, created_at, updated_at)
