@@ -17,7 +17,17 @@ import yaml
 from jinja2 import TemplateSyntaxError, nodes
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from bot.model import COMMAND_WORDS, END, QUESTION_TYPES, Branch, Choice, Question, Survey
+from bot.model import (
+    COMMAND_WORDS,
+    END,
+    QUESTION_TYPES,
+    Branch,
+    Choice,
+    Question,
+    SendWindow,
+    Survey,
+    parse_window,
+)
 from bot.templates import ENV, Expr, TemplateError, Text
 
 SURVEY_KEYS = (
@@ -32,6 +42,7 @@ SURVEY_KEYS = (
     "expire_after",
     "date_order",
     "timezone",
+    "send_window",
     "questions",
 )
 QUESTION_KEYS = (
@@ -445,6 +456,7 @@ class _Reader:
             "expire_after": self.expire_after,
             "date_order": self.date_order,
             "timezone": self.timezone,
+            "send_window": self.send_window,
         }
         values = {key: read(key, f[key]) for key, read in readers.items() if key in f}
         return {key: value for key, value in values.items() if value is not None}
@@ -516,6 +528,15 @@ class _Reader:
                 f' (did you mean "{zones[match[0]]}"?)' if match else " (a name like Europe/London)"
             )
             self.problem(pair[0], f'unknown timezone "{name}"{hint}')
+            return None
+
+    def send_window(self, key: str, pair: Pair) -> SendWindow | None:
+        """Hours such as 08:00-21:00 in the respondent's local time."""
+        text = self.text(key, pair)
+        try:
+            return parse_window(text) if text is not None else None
+        except ValueError as err:
+            self.problem(pair[0], f"{key} {err}")
             return None
 
     # -- questions -----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -20,6 +21,46 @@ OPEN, COMPLETED, OPTED_OUT, EXPIRED, ABANDONED = (
     "abandoned",
 )
 STATUSES = (OPEN, COMPLETED, OPTED_OUT, EXPIRED, ABANDONED)
+
+
+DAY = 24 * 60  # minutes in a day: a window's end may be 24:00
+WINDOW = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
+WINDOW_EXAMPLE = '"08:00-21:00" ("00:00-24:00" for any time)'
+
+
+@dataclass(frozen=True)
+class SendWindow:
+    """When a message may reach a respondent, in their local time: from `start` to `end`."""
+
+    start: int  # minutes after midnight, included
+    end: int  # minutes after midnight, excluded; DAY for midnight at the end of the day
+
+    @property
+    def always(self) -> bool:
+        """Whether the window is the whole day, so no time zone matters."""
+        return self.start == 0 and self.end == DAY
+
+    def __str__(self) -> str:
+        return "-".join(f"{m // 60:02d}:{m % 60:02d}" for m in (self.start, self.end))
+
+
+def parse_window(text: str) -> SendWindow:
+    """A window written `HH:MM-HH:MM`; ValueError saying what is wrong otherwise."""
+    match = WINDOW.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f'must be two times like {WINDOW_EXAMPLE}, not "{text}"')
+    hours_start, minutes_start, hours_end, minutes_end = map(int, match.groups())
+    start, end = hours_start * 60 + minutes_start, hours_end * 60 + minutes_end
+    for hours, minutes, at in ((hours_start, minutes_start, start), (hours_end, minutes_end, end)):
+        if minutes > 59 or at > DAY:
+            raise ValueError(f'has "{hours}:{minutes:02d}", which is not a time (00:00 to 24:00)')
+    if start >= end:
+        # An overnight window is far more often a slip than a wish: say so rather than guess.
+        raise ValueError(f'must start before it ends (it cannot span midnight), not "{text}"')
+    return SendWindow(start, end)
+
+
+DEFAULT_SEND_WINDOW = SendWindow(8 * 60, 21 * 60)  # US rules: 8 a.m. to 9 p.m. where they live
 
 
 @dataclass(frozen=True)
@@ -75,6 +116,7 @@ class Survey:
     expire_after: timedelta = timedelta(hours=24)
     date_order: str = "MDY"
     timezone: str = "UTC"
+    send_window: SendWindow = DEFAULT_SEND_WINDOW
     path: str = ""
     source: str = field(default="", repr=False, compare=False)
 
@@ -99,6 +141,10 @@ class Survey:
     def expired(self, updated_at: datetime, now: datetime) -> bool:
         """Whether a session last active at `updated_at` has expired by `now`."""
         return updated_at < self.idle_before(now)
+
+    def expires(self, updated_at: datetime) -> datetime:
+        """When a session last active at `updated_at` expires, the same rule seen forwards."""
+        return updated_at + self.expire_after
 
 
 # Command words (SPEC section 2), matched against the whole normalised message.
