@@ -10,6 +10,7 @@ side all go through it; it knows nothing of HTTP, and only the reply's format
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -26,6 +27,24 @@ from storage import export, schema, store
 
 EXTENSION = "survey_service"  # where an app keeps its Service (`app.extensions`)
 CARRIER_OPT_OUT = 21610  # Twilio's error: the recipient had texted STOP to this sender
+# Twilio's error: the message outlived its ValidityPeriod in Twilio's queue and was never sent.
+VALIDITY_EXPIRED = 30036
+
+
+class Clock:
+    """The time the app runs on: the system's, or one a test sets as `CLOCK` in the config."""
+
+    def now(self) -> datetime:
+        """The current time, in UTC."""
+        return datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back, for pacing."""
+        return time.monotonic()
+
+    def wait_until(self, deadline: float, stop: threading.Event) -> bool:
+        """Wait until `monotonic()` reaches `deadline`; False when `stop` is set first."""
+        return not stop.wait(max(0.0, deadline - time.monotonic()))
 
 
 class UnknownSurvey(LookupError):
@@ -162,6 +181,7 @@ class Service:
         self.surveys = Surveys(self.catalog, self.engine)
         self.conversation = Conversation(self.surveys)
         self.formatter = formatter  # the reply as the carrier takes it (TwiML for the webhook)
+        self.clock: Clock = config.get("CLOCK") or Clock()
 
     @staticmethod
     def of(app, *, check_schema: bool = True) -> Service:
@@ -182,7 +202,7 @@ class Service:
 
     def receive(self, message: Inbound, now: datetime | None = None) -> str:
         """Handle one inbound message exactly once and return the reply, formatted."""
-        now = now or datetime.now(UTC)
+        now = now or self.clock.now()
         self.ready().catalog.refresh()
         try:
             return self._receive(message, now)
@@ -254,10 +274,13 @@ class Service:
 
     def delivery(self, *, sid: str, status: str, error_code: int | None) -> None:
         """A status callback: follow the message's delivery; an opt-out at Twilio opts out."""
-        now = datetime.now(UTC)
+        now = self.clock.now()
         with self.ready().engine.begin() as conn:
             store.record_delivery(db=conn, sid=sid, status=status, error_code=error_code)
-            if error_code == CARRIER_OPT_OUT:
+            if error_code == VALIDITY_EXPIRED:
+                # Twilio dropped it unsent: as if it had never been sent, so a later run sends it.
+                store.unsend(db=conn, sid=sid)
+            elif error_code == CARRIER_OPT_OUT:
                 phone = store.recipient(db=conn, sid=sid)
                 if phone is not None:
                     carrier_opt_out(conn, phone, now)
@@ -278,7 +301,7 @@ class Service:
         survey = self.ready().surveys.find(survey_id)
         query = export.Query(
             survey_id=survey.id,
-            idle_before=survey.idle_before(datetime.now(UTC)),
+            idle_before=survey.idle_before(self.clock.now()),
             status=status,
             since=since,
             until=until,

@@ -389,6 +389,28 @@ def drop_unanswered_session(*, db: Connection, session_id: int) -> bool:
     return result.rowcount > 0
 
 
+def unsend(*, db: Connection, sid: str) -> None:
+    """Treat a message Twilio dropped unsent as never sent: a later run sends it again.
+
+    An invitation's session goes, if nobody has written to it; a reminder's
+    session may be reminded again. Neither touches the session's idle time.
+    """
+    table = OutboundMessage.__table__
+    row = db.execute(
+        select(table.c.kind, table.c.session_id).where(table.c.sid == sid)
+    ).one_or_none()
+    if row is None or row.session_id is None:
+        return
+    if row.kind == "invite":
+        drop_unanswered_session(db=db, session_id=row.session_id)
+    elif row.kind == "reminder":
+        db.execute(
+            update(SESSION)
+            .where(SESSION.c.id == row.session_id, SESSION.c.status == OPEN)
+            .values(reminded_at=None)
+        )
+
+
 def reminder_candidates(
     *, db: Connection, survey_id: str, idle_before: datetime, active_since: datetime
 ) -> list:
