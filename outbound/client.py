@@ -28,6 +28,7 @@ TRIES = 4  # per message, for 429, 5xx and an unreachable API
 RETRY_DELAY = 1.0  # seconds before the first retry; doubles each time (TWILIO_RETRY_DELAY)
 TIMEOUT = 30  # seconds to wait for Twilio's answer to one request
 CONNECT_TIMEOUT = 10  # seconds to wait for a connection to Twilio
+MAX_VALIDITY = 36000  # seconds: the longest ValidityPeriod Twilio takes (10 hours)
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,16 @@ class Twilio:
             self._local.client = client
         return client
 
-    def send(self, to: str, body: str) -> Sent:
-        """Send one SMS, retrying 429, 5xx and an unreachable API with exponential backoff."""
+    def send(self, to: str, body: str, validity: int | None = None) -> Sent:
+        """Send one SMS, retrying 429, 5xx and an unreachable API with exponential backoff.
+
+        `validity`: seconds Twilio may keep it queued before dropping it (ValidityPeriod),
+        counted from this call: a retry gets what is left of it.
+        """
+        started = time.monotonic()
         for attempt in itertools.count(1):
             try:
-                return self._create(to, body)
+                return self._create(to, body, _left(validity, started))
             except SendError as err:
                 if not err.retry or attempt == TRIES:
                     err.reason += f" after {TRIES} tries" if err.retry else ""
@@ -98,10 +104,13 @@ class Twilio:
             # Jitter, so that threads throttled together do not all come back together.
             time.sleep(self.delay * 2 ** (attempt - 1) * random.uniform(0.5, 1.0))
 
-    def _create(self, to: str, body: str) -> Sent:
+    def _create(self, to: str, body: str, validity: int | None) -> Sent:
         """One request for one message; any failure as a SendError."""
+        options = dict(self.options)
+        if validity is not None:
+            options["validity_period"] = validity
         try:
-            message = self._client().messages.create(to=to, body=body, **self.options)
+            message = self._client().messages.create(to=to, body=body, **options)
         except TwilioException as err:
             raise _twilio_error(err) from err
         except HTTPError as err:
@@ -179,6 +188,16 @@ class Http(HttpClient):
         if pool is None:
             pool = self._pools.setdefault(origin, self.pool.connection_from_url(origin))
         return pool, uri[slash:]
+
+
+def _left(validity: int | None, started: float) -> int | None:
+    """What is left of a ValidityPeriod given at `started`; a SendError once nothing is."""
+    if validity is None:
+        return None
+    left = validity - int(time.monotonic() - started)
+    if left < 1:
+        raise SendError("its validity ran out while Twilio was busy; the next run sends it")
+    return left
 
 
 def _proxy_for(url: str) -> str | None:

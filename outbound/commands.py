@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
-from functools import partial
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial, wraps
 from pathlib import Path
 
 import click
@@ -12,23 +13,30 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from bot.loader import parse_duration
-from outbound.client import Twilio
+from bot.model import SendWindow, Survey, parse_window
+from outbound.client import MAX_VALIDITY, Twilio
 from outbound.numbers import NumberFileError, read_numbers, valid_region
+from outbound.pace import Pace
 from outbound.pipeline import (
+    DEFERRED,
     REMINDER,
     Mailing,
     Outcome,
     Work,
+    plural,
     prepare_invite,
     prepare_reminder,
     prepare_resend,
     send_all,
 )
+from outbound.windows import Windows
 from service import Service, UnknownSurvey
 from storage import store
 
 INTERRUPTED = 130  # exit status after Ctrl-C, as shells report SIGINT
 MAX_CONCURRENCY = 64  # requests at once; Twilio answers 429 when an account sends too many
+VALIDITY = "3h"  # how long Twilio may queue a message by default: a late one is dropped
+RESULTS = ("sent", "would send", DEFERRED, "skipped", "failed", "not tried")  # report order
 
 
 def twilio_for(dry_run: bool, concurrency: int) -> Twilio | None:
@@ -56,9 +64,22 @@ def _after(_ctx, _param, value: str) -> timedelta:
     return duration
 
 
-def _count(n: int, thing: str) -> str:
-    """`1 number`, `2 numbers`."""
-    return f"{n} {thing}" + ("" if n == 1 else "s")
+def _window(_ctx, _param, value: str | None) -> SendWindow | None:
+    """--window as hours in the recipient's local time."""
+    try:
+        return None if value is None else parse_window(value)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from None
+
+
+def _validity(_ctx, _param, value: str) -> int:
+    """--validity as whole seconds within Twilio's bounds."""
+    duration = parse_duration(value)
+    if duration is None or not 1 <= duration.total_seconds() <= MAX_VALIDITY:
+        raise click.BadParameter(
+            f"use a duration from 1s to {MAX_VALIDITY // 3600}h (Twilio's limit), not {value!r}"
+        )
+    return int(duration.total_seconds())
 
 
 def report(outcomes: list[Outcome], left_out: Counter, *, verbose: bool) -> None:
@@ -67,7 +88,7 @@ def report(outcomes: list[Outcome], left_out: Counter, *, verbose: bool) -> None
         if outcome.result == "would send":
             lines = [line for line in outcome.detail.splitlines() if line.strip()]
             click.echo(f"{outcome.phone}: " + " / ".join(lines))
-        elif outcome.detail or (verbose and outcome.result == "skipped"):
+        elif outcome.detail or (verbose and outcome.result in ("skipped", DEFERRED)):
             # The reason, then the detail when there is one that says more.
             why = ": ".join(dict.fromkeys(filter(None, (outcome.reason, outcome.detail))))
             click.echo(f"{outcome.phone}: {outcome.result}: {why}")
@@ -76,13 +97,18 @@ def report(outcomes: list[Outcome], left_out: Counter, *, verbose: bool) -> None
         by_result.setdefault(outcome.result, Counter())[outcome.reason] += 1
     if left_out:
         by_result.setdefault("skipped", Counter()).update(left_out)
-    order = [r for r in ("sent", "would send", "skipped", "failed", "not tried") if r in by_result]
+    order = [r for r in RESULTS if r in by_result]
     totals = ", ".join(f"{r} {sum(by_result[r].values())}" for r in order)
     click.echo(f"Done: {totals or 'nothing to send'}.")
-    for result in ("skipped", "failed", "not tried"):
+    for result in RESULTS[2:]:
         if result in by_result:
             reasons = ", ".join(f"{n} {why}" for why, n in by_result[result].most_common())
             click.echo(f"  {result}: {reasons}")
+    if DEFERRED in by_result:
+        click.echo(
+            "Deferred numbers got nothing yet and are not marked: run the same command again"
+            " once their window opens (or add --wait)."
+        )
 
 
 def finish(outcomes: list[Outcome], interrupted: bool, batch: Mailing) -> None:
@@ -96,19 +122,91 @@ def finish(outcomes: list[Outcome], interrupted: bool, batch: Mailing) -> None:
         raise SystemExit(1)
 
 
+@dataclass(frozen=True)
+class Sending:
+    """How a command sends: the options every sending command has."""
+
+    concurrency: int
+    dry_run: bool
+    verbose: bool
+    window: SendWindow | None  # None: the survey's send_window
+    wait: bool
+    rate: float | None
+    validity: int  # seconds
+
+    def mailing(self, service: Service, survey: Survey) -> Mailing:
+        """The run's Mailing: Twilio, the window in force, the validity and the pace."""
+        if self.wait and self.dry_run:
+            raise click.UsageError("--wait sends when windows open; a dry run sends nothing.")
+        window = self.window or survey.send_window
+        twilio = twilio_for(self.dry_run, self.concurrency)
+        pace = None if self.rate is None else Pace(self.rate, service.clock)
+        click.echo(_terms(window, survey.timezone, self.validity, self.rate))
+        windows = Windows(window, survey.timezone)
+        return Mailing(
+            service, twilio, self.concurrency, windows=windows, validity=self.validity, pace=pace
+        )
+
+
+def _terms(window: SendWindow, timezone: str, validity: int, rate: float | None) -> str:
+    """The run's window, validity and pace, in one line."""
+    where = "at any time" if window.always else f"{window} local time (no zone: {timezone})"
+    pace = f"at most {rate:g} segments a second" if rate else "no rate limit"
+    return f"Sending {where}; each message valid {timedelta(seconds=validity)}; {pace}."
+
+
 def sending_options(command):
-    """The options every sending command has."""
-    command = click.option(
-        "--concurrency",
-        type=click.IntRange(1, MAX_CONCURRENCY),
-        default=8,
-        show_default=True,
-        help="How many messages are sent at once.",
-    )(command)
-    command = click.option(
-        "--dry-run", is_flag=True, help="Show what would be sent; send and change nothing."
-    )(command)
-    return click.option("-v", "--verbose", is_flag=True, help="List every skipped number.")(command)
+    """The options every sending command has, given to it as one `sending` argument."""
+
+    @wraps(command)
+    def run(*args, concurrency, dry_run, verbose, window, wait, rate, validity, **kwargs):
+        sending = Sending(concurrency, dry_run, verbose, window, wait, rate, validity)
+        return command(*args, sending=sending, **kwargs)
+
+    options = [
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, MAX_CONCURRENCY),
+            default=8,
+            show_default=True,
+            help="How many messages are sent at once.",
+        ),
+        click.option(
+            "--dry-run", is_flag=True, help="Show what would be sent; send and change nothing."
+        ),
+        click.option(
+            "-v", "--verbose", is_flag=True, help="List every skipped or deferred number."
+        ),
+        click.option(
+            "--window",
+            metavar="HH:MM-HH:MM",
+            callback=_window,
+            help="Send only then, in each recipient's local time (default: the survey's "
+            "send_window, else 08:00-21:00; 00:00-24:00 for any time).",
+        ),
+        click.option(
+            "--wait",
+            is_flag=True,
+            help="Keep running and send each number outside its window when it opens.",
+        ),
+        click.option(
+            "--rate",
+            type=click.FloatRange(0, min_open=True),
+            help="At most this many message segments a second (long code 1, toll-free 3, "
+            "short code 100).",
+        ),
+        click.option(
+            "--validity",
+            default=VALIDITY,
+            show_default=True,
+            callback=_validity,
+            help="How long Twilio may queue a message before dropping it (never past the "
+            "recipient's window).",
+        ),
+    ]
+    for option in reversed(options):
+        run = option(run)
+    return run
 
 
 def _region(_ctx, _param, value: str) -> str:
@@ -147,20 +245,20 @@ def _served(survey_id: str):
     help="Also invite numbers already in the survey (not those answering it now).",
 )
 @sending_options
-def invite(survey_id, numbers, region, again, concurrency, dry_run, verbose) -> None:
+def invite(survey_id, numbers, region, again, sending: Sending) -> None:
     """Start SURVEY for each number in NUMBERS.csv (its `phone` column) by SMS."""
     service, survey = _served(survey_id)
-    batch = Mailing(service, twilio_for(dry_run, concurrency), concurrency)
     try:
         found = read_numbers(numbers, region)
     except NumberFileError as err:
         raise click.UsageError(str(err)) from None
+    batch = sending.mailing(service, survey)
     for problem in found.problems:
         click.echo(problem)
     work = [(n, partial(prepare_invite, batch, survey, again, n)) for n in found.numbers]
-    label = ("Checking" if dry_run else "Inviting") + f" {_count(len(work), 'number')}"
-    outcomes, interrupted = send_all(batch, work, label)
-    report(outcomes, found.left_out, verbose=verbose)
+    label = ("Checking" if sending.dry_run else "Inviting") + f" {plural(len(work), 'number')}"
+    outcomes, interrupted = send_all(batch, work, label, sending.wait)
+    report(outcomes, found.left_out, verbose=sending.verbose)
     finish(outcomes, interrupted, batch)
 
 
@@ -175,11 +273,11 @@ def invite(survey_id, numbers, region, again, concurrency, dry_run, verbose) -> 
     help="Remind sessions idle at least this long (30m, 24h, 2d).",
 )
 @sending_options
-def remind(survey_id, after, concurrency, dry_run, verbose) -> None:
+def remind(survey_id, after, sending: Sending) -> None:
     """Send each unfinished session of SURVEY, idle --after, one reminder and its question."""
     service, survey = _served(survey_id)
-    batch = Mailing(service, twilio_for(dry_run, concurrency), concurrency)
-    now = datetime.now(UTC)
+    batch = sending.mailing(service, survey)
+    now = service.clock.now()
     longest = max(s.expire_after for s in [survey, *service.surveys.history(survey.id)])
     if after >= longest:
         click.echo(f"Note: sessions expire after {longest}, so none is idle for {after}.")
@@ -194,7 +292,7 @@ def remind(survey_id, after, concurrency, dry_run, verbose) -> None:
         (row.phone, partial(prepare_reminder, batch, row.id, row.phone, idle_before))
         for row in idle
     ]
-    label = ("Checking" if dry_run else "Reminding") + f" {_count(len(work), 'session')}"
-    outcomes, interrupted = send_all(batch, work, label)
-    report(outcomes, Counter(), verbose=verbose)
+    label = ("Checking" if sending.dry_run else "Reminding") + f" {plural(len(work), 'session')}"
+    outcomes, interrupted = send_all(batch, work, label, sending.wait)
+    report(outcomes, Counter(), verbose=sending.verbose)
     finish(outcomes, interrupted, batch)

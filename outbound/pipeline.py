@@ -20,14 +20,16 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 import click
 from sqlalchemy import Connection
 
 from bot.model import OPEN
 from outbound.client import SendError, Sent, Twilio
+from outbound.pace import Pace
+from outbound.windows import MIN_LEFT, Closed, Never, Open, Windows
 from service import CARRIER_OPT_OUT, Service, carrier_opt_out
 from storage import db as database
 from storage import store
@@ -36,6 +38,8 @@ log = logging.getLogger("survey.outbound")
 
 INVITE, REMINDER = "invite", "reminder"
 PENDING, RESENDING, FAILED = "pending", "resending", "failed"
+DEFERRED = "deferred"  # a number outside its sending window: neither sent nor marked
+WAIT_STEP = 60.0  # seconds: a long wait for a window re-reads the time this often
 
 
 # -- one message -----------------------------------------------------------
@@ -51,6 +55,7 @@ class Outgoing:
     session_id: int | None
     kind: str
     resend: bool = False  # an earlier run's pending message, claimed to be sent once more
+    expires: datetime | None = None  # a reminder's session expires then: never later
 
 
 @dataclass(frozen=True)
@@ -62,11 +67,30 @@ class Outcome:
     reason: str = ""
     detail: str = ""  # the number's own story (Twilio's message), for the report
     tried: bool = True  # False: the run ended before this number could be tried
+    opens: datetime | None = None  # deferred: when the number's window opens
+
+
+@dataclass(frozen=True)
+class Unsent:
+    """A message taken back just before it went: its number's outcome instead."""
+
+    outcome: Outcome
 
 
 def skipped(phone: str, reason: str) -> Outcome:
     """A number that is not sent to, on purpose."""
     return Outcome(phone, "skipped", reason)
+
+
+def deferred(phone: str, closed: Closed) -> Outcome:
+    """A number outside its window, to be sent when it opens."""
+    return Outcome(phone, DEFERRED, closed.label(), opens=closed.opens)
+
+
+def never_open(phone: str, never: Never, windows: Windows) -> Outcome:
+    """A number whose zones are never all inside the window at once."""
+    detail = f"{windows.window} is never open at once in {' and '.join(never.zones)}"
+    return Outcome(phone, "skipped", "its window never opens", detail)
 
 
 def _error(phone: str, err: Exception) -> Outcome:
@@ -80,16 +104,33 @@ Job = tuple[int, str, Prepare]  # a number's place in the run, the number, its p
 
 @dataclass
 class Mailing:
-    """What one command's messages share: the service, Twilio (None on a dry run), a stop flag."""
+    """What one command's messages share: the service, Twilio (None on a dry run), a stop flag,
+    and when and how fast they may go."""
 
     service: Service
     twilio: Twilio | None
     concurrency: int = 8
     stop: threading.Event = field(default_factory=threading.Event)
+    windows: Windows | None = None  # None: at any time
+    validity: int | None = None  # seconds Twilio may queue a message (ValidityPeriod)
+    pace: Pace | None = None  # None: as fast as Twilio takes them
+    interrupted: bool = False  # Ctrl-C was pressed
+
+    def interrupt(self, *_signal) -> None:
+        """Ctrl-C: prepare and send nothing more, finish the messages on their way."""
+        if not self.interrupted:
+            click.echo("\nStopping once the messages on their way are sent...", err=True)
+        self.interrupted = True
+        self.stop.set()
+
+    @property
+    def clock(self):
+        """The service's clock."""
+        return self.service.clock
 
     def prepare(self, chunk: list[Job]) -> list[tuple[int, Outgoing | Outcome]]:
         """Prepare several numbers in one transaction; one by one if that fails."""
-        now = datetime.now(UTC)
+        now = self.clock.now()
         self.service.surveys.pending.clear()
         try:
             with self._transaction([phone for _, phone, _ in chunk]) as conn:
@@ -123,33 +164,78 @@ class Mailing:
             )
         return Outgoing(message_id, phone, body, session_id, kind)
 
+    def outside(self, phone: str, now: datetime) -> Outcome | None:
+        """Why a number may not be sent to now (deferred, or never open), None if it may."""
+        return self._late(phone, self._verdict(phone, now))
+
+    def _verdict(self, phone: str, now: datetime) -> Open | Closed | Never:
+        """Whether the number's window is open at `now`."""
+        return Open(None) if self.windows is None else self.windows.verdict(phone, now)
+
+    def _late(self, phone: str, verdict: Open | Closed | Never) -> Outcome | None:
+        """A shut window's outcome for the number: deferred, or never open."""
+        if isinstance(verdict, Closed):
+            return deferred(phone, verdict)
+        if isinstance(verdict, Never):
+            return never_open(phone, verdict, self.windows)
+        return None
+
     def resend(self, conn, row, now) -> Outgoing | Outcome:
         """Send again, once, a message whose run stopped before Twilio's answer was stored."""
         if self.twilio is not None and not store.claim_resend(db=conn, message_id=row.id, now=now):
             return skipped(row.phone, "being sent by another run")
         return Outgoing(row.id, row.phone, row.body, row.session_id, row.kind, resend=True)
 
-    def send(self, message: Outgoing) -> Sent | SendError:
-        """Hand one message to Twilio; a failure comes back as its SendError."""
+    def send(self, message: Outgoing) -> Sent | SendError | Unsent | None:
+        """Hand one message to Twilio at its turn; None if the run stopped first.
+
+        A failure comes back as its SendError; a message whose window closed (or
+        whose session expired) while it waited for its turn comes back Unsent.
+        """
+        if self.pace is not None and not self.pace.take(message.body, self.stop):
+            return None
+        validity = self.validity_now(message)
+        if isinstance(validity, Outcome):
+            return Unsent(validity)
         try:
-            return self.twilio.send(message.phone, message.body)
+            return self.twilio.send(message.phone, message.body, validity)
         except SendError as err:
             if err.fatal:
                 self.stop.set()  # at once, so that no other thread sends after it
             return err
 
+    def validity_now(self, message: Outgoing) -> int | None | Outcome:
+        """The message's ValidityPeriod in seconds, cut to its window and its session's life.
+
+        Judged at the last moment: with --rate a message may wait its turn a while.
+        """
+        now = self.clock.now()
+        verdict = self._verdict(message.phone, now)
+        late = self._late(message.phone, verdict)
+        if late is not None:
+            return late
+        if message.expires is not None and message.expires - now < MIN_LEFT:
+            return skipped(message.phone, "expired")
+        lefts = [
+            int((end - now).total_seconds())
+            for end in (verdict.closes, message.expires)
+            if end is not None
+        ]
+        found = [n for n in (self.validity, *lefts) if n is not None]
+        return min(found) if found else None
+
     def record(self, sent: list[tuple[Outgoing, Sent]]) -> None:
         """Store Twilio's sids and first statuses, a batch in one transaction."""
         rows = [(message.message_id, answer.sid, answer.status) for message, answer in sent]
         with self.service.engine.begin() as conn:
-            store.record_sends(db=conn, sends=rows, now=datetime.now(UTC))
+            store.record_sends(db=conn, sends=rows, now=self.clock.now())
 
     def failed(self, message: Outgoing, err: SendError) -> Outcome:
         """Store a failure: an opt-out at Twilio ends the session; a lost invite leaves none."""
         outcome = Outcome(message.phone, "failed", err.reason, err.detail)
         if err.unsure:
             return outcome  # still pending: the next run sends it once more
-        now = datetime.now(UTC)
+        now = self.clock.now()
         with database.locked(self.service.engine, message.phone) as conn:
             store.record_send(
                 db=conn,
@@ -166,6 +252,11 @@ class Mailing:
                 # the next run invites the number again.
                 store.drop_unanswered_session(db=conn, session_id=message.session_id)
         return outcome
+
+    def take_back(self, message: Outgoing, unsent: Unsent) -> Outcome:
+        """Undo a message that was not sent after all, and say why."""
+        self.withdraw(message)
+        return unsent.outcome
 
     def withdraw(self, message: Outgoing) -> None:
         """Undo a message prepared but never handed to Twilio, as if it had not been prepared."""
@@ -190,7 +281,7 @@ def prepare_invite(batch: Mailing, survey, again: bool, phone: str, conn, now):
     last = store.last_invite(db=conn, phone=phone, survey_id=survey.id)
     if last is not None and last.sid is None and last.session_status == OPEN and last.untouched:
         if last.status == PENDING:
-            return batch.resend(conn, last, now)
+            return batch.outside(phone, now) or batch.resend(conn, last, now)
         if last.status == RESENDING:
             return skipped(phone, "interrupted twice: see Twilio's message log")
     if not again:
@@ -202,6 +293,9 @@ def prepare_invite(batch: Mailing, survey, again: bool, phone: str, conn, now):
         db=conn, phone=phone, survey_id=survey.id, active_since=survey.idle_before(now)
     ):
         return skipped(phone, "answering the survey now")  # --again never cuts anyone off
+    late = batch.outside(phone, now)
+    if late is not None:
+        return late  # no session and no message: as if the number had not been reached yet
     if batch.twilio is None:
         effects = batch.service.conversation.begin(situation, survey, now=now)
         return Outgoing(None, phone, effects.reply, None, INVITE)
@@ -214,27 +308,35 @@ def prepare_invite(batch: Mailing, survey, again: bool, phone: str, conn, now):
 
 def prepare_reminder(batch: Mailing, session_id: int, phone: str, idle_before, conn, now):
     """Check one session inside its number's transaction and queue its reminder."""
-    run = _open_session(batch, conn, session_id, phone, now)
-    if isinstance(run, Outcome):
-        return run
+    found = _open_session(batch, conn, session_id, phone, now)
+    if isinstance(found, Outcome):
+        return found
+    run, expires = found
     body = batch.service.conversation.remind(run)
     if body is None:
         return skipped(phone, "its question is gone")
+    late = batch.outside(phone, now)
+    if late is not None:
+        return late
+    # Only reminded_at is set: a reminder does not make the session any younger.
     if batch.twilio is not None and not store.claim_reminder(
         db=conn, session_id=session_id, idle_before=idle_before, now=now
     ):
         return skipped(phone, "reminded or answered meanwhile")
-    return batch.queue(conn, phone, session_id, REMINDER, body, now)
+    return replace(batch.queue(conn, phone, session_id, REMINDER, body, now), expires=expires)
 
 
 def prepare_resend(batch: Mailing, row, conn, now):
     """Send again, once, a reminder whose command stopped before Twilio's answer was stored."""
-    run = _open_session(batch, conn, row.session_id, row.phone, now)
-    return run if isinstance(run, Outcome) else batch.resend(conn, row, now)
+    found = _open_session(batch, conn, row.session_id, row.phone, now)
+    if isinstance(found, Outcome):
+        return found
+    resent = batch.outside(row.phone, now) or batch.resend(conn, row, now)
+    return replace(resent, expires=found[1]) if isinstance(resent, Outgoing) else resent
 
 
 def _open_session(batch: Mailing, conn, session_id: int, phone: str, now):
-    """The session as the engine's Run if it is still open, unexpired and may be written to."""
+    """The session as the engine's Run and when it expires, if it is open and unexpired."""
     situation = store.situation(db=conn, phone=phone)
     run = situation.run
     if situation.opted_out:
@@ -244,7 +346,7 @@ def _open_session(batch: Mailing, conn, session_id: int, phone: str, now):
     survey = batch.service.surveys.version(run.survey_id, run.version)
     if survey is None or survey.expired(run.updated_at, now):
         return skipped(phone, "expired")
-    return run
+    return run, survey.expires(run.updated_at)
 
 
 # -- a run -----------------------------------------------------------------
@@ -266,13 +368,13 @@ class Pipeline:
     starts it afresh.
     """
 
-    def __init__(self, batch: Mailing, work: Work):
+    def __init__(self, batch: Mailing, work: Work, tally: Tally | None = None, hold=False):
         self.batch, self.work = batch, work
         self.outcomes: list[Outcome | None] = [None] * len(work)
         self.ready: queue.Queue = queue.Queue(maxsize=batch.concurrency)
         self.done: queue.Queue = queue.Queue()
-        self.tally: Counter = Counter()
-        self.interrupted = False
+        self.tally = Tally() if tally is None else tally  # shared by the rounds of one command
+        self.hold = hold  # deferred numbers wait for a later round: not done yet
 
     def run(self, bar) -> list[Outcome]:
         """Run the three stages to the end; every number's outcome, in order."""
@@ -286,18 +388,11 @@ class Pipeline:
         self._collect(bar)
         for thread in threads:
             thread.join()
-        why = "interrupted" if self.interrupted else "the run stopped"
+        why = "interrupted" if self.batch.interrupted else "the run stopped"
         return [
             outcome or Outcome(phone, "not tried", why, tried=False)
             for (phone, _), outcome in zip(self.work, self.outcomes, strict=True)
         ]
-
-    def interrupt(self, *_signal) -> None:
-        """Ctrl-C: prepare and send nothing more, finish the messages on their way."""
-        if not self.interrupted:
-            click.echo("\nStopping once the messages on their way are sent...", err=True)
-        self.interrupted = True
-        self.batch.stop.set()
 
     def _prepare(self) -> None:
         """Stage 1: prepare the numbers, a chunk per transaction, until the run stops."""
@@ -359,8 +454,10 @@ class Pipeline:
         if isinstance(message, Outcome):
             return message  # decided while preparing: skipped, would send, an error
         if answer is None:
-            why = "interrupted" if self.interrupted else "the run stopped"
+            why = "interrupted" if self.batch.interrupted else "the run stopped"
             return self._guarded(message, lambda: self.batch.withdraw(message), why)
+        if isinstance(answer, Unsent):
+            return self._guarded(message, lambda: self.batch.take_back(message, answer))
         if isinstance(answer, SendError):
             return self._guarded(message, lambda: self.batch.failed(message, answer))
         return answer  # an error Outcome from the sending thread
@@ -392,24 +489,80 @@ class Pipeline:
     def _finish(self, index: int, outcome: Outcome, bar) -> None:
         """Keep a number's outcome and show it in the progress bar."""
         self.outcomes[index] = outcome
+        if self.hold and outcome.result == DEFERRED:
+            return  # not done: it waits for its window in a later round
         self.tally[outcome.result] += 1
         bar.update(1, self.tally)
 
 
-def send_all(batch: Mailing, work: Work, label: str) -> tuple[list[Outcome], bool]:
-    """Run the jobs with a progress bar: (outcomes in order, interrupted?)."""
-    pipeline = Pipeline(batch, work)
+class Tally(Counter):
+    """Numbers by result so far, and what waits for its window: the progress bar's text."""
+
+    waiting: str = ""
+
+    def __str__(self) -> str:
+        counts = [f"{result} {n}" for result, n in sorted(self.items())]
+        return ", ".join(counts + ([self.waiting] if self.waiting else []))
+
+
+def send_all(
+    batch: Mailing, work: Work, label: str, wait: bool = False
+) -> tuple[list[Outcome], bool]:
+    """Run the jobs with a progress bar: (outcomes in order, interrupted?).
+
+    With `wait`, numbers outside their window wait for it in later rounds, each
+    run when the earliest waiting window opens, until none is left or Ctrl-C.
+    """
+    tally = Tally()
+    outcomes: list = [None] * len(work)
+    todo = list(range(len(work)))
     with (
         click.progressbar(length=len(work), label=label, item_show_func=_counts) as bar,
-        _on_ctrl_c(pipeline.interrupt),
+        _on_ctrl_c(batch.interrupt),
     ):
-        outcomes = pipeline.run(bar)
-    return outcomes, pipeline.interrupted
+        while todo:
+            found = Pipeline(batch, [work[i] for i in todo], tally, hold=wait).run(bar)
+            for index, outcome in zip(todo, found, strict=True):
+                outcomes[index] = outcome
+            todo = _wait_for_windows(batch, outcomes, tally, bar) if wait else []
+    return outcomes, batch.interrupted
 
 
-def _counts(tally: Counter | None) -> str | None:
+def _wait_for_windows(batch: Mailing, outcomes: list[Outcome], tally: Tally, bar) -> list[int]:
+    """Wait for the earliest window of the deferred numbers; those whose window has opened."""
+    waiting = [i for i, outcome in enumerate(outcomes) if outcome.result == DEFERRED]
+    if not waiting or batch.stop.is_set():
+        return []
+    first = min((outcomes[i] for i in waiting), key=lambda outcome: outcome.opens)
+    tally.waiting = f"waiting {len(waiting)}, the first {first.reason}"
+    bar.update(0, tally)
+    if bar.is_hidden:  # no bar on the screen (a log, a pipe): say it on a line instead
+        click.echo(f"Waiting for their window: {plural(len(waiting), 'number')}, {first.reason}.")
+    if not _sleep_until(batch, first.opens):
+        return []
+    tally.waiting = ""
+    now = batch.clock.now()
+    return [i for i in waiting if outcomes[i].opens <= now]
+
+
+def _sleep_until(batch: Mailing, moment: datetime) -> bool:
+    """Wait until `moment` on the service's clock; False on Ctrl-C or a stopped run."""
+    clock = batch.clock
+    while (left := (moment - clock.now()).total_seconds()) > 0:
+        # In steps, so that a machine that slept (and a monotonic clock that paused) catches up.
+        if not clock.wait_until(clock.monotonic() + min(left, WAIT_STEP), batch.stop):
+            return False
+    return not batch.stop.is_set()
+
+
+def plural(n: int, thing: str) -> str:
+    """`1 number`, `2 numbers`."""
+    return f"{n} {thing}" + ("" if n == 1 else "s")
+
+
+def _counts(tally: Tally | None) -> str | None:
     """The progress bar's running counts."""
-    return ", ".join(f"{result} {n}" for result, n in sorted(tally.items())) if tally else None
+    return (str(tally) or None) if tally is not None else None
 
 
 @contextmanager

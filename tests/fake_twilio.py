@@ -1,4 +1,4 @@
-"""A fake Twilio REST API on 127.0.0.1, and helpers for the tests of sending.
+"""A fake Twilio REST API on 127.0.0.1, a clock, and helpers for the tests of sending.
 
 The real twilio client talks to it over HTTP (TWILIO_API_URL), so what is tested is
 what goes over the wire. It serves `POST /2010-04-01/Accounts/{sid}/Messages.json`,
@@ -28,6 +28,7 @@ from urllib.parse import parse_qs
 import pytest
 from sqlalchemy import select, update
 
+from service import Clock
 from storage import store
 from storage.models import SurveySession
 
@@ -45,6 +46,44 @@ MESSAGES = {  # Twilio's own wording for the errors tests script
     21610: (21610, "Attempt to send to unsubscribed recipient"),
     21614: (21614, "'To' number is not a valid mobile number"),
 }
+
+
+# A Tuesday in winter at noon in New York (17:00 in London, 09:00 in Los Angeles):
+# inside the default window for every number the older sending tests use.
+NOON_IN_NEW_YORK = datetime(2026, 3, 3, 17, 0, tzinfo=UTC)
+
+
+class FakeClock(Clock):
+    """Starts at `start`; a wait moves it on at once instead of sleeping."""
+
+    def __init__(self, start: datetime = NOON_IN_NEW_YORK):
+        self.start = start
+        self.elapsed = 0.0
+        self.waits: list[float] = []  # how long each wait that ran would have slept
+        # Called at each wait with (clock, stop) before it moves time: a test's hook.
+        self.on_wait: Callable[[FakeClock, threading.Event], None] | None = None
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=self.elapsed)
+
+    def monotonic(self) -> float:
+        return self.elapsed
+
+    def wait_until(self, deadline: float, stop: threading.Event) -> bool:
+        if self.on_wait is not None:
+            self.on_wait(self, stop)
+        if stop.is_set():
+            return False
+        with self._lock:  # threads waiting together: time reaches the latest of their deadlines
+            self.waits.append(max(0.0, deadline - self.elapsed))
+            self.elapsed = max(self.elapsed, deadline)
+        return True
+
+    def set(self, moment: datetime) -> None:
+        """Jump to `moment`."""
+        with self._lock:
+            self.elapsed = (moment - self.start).total_seconds()
 
 
 @dataclass(frozen=True)
@@ -65,6 +104,8 @@ class Request:
     from_: str | None
     service: str | None
     callback: str | None
+    validity: int | None = None  # ValidityPeriod, in seconds
+    at: float = 0.0  # when it came, on the app's clock (monotonic seconds)
     status: int = 0  # the HTTP status answered; 0 for a dropped connection
     sid: str | None = None
 
@@ -72,7 +113,8 @@ class Request:
 class FakeTwilio:
     """The fake API: start it, point TWILIO_API_URL at `url`, script numbers, read `requests`."""
 
-    def __init__(self):
+    def __init__(self, clock: FakeClock | None = None):
+        self.clock = clock  # the app's clock, to note when each request came
         self.requests: list[Request] = []
         self.on_accept: Callable[[Request], None] | None = None  # called after each 201
         self._scripts: dict[str, deque] = defaultdict(deque)
@@ -118,6 +160,7 @@ class FakeTwilio:
     def answer(self, request: Request) -> tuple[int, dict] | None:
         """The status and JSON for one request (None: drop it), following its number's script."""
         with self._lock:
+            request.at = self.clock.monotonic() if self.clock is not None else 0.0
             self.requests.append(request)
         while True:
             with self._lock:
@@ -190,6 +233,7 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
                 from_=one.get("From"),
                 service=one.get("MessagingServiceSid"),
                 callback=one.get("StatusCallback"),
+                validity=int(one["ValidityPeriod"]) if "ValidityPeriod" in one else None,
             )
             answer = fake.answer(request)
             if answer is None:
@@ -222,17 +266,23 @@ def _basic_auth(header: str) -> tuple[str, str]:
 # Fixtures for the test modules of sending, which import them by these names.
 
 
+@pytest.fixture(name="clock")
+def clock_fixture():
+    """The app's clock: noon in New York until a test moves it."""
+    return FakeClock()
+
+
 @pytest.fixture(name="twilio")
-def twilio_fixture():
+def twilio_fixture(clock):
     """The fake Twilio API, served for one test."""
-    with FakeTwilio() as fake:
+    with FakeTwilio(clock) as fake:
         yield fake
 
 
 @pytest.fixture(name="config")
-def sending_config(config, twilio):
-    """The test settings, sending through the fake Twilio."""
-    return {**config, **twilio.settings()}
+def sending_config(config, twilio, clock):
+    """The test settings, sending through the fake Twilio, on the test's clock."""
+    return {**config, **twilio.settings(), "CLOCK": clock}
 
 
 @pytest.fixture(name="invite")

@@ -14,6 +14,7 @@ from fake_twilio import (
     SERVICE_SID,
     Delay,
     age,
+    clock_fixture,  # noqa: F401 (a fixture)
     crash_fixture,  # noqa: F401 (a fixture)
     invite_fixture,  # noqa: F401 (a fixture)
     sending_config,  # noqa: F401 (a fixture)

@@ -8,6 +8,7 @@ import pytest
 
 from fake_twilio import (
     age,
+    clock_fixture,  # noqa: F401 (a fixture)
     crash_fixture,  # noqa: F401 (a fixture)
     sending_config,  # noqa: F401 (a fixture)
     stored,

@@ -6,6 +6,7 @@ import pytest
 
 from fake_twilio import (
     ACCOUNT_SID,
+    clock_fixture,  # noqa: F401 (a fixture)
     invite_fixture,  # noqa: F401 (a fixture)
     sending_config,  # noqa: F401 (a fixture)
     stored,
