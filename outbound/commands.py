@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial, wraps
 from pathlib import Path
 
@@ -93,7 +93,7 @@ def report(outcomes: list[Outcome], left_out: Counter, *, verbose: bool) -> None
             why = ": ".join(dict.fromkeys(filter(None, (outcome.reason, outcome.detail))))
             click.echo(f"{outcome.phone}: {outcome.result}: {why}")
     by_result: dict[str, Counter] = {}
-    for outcome in outcomes:
+    for outcome in sorted(outcomes, key=_opening):  # deferred numbers' reasons: soonest first
         by_result.setdefault(outcome.result, Counter())[outcome.reason] += 1
     if left_out:
         by_result.setdefault("skipped", Counter()).update(left_out)
@@ -153,6 +153,11 @@ def _terms(window: SendWindow, timezone: str, validity: int, rate: float | None)
     where = "at any time" if window.always else f"{window} local time (no zone: {timezone})"
     pace = f"at most {rate:g} segments a second" if rate else "no rate limit"
     return f"Sending {where}; each message valid {timedelta(seconds=validity)}; {pace}."
+
+
+def _opening(outcome: Outcome) -> datetime:
+    """When a deferred number's window opens; the earliest moment for any other outcome."""
+    return outcome.opens or datetime.min.replace(tzinfo=UTC)
 
 
 def sending_options(command):

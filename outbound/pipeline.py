@@ -534,10 +534,13 @@ def _wait_for_windows(batch: Mailing, outcomes: list[Outcome], tally: Tally, bar
     if not waiting or batch.stop.is_set():
         return []
     first = min((outcomes[i] for i in waiting), key=lambda outcome: outcome.opens)
-    tally.waiting = f"waiting {len(waiting)}, the first {first.reason}"
+    several = len(waiting) > 1
+    tally.waiting = f"{plural(len(waiting), 'number')} waiting" + (
+        f", the first {first.reason}" if several else f" {first.reason}"
+    )
     bar.update(0, tally)
-    if bar.is_hidden:  # no bar on the screen (a log, a pipe): say it on a line instead
-        click.echo(f"Waiting for their window: {plural(len(waiting), 'number')}, {first.reason}.")
+    if not bar.file.isatty():  # no bar on the screen (a log, a pipe): say it on a line instead
+        click.echo(f"{tally.waiting[0].upper()}{tally.waiting[1:]}.")
     if not _sleep_until(batch, first.opens):
         return []
     tally.waiting = ""

@@ -105,7 +105,7 @@ class Request:
     service: str | None
     callback: str | None
     validity: int | None = None  # ValidityPeriod, in seconds
-    at: float = 0.0  # when it came, on the app's clock (monotonic seconds)
+    at: datetime | None = None  # when it came, on the app's clock
     status: int = 0  # the HTTP status answered; 0 for a dropped connection
     sid: str | None = None
 
@@ -160,7 +160,7 @@ class FakeTwilio:
     def answer(self, request: Request) -> tuple[int, dict] | None:
         """The status and JSON for one request (None: drop it), following its number's script."""
         with self._lock:
-            request.at = self.clock.monotonic() if self.clock is not None else 0.0
+            request.at = self.clock.now() if self.clock is not None else None
             self.requests.append(request)
         while True:
             with self._lock:

@@ -311,3 +311,33 @@ def test_stored_source_rebuilds_the_same_version():
     for data in (MINIMAL.encode(), b"\xef\xbb\xbf" + MINIMAL.encode(), MINIMAL.encode() + b"\r\n"):
         survey = load_survey(data, "a.yaml")
         assert load_survey(survey.source.encode(), "a.yaml").version == survey.version
+
+
+@pytest.mark.parametrize(
+    ("line", "window"),
+    [
+        ("", "08:00-21:00"),  # the default: US rules, 8 a.m. to 9 p.m. where they live
+        ('send_window: "09:30-17:00"\n', "09:30-17:00"),
+        ("send_window: 9:00 - 20:00\n", "09:00-20:00"),
+        ('send_window: "00:00-24:00"\n', "00:00-24:00"),
+    ],
+)
+def test_send_window_is_read(line, window):
+    assert str(load(line + MINIMAL).send_window) == window
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("8am-9pm", 'send_window must be two times like "08:00-21:00"'),
+        ('"08:00"', 'send_window must be two times like "08:00-21:00"'),
+        ('"08:00-25:00"', 'send_window has "25:00", which is not a time (00:00 to 24:00)'),
+        ('"08:60-21:00"', 'send_window has "8:60", which is not a time'),
+        ('"21:00-08:00"', "send_window must start before it ends (it cannot span midnight)"),
+        ('"09:00-09:00"', "send_window must start before it ends"),
+        ("[08:00, 21:00]", "send_window must be text"),
+    ],
+)
+def test_a_bad_send_window_is_refused_with_its_line(value, message):
+    found = problems(f"title: Poll\nsend_window: {value}\n" + MINIMAL)
+    assert [(p.line, message in p.message) for p in found] == [(2, True)], found

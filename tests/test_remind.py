@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from fake_twilio import (
+    NOON_IN_NEW_YORK,
     age,
     clock_fixture,  # noqa: F401 (a fixture)
     crash_fixture,  # noqa: F401 (a fixture)
@@ -147,3 +148,57 @@ def test_after_must_be_a_duration_shorter_than_expiry(remind, twilio):
     result = remind(CLINIC, "--after", "3d")
     assert result.exit_code == 0
     assert "Note: sessions expire after 2 days" in result.output
+
+
+def test_a_reminder_waits_for_the_window_and_does_not_make_the_session_younger(
+    app, remind, twilio, sms, clock
+):
+    sms.send(A, "CLINIC")
+    age(app, A, hours=25)
+    clock.set(NOON_IN_NEW_YORK + timedelta(hours=10))  # 22:00 in New York
+    result = remind(CLINIC)
+    assert "Done: deferred 1." in result.output
+    assert "deferred: 1 until Wed 08:00 America/New_York (13:00 UTC)" in result.output
+    [session] = stored(app, SurveySession)
+    assert (session.reminded_at, stored(app, OutboundMessage)) == (None, [])  # not marked
+    clock.set(NOON_IN_NEW_YORK + timedelta(hours=20))  # 08:00 the next morning
+    assert "Done: sent 1." in remind(CLINIC).output
+    [after] = stored(app, SurveySession)
+    assert after.reminded_at is not None
+    assert after.updated_at == session.updated_at  # the idle time runs on
+
+
+def test_a_reminders_validity_ends_when_its_session_expires(app, remind, twilio, sms):
+    sms.send(A, "CLINIC")
+    sms.send(B, "CLINIC")
+    age(app, A, hours=47, minutes=30)  # clinic-follow-up expires after 2 days: 30 minutes left
+    age(app, B, hours=25)
+    assert "Done: sent 2." in remind(CLINIC).output
+    assert {r.to: r.validity for r in twilio.accepted()} == {A: 1800, B: 3 * 3600}
+
+
+def test_a_session_that_expires_while_its_window_is_shut_gets_no_reminder(
+    app, remind, twilio, sms, clock
+):
+    sms.send(A, "CLINIC")
+    age(app, A, hours=31)
+    clock.set(NOON_IN_NEW_YORK + timedelta(hours=11))  # 23:00 in New York: 9 hours of night
+    # Idle 42 hours now: it expires after 48, 3 hours before its window opens.
+    result = remind(CLINIC, "--wait")
+    assert result.exit_code == 0, result.output
+    assert "1 number waiting until Wed 08:00 America/New_York" in result.output
+    assert "Done: skipped 1." in result.output and "skipped: 1 expired" in result.output
+    assert twilio.requests == []
+    assert stored(app, SurveySession)[0].reminded_at is None
+
+
+def test_a_reminder_twilio_dropped_after_its_validity_is_sent_again(app, remind, twilio, sms):
+    sms.send(A, "CLINIC")
+    age(app, A, hours=25)
+    assert "Done: sent 1." in remind(CLINIC).output
+    sid = twilio.accepted()[0].sid
+    form = {"MessageSid": sid, "MessageStatus": "failed", "ErrorCode": "30036"}
+    assert sms.post(form, path="/sms/status").status_code == 204
+    assert stored(app, SurveySession)[0].reminded_at is None
+    assert "Done: sent 1." in remind(CLINIC).output
+    assert [r.to for r in twilio.accepted()] == [A, A]

@@ -80,3 +80,30 @@ def test_a_late_21610_opts_the_number_out(app, sms, sid):
     assert (contact.phone, contact.opted_out) == (A, True)
     assert [s.status for s in stored(app, SurveySession)] == ["opted_out"]
     assert sms.send(A, "hello?") is None  # nothing more is sent to the number
+
+
+def test_an_invitation_twilio_dropped_after_its_validity_is_sent_again(
+    app, sms, sid, invite, twilio
+):
+    assert callback(sms, sid, "failed", "30036").status_code == 204
+    [message] = stored(app, OutboundMessage)
+    assert (message.status, message.error_code, message.session_id) == ("failed", 30036, None)
+    assert stored(app, SurveySession) == []  # never reached: no session in the export
+    result = invite(A)
+    assert "Done: sent 1." in result.output
+    assert [r.to for r in twilio.accepted()] == [A, A]
+    assert "Done: skipped 1." in invite(A).output  # and once delivered, only once
+
+
+@pytest.mark.parametrize("error", ["30003", "30005", None])
+def test_other_failures_do_not_invite_again(app, sms, sid, invite, twilio, error):
+    callback(sms, sid, "undelivered", error)
+    assert "skipped: 1 already invited" in invite(A).output
+    assert len(twilio.accepted()) == 1
+
+
+def test_a_dropped_invitation_someone_answered_anyway_stays(app, sms, sid, invite, twilio):
+    sms.send(A, "Sam")  # they texted back meanwhile (the keyword, a friend's forward...)
+    callback(sms, sid, "failed", "30036")
+    assert [s.status for s in stored(app, SurveySession)] == ["open"]
+    assert "skipped: 1 already invited" in invite(A).output
