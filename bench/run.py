@@ -272,7 +272,13 @@ def cmd_invite(args) -> int:
         write_numbers(numbers, args.numbers)
         with fake_twilio(args.delay, folder) as base:
             env["TWILIO_API_URL"] = base
-            command = flask + [SURVEY, str(numbers), f"--concurrency={args.concurrency}"]
+            # Throughput with no sending window (any hour) and no --rate: the target's terms.
+            command = flask + [
+                SURVEY,
+                str(numbers),
+                f"--concurrency={args.concurrency}",
+                "--window=00:00-24:00",
+            ]
             with open(folder / "invite.out", "w") as out:
                 result = timed(command, limit=args.limit, env=env, stdout=out, cwd=ROOT)
             stats = _fake_stats(base)

@@ -209,6 +209,8 @@ class Mailing:
 
         Judged at the last moment: with --rate a message may wait its turn a while.
         """
+        if message.expires is None and (self.windows is None or self.windows.window.always):
+            return self.validity  # nothing can have closed meanwhile
         now = self.clock.now()
         verdict = self._verdict(message.phone, now)
         late = self._late(message.phone, verdict)
