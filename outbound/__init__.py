@@ -1,7 +1,8 @@
 """The sending side: messages the bot starts itself through Twilio's REST API.
 
-`client` talks to Twilio, `numbers` reads lists of numbers, `pipeline` prepares,
-sends and records messages, `commands` holds `flask invite` and `flask remind`.
+`client` talks to Twilio, `numbers` reads lists of numbers, `windows` says when a
+number may be texted, `pace` how fast, `pipeline` prepares, sends and records
+messages, `commands` holds `flask invite` and `flask remind`.
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ after Twilio accepted a message but before its sid was committed (sids are store
 in batches, at most RECORD_EVERY late) leaves a pending row without sid, and the
 next run sends that message once more, marking it "resending" first so that it is
 never sent a third time.
+
+A number outside its sending window (outbound/windows.py) is decided before its
+session is started, so it leaves nothing behind; one whose window closes while
+its message waits for its turn (outbound/pace.py) is withdrawn the same way.
 """
 
 from __future__ import annotations
@@ -104,8 +108,7 @@ Job = tuple[int, str, Prepare]  # a number's place in the run, the number, its p
 
 @dataclass
 class Mailing:
-    """What one command's messages share: the service, Twilio (None on a dry run), a stop flag,
-    and when and how fast they may go."""
+    """What one command's messages share: service, Twilio, stop flag, window, validity, pace."""
 
     service: Service
     twilio: Twilio | None
@@ -333,8 +336,9 @@ def prepare_resend(batch: Mailing, row, conn, now):
     found = _open_session(batch, conn, row.session_id, row.phone, now)
     if isinstance(found, Outcome):
         return found
+    _run, expires = found
     resent = batch.outside(row.phone, now) or batch.resend(conn, row, now)
-    return replace(resent, expires=found[1]) if isinstance(resent, Outgoing) else resent
+    return replace(resent, expires=expires) if isinstance(resent, Outgoing) else resent
 
 
 def _open_session(batch: Mailing, conn, session_id: int, phone: str, now):
@@ -370,7 +374,7 @@ class Pipeline:
     starts it afresh.
     """
 
-    def __init__(self, batch: Mailing, work: Work, tally: Tally | None = None, hold=False):
+    def __init__(self, batch: Mailing, work: Work, tally: Tally | None = None, hold: bool = False):
         self.batch, self.work = batch, work
         self.outcomes: list[Outcome | None] = [None] * len(work)
         self.ready: queue.Queue = queue.Queue(maxsize=batch.concurrency)

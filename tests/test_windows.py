@@ -249,3 +249,20 @@ def test_a_dry_run_shows_who_would_be_deferred(invite, twilio, clock):
     result = invite(NEW_YORK, LOS_ANGELES, args=["--dry-run"])
     assert "Done: would send 1, deferred 1." in result.output
     assert twilio.requests == []
+
+
+def test_a_message_whose_window_closes_while_it_waits_its_turn_is_taken_back(
+    app, invite, twilio, clock
+):
+    clock.set(utc(2026, 3, 4, 1, 59, 57))  # 20:59:57 in New York: three seconds left
+    numbers = [f"+1202555{n:04d}" for n in range(301, 306)]
+    result = invite(*numbers, args=["--rate", "1", "--wait", "--concurrency", "1"])
+    assert result.exit_code == 0, result.output
+    assert "2 numbers waiting, the first until Wed 08:00 America/New_York" in result.output
+    assert "Done: sent 5." in result.output
+    sent = twilio.accepted()
+    assert [r.validity for r in sent[:3]] == [3, 2, 1]  # each cut to what is left of 21:00
+    assert [r.at for r in sent[3:]] == [utc(2026, 3, 4, 13), utc(2026, 3, 4, 13, 0, 1)]
+    # The two taken back left nothing behind: one session and one message per number.
+    assert sorted(s.phone for s in stored(app, SurveySession)) == numbers
+    assert len(stored(app, OutboundMessage)) == 5
