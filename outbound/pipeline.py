@@ -523,7 +523,12 @@ def send_all(
     outcomes: list = [None] * len(work)
     todo = list(range(len(work)))
     with (
-        click.progressbar(length=len(work), label=label, item_show_func=_counts) as bar,
+        click.progressbar(
+            length=len(work),
+            label=label,
+            item_show_func=_counts,
+            show_eta=not wait,  # a guess from the pace so far, which hours of waiting make wrong
+        ) as bar,
         _on_ctrl_c(batch.interrupt),
     ):
         while todo:
@@ -545,6 +550,7 @@ def _wait_for_windows(batch: Mailing, outcomes: list[Outcome], tally: Tally, bar
         f", the first {first.reason}" if several else f" {first.reason}"
     )
     bar.update(0, tally)
+    bar.render_progress()  # update() draws only after a step, and waiting is none
     if not bar.file.isatty():  # no bar on the screen (a log, a pipe): say it on a line instead
         click.echo(f"{tally.waiting[0].upper()}{tally.waiting[1:]}.")
     if not _sleep_until(batch, first.opens):
