@@ -10,6 +10,7 @@ import pytest
 
 from bot.model import DEFAULT_SEND_WINDOW, parse_window
 from fake_twilio import (
+    Delay,
     clock_fixture,  # noqa: F401 (a fixture)
     invite_fixture,  # noqa: F401 (a fixture)
     sending_config,  # noqa: F401 (a fixture)
@@ -246,8 +247,11 @@ def test_bad_sending_options_are_refused_before_anything_is_sent(
 
 def test_a_dry_run_shows_who_would_be_deferred(invite, twilio, clock):
     clock.set(utc(2026, 3, 3, 14, 30))
-    result = invite(NEW_YORK, LOS_ANGELES, args=["--dry-run"])
+    result = invite(NEW_YORK, LOS_ANGELES, args=["--dry-run", "-v"])
     assert "Done: would send 1, deferred 1." in result.output
+    assert f"{LOS_ANGELES}: deferred: until Tue 08:00 America/Los_Angeles (16:00 UTC)" in (
+        result.output
+    )
     assert twilio.requests == []
 
 
@@ -266,3 +270,10 @@ def test_a_message_whose_window_closes_while_it_waits_its_turn_is_taken_back(
     # The two taken back left nothing behind: one session and one message per number.
     assert sorted(s.phone for s in stored(app, SurveySession)) == numbers
     assert len(stored(app, OutboundMessage)) == 5
+
+
+def test_a_retry_gets_only_what_is_left_of_the_validity(invite, twilio, clock):
+    clock.set(utc(2026, 3, 4, 1, 59, 58))  # 20:59:58 in New York: two seconds left
+    twilio.script(NEW_YORK, Delay(1.1), 429)  # Twilio answers 429 after a second
+    assert "Done: sent 1." in invite(NEW_YORK).output
+    assert [(r.status, r.validity) for r in twilio.requests] == [(429, 2), (201, 1)]
