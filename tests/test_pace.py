@@ -99,10 +99,10 @@ questions:
 def test_a_run_keeps_to_the_rate_in_segments(invite, twilio, clock, surveys_dir, rate, segments):
     intro = {1: "Hi!", 2: "Hello " * 30, 3: "Привет! " * 18}[segments]
     (surveys_dir / "pace.yaml").write_text(LONG_INTRO.format(intro=intro))
-    numbers = [f"+1202555{n:04d}" for n in range(200, 260)]
+    numbers = [f"+1202555{n:04d}" for n in range(200, 230)]
     result = invite(*numbers, survey="pace", args=["--rate", str(rate), "--concurrency", "8"])
     assert result.exit_code == 0, result.output
-    assert "at most" in result.output and "Done: sent 60." in result.output
+    assert "at most" in result.output and "Done: sent 30." in result.output
     sent = sorted(twilio.accepted(), key=lambda r: r.at)
     assert {measure(r.body).segments for r in sent} == {segments}
     seconds = [(r.at - clock.start).total_seconds() for r in sent]  # since the run began
