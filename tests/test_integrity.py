@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, text
 
 from bot import values
-from conftest import survey_folder
+from conftest import message_sid, survey_folder
 from live import ROOT, Sender, gunicorn, row_counts, server_settings
 from service import Inbound
 from storage import db as database
@@ -61,28 +61,30 @@ def answers(engine, phone: str = PHONE) -> dict[str, str]:
 
 
 def test_a_redelivered_message_changes_nothing_and_gets_the_same_reply(sms, app):
-    first = sms.send(PHONE, "hello", sid="SM1")
-    assert sms.send(PHONE, "hello", sid="SM1") == first == "Hi.\n\nQuestion 1?"
-    answered = sms.send(PHONE, "Ann", sid="SM2")
+    first = sms.send(PHONE, "hello", sid=message_sid("SM1"))
+    assert sms.send(PHONE, "hello", sid=message_sid("SM1")) == first == "Hi.\n\nQuestion 1?"
+    answered = sms.send(PHONE, "Ann", sid=message_sid("SM2"))
     counts = row_counts(engine_of(app))
-    assert sms.send(PHONE, "Ann", sid="SM2") == answered == "Question 2?"
+    assert sms.send(PHONE, "Ann", sid=message_sid("SM2")) == answered == "Question 2?"
     assert row_counts(engine_of(app)) == counts
     assert answers(engine_of(app)) == {"q1": "Ann"}
     assert len(sessions(engine_of(app))) == 1
 
 
 def test_a_late_redelivery_gets_its_own_first_reply(sms, app):
-    sms.send(PHONE, "hello", sid="SM1")
-    first = sms.send(PHONE, "one", sid="SM2")
-    sms.send(PHONE, "two", sid="SM3")
-    assert sms.send(PHONE, "one, changed", sid="SM2") == first  # the body is not read again
+    sms.send(PHONE, "hello", sid=message_sid("SM1"))
+    first = sms.send(PHONE, "one", sid=message_sid("SM2"))
+    sms.send(PHONE, "two", sid=message_sid("SM3"))
+    assert (
+        sms.send(PHONE, "one, changed", sid=message_sid("SM2")) == first
+    )  # the body is not read again
     assert answers(engine_of(app)) == {"q1": "one", "q2": "two"}
     assert sessions(engine_of(app))[0].state == "q3"
 
 
 def test_a_message_sid_from_another_number_is_not_handled_again(sms, app):
-    reply = sms.send(PHONE, "hello", sid="SM1")
-    assert sms.send("+15557770002", "hello", sid="SM1") == reply
+    reply = sms.send(PHONE, "hello", sid=message_sid("SM1"))
+    assert sms.send("+15557770002", "hello", sid=message_sid("SM1")) == reply
     assert sessions(engine_of(app), "+15557770002") == []
 
 
@@ -111,7 +113,7 @@ def at_once(count: int, send) -> list:
 def test_copies_of_one_message_at_once_are_handled_once(server, app):
     sender = Sender(server.port)
     sender.send(PHONE, "hello")
-    replies = at_once(8, lambda _: sender.send(PHONE, "Ann", sid="SMsame"))
+    replies = at_once(8, lambda _: sender.send(PHONE, "Ann", sid=message_sid("SMsame")))
     assert {(r.status, r.text) for r in replies} == {(200, "Question 2?")}
     assert len({r.twiml for r in replies}) == 1
     assert answers(engine_of(app)) == {"q1": "Ann"}
@@ -237,15 +239,17 @@ def hang(**changes):
 
 store.apply = hang
 app = create_app({"TESTING": True, "DATABASE_URL": sys.argv[1], "SURVEYS_DIR": sys.argv[2]})
-app.extensions["survey_service"].receive(Inbound(phone=sys.argv[3], body="Bob", sid="SMcrash"))
+app.extensions["survey_service"].receive(Inbound(phone=sys.argv[3], body="Bob", sid=sys.argv[4]))
 """
 
 
 def test_a_worker_killed_mid_transaction_leaves_nothing_half_written(sms, app, config):
-    sms.send(PHONE, "hello", sid="SM1")
+    sms.send(PHONE, "hello", sid=message_sid("SM1"))
     before = (row_counts(engine_of(app)), sessions(engine_of(app)))
     args = [sys.executable, "-c", CRASHING_WORKER, config["DATABASE_URL"], config["SURVEYS_DIR"]]
-    worker = subprocess.Popen([*args, PHONE], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    worker = subprocess.Popen(
+        [*args, PHONE, message_sid("SMcrash")], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert worker.stdout.readline() == "written\n"
     finally:
@@ -253,13 +257,13 @@ def test_a_worker_killed_mid_transaction_leaves_nothing_half_written(sms, app, c
         worker.wait()
     assert (row_counts(engine_of(app)), sessions(engine_of(app))) == before
     started = time.monotonic()
-    assert sms.send(PHONE, "Bob", sid="SMcrash") == "Question 2?"  # Twilio's retry
+    assert sms.send(PHONE, "Bob", sid=message_sid("SMcrash")) == "Question 2?"  # Twilio's retry
     assert time.monotonic() - started < 5  # the dead worker's lock went with it
     assert answers(engine_of(app)) == {"q1": "Bob"}
 
 
 def test_an_error_mid_message_rolls_everything_back(sms, app, monkeypatch):
-    sms.send(PHONE, "hello", sid="SM1")
+    sms.send(PHONE, "hello", sid=message_sid("SM1"))
     before = (row_counts(engine_of(app)), sessions(engine_of(app)))
 
     write = store.apply
@@ -270,10 +274,10 @@ def test_an_error_mid_message_rolls_everything_back(sms, app, monkeypatch):
 
     monkeypatch.setattr(store, "apply", fail)
     with pytest.raises(RuntimeError):
-        sms.send(PHONE, "Bob", sid="SM2")
+        sms.send(PHONE, "Bob", sid=message_sid("SM2"))
     assert (row_counts(engine_of(app)), sessions(engine_of(app))) == before
     monkeypatch.undo()
-    assert sms.send(PHONE, "Bob", sid="SM2") == "Question 2?"
+    assert sms.send(PHONE, "Bob", sid=message_sid("SM2")) == "Question 2?"
 
 
 def test_sqlite_commits_survive_a_process_crash(tmp_path):

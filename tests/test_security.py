@@ -25,10 +25,10 @@ MESSAGE = {
     "From": PHONE,
     "To": "+15550001111",
     "Body": "hello",
-    "MessageSid": "SMforged",
+    "MessageSid": "SM" + "f" * 32,
     "NumMedia": "0",
 }
-STATUS = {"MessageSid": "SMsent", "MessageStatus": "delivered", "To": PHONE}
+STATUS = {"MessageSid": "SM" + "5" * 32, "MessageStatus": "delivered", "To": PHONE}
 
 
 def sign(url: str, form: dict, token: str = TOKEN) -> str:
@@ -141,7 +141,7 @@ def test_without_public_url_the_request_url_is_checked(make_client):
 def test_forwarded_headers_are_ignored_unless_proxies_are_trusted(make_client):
     client = make_client(PUBLIC_URL=None)
     assert post(client, "/sms", MESSAGE, sign(URL, MESSAGE), **FORWARDED).status_code == 403
-    other = MESSAGE | {"MessageSid": "SMother"}
+    other = MESSAGE | {"MessageSid": "SM" + "0" * 32}
     assert post(client, "/sms", other, sign(INTERNAL, other), **FORWARDED).status_code == 200
 
 
@@ -320,7 +320,7 @@ WORDS = st.sampled_from(
 )
 REPLIES = WORDS | st.text(max_size=40)
 TEXTS = REPLIES | st.text(min_size=1590, max_size=1610)
-SIDS = st.sampled_from(["SM1", "SM2", "SM3"]) | st.uuids().map("SM{0.hex}".format)
+SIDS = st.sampled_from([f"SM{digit * 32}" for digit in "123"]) | st.uuids().map("SM{0.hex}".format)
 OPTIONAL = {
     "NumMedia": st.sampled_from(["0", "1", "x", "-5", "", "9" * 5000]),
     "MessageStatus": WORDS,

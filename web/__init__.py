@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 from dotenv import load_dotenv
-from flask import Flask, Response
+from flask import Flask, Response, abort, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -32,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(export.bp)
     _register_errors(app, service)
+    app.before_request(_refuse_long_streams)
     commands.init_app(app)
     outbound.init_app(app)
     return app
@@ -44,6 +45,19 @@ def _register_errors(app: Flask, service: Service) -> None:
     app.register_error_handler(service.engine.dialect.dbapi.OperationalError, _database_busy)
     app.register_error_handler(schema.SchemaBehind, _schema_behind)
     app.register_error_handler(HTTPException, _plain_error)
+
+
+def _refuse_long_streams() -> None:
+    """413 for a body sent without Content-Length (chunked) that runs past the form limit.
+
+    Werkzeug's stream stops quietly at MAX_CONTENT_LENGTH when there is no
+    Content-Length, so the cut form would be read as if whole: read it now
+    (cached for the view); one that fills the limit was cut.
+    """
+    if request.content_length is not None or not request.environ.get("wsgi.input_terminated"):
+        return
+    if len(request.get_data(cache=True)) >= request.max_content_length:
+        abort(413, f"The body is over {request.max_content_length} bytes.")
 
 
 def _database_busy(err: OperationalError) -> Response:

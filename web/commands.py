@@ -100,7 +100,7 @@ def simulate(survey_id: str, phone: str) -> None:
     _say(effects.reply)
     while True:
         line = click.prompt("you", default="", show_default=False, prompt_suffix="> ")
-        sid = f"SIM{uuid4().hex}"  # each typed line is a new message
+        sid = f"SM{uuid4().hex}"  # each typed line is a new message, in Twilio's form
         _say(_message_text(service.receive(Inbound(phone=phone, body=line, sid=sid))))
         if service.situation(phone).run is None:
             click.echo("[The survey is over: see `flask export " + survey.id + "`.]")
