@@ -276,6 +276,7 @@ class Service:
         """A status callback: follow the message's delivery; an opt-out at Twilio opts out."""
         now = self.clock.now()
         with self.ready().engine.begin() as conn:
+            database.bound_waits(conn)
             store.record_delivery(db=conn, sid=sid, status=status, error_code=error_code)
             if error_code == VALIDITY_EXPIRED:
                 # Twilio dropped it unsent: as if it had never been sent, so a later run sends it.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import queue
 import sqlite3
 import threading
 import time
@@ -19,11 +20,20 @@ from sqlalchemy.pool import StaticPool
 
 from storage.hot import Batch, Statements
 
+# How long a request waits for the database (a lock, a connection, a statement)
+# before it gives up with 503: well inside the 15 s Twilio gives a webhook,
+# so that Twilio's retry, not a dropped connection, is what follows.
+WAIT_SECONDS = 5
 # Transaction-scoped, so it is released by COMMIT or ROLLBACK, whatever happens.
 PHONE_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
+# PostgreSQL: the waits of one serving transaction, the phone's lock included.
+PG_BOUNDED = (
+    f"SET LOCAL lock_timeout = {WAIT_SECONDS * 1000};\n"
+    f"SET LOCAL statement_timeout = {WAIT_SECONDS * 1000}"
+)
 # `Writer` sends its own BEGIN (its connection is in autocommit mode), with the
 # isolation level the engine gives every other transaction.
-PG_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED;\n" + PHONE_LOCK
+PG_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED;\n" + PG_BOUNDED + ";\n" + PHONE_LOCK
 
 
 def make_engine(url: str) -> Engine:
@@ -44,12 +54,12 @@ def make_engine(url: str) -> Engine:
             url,
             isolation_level="READ COMMITTED",
             pool_size=5,
-            connect_args={"prepare_threshold": None},
+            connect_args={"prepare_threshold": None, "connect_timeout": WAIT_SECONDS},
         )
     memory = url in ("sqlite://", "sqlite:///:memory:")
     engine = create_engine(
         url,
-        connect_args={"check_same_thread": False, "timeout": 30},
+        connect_args={"check_same_thread": False, "timeout": WAIT_SECONDS},
         **({"poolclass": StaticPool} if memory else {}),
     )
     event.listen(engine, "connect", _sqlite_connect)
@@ -66,7 +76,7 @@ def _sqlite_connect(dbapi_conn, _record) -> None:
     # power cut can lose the last commits (documented in README).
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={WAIT_SECONDS * 1000}")
     if _checkpointing(dbapi_conn):  # a background thread checkpoints for this process
         cur.execute("PRAGMA wal_autocheckpoint=0")
     cur.close()
@@ -85,6 +95,15 @@ def _sqlite_begin(conn: Connection) -> None:
     """BEGIN IMMEDIATE when asked: take the write lock before reading anything."""
     mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
     conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def bound_waits(conn: Connection) -> None:
+    """Give up on locks and statements after WAIT_SECONDS in this transaction (PostgreSQL).
+
+    SQLite's waits are bounded for every connection already (its busy timeout).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(PG_BOUNDED)
 
 
 @contextmanager
@@ -197,6 +216,8 @@ class WriterGate:
     on an exclusive flock() of a file beside the database wakes the next writer
     the moment the previous one commits. It only orders writers on this machine;
     BEGIN IMMEDIATE still guards correctness for any writer that does not queue.
+    A writer waits at most WAIT_SECONDS for the gate, then fails as SQLite's
+    busy timeout does (503 for a webhook).
     """
 
     def __init__(self, path: str):
@@ -204,26 +225,94 @@ class WriterGate:
         self._threads = threading.Lock()  # flock() does not exclude threads of one process
         self._fd: int | None = None
         self._pid: int | None = None
+        self._waiter = _FlockWaiter(self.path)
         self.checkpointer = Checkpointer(path)
 
     @contextmanager
     def held(self) -> Iterator[None]:
         """Hold the gate for the duration of a write transaction."""
         self.checkpointer.start()
-        with self._threads:
+        deadline = time.monotonic() + WAIT_SECONDS
+        if not self._threads.acquire(timeout=WAIT_SECONDS):
+            raise _gate_timeout()
+        try:
             fd = self._descriptor()
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:  # free nearly always: no thread, no wait
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fd = self._waiter.take(deadline - time.monotonic())
             try:
                 yield
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
 
     def _descriptor(self) -> int:
         """This process's own open file: a forked worker must not share its parent's."""
         if self._pid != os.getpid():
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._fd = _open_lock_file(self.path)
             self._pid = os.getpid()
         return self._fd
+
+
+def _gate_timeout() -> sqlite3.OperationalError:
+    """The error of a writer that waited too long for the gate: SQLite's own kind, so 503."""
+    return sqlite3.OperationalError(f"database is locked (writer gate, {WAIT_SECONDS} s)")
+
+
+def _open_lock_file(path: str) -> int:
+    """A new open file description of the gate's lock file."""
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+
+class _FlockWaiter:
+    """Waits for the gate's flock in a thread of its own, so that a writer can stop waiting.
+
+    flock() has no timeout. The thread blocks in it on a descriptor of its own
+    (a separate open file description, so the lock it takes is distinct from
+    the writer's fast path) and hands the lock over; a writer that gave up
+    leaves it to release the lock as soon as it gets it.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self._pid: int | None = None
+        self._fd = -1
+        self._requests: queue.SimpleQueue = queue.SimpleQueue()
+        self._handover = threading.Lock()
+
+    def take(self, timeout: float) -> int:
+        """The descriptor holding the gate, within `timeout` seconds, else the gate's timeout error."""
+        self._start()
+        granted, abandoned = threading.Event(), threading.Event()
+        self._requests.put((granted, abandoned))
+        if granted.wait(max(timeout, 0)):
+            return self._fd
+        with self._handover:
+            if granted.is_set():
+                return self._fd
+            abandoned.set()
+        raise _gate_timeout()
+
+    def _start(self) -> None:
+        """Start the thread once per process (a forked worker starts its own)."""
+        if self._pid == os.getpid():
+            return
+        self._pid, self._fd = os.getpid(), _open_lock_file(self.path)
+        self._requests = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="writer-gate", daemon=True).start()
+
+    def _run(self) -> None:
+        """Take the lock for each waiting writer in turn; release it for one that left."""
+        while True:
+            granted, abandoned = self._requests.get()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            with self._handover:
+                if abandoned.is_set():
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+                else:
+                    granted.set()
 
 
 class Checkpointer:

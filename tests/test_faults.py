@@ -1,0 +1,100 @@
+"""Faults: a stuck database answers 503 in time, and Twilio's retry is then stored once."""
+
+from __future__ import annotations
+
+import fcntl
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from conftest import SMS, TOKEN, message_sid
+from live import row_counts
+from service import Service
+from storage import db as database
+from web import create_app
+
+PHONE = "+15558880201"
+TWILIO_GIVES_UP = 15  # seconds Twilio waits for a webhook's answer
+
+
+@contextmanager
+def phone_locked_elsewhere(database_url: str, phone: str):
+    """Another client holds what a message from `phone` must wait for, until the block ends."""
+    if database_url.startswith("sqlite"):
+        conn = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")  # the database's write lock
+        try:
+            yield
+        finally:
+            conn.execute("ROLLBACK")
+            conn.close()
+        return
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        conn.execute(text(database.PHONE_LOCK.replace("%s", ":key")), {"key": "phone:" + phone})
+        try:
+            yield
+        finally:
+            conn.rollback()
+    engine.dispose()
+
+
+def timed(send) -> tuple[object, float]:
+    """Call `send` in a thread; (its response, seconds), or (None, ...) if it took over 20 s."""
+    result = []
+    started = time.monotonic()
+    worker = threading.Thread(target=lambda: result.append(send()), daemon=True)
+    worker.start()
+    worker.join(TWILIO_GIVES_UP + 5)
+    return (result[0] if result else None), time.monotonic() - started
+
+
+def test_a_held_lock_gives_503_in_time_and_the_retry_is_stored_once(app, sms, database_url):
+    sms.send(PHONE, "FEEDBACK")
+    engine = Service.of(app).engine
+    before = row_counts(engine)
+    form = {"From": PHONE, "Body": "2", "MessageSid": message_sid("held"), "NumMedia": "0"}
+    with phone_locked_elsewhere(database_url, PHONE):
+        response, seconds = timed(lambda: sms.post(form))
+        assert response is not None and seconds < TWILIO_GIVES_UP
+        assert response.status_code == 503
+        assert "try again" in response.get_data(as_text=True)
+        assert row_counts(engine) == before
+    retried = sms.post(form)  # Twilio's redelivery, once the database answers again
+    assert retried.status_code == 200
+    assert sms.post(form).data == retried.data
+    assert row_counts(engine)["inbound_message"] == before["inbound_message"] + 1
+
+
+@pytest.fixture
+def sqlite_sms(tmp_path, surveys_dir):
+    """The SMS helper on an app with a SQLite file database (the writer gate is SQLite's)."""
+    url = f"sqlite:///{tmp_path / 'gate.sqlite3'}"
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": url,
+            "SURVEYS_DIR": str(surveys_dir),
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "PUBLIC_URL": "https://survey.example.org",
+        }
+    )
+    yield SMS(app.test_client())
+    Service.of(app).engine.dispose()
+
+
+def test_a_writer_gate_held_elsewhere_gives_503_in_time(sqlite_sms):
+    sqlite_sms.send(PHONE, "FEEDBACK")
+    url = Service.of(sqlite_sms.client.application).engine.url
+    form = {"From": PHONE, "Body": "2", "MessageSid": message_sid("gate"), "NumMedia": "0"}
+    with open(f"{url.database}-writer.lock", "a+b") as gate:
+        fcntl.flock(gate, fcntl.LOCK_EX)  # as another worker process waiting on SQLite would
+        response, seconds = timed(lambda: sqlite_sms.post(form))
+        fcntl.flock(gate, fcntl.LOCK_UN)
+    assert response is not None and seconds < TWILIO_GIVES_UP
+    assert response.status_code == 503
+    assert sqlite_sms.post(form).status_code == 200
