@@ -283,7 +283,7 @@ class _FlockWaiter:
         self._handover = threading.Lock()
 
     def take(self, timeout: float) -> int:
-        """The descriptor holding the gate, within `timeout` seconds, else the gate's timeout error."""
+        """The descriptor holding the gate, within `timeout` seconds (else a timeout error)."""
         self._start()
         granted, abandoned = threading.Event(), threading.Event()
         self._requests.put((granted, abandoned))

@@ -183,10 +183,11 @@ class Reply:
 class Sender:
     """Posts signed inbound messages to a live server, as Twilio would."""
 
-    def __init__(self, port: int, retry: bool = False, token: str = TOKEN):
+    def __init__(self, port: int, retry: bool = False, token: str = TOKEN, timeout: float = 60):
         self.port = port
         self.retry = retry  # send again (same MessageSid) when a worker dies mid-request
         self.validator = RequestValidator(token)
+        self.timeout = timeout  # seconds to wait for an answer
 
     def send(self, phone: str, body: str, sid: str | None = None) -> Reply:
         """Send one SMS and return the reply (retrying dropped requests if asked to)."""
@@ -210,7 +211,7 @@ class Sender:
             "Content-Type": "application/x-www-form-urlencoded",
             "X-Twilio-Signature": signature,
         }
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
         try:
             conn.request("POST", path, body=urlencode(form), headers=headers)
             response = conn.getresponse()

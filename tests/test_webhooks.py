@@ -10,6 +10,7 @@ from twilio.request_validator import RequestValidator
 from conftest import TOKEN, message_sid
 from live import row_counts
 from service import Service
+from web import create_app
 
 PHONE = "+15558880101"
 URL = "https://survey.example.org"
@@ -149,3 +150,14 @@ def test_a_chunked_body_over_the_limit_gets_413(client, app):
     response = chunked(client, body + b"&Pad=" + b"x" * 400_000)
     assert response.status_code == 413
     assert set(counts(app).values()) == {0}
+
+
+@pytest.mark.parametrize("signed", [URL + "/sms", URL + "/sms#rc=2&rp=all"])
+def test_signatures_validate_with_connection_overrides_on_the_webhook_url(config, signed):
+    app = create_app(config | {"PUBLIC_URL": URL + "#rc=2&rp=all"})
+    form = CAPTURED | {"MessageSid": message_sid(signed)}
+    headers = {"X-Twilio-Signature": sign(signed, form)}
+    response = app.test_client().post("/sms", data=form, headers=headers)
+    assert response.status_code == 200
+    assert app.config["PUBLIC_URL"] == URL  # status callbacks are built on the base address
+    Service.of(app).engine.dispose()

@@ -44,7 +44,20 @@ def configure(app: Flask, test_config: dict | None) -> None:
         app.config.update({k: os.environ[k] for k in SETTINGS if os.environ.get(k)})
     else:
         app.config.update(test_config)
+    _split_fragment(app.config)
     _configure_proxies(app)
+
+
+def _split_fragment(config) -> None:
+    """Keep a fragment copied into PUBLIC_URL (`#rc=2&rp=all`) apart from the base address.
+
+    Twilio reads connection overrides from the webhook URL's fragment; an HTTP
+    client never sends a fragment, so the URL a request arrives at, and the
+    base status callbacks are built on, have none.
+    """
+    base, _, fragment = str(config.get("PUBLIC_URL") or "").partition("#")
+    if fragment:
+        config["PUBLIC_URL"], config["WEBHOOK_FRAGMENT"] = base, fragment
 
 
 def validation_enabled(config) -> bool:

@@ -90,11 +90,22 @@ def check_signature(form: Form) -> None:
     url = public_url(config)
     if not signature:
         _refuse("Missing X-Twilio-Signature.", "no X-Twilio-Signature", url)
-    if not _signed(config["TWILIO_AUTH_TOKEN"], url, form, signature):
+    if not any(_signed(config["TWILIO_AUTH_TOKEN"], u, form, signature) for u in _signed_urls(url)):
         reason = "X-Twilio-Signature does not match the URL and form"
         if request.headers.get(SETTINGS_HEADER):  # a Webhooks Rule signs with a shared key
             reason += f" ({SETTINGS_HEADER} present: shared-key signing is not supported)"
         _refuse("Invalid X-Twilio-Signature.", reason, url)
+
+
+def _signed_urls(url: str) -> list[str]:
+    """The URLs Twilio may have signed: as called, then with the webhook's fragment, if any.
+
+    Twilio signs the URL without its fragment (connection overrides such as
+    `#rc=2&rp=all`), as clients never send one; the second form is a fallback
+    for an operator whose PUBLIC_URL holds the fragment, should Twilio sign it.
+    """
+    fragment = current_app.config.get("WEBHOOK_FRAGMENT")
+    return [url, f"{url}#{fragment}"] if fragment else [url]
 
 
 @lru_cache(maxsize=4)

@@ -1,0 +1,23 @@
+"""gunicorn's production settings: read by `gunicorn app:app` started in this folder.
+
+Twilio gives a webhook 15 seconds in all. With sync workers, four clients that
+send their headers and then nothing held all four workers and every other
+message waited for them. Threaded workers (gthread) park a connection that
+sends nothing in the worker's poller, and one that stalls in its body holds
+one thread of many, not a worker: the others keep answering. Command-line
+options (`-w`, `-b`, `--threads`) override these; see docs/serving.md.
+"""
+
+import os
+
+wsgi_app = "app:app"
+bind = os.environ.get("BIND", "0.0.0.0:8000")
+worker_class = "gthread"
+# Processes: WEB_CONCURRENCY, as platforms set it, else 4.
+workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+# Threads per process: each stalled client can hold one, so keep plenty.
+threads = 16
+# A worker that stops answering its master is replaced well before Twilio gives up.
+timeout = 10
+graceful_timeout = 10
+keepalive = 5  # Twilio reuses connections; an idle one costs no thread under gthread

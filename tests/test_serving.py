@@ -1,0 +1,37 @@
+"""Served the README's way (gunicorn with gunicorn.conf.py), slow clients stall nobody else."""
+
+from __future__ import annotations
+
+import socket
+import time
+from contextlib import ExitStack
+
+from live import Sender, gunicorn, server_settings
+
+STALLED = 4  # as many as the sync workers the README used to start
+HEAD = (
+    "POST /sms HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
+)
+
+
+def stall(port: int, part: str) -> socket.socket:
+    """A client that sends `part` of a request and then nothing."""
+    client = socket.create_connection(("127.0.0.1", port), timeout=5)
+    client.sendall(part.encode())
+    return client
+
+
+def test_stalled_clients_do_not_delay_a_valid_message(database_url, surveys_dir, tmp_path):
+    with gunicorn(server_settings(database_url, surveys_dir), tmp_path) as server:
+        sender = Sender(server.port, timeout=5)
+        assert sender.send("+15558880301", "FEEDBACK").status == 200
+        with ExitStack() as stack:
+            for n in range(STALLED):  # headers and part of a body, or half the headers
+                part = HEAD + "From=%2B1555" if n % 2 else HEAD[:40]
+                stack.enter_context(stall(server.port, part))
+            time.sleep(0.5)  # every stalled request has reached a worker
+            started = time.monotonic()
+            reply = sender.send("+15558880302", "FEEDBACK")
+            assert time.monotonic() - started < 1
+            assert reply.status == 200 and reply.text
