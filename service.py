@@ -204,6 +204,7 @@ class Service:
         """Handle one inbound message exactly once and return the reply, formatted."""
         now = now or self.clock.now()
         self.ready().catalog.refresh()
+        self.catalog.ensure_available()  # never "no survey" for a folder it could not read
         try:
             return self._receive(message, now)
         except (IntegrityError, self.engine.dialect.dbapi.IntegrityError):

@@ -26,6 +26,10 @@ Stamp = tuple[int, int, int]  # (mtime_ns, size, inode)
 MISSING: Stamp = (0, 0, 0)
 
 
+class SurveysUnavailable(RuntimeError):
+    """The surveys folder cannot be read and this process has never read it: a fault."""
+
+
 def survey_files(directory: str | os.PathLike[str]) -> list[str]:
     """The survey files in `directory`, by name; hidden and editor files are skipped."""
     names = sorted(
@@ -176,12 +180,14 @@ class Catalog:
         self._versions: dict[tuple[str, str], Survey] = {}
         self._served = _Served()
         self._refused: set[Problem] = set()
+        self._fault: str | None = None  # why the folder cannot be read now
+        self._listed = False  # whether the folder was ever read: its surveys are known
         self._watch = FolderWatch(self.directory)
         self.refresh()
 
     def refresh(self) -> None:
         """Reload the files that changed since the last call: no work when none did."""
-        if not self._watch.changed():
+        if not self._watch.changed() and self._fault is None:  # a fault: look again each time
             return
         with self._lock:
             paths = self._list()
@@ -192,17 +198,29 @@ class Catalog:
                 self._serve()
 
     def _list(self) -> list[str]:
-        """The survey files in the folder, listed again only when the folder changed."""
+        """The survey files in the folder, listed again only when the folder changed.
+
+        A folder that cannot be read is a fault, not an empty folder: the files
+        known from the last listing keep serving until it can be read again.
+        """
         try:
             st = os.stat(self.directory)
             if _stamp(st) != self._dir_stamp or not _settled(st.st_mtime_ns):
                 self._paths = survey_files(self.directory)
                 self._dir_stamp = _stamp(st)
         except OSError as err:
-            if self._dir_stamp != MISSING:
-                log.warning("survey folder %s cannot be read: %s", self.directory, err.strerror)
-            self._dir_stamp, self._paths = MISSING, []
+            if self._fault is None:
+                kept = "the surveys last loaded keep serving" if self._listed else "none served"
+                log.error("survey folder %s cannot be read (%s): %s", self.directory, err, kept)
+            self._fault, self._dir_stamp = str(err), MISSING
+            return self._paths
+        self._fault, self._listed = None, True
         return self._paths
+
+    def ensure_available(self) -> None:
+        """Raise SurveysUnavailable when the folder has never been read by this process."""
+        if not self._listed:
+            raise SurveysUnavailable(f"the surveys folder cannot be read: {self._fault}")
 
     def _forget(self, paths: set[str]) -> bool:
         """Stop serving deleted files; True if there were any."""

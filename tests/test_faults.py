@@ -11,7 +11,8 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import create_engine, text
 
-from conftest import SMS, TOKEN, message_sid
+import bot.catalog
+from conftest import SMS, TOKEN, message_sid, reply_text
 from live import row_counts
 from service import Service
 from storage import db as database
@@ -98,3 +99,33 @@ def test_a_writer_gate_held_elsewhere_gives_503_in_time(sqlite_sms):
     assert response is not None and seconds < TWILIO_GIVES_UP
     assert response.status_code == 503
     assert sqlite_sms.post(form).status_code == 200
+
+
+def unreadable(monkeypatch) -> None:
+    """Make listing the surveys folder fail as an unreadable folder does (even for root)."""
+
+    def refuse(directory):
+        raise PermissionError(13, "Permission denied", str(directory))
+
+    monkeypatch.setattr(bot.catalog, "survey_files", refuse)
+
+
+def test_a_folder_unreadable_at_start_gives_503_and_stores_nothing(config, monkeypatch):
+    unreadable(monkeypatch)
+    app = create_app(config)
+    sms = SMS(app.test_client())
+    form = {"From": PHONE, "Body": "hello", "MessageSid": message_sid("unread"), "NumMedia": "0"}
+    response = sms.post(form)
+    assert response.status_code == 503
+    assert set(row_counts(Service.of(app).engine).values()) == {0}
+    monkeypatch.undo()  # readable again: Twilio's retry gets the default survey
+    assert "Thanks for visiting" in reply_text(sms.post(form).get_data(as_text=True))
+    Service.of(app).engine.dispose()
+
+
+def test_a_folder_that_turns_unreadable_keeps_its_surveys(sms, surveys_dir, monkeypatch, caplog):
+    first = sms.send(PHONE, "hello")
+    unreadable(monkeypatch)
+    (surveys_dir / "new.yaml").write_text("title: New\n")  # the folder changed: list it again
+    assert sms.send("+15558880202", "hello") == first
+    assert "cannot be read" in caplog.text

@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 import outbound
+from bot.catalog import SurveysUnavailable
 from service import EXTENSION, Service
 from storage import schema
 from web import commands, export, settings, webhooks
@@ -44,6 +45,7 @@ def _register_errors(app: Flask, service: Service) -> None:
     # The hot path's statements run on the driver's cursor: its own errors too.
     app.register_error_handler(service.engine.dialect.dbapi.OperationalError, _database_busy)
     app.register_error_handler(schema.SchemaBehind, _schema_behind)
+    app.register_error_handler(SurveysUnavailable, _surveys_unavailable)
     app.register_error_handler(HTTPException, _plain_error)
 
 
@@ -70,6 +72,12 @@ def _schema_behind(err: schema.SchemaBehind) -> Response:
     """A database on an older schema: 503 with what the operator must do."""
     log.error("%s", err)
     return Response(f"{err}\n", status=503, mimetype="text/plain")
+
+
+def _surveys_unavailable(err: SurveysUnavailable) -> Response:
+    """No survey could ever be read: 503, so Twilio retries, rather than "no survey"."""
+    log.error("%s", err)
+    return Response("Surveys unavailable, try again.\n", status=503, mimetype="text/plain")
 
 
 def _plain_error(err: HTTPException) -> Response:
