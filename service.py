@@ -93,7 +93,7 @@ class Surveys:
         if stored is None:
             return None
         try:
-            survey = load_survey(stored[1].encode(), stored[0])
+            survey = load_survey(stored[1].encode(), stored[0], limits=False)
         except SurveyError:
             return None
         self.catalog.add_version(survey)

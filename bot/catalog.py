@@ -8,8 +8,8 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from bot.cost import TWILIO_MAX_CHARACTERS, Message, over_limit, survey_messages
 from bot.loader import Problem, SurveyError, as_keyword, line_of, load_survey
 from bot.model import Survey
 from bot.watch import FolderWatch
@@ -17,6 +17,7 @@ from bot.watch import FolderWatch
 log = logging.getLogger(__name__)
 
 SUFFIXES = (".yaml", ".yml")
+MAX_FILE_BYTES = 1_000_000  # SPEC 1: a survey file over 1 MB is refused, unread
 
 # A file changed this recently may change again within the file system's
 # timestamp granularity without its stat changing: look at its bytes until it settles.
@@ -56,10 +57,46 @@ def check_files(paths: list[str]) -> list[Problem]:
 def read_survey(path: str) -> Survey:
     """Load one survey file, a file that cannot be read being one problem."""
     try:
-        data = Path(path).read_bytes()
+        data = read_capped(path)
     except OSError as err:
         raise SurveyError([Problem(path, 1, f"cannot read the file: {err.strerror}")]) from None
-    return load_survey(data, path)
+    return load_file(data, path)
+
+
+def read_capped(path: str) -> bytes:
+    """A file's bytes, up to one byte past MAX_FILE_BYTES: enough to tell it is too big."""
+    with open(path, "rb") as file:
+        return file.read(MAX_FILE_BYTES + 1)
+
+
+def load_file(data: bytes, path: str) -> Survey:
+    """A survey file's bytes loaded, within SPEC 1's limits on its size and its messages."""
+    if len(data) > MAX_FILE_BYTES:
+        message = f"the file is over {MAX_FILE_BYTES:,} bytes; a survey file is far smaller"
+        raise SurveyError([Problem(path, 1, message)])
+    survey = load_survey(data, path)
+    too_long = _too_long(survey)
+    if too_long:
+        raise SurveyError(too_long)
+    return survey
+
+
+def _too_long(survey: Survey) -> list[Problem]:
+    """One problem per line whose text makes a message longer than Twilio takes, at worst."""
+    longest: dict[int, Message] = {}
+    for message in over_limit(survey_messages(survey)):
+        line = message.line or 1
+        if line not in longest or len(message.text) > len(longest[line].text):
+            longest[line] = message
+    return [
+        Problem(
+            survey.path,
+            line,
+            f"{m.what} can be {len(m.text):,} characters long at its worst; "
+            f"Twilio takes at most {TWILIO_MAX_CHARACTERS:,}",
+        )
+        for line, m in sorted(longest.items())
+    ]
 
 
 def resolve(surveys: list[Survey]) -> tuple[list[Survey], list[Problem]]:
@@ -145,7 +182,7 @@ class SurveyFile:
         """This file with new content: a new good version, or the old one kept with problems."""
         digest = hashlib.sha256(data).hexdigest()
         try:
-            survey = load_survey(data, path)
+            survey = load_file(data, path)
         except SurveyError as err:
             kept = f"; version {self.good.version} keeps serving" if self.good else ""
             log.warning("survey file %s does not load%s:\n%s", path, kept, err)
@@ -236,7 +273,7 @@ class Catalog:
             st = os.stat(path)
             if known and known.stamp == _stamp(st) and _settled(st.st_mtime_ns):
                 return False
-            data = Path(path).read_bytes()
+            data = read_capped(path)
         except OSError:  # gone between listing and reading: the next listing drops it
             return False
         if known and known.digest == hashlib.sha256(data).hexdigest():

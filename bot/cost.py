@@ -297,14 +297,14 @@ class _Composer:
 
     def context(self, answers: dict[str, Any]) -> dict[str, Any]:
         """What templates see: the answers, the survey and today (at its longest to write)."""
-        return {"answers": answers, "survey": self.survey, "today": _longest_day()}
+        return {"answers": answers, "survey": self.survey.info, "today": _longest_day()}
 
     def part(self, text: Text | None, line: int, fallback: str = "") -> _Part:
         """`text` rendered at its worst: with every answer at its longest, or with none."""
         if text is None:
             return _Part(fallback)
-        full = text.render(self.context(self.answers))
-        empty = text.render(self.context({}))
+        full = text.render(self.context(self.answers), max_output=None)  # the whole worst case
+        empty = text.render(self.context({}), max_output=None)
         # A render that fails gives back the source: no respondent's message looks like that
         # when another render works (`answers.pain < 4` fails without an answer).
         failed = text.source.strip()

@@ -26,7 +26,7 @@ class Position:
     def __init__(self, survey: Survey, state: str, answers: dict[str, Any]):
         self.state = state
         self.answers = answers
-        self.context = {"answers": answers, "survey": survey}
+        self.context = {"answers": answers, "survey": survey.info}
 
 
 def _holds(expr: Expr):

@@ -28,7 +28,7 @@ from bot.model import (
     Survey,
     parse_window,
 )
-from bot.templates import ENV, Expr, TemplateError, Text
+from bot.templates import ENV, Expr, TemplateError, Text, limit_problems
 
 SURVEY_KEYS = (
     "id",
@@ -128,9 +128,14 @@ for _tag, _pattern, _first in (
     Yaml12Loader.add_implicit_resolver(_tag, re.compile(rf"^(?:{_pattern})$"), list(_first))
 
 
-def load_survey(data: bytes, path: str) -> Survey:
-    """Parse and check a survey file's bytes; raise SurveyError listing every problem."""
-    reader = _Reader(path)
+def load_survey(data: bytes, path: str, limits: bool = True) -> Survey:
+    """Parse and check a survey file's bytes; raise SurveyError listing every problem.
+
+    `limits=False` for a version stored when it was served: it keeps loading
+    even where a template limit added since would refuse it (its renders stay
+    within the run-time budget all the same).
+    """
+    reader = _Reader(path, limits)
     try:
         text = reader.decode(data)
         root = reader.compose(text) if text is not None else None
@@ -273,8 +278,9 @@ class _Template:
 class _Reader:
     """Turns one file's YAML tree into a Survey, collecting every problem on the way."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, limits: bool = True):
         self.path = path
+        self.limits = limits
         self.problems: list[Problem] = []
         self.templates: list[_Template] = []
         # (goto key, target) of every `next` entry, checked once all ids are known
@@ -397,7 +403,15 @@ class _Reader:
             )
             return None
         self.templates.append(_Template(pair[0], pair[1], source, condition))
+        if self.limits:
+            self.check_limits(key, pair, source, condition)
         return compiled
+
+    def check_limits(self, key: str, pair: Pair, source: str, condition: bool) -> None:
+        """Report loops, nesting and repetition beyond the template limits, at their line."""
+        what = f'condition "{source.strip()}"' if condition else f"{key} template"
+        for lineno, message in limit_problems(source, condition):
+            self.problem(self.inner_line(pair, lineno), f"{what}: {message}")
 
     def inner_line(self, pair: Pair, lineno: int) -> int:
         """The file line of a template's line `lineno`: exact for block scalars (| and >)."""

@@ -100,6 +100,14 @@ class Question:
 
 
 @dataclass(frozen=True)
+class SurveyInfo:
+    """What templates see of a survey: its id and title, not its file's path or source."""
+
+    id: str
+    title: str
+
+
+@dataclass(frozen=True)
 class Survey:
     """A survey in one version: the file's content at one moment."""
 
@@ -124,6 +132,11 @@ class Survey:
     def by_id(self) -> dict[str, Question]:
         """Questions by id."""
         return {q.id: q for q in self.questions}
+
+    @cached_property
+    def info(self) -> SurveyInfo:
+        """The survey as its templates see it (`survey.id`, `survey.title`)."""
+        return SurveyInfo(self.id, self.title)
 
     @property
     def name(self) -> str:

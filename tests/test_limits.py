@@ -1,0 +1,140 @@
+"""Survey files and templates within SPEC 1's limits: refused at load, bounded at run time."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.loader import load_survey
+from bot.templates import LOOP_BOUND, RENDER_OUTPUT, Text
+from conftest import SMS, survey_folder
+from live import row_counts
+from service import Service
+from web import create_app
+
+PHONE = "+15558880401"
+
+
+def served(tmp_path):
+    """A folder of its own, for a surveys folder beside the test's copy of the examples."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    return folder
+
+
+def survey_with(text: str, **extra: str) -> str:
+    """A default survey whose second question's text is `text` (in a block scalar)."""
+    indented = "\n".join("      " + line for line in text.splitlines())
+    more = "".join(f"{k}: {v}\n" for k, v in extra.items())
+    return (
+        f"title: Bombs\ndefault: true\n{more}questions:\n"
+        "  - id: name\n    type: text\n    text: Your name?\n"
+        f"  - id: next\n    type: text\n    text: |\n{indented}\n"
+    )
+
+
+BOMBS = {
+    "nested range loops": (
+        "{% for i in range(99999) %}{% for j in range(99999) %}x{% endfor %}{% endfor %}",
+        10,
+        "text template: a loop may not hold another loop",
+    ),
+    "a loop over an answer": (
+        "{% for c in answers.name %}{{ c }}{% endfor %}",
+        10,
+        "text template: " + LOOP_BOUND,
+    ),
+    "a loop of 101": (
+        "Hi\n{% for i in range(101) %}.{% endfor %}",
+        11,
+        "text template: " + LOOP_BOUND,
+    ),
+    "string repetition": (
+        "{{ 'x' * 10**8 }}",
+        10,
+        "text template: text or lists may not be repeated with *",
+    ),
+    "an answer repeated": (
+        "{{ answers.name ~ '!' * 3 }}",
+        10,
+        "text template: text or lists may not be repeated with *",
+    ),
+    "over 1,600 at worst": (
+        "{{ answers.name }}" * 17,
+        7,
+        "help next can be 1,813 characters long at its worst; Twilio takes at most 1,600",
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "line", "message"), BOMBS.values(), ids=BOMBS.keys())
+def test_each_bomb_is_refused_by_check_with_its_line(app, tmp_path, text, line, message):
+    path = tmp_path / "bomb.yaml"
+    path.write_text(survey_with(text))
+    result = app.test_cli_runner().invoke(args=["surveys", "check", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}:{line}: {message}" in result.output, result.output
+
+
+@pytest.mark.parametrize("text", [text for text, _, _ in BOMBS.values()])
+def test_a_bomb_never_reaches_a_respondent(config, tmp_path, text):
+    folder = survey_folder(served(tmp_path), bomb=survey_with(text))
+    app = create_app(config | {"SURVEYS_DIR": str(folder)})
+    assert app.extensions["survey_service"].catalog.get("bomb") is None
+    Service.of(app).engine.dispose()
+
+
+def test_a_file_over_1_mb_is_refused(app, tmp_path):
+    path = tmp_path / "big.yaml"
+    path.write_text(survey_with("Hi") + "# padding\n" * 100_001)
+    result = app.test_cli_runner().invoke(args=["surveys", "check", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}:1: the file is over 1,000,000 bytes" in result.output
+
+
+TEMPLATES_AT_RUN_TIME = {  # what a version stored before the limits may still hold
+    "nested loops": "Hi {% for i in range(99) %}{% for j in range(999) %}x{% endfor %}{% endfor %}",
+    "repetition": "Hi {{ 'x' * 10**8 }}",
+    "a huge power": "Hi {{ 9 ** 999999 }}",
+    "huge output": "Hi {% for i in range(99) %}{{ '%0999d' % 0 }}{% endfor %}",
+}
+
+
+@pytest.mark.parametrize("source", TEMPLATES_AT_RUN_TIME.values(), ids=TEMPLATES_AT_RUN_TIME.keys())
+def test_a_render_stops_within_its_budget_keeping_the_text_before(source):
+    started = time.monotonic()
+    shown = Text.compile(source).render({"answers": {}})
+    assert time.monotonic() - started < 0.5
+    assert shown == "Hi"
+    assert len(shown) <= RENDER_OUTPUT
+
+
+def test_a_stored_version_with_a_bomb_still_serves_within_the_budget(app, config):
+    loops = "{% for i in range(9999) %}{% for j in range(9999) %}x{% endfor %}{% endfor %}"
+    survey = load_survey(survey_with("Next " + loops).encode(), "old/bomb.yaml", limits=False)
+    service = Service.of(app)
+    service.catalog.add_version(survey)
+    with service.engine.begin() as conn:  # a session started on it before the limits existed
+        service.start(conn, PHONE, survey, now=datetime.now(UTC))
+    restarted = create_app(config)  # the version is loaded again from the database
+    started = time.monotonic()
+    assert SMS(restarted.test_client()).send(PHONE, "Ann") == "Next"
+    assert time.monotonic() - started < 2
+    assert row_counts(service.engine)["answer"] == 1
+    Service.of(restarted).engine.dispose()
+
+
+def test_templates_see_the_survey_id_and_title_only(tmp_path, config):
+    folder = survey_folder(
+        served(tmp_path),
+        peek=survey_with(
+            "[{{ survey.id }}|{{ survey.title }}|{{ survey.path }}|{{ survey.source }}]"
+        ),
+    )
+    app = create_app(config | {"SURVEYS_DIR": str(folder)})
+    client = SMS(app.test_client())
+    client.send(PHONE, "hello")
+    assert client.send(PHONE, "Ann") == "[peek|Bombs||]"
+    Service.of(app).engine.dispose()
