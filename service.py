@@ -203,7 +203,7 @@ class Service:
     def receive(self, message: Inbound, now: datetime | None = None) -> str:
         """Handle one inbound message exactly once and return the reply, formatted."""
         now = now or self.clock.now()
-        self.ready().catalog.refresh()
+        self.ready().catalog.refresh_in_background()  # a big or slow file never holds it up
         self.catalog.ensure_available()  # never "no survey" for a folder it could not read
         try:
             return self._receive(message, now)

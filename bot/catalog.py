@@ -22,6 +22,13 @@ MAX_FILE_BYTES = 1_000_000  # SPEC 1: a survey file over 1 MB is refused, unread
 # A file changed this recently may change again within the file system's
 # timestamp granularity without its stat changing: look at its bytes until it settles.
 RACY_NS = 2_000_000_000
+# SPEC 1: new content is taken once the file is closed (or moved into place) and
+# unchanged for this long, so that a save in progress is never served as a
+# shorter survey; a saved change is then in effect within two seconds.
+STABLE_NS = 1_000_000_000
+# How long a message waits for a reload it set off; a longer one (a big file)
+# goes on in the loader thread while messages are answered from what is loaded.
+LOAD_WAIT = 0.2  # seconds
 
 Stamp = tuple[int, int, int]  # (mtime_ns, size, inode)
 MISSING: Stamp = (0, 0, 0)
@@ -219,20 +226,56 @@ class Catalog:
         self._refused: set[Problem] = set()
         self._fault: str | None = None  # why the folder cannot be read now
         self._listed = False  # whether the folder was ever read: its surveys are known
+        self._dirty = False  # the folder changed since the last reload began
+        self._unstable = False  # a file's new content is not taken yet: look again
+        self._loader: threading.Thread | None = None
         self._watch = FolderWatch(self.directory)
         self.refresh()
+        if self._unstable:  # files saved a moment ago: take them once stable, at start
+            time.sleep(STABLE_NS / 1e9)
+            self.refresh()
 
     def refresh(self) -> None:
         """Reload the files that changed since the last call: no work when none did."""
-        if not self._watch.changed() and self._fault is None:  # a fault: look again each time
+        if self._stale():
+            with self._lock:
+                self._reload()
+
+    def refresh_in_background(self, wait: float = LOAD_WAIT) -> None:
+        """`refresh` for a message: the loading runs in a thread, waited for at most `wait`.
+
+        A big or slow file never holds a message up: it is answered from the
+        surveys loaded so far while the loader thread goes on.
+        """
+        if not self._stale():
             return
+        loader = self._loader
+        if loader is None or not loader.is_alive():
+            loader = threading.Thread(target=self.refresh_now, name="survey-loader", daemon=True)
+            self._loader = loader
+            loader.start()
+        loader.join(wait)
+
+    def refresh_now(self) -> None:
+        """Reload now, whatever the watch says."""
         with self._lock:
-            paths = self._list()
-            changed = self._forget(set(self._files) - set(paths))
-            for path in paths:
-                changed |= self._check(path)
-            if changed:
-                self._serve()
+            self._reload()
+
+    def _stale(self) -> bool:
+        """Whether a reload is due: the folder changed, cannot be read, or holds a save."""
+        if self._watch.changed():
+            self._dirty = True
+        return self._dirty or self._unstable or self._fault is not None
+
+    def _reload(self) -> None:
+        """List the folder and reload what changed (the caller holds the lock)."""
+        self._dirty = self._unstable = False
+        paths = self._list()
+        changed = self._forget(set(self._files) - set(paths))
+        for path in paths:
+            changed |= self._check(path)
+        if changed:
+            self._serve()
 
     def _list(self) -> list[str]:
         """The survey files in the folder, listed again only when the folder changed.
@@ -273,6 +316,9 @@ class Catalog:
             st = os.stat(path)
             if known and known.stamp == _stamp(st) and _settled(st.st_mtime_ns):
                 return False
+            if not self._stable(path, st):
+                self._unstable = True
+                return False
             data = read_capped(path)
         except OSError:  # gone between listing and reading: the next listing drops it
             return False
@@ -282,6 +328,12 @@ class Catalog:
         self._files[path] = (known or SurveyFile(MISSING, "")).changed(_stamp(st), data, path)
         self._remember(self._files[path].good)
         return True
+
+    def _stable(self, path: str, st: os.stat_result) -> bool:
+        """Whether a file's content may be taken: closed, and unchanged for STABLE_NS."""
+        if os.path.basename(path) in self._watch.writing:
+            return False
+        return time.time_ns() - st.st_mtime_ns >= STABLE_NS
 
     def _serve(self) -> None:
         """Resolve conflicts between the good versions and publish the result."""

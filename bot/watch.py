@@ -19,6 +19,8 @@ _IN_NONBLOCK, _IN_CLOEXEC = 0o4000, 0o2000000
 # Content, creations, deletions and renames in the folder; the folder's own removal.
 _MASK = 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x800
 _GONE = 0x400 | 0x800 | 0x8000 | 0x4000  # folder deleted/moved, watch dropped, queue overflow
+_MODIFIED = 0x2
+_DONE = 0x8 | 0x40 | 0x80 | 0x200  # closed after writing, moved away or into place, deleted
 _EVENT = struct.Struct("iIII")
 
 
@@ -41,6 +43,8 @@ class FolderWatch:
         self.directory = directory
         self._fd: int | None = None
         self._pid: int | None = None
+        # Files written to and not closed since (a save in progress); unknown without inotify.
+        self.writing: set[str] = set()
 
     def changed(self) -> bool:
         """True when the folder may have changed (always, where inotify is unavailable)."""
@@ -60,6 +64,7 @@ class FolderWatch:
     def _open(self) -> None:
         """Start watching in this process; leave `_fd` None where that cannot be done."""
         self._pid, self._fd = os.getpid(), None
+        self.writing = set()
         if _LIBC is None:
             return
         fd = _LIBC.inotify_init1(_IN_NONBLOCK | _IN_CLOEXEC)
@@ -79,15 +84,25 @@ class FolderWatch:
             while offset < len(data):
                 _, mask, _, size = _EVENT.unpack_from(data, offset)
                 gone |= bool(mask & _GONE)
-                offset += _EVENT.size + size
+                start = offset + _EVENT.size
+                self._note(mask, os.fsdecode(data[start : start + size].rstrip(b"\0")))
+                offset = start + size
             try:
                 data = os.read(self._fd, 65536)
             except BlockingIOError:
                 data = b""
         return gone
 
+    def _note(self, mask: int, name: str) -> None:
+        """Follow which files are being written: modified, and not yet closed or moved."""
+        if mask & _DONE:
+            self.writing.discard(name)
+        elif mask & _MODIFIED and name:
+            self.writing.add(name)
+
     def close(self) -> None:
         """Stop watching: from now on every call says "maybe changed"."""
         if self._fd is not None:
             self._closer()
         self._fd = None
+        self.writing = set()

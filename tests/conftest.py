@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -59,8 +60,20 @@ def survey_folder(tmp_path, **files: str):
     folder = tmp_path / "surveys"
     folder.mkdir()
     for name, source in files.items():
-        (folder / f"{name}.yaml").write_text(source)
+        saved(folder / f"{name}.yaml", source)
     return folder
+
+
+def saved(path: Path, text: str) -> Path:
+    """Write a survey file as an author's save that has settled (SPEC 1: stable for a moment).
+
+    The catalog takes new content once it is a second old; the file's time is
+    set back so that a test needs no wait.
+    """
+    path.write_text(text)
+    settled = time.time() - 60
+    os.utime(path, (settled, settled))
+    return path
 
 
 @pytest.fixture

@@ -221,3 +221,46 @@ def test_example_surveys_load_without_problems():
     assert len(catalog.surveys()) >= 2
     assert catalog.default().id == "visit-feedback"
     assert catalog.problems() == []
+
+
+def questions(count: int, word: str = "Q") -> str:
+    """A survey file's text with `count` text questions."""
+    return "title: Save\nquestions:\n" + "".join(
+        f"  - id: q{n}\n    type: text\n    text: {word} {n}?\n" for n in range(1, count + 1)
+    )
+
+
+def served_questions(catalog: Catalog) -> list[str]:
+    """The question texts of the served survey `save`."""
+    catalog.refresh()
+    return [q.text.source for q in catalog.get("save").questions]
+
+
+def test_a_save_in_progress_is_never_served_as_a_shorter_survey(folder):
+    path = folder.write("save.yaml", questions(6))
+    catalog = Catalog(folder.path)
+    edited = questions(6, word="New")
+    cut = edited.index("  - id: q6")
+    with path.open("w") as save:  # a slow save: five questions written, then a pause
+        save.write(edited[:cut])
+        save.flush()
+        deadline = time.monotonic() + bot.catalog.STABLE_NS / 1e9 + 0.5
+        while time.monotonic() < deadline:
+            assert served_questions(catalog) == [f"Q {n}?" for n in range(1, 7)]
+            time.sleep(0.1)
+        save.write(edited[cut:])
+    deadline = time.monotonic() + 2  # a saved change is in effect within two seconds
+    while served_questions(catalog)[0] != "New 1?" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert served_questions(catalog) == [f"New {n}?" for n in range(1, 7)]
+
+
+def test_a_file_moved_into_place_is_taken_once_stable(folder):
+    folder.write("save.yaml", questions(2))
+    catalog = Catalog(folder.path)
+    draft = folder.path / ".save.yaml.tmp"
+    draft.write_text(questions(3))
+    draft.rename(folder.path / "save.yaml")
+    assert len(served_questions(catalog)) == 2  # just moved: not taken at once
+    time.sleep(bot.catalog.STABLE_NS / 1e9 + 0.1)
+    assert len(served_questions(catalog)) == 3

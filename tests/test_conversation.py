@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from conftest import SMS, survey_folder
+from conftest import SMS, saved, survey_folder
 from service import Inbound
 from storage import store
 from storage.models import Answer, Contact, SurveySession, SurveyVersion
@@ -157,7 +157,7 @@ def test_stop_opts_out_and_silences_until_start(app, sms):
 
 def test_edit_while_answering_keeps_the_started_version(app, sms, surveys_dir):
     sms.send(PHONE, "OTHER")
-    (surveys_dir / "other.yaml").write_text(OTHER.replace("Is this the other survey?", "Changed?"))
+    saved(surveys_dir / "other.yaml", OTHER.replace("Is this the other survey?", "Changed?"))
     assert sms.send("+15551239999", "OTHER") == "Changed?"  # new sessions: new version
     assert sms.send(PHONE, "yes") == "Thank you!"  # the old session finishes on its version
     engine = app.extensions["survey_service"].engine
@@ -168,7 +168,7 @@ def test_edit_while_answering_keeps_the_started_version(app, sms, surveys_dir):
 
 def test_dates_use_the_survey_calendar(app, sms, surveys_dir):
     dmy = EVERYTHING.replace("max_retries: 1\n", "max_retries: 1\ndate_order: DMY\n")
-    (surveys_dir / "everything.yaml").write_text(dmy)
+    saved(surveys_dir / "everything.yaml", dmy)
     for reply in ["ALL", "Lu", "1", "9", "yes", "1", "3"]:
         sms.send(PHONE, reply)
     assert "like" in sms.send(PHONE, "11/27")  # no 27th month under DMY: refused, never swapped
@@ -178,9 +178,10 @@ def test_dates_use_the_survey_calendar(app, sms, surveys_dir):
 
 
 def test_multi_with_min_zero_accepts_none(app, sms, surveys_dir):
-    (surveys_dir / "zero.yaml").write_text(
+    saved(
+        surveys_dir / "zero.yaml",
         "keywords: [ZERO]\nquestions:\n  - id: used\n    type: multi\n    min: 0\n"
-        "    text: Which? (or NONE)\n    choices: [Bus, Tram]\n"
+        "    text: Which? (or NONE)\n    choices: [Bus, Tram]\n",
     )
     assert sms.send(PHONE, "ZERO").startswith("Which? (or NONE)")
     assert sms.send(PHONE, "none") == "Thank you!"
@@ -220,7 +221,7 @@ def test_every_opt_in_word_opts_back_in(app, sms, word):
 
 def test_a_restarted_bot_finishes_sessions_on_their_old_version(app, config, sms, surveys_dir):
     sms.send(PHONE, "OTHER")
-    (surveys_dir / "other.yaml").write_text(OTHER.replace("type: yesno", "type: number"))
+    saved(surveys_dir / "other.yaml", OTHER.replace("type: yesno", "type: number"))
     restarted = create_app(config)  # a new process knows only the file's new version
     try:
         replies = SMS(restarted.test_client())

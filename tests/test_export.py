@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import survey_folder
+from conftest import saved, survey_folder
 from storage.models import SurveySession
 
 SURVEY = """\
@@ -157,7 +157,7 @@ def test_hashed_phones_hide_numbers_and_stay_stable(app, sms):
 
 def test_export_includes_questions_of_older_versions(app, sms, surveys_dir):
     answer(sms, "+15550000010", "Ivy")
-    (surveys_dir / "poll.yaml").write_text(SURVEY.replace("id: name", "id: first_name"))
+    saved(surveys_dir / "poll.yaml", SURVEY.replace("id: name", "id: first_name"))
     answer(sms, "+15550000011", "Jo")
     text = cli_export(app)
     assert text.splitlines()[0].endswith("first_name,count,picks,ok,name")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import saved
 from web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,7 +61,7 @@ def export_peak_rss(database: Path, surveys: Path, output: Path) -> tuple[int, i
 def test_memory_stays_flat_from_1k_to_400k_answers(tmp_path):
     surveys_dir = tmp_path / "surveys"
     surveys_dir.mkdir()
-    (surveys_dir / "big.yaml").write_text(SURVEY)
+    saved(surveys_dir / "big.yaml", SURVEY)
     sizes = {}
     for sessions in (250, 100_000):
         database = tmp_path / f"big-{sessions}.sqlite3"

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+import bot.catalog
 from bot.loader import load_survey
 from bot.templates import LOOP_BOUND, RENDER_OUTPUT, Text
-from conftest import SMS, survey_folder
+from conftest import SMS, saved, survey_folder
 from live import row_counts
 from service import Service
 from web import create_app
@@ -138,3 +139,31 @@ def test_templates_see_the_survey_id_and_title_only(tmp_path, config):
     client.send(PHONE, "hello")
     assert client.send(PHONE, "Ann") == "[peek|Bombs||]"
     Service.of(app).engine.dispose()
+
+
+def test_a_50_mb_file_is_refused_fast_while_messages_are_answered(sms, app, surveys_dir):
+    sms.send(PHONE, "hello")
+    saved(surveys_dir / "huge.yaml", "# " + "x" * 50_000_000 + "\n")
+    started = time.monotonic()
+    assert sms.send(PHONE, "Ann")  # the next question, as if nothing had happened
+    assert time.monotonic() - started < 1
+    assert app.test_client().get("/healthz").status_code == 200
+    catalog = Service.of(app).catalog
+    catalog.refresh_now()
+    assert any("over 1,000,000 bytes" in p.message for p in catalog.problems())
+
+
+def test_a_slow_file_loads_off_the_request_path(sms, app, surveys_dir, monkeypatch):
+    sms.send(PHONE, "hello")
+    loading = bot.catalog.load_file
+
+    def slow(data, path):  # a file near the size limit takes seconds to parse
+        time.sleep(3)
+        return loading(data, path)
+
+    monkeypatch.setattr(bot.catalog, "load_file", slow)
+    saved(surveys_dir / "slow.yaml", survey_with("Slow").replace("default: true\n", ""))
+    started = time.monotonic()
+    assert sms.send(PHONE, "Ann")
+    assert time.monotonic() - started < 1
+    assert app.test_client().get("/healthz").status_code == 200

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from conftest import saved
 from fake_twilio import (
     NOON_IN_NEW_YORK,
     age,
@@ -80,7 +81,7 @@ def test_opted_out_and_finished_sessions_get_no_reminder(app, remind, twilio, sm
 
 
 def test_the_reminder_text_sees_answers_and_is_optional(app, remind, twilio, sms, surveys_dir):
-    (surveys_dir / "chat.yaml").write_text(CHAT)
+    saved(surveys_dir / "chat.yaml", CHAT)
     sms.send(A, "CHAT")
     sms.send(A, "Sam")
     sms.send(B, "FEEDBACK")  # visit-feedback has no reminder text
