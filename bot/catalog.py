@@ -89,6 +89,19 @@ def load_file(data: bytes, path: str) -> Survey:
 
 
 def _too_long(survey: Survey) -> list[Problem]:
+    """`_message_lengths` once per file and version: composing every message takes a while."""
+    key = (survey.path, survey.version)
+    if key not in _LENGTHS_CHECKED:
+        if len(_LENGTHS_CHECKED) >= 1024:  # a bound for a long-running process
+            _LENGTHS_CHECKED.clear()
+        _LENGTHS_CHECKED[key] = _message_lengths(survey)
+    return list(_LENGTHS_CHECKED[key])
+
+
+_LENGTHS_CHECKED: dict[tuple[str, str], list[Problem]] = {}
+
+
+def _message_lengths(survey: Survey) -> list[Problem]:
     """One problem per line whose text makes a message longer than Twilio takes, at worst."""
     longest: dict[int, Message] = {}
     for message in over_limit(survey_messages(survey)):
@@ -276,6 +289,7 @@ class Catalog:
             changed |= self._check(path)
         if changed:
             self._serve()
+        self._listed |= self._fault is None  # its surveys are known (and served) from now on
 
     def _list(self) -> list[str]:
         """The survey files in the folder, listed again only when the folder changed.
@@ -294,7 +308,7 @@ class Catalog:
                 log.error("survey folder %s cannot be read (%s): %s", self.directory, err, kept)
             self._fault, self._dir_stamp = str(err), MISSING
             return self._paths
-        self._fault, self._listed = None, True
+        self._fault = None
         return self._paths
 
     def ensure_available(self) -> None:
