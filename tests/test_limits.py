@@ -83,7 +83,7 @@ def test_each_bomb_is_refused_by_check_with_its_line(app, tmp_path, text, line, 
 def test_a_bomb_never_reaches_a_respondent(config, tmp_path, text):
     folder = survey_folder(served(tmp_path), bomb=survey_with(text))
     app = create_app(config | {"SURVEYS_DIR": str(folder)})
-    assert app.extensions["survey_service"].catalog.get("bomb") is None
+    assert Service.of(app).catalog.get("bomb") is None
     Service.of(app).engine.dispose()
 
 
