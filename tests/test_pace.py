@@ -8,6 +8,7 @@ import time
 import pytest
 
 from bot.cost import measure
+from conftest import saved
 from fake_twilio import (
     FakeClock,
     clock_fixture,  # noqa: F401 (a fixture)
@@ -98,7 +99,7 @@ questions:
 @pytest.mark.parametrize(("rate", "segments"), [(1, 1), (3, 2), (100, 3)])
 def test_a_run_keeps_to_the_rate_in_segments(invite, twilio, clock, surveys_dir, rate, segments):
     intro = {1: "Hi!", 2: "Hello " * 30, 3: "Привет! " * 18}[segments]
-    (surveys_dir / "pace.yaml").write_text(LONG_INTRO.format(intro=intro))
+    saved(surveys_dir / "pace.yaml", LONG_INTRO.format(intro=intro))
     numbers = [f"+1202555{n:04d}" for n in range(200, 230)]
     result = invite(*numbers, survey="pace", args=["--rate", str(rate), "--concurrency", "8"])
     assert result.exit_code == 0, result.output

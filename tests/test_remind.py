@@ -8,6 +8,7 @@ import pytest
 
 from conftest import saved
 from fake_twilio import (
+    ACCOUNT_SID,
     NOON_IN_NEW_YORK,
     age,
     clock_fixture,  # noqa: F401 (a fixture)
@@ -198,7 +199,8 @@ def test_a_reminder_twilio_dropped_after_its_validity_is_sent_again(app, remind,
     age(app, A, hours=25)
     assert "Done: sent 1." in remind(CLINIC).output
     sid = twilio.accepted()[0].sid
-    form = {"MessageSid": sid, "MessageStatus": "failed", "ErrorCode": "30036"}
+    form = {"AccountSid": ACCOUNT_SID, "MessageSid": sid, "MessageStatus": "failed"}
+    form["ErrorCode"] = "30036"
     assert sms.post(form, path="/sms/status").status_code == 204
     assert stored(app, SurveySession)[0].reminded_at is None
     assert "Done: sent 1." in remind(CLINIC).output

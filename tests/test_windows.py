@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.model import DEFAULT_SEND_WINDOW, parse_window
+from conftest import saved
 from fake_twilio import (
     Delay,
     clock_fixture,  # noqa: F401 (a fixture)
@@ -186,7 +187,7 @@ def test_the_window_option_overrides_the_surveys(invite, twilio, clock):
 
 def test_the_surveys_send_window_is_used(invite, twilio, clock, surveys_dir):
     path = surveys_dir / "visit-feedback.yaml"
-    path.write_text('send_window: "10:00-12:00"\n' + path.read_text())
+    saved(path, 'send_window: "10:00-12:00"\n' + path.read_text())
     result = invite(NEW_YORK)  # noon: just closed
     assert "Done: deferred 1." in result.output
     assert "deferred: 1 until Wed 10:00 America/New_York (15:00 UTC)" in result.output
