@@ -69,6 +69,11 @@ class Situation:
     test: bool = False  # a test number (flask simulate, the try page): its sessions are tests
 
 
+# What happened to a question in one message (`Effects.visits`), for the studio's
+# funnel: storage keeps one row per question a session was asked.
+ASKED, REPROMPTED, SKIPPED, UNANSWERED = "asked", "reprompted", "skipped", "unanswered"
+
+
 @dataclass
 class Effects:
     """What one message changes, for storage to write, and the reply to send.
@@ -82,6 +87,7 @@ class Effects:
     runs: list[Run] = field(default_factory=list)  # every run whose row changed
     saved: list[tuple[Run, str, Any]] = field(default_factory=list)  # (run, question id, value)
     removed: list[tuple[Run, str]] = field(default_factory=list)  # answers taken back
+    visits: list[tuple[Run, str, str]] = field(default_factory=list)  # (run, question id, ASKED...)
 
     def touch(self, run: Run) -> Run:
         """Note that `run` must be written."""
@@ -241,14 +247,17 @@ class Conversation:
         if isinstance(value, Invalid):
             if run.retries < survey.max_retries:
                 run.retries += 1
+                effects.visits.append((run, question.id, REPROMPTED))
                 flow.trigger("reprompt", position)
                 reason = question.error.render(position.context) if question.error else value.reason
                 effects.reply = reason + "\n\n" + self._ask(survey, question, position)
                 return effects
+            effects.visits.append((run, question.id, UNANSWERED))
             state = flow.trigger("unanswered", position)
             effects.reply = self._arrive(survey, run, state, MOVE_ON_TEXT, effects, now)
             return effects
         if value is None:
+            effects.visits.append((run, question.id, SKIPPED))
             state = flow.trigger("unanswered", position)
         else:
             run.answers[question.id] = value
@@ -264,6 +273,7 @@ class Conversation:
             last = next(reversed(run.answers))
             del run.answers[last]
             effects.removed.append((run, last))
+            effects.visits.append((run, last, ASKED))  # again: a skip or give-up there is undone
             position = Position(survey, run.state, run.answers)
             run.state = self.flow(survey).trigger(f"back_to_{last}", position)
             question = survey.by_id[last]
@@ -279,6 +289,7 @@ class Conversation:
             self._close(run, COMPLETED, effects, now)
             outro = survey.outro.render(position.context) if survey.outro else "Thank you!"
             return _join(lead, outro)
+        effects.visits.append((run, state, ASKED))
         return _join(lead, self._ask(survey, survey.by_id[state], position))
 
     def _read(self, survey: Survey, question: Question, text: str, word: str, now: datetime):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, Index, Text, false, text
+from sqlalchemy import Boolean, Column, Index, Integer, Text, false, text
 from sqlmodel import Field, SQLModel
 
 from bot.model import OPEN
@@ -80,6 +80,16 @@ class Answer(SQLModel, table=True):
     raw_reply: str = Field(sa_column=Column(Text, nullable=False))
     answered_at: datetime
     message_sid: str | None = None
+
+
+class QuestionVisit(SQLModel, table=True):
+    """A question sent to a session, and how it went: the studio's funnel counts these."""
+
+    __tablename__ = "question_visit"
+    session_id: int = Field(foreign_key="survey_session.id", primary_key=True)
+    question_id: str = Field(primary_key=True)
+    reprompts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    outcome: str | None = None  # skipped, unanswered; None: answered or not yet
 
 
 class InboundMessage(SQLModel, table=True):
