@@ -92,6 +92,16 @@ class QuestionVisit(SQLModel, table=True):
     outcome: str | None = None  # skipped, unanswered; None: answered or not yet
 
 
+class LoginFailure(SQLModel, table=True):
+    """A wrong studio token, by address: the throttle every worker and machine shares."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (Index("ix_login_failure_address", "address", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    address: str
+    at: datetime
+
+
 class InboundMessage(SQLModel, table=True):
     """Every message handled, with the reply sent, so a redelivery gets the same reply."""
 

@@ -236,14 +236,21 @@ def stored_versions(*, db: Connection, survey_id: str) -> list[tuple[str, str, s
 
 
 STATUS_COUNTS = f"""
-SELECT {SESSION_STATUS}, count(*) FROM survey_session AS s WHERE s.survey_id = ? GROUP BY 1
+SELECT {SESSION_STATUS}, count(*) FROM survey_session AS s
+WHERE s.survey_id = ? AND (? OR NOT s.test) GROUP BY 1
 """
 
 
-def status_counts(*, db: Connection, survey_id: str, idle_before: datetime) -> dict[str, int]:
-    """Sessions of a survey by status, with idle open sessions counted as expired."""
+def status_counts(
+    *, db: Connection, survey_id: str, idle_before: datetime, include_tests: bool = False
+) -> dict[str, int]:
+    """Sessions of a survey by status, with idle open sessions counted as expired.
+
+    Test sessions (flask simulate, the studio's try page) count only when asked for.
+    """
     hot = driver(db)
-    rows = hot.execute(db, STATUS_COUNTS, (hot.time(idle_before), survey_id)).fetchall()
+    params = (hot.time(idle_before), survey_id, include_tests)
+    rows = hot.execute(db, STATUS_COUNTS, params).fetchall()
     return {name: n for name, n in rows}
 
 

@@ -1,4 +1,4 @@
-"""Keep which questions each session was asked, and how each went
+"""Keep which questions each session was asked, and how each went; studio login failures
 
 Revision ID: 0005
 Revises: 0004
@@ -9,6 +9,9 @@ branching or `when` never led to a question is not counted against it. One row
 per question sent to a session holds its re-prompts and whether it was skipped
 or left unanswered. Sessions stored before this revision get a row for each
 question they hold an answer to and for the question they stopped at.
+
+Wrong studio tokens are kept by address for a minute's throttle that every
+worker and machine shares.
 """
 
 import sqlalchemy as sa
@@ -44,7 +47,17 @@ def upgrade() -> None:
         "WHERE v.session_id = survey_session.id AND v.question_id = survey_session.state)"
     )
 
+    op.create_table(
+        "login_failure",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("address", sa.String(), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_login_failure_address", "login_failure", ["address", "at"])
+
 
 def downgrade() -> None:
     """Undo this revision."""
+    op.drop_index("ix_login_failure_address", "login_failure")
+    op.drop_table("login_failure")
     op.drop_table("question_visit")
