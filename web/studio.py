@@ -14,12 +14,14 @@ import secrets
 from dataclasses import asdict
 from datetime import UTC, datetime
 from functools import wraps
+from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     redirect,
     render_template,
     request,
@@ -51,9 +53,12 @@ bp = Blueprint(
     url_prefix="/studio",
     template_folder="templates",
     static_folder="static/studio",
+    static_url_path="/static",
 )
 MAX_TRIES = 10  # wrong tokens a minute from one address (SPEC 9); more get 429
 TEST_NUMBER = "studio:"  # the try page's numbers: never a real phone number's
+# Scripts, styles, fonts and images from this site only; forms post here only.
+CONTENT_POLICY = "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 EXPORTS = (  # the download links of a results page: (label, query)
     ("Wide CSV", {}),
     ("Wide, labels", {"labels": "1"}),
@@ -69,6 +74,14 @@ def _guard() -> None:
         abort(404, "The studio is disabled: ADMIN_TOKEN is not set.")
     if request.method == "POST":
         check_csrf()
+
+
+@bp.after_request
+def _own_site_only(response: Response) -> Response:
+    """Let the browser load nothing from another site, and no page frame the studio."""
+    response.headers["Content-Security-Policy"] = CONTENT_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.context_processor
@@ -139,8 +152,16 @@ def index():
     service.catalog.refresh()
     tests = _tests()
     rows = [_survey_row(survey, count, tests) for survey, count in _all_surveys()]
-    problems = [str(p) for p in service.catalog.problems()]
+    problems = [_problem(p) for p in service.catalog.problems()]
     return render_template("studio/index.html", rows=rows, problems=problems, tests=tests)
+
+
+def _problem(problem) -> str:
+    """`file:line: message`, the file named within the surveys folder."""
+    folder = Path(current_app.config["SURVEYS_DIR"]).resolve()
+    path = Path(problem.path).resolve()
+    name = path.relative_to(folder) if path.is_relative_to(folder) else path
+    return f"{name}:{problem.line}: {problem.message}"
 
 
 def _all_surveys() -> list[tuple[Survey, int]]:
