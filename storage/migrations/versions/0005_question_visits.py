@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("reprompts", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("outcome", sa.String(), nullable=True),
         sa.PrimaryKeyConstraint("session_id", "question_id"),
+        sqlite_with_rowid=False,  # see storage/models.py
     )
     op.execute(
         "INSERT INTO question_visit (session_id, question_id, reprompts) "
