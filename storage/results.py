@@ -38,22 +38,20 @@ SELECT a.question_id, CASE WHEN a.question_id IN ({texts}) THEN NULL ELSE a.valu
 FROM answer AS a JOIN survey_session AS s ON s.id = a.session_id
 WHERE {where} GROUP BY 1, 2
 """
-# Answer ids grow with time: the newest first, without sorting every answer.
+# Answer ids grow with time: the newest first, read backwards until there are
+# enough (CROSS JOIN keeps SQLite from reading every session's answers to sort them).
 LATEST_TEXTS = """
-SELECT a.value, a.answered_at FROM answer AS a JOIN survey_session AS s ON s.id = a.session_id
-WHERE a.question_id = ? AND {where} ORDER BY a.id DESC LIMIT ?
+SELECT a.value, a.answered_at FROM answer AS a CROSS JOIN survey_session AS s
+WHERE s.id = a.session_id AND a.question_id = ? AND {where} ORDER BY a.id DESC LIMIT ?
 """
 DURATION = {
     "sqlite": "(julianday(s.completed_at) - julianday(s.started_at)) * 86400",
     "postgresql": "EXTRACT(EPOCH FROM s.completed_at - s.started_at)",
 }
-MEDIAN_SQLITE = """
-SELECT avg(d) FROM (SELECT {duration} AS d FROM survey_session AS s
-                    WHERE s.status = 'completed' AND {where} ORDER BY 1 LIMIT ? OFFSET ?)
-"""
-MEDIAN_POSTGRESQL = """
-SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY {duration}) FROM survey_session AS s
-WHERE s.status = 'completed' AND {where}
+# Whole seconds: a few thousand distinct durations to count, not a million to sort.
+DURATIONS = """
+SELECT CAST({duration} AS INTEGER), count(*) FROM survey_session AS s
+WHERE s.status = 'completed' AND {where} GROUP BY 1
 """
 
 
@@ -98,7 +96,7 @@ def results(db: Connection, query: Query, survey: Survey, older: list[Survey]) -
         _describe(db, query, question, funnels[question.id], older)
     ended = sessions["total"] - sessions[OPEN]
     rate = sessions[COMPLETED] / ended if ended else None
-    median = _median_seconds(db, query, sessions[COMPLETED])
+    median = _median_seconds(db, query)
     return Results(survey.id, sessions, rate, median, list(funnels.values()))
 
 
@@ -213,18 +211,14 @@ def _plain(number: float) -> int | float:
     return int(number) if float(number).is_integer() else round(number, 2)
 
 
-def _median_seconds(db: Connection, query: Query, completed: int) -> float | None:
-    """The median time from start to completion, in seconds; None without completions."""
-    if not completed:
+def _median_seconds(db: Connection, query: Query) -> float | None:
+    """The median time from start to completion, in whole seconds; None without completions."""
+    sql = DURATIONS.replace("{duration}", DURATION[db.dialect.name])
+    durations = sorted((int(seconds), n) for seconds, n in _rows(db, sql, query))
+    total = sum(n for _, n in durations)
+    if not total:
         return None
-    duration = DURATION[db.dialect.name]
-    if db.dialect.name == "postgresql":
-        (median,) = _rows(db, MEDIAN_POSTGRESQL.replace("{duration}", duration), query)[0]
-    else:
-        middle = (2 - completed % 2, (completed - 1) // 2)  # one or two rows, from the middle
-        sql = MEDIAN_SQLITE.replace("{duration}", duration)
-        (median,) = _rows(db, sql, query, tail=middle)[0]
-    return None if median is None else round(float(median), 1)
+    return (_nth(durations, (total - 1) // 2) + _nth(durations, total // 2)) / 2
 
 
 def _day_time(db: Connection, stored) -> str:
