@@ -151,3 +151,17 @@ def test_a_version_filter_keeps_that_versions_sessions(app, client, answered, su
     version = app.extensions["survey_service"].surveys.get("funnel").version
     assert results(client, version=version)["sessions"]["total"] == 8
     assert results(client, version="000000000000")["sessions"]["total"] == 0
+
+
+def test_the_median_time_to_complete_is_over_completed_sessions(app, client, answered):
+    engine = app.extensions["survey_service"].ready().engine
+    start = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+    took = {"+15550000001": 60, "+15550000005": 125, "+15550000006": 300, "+15550000002": 9}
+    with engine.begin() as conn:
+        for phone, seconds in took.items():  # the last one is still open: not counted
+            conn.execute(
+                update(SurveySession)
+                .where(SurveySession.phone == phone)
+                .values(started_at=start, completed_at=start + timedelta(seconds=seconds))
+            )
+    assert results(client)["median_seconds_to_complete"] == 125
