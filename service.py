@@ -377,10 +377,15 @@ class Service:
             return store.secret(db=conn, name="phone_hash_key")
 
 
+def survey_languages(survey: Survey) -> tuple[str, ...]:
+    """A survey's language codes, the default first (English for a survey without any)."""
+    # `Survey.languages` comes with the languages work (SPEC 7); until then, English.
+    return getattr(survey, "languages", None) or ("en",)
+
+
 def default_language(survey: Survey) -> str:
-    """The language of a session that stored none: the survey's first (English without any)."""
-    # `languages` comes with the languages work (SPEC 7); a survey without it is English.
-    return getattr(survey, "languages", None) and survey.languages[0] or "en"
+    """The language of a session that stored none: the survey's first."""
+    return survey_languages(survey)[0]
 
 
 def _labels(versions: list[Survey]) -> dict[tuple[str, str], dict[str, str]]:

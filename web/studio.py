@@ -30,7 +30,7 @@ from flask import (
 )
 
 from bot.model import STATUSES, Survey
-from service import Inbound, UnknownSurvey
+from service import Inbound, UnknownSurvey, survey_languages
 from storage import logins
 from web import charts
 from web.access import (
@@ -184,15 +184,10 @@ def _survey_row(survey: Survey, versions: int, tests: bool) -> dict:
     return {
         "survey": survey,
         "served": service.surveys.get(survey.id) is not None,
-        "languages": _languages(survey),
+        "languages": survey_languages(survey),
         "versions": versions,
         "summary": service.summary(survey, tests=tests),
     }
-
-
-def _languages(survey: Survey) -> tuple[str, ...]:
-    """The survey's language codes (English without any)."""
-    return getattr(survey, "languages", None) or ("en",)
 
 
 @bp.get("/surveys/<survey_id>")
@@ -208,7 +203,7 @@ def survey_page(survey_id: str):
         results=found,
         chosen=chosen,
         versions=versions or [survey.version],
-        languages=_languages(survey),
+        languages=survey_languages(survey),
         statuses=STATUSES,
         exports=exports,
         charts=charts,
