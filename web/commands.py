@@ -99,15 +99,15 @@ def simulate(survey_id: str, phone: str) -> None:
     service, survey = current_service(), served_survey(survey_id)
     now = datetime.now(UTC)
     with database.locked(service.engine, phone) as conn:
-        effects, _ = service.start(conn, phone, survey, now)
+        effects, _ = service.start(conn, phone, survey, now, test=True)
     click.echo(f"[{survey.name}: you are {phone}. Ctrl-D to leave.]")
     _say(effects.reply)
     while True:
         line = click.prompt("you", default="", show_default=False, prompt_suffix="> ")
         sid = f"SM{uuid4().hex}"  # each typed line is a new message, in Twilio's form
-        _say(message_text(service.receive(Inbound(phone=phone, body=line, sid=sid))))
+        _say(message_text(service.receive(Inbound(phone=phone, body=line, sid=sid, test=True))))
         if service.situation(phone).run is None:
-            click.echo("[The survey is over: see `flask export " + survey.id + "`.]")
+            click.echo(f"[The survey is over: see `flask export {survey.id} --include-tests`.]")
             return
 
 
