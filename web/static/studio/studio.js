@@ -1,4 +1,5 @@
-// Refresh a results page's figures every 15 seconds from the JSON API.
+// Refresh a results page's figures from the JSON API, 15 seconds after the last
+// answer came (never piling up requests on a large survey whose figures take long).
 // The page is complete without this script: it only keeps the numbers current.
 (function () {
   "use strict";
@@ -27,8 +28,9 @@
     fetch(overview.getAttribute("data-api"), { credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (results) { if (results) { show(results); } })
-      .catch(function () { /* offline for a moment: keep the figures shown */ });
+      .catch(function () { /* offline for a moment: keep the figures shown */ })
+      .then(function () { window.setTimeout(refresh, REFRESH_MS); });
   }
 
-  window.setInterval(refresh, REFRESH_MS);
+  window.setTimeout(refresh, REFRESH_MS);
 })();
