@@ -29,6 +29,7 @@ from bot.model import (
     parse_window,
 )
 from bot.templates import ENV, Expr, TemplateError, Text, limit_problems
+from bot.values import MULTI_SEPARATOR
 
 SURVEY_KEYS = (
     "id",
@@ -62,6 +63,9 @@ QUESTION_KEYS = (
 CHOICE_KEYS = ("label", "value", "aliases")
 BRANCH_KEYS = ("if", "goto")
 DATE_ORDERS = ("MDY", "DMY")
+# What authors reach for on an answer: it prints as the label already.
+ANSWER_FIELDS = ("label", "labels", "value", "text")
+LEAST_CHOICES = 2  # fewer is no choice: one alone is only warned about, none refused
 
 # Which question types each type-specific key applies to.
 USED_BY = {
@@ -203,6 +207,11 @@ def _unknown_key(key: str, allowed: tuple[str, ...]) -> str:
     return f'unknown key "{key}"{hint}'
 
 
+def _or_list(words: list[str]) -> str:
+    """`a, b or c`."""
+    return " or ".join(filter(None, [", ".join(words[:-1]), words[-1]]))
+
+
 def _only_for(key: str) -> str:
     """The message for a key on a question type that does not use it."""
     return f"{key} is only used by {' and '.join(USED_BY[key])} questions"
@@ -246,7 +255,7 @@ def _yaml_message(err: yaml.MarkedYAMLError, line: str) -> str:
     return f"not valid YAML: {problem}" + (f" ({hint})" if hint else "")
 
 
-def _template_message(err: TemplateError) -> str:
+def _template_message(err: TemplateError, source: str = "") -> str:
     """Jinja's message in words an author can act on."""
     message = str(err).rstrip(".")
     if m := re.search(r"innermost block that needs to be closed is '(\w+)'", message):
@@ -259,10 +268,19 @@ def _template_message(err: TemplateError) -> str:
             else f"unknown tag {{% {tag} %}}"
         )
     if message == "chunk after expression":
-        return "unexpected text after the condition (to compare, use == rather than =)"
+        return "unexpected text after the condition" + _comparison_hint(source)
     if message == "unexpected 'end of template'":
         return "it stops too early"
     return message[:1].lower() + message[1:]
+
+
+def _comparison_hint(source: str) -> str:
+    """What the author probably meant by a stray `=` in a condition, if it is one."""
+    if m := re.search(r"=\s*([<>])", source):  # `=>` or `=<`
+        return f" (to compare, use {m[1]}= rather than ={m[1]})"
+    if re.search(r"(?<![=!<>])=(?!=)", source):
+        return " (to compare, use == rather than =)"
+    return ""
 
 
 @dataclass
@@ -273,6 +291,7 @@ class _Template:
     value: Node
     source: str
     condition: bool
+    before: int | None = None  # the first question it cannot name: not asked yet; None: any
 
 
 class _Reader:
@@ -285,6 +304,7 @@ class _Reader:
         self.templates: list[_Template] = []
         # (goto key, target) of every `next` entry, checked once all ids are known
         self.gotos: list[tuple[Node, str]] = []
+        self.position: int | None = None  # the index of the question being read
 
     def problem(self, where: Node | int, message: str) -> None:
         """Record a problem at a node's line (or at a line number)."""
@@ -399,10 +419,10 @@ class _Reader:
             what = f'condition "{source.strip()}"' if condition else f"{key} template"
             self.problem(
                 self.inner_line(pair, err.lineno),
-                f"{what} does not parse: {_template_message(err)}",
+                f"{what} does not parse: {_template_message(err, source)}",
             )
             return None
-        self.templates.append(_Template(pair[0], pair[1], source, condition))
+        self.templates.append(_Template(pair[0], pair[1], source, condition, self.known(key)))
         if self.limits:
             self.check_limits(key, pair, source, condition)
         return compiled
@@ -412,6 +432,12 @@ class _Reader:
         what = f'condition "{source.strip()}"' if condition else f"{key} template"
         for lineno, message in limit_problems(source, condition):
             self.problem(self.inner_line(pair, lineno), f"{what}: {message}")
+
+    def known(self, key: str) -> int | None:
+        """The first question whose answer a template at `key` cannot know (None: any is known)."""
+        if self.position is None:
+            return 0 if key == "intro" else None
+        return self.position + 1 if key == "if" else self.position  # `if` follows the answer
 
     def inner_line(self, pair: Pair, lineno: int) -> int:
         """The file line of a template's line `lineno`: exact for block scalars (| and >)."""
@@ -566,10 +592,11 @@ class _Reader:
             return ()
         read = []
         for item in node.value:
-            first_goto = len(self.gotos)
+            first_goto, self.position = len(self.gotos), len(read)
             question = self.question(item)
             if question is not None:
                 read.append((question, self.gotos[first_goto:]))
+        self.position = None
         questions = tuple(question for question, _ in read)
         self.check_ids(questions)
         self.check_gotos(read)
@@ -639,6 +666,8 @@ class _Reader:
         values: dict[str, Any] = {}
         if "choices" in f or qtype in USED_BY["choices"]:
             values["choices"] = self.choices(f, node)
+            if qtype == "multi":
+                self.check_separator(f.get("choices"))
         if qtype == "multi":
             values.update(self.picks(f, len(values["choices"])))
         elif qtype in ("number", "scale") or qtype is None:
@@ -691,7 +720,7 @@ class _Reader:
             return ()
         items = self.items("choices", f["choices"])
         if not items and isinstance(f["choices"][1], SequenceNode):
-            self.problem(f["choices"][0], "choices is empty")
+            self.problem(f["choices"][0], f"choices is empty: list at least {LEAST_CHOICES}")
         read = [(node, self.choice(node)) for node in items]
         choices = tuple(c for _, c in read if c is not None)
         self.check_choice_texts([(node, c) for node, c in read if c is not None])
@@ -717,6 +746,17 @@ class _Reader:
         aliases = self.items("aliases", f["aliases"]) if "aliases" in f else []
         words = tuple(self.text("aliases", (n, n)) or "" for n in aliases)
         return Choice(label or "", value or "", tuple(w for w in words if w))
+
+    def check_separator(self, pair: Pair | None) -> None:
+        """Refuse a multi choice whose label or value holds the export's separator."""
+        for node in self.items("choices", pair) if pair else ():
+            for key, text in _choice_texts(node):
+                if MULTI_SEPARATOR in text:
+                    self.problem(
+                        node,
+                        f'a multi choice\'s {key} may not contain "{MULTI_SEPARATOR}" '
+                        f'(it separates the picks in the export): "{text}"',
+                    )
 
     def check_choice_texts(self, read: list[tuple[Node, Choice]]) -> None:
         """Report a label, value or alias that two choices share: such a reply is not guessed."""
@@ -770,7 +810,12 @@ class _Reader:
             return
         if target is None:
             hint = _did_you_mean(goto, [*position, END])
-            self.problem(node, f'goto "{goto}" is not a question in this survey{hint}')
+            later = [question.id for question, _ in read[here + 1 :] if question.id]
+            self.problem(
+                node,
+                f'goto "{goto}" is not a question in this survey{hint}; '
+                f"it can lead to {_or_list([*later, END])}",
+            )
             return
         where = "this same question"
         if target < here:
@@ -795,23 +840,75 @@ class _Reader:
         ids = [q.id for q in questions if q.id]
         for template in self.templates:
             for name, lineno in _answer_names(template):
+                line = self.inner_line((template.key, template.value), lineno)
                 if name not in ids and name not in RESERVED_IDS:
-                    line = self.inner_line((template.key, template.value), lineno)
                     self.problem(
                         line,
                         f'answers.{name}: there is no question "{name}"{_did_you_mean(name, ids)}',
                     )
+                elif name in ids and template.before is not None:
+                    self.check_order_of_use(line, questions, name, template.before)
+            for name, attr, lineno in _answer_fields(template):
+                self.problem(
+                    self.inner_line((template.key, template.value), lineno),
+                    f'answers.{name}.{attr}: an answer has no "{attr}"; {{{{ answers.{name} }}}} '
+                    "already shows a choice's label (conditions see its value)",
+                )
+
+    def check_order_of_use(
+        self, line: int, questions: tuple[Question, ...], name: str, before: int
+    ) -> None:
+        """Report a template naming a question whose answer is not known yet where it is used."""
+        index, named = next((i, q) for i, q in enumerate(questions) if q.id == name)
+        if index >= before:
+            self.problem(
+                line,
+                f'answers.{named.id}: question "{named.id}" (line {named.line}) is not '
+                "answered yet at this point; only earlier answers can be used here",
+            )
+
+
+def _choice_texts(node: Node) -> list[tuple[str, str]]:
+    """(key, text) of a choice's label and value, as written in the file."""
+    if isinstance(node, ScalarNode):
+        return [("label", node.value)]
+    if not isinstance(node, MappingNode):
+        return []
+    return [
+        (key.value, value.value)
+        for key, value in node.value
+        if key.value in ("label", "value") and isinstance(value, ScalarNode)
+    ]
+
+
+def _answer_fields(template: _Template) -> list[tuple[str, str, int]]:
+    """(name, field, line) of each `answers.NAME.label` (or value, text): answers have none."""
+    found = []
+    for node in _parse(template).find_all(nodes.Getattr):
+        inner = node.node
+        if (
+            node.attr in ANSWER_FIELDS
+            and isinstance(inner, nodes.Getattr)
+            and isinstance(inner.node, nodes.Name)
+            and inner.node.name == "answers"
+        ):
+            found.append((inner.attr, node.attr, node.lineno))
+    return found
+
+
+def _parse(template: _Template) -> nodes.Template:
+    """The Jinja tree of a template or condition that compiled."""
+    source = f"{{{{ {template.source} }}}}" if template.condition else template.source
+    try:
+        return ENV.parse(source)
+    except TemplateSyntaxError:  # compiled fine already; be safe rather than crash
+        return nodes.Template([])
 
 
 def _answer_names(template: _Template) -> list[tuple[str, int]]:
     """The names used as `answers.NAME` or `answers["NAME"]`, with their template line."""
-    source = f"{{{{ {template.source} }}}}" if template.condition else template.source
-    try:
-        tree = ENV.parse(source)
-    except TemplateSyntaxError:  # compiled fine already; be safe rather than crash
-        return []
     found = []
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+    for node in _parse(template).find_all((nodes.Getattr, nodes.Getitem)):
         target = node.node
         if not (isinstance(target, nodes.Name) and target.name == "answers"):
             continue

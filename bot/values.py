@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 _DATE = "$date"  # JSON has no date type: a tagged object keeps dates dates
+MULTI_SEPARATOR = ";"  # joins a multi's picks in one cell: no choice may contain it
 
 
 def _encode(value: Any) -> Any:
@@ -44,7 +45,7 @@ def to_cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
-        return ";".join(to_cell(v) for v in value)
+        return MULTI_SEPARATOR.join(to_cell(v) for v in value)
     if isinstance(value, date):
         return value.isoformat()
     return str(value)

@@ -341,3 +341,84 @@ def test_send_window_is_read(line, window):
 def test_a_bad_send_window_is_refused_with_its_line(value, message):
     found = problems(f"title: Poll\nsend_window: {value}\n" + MINIMAL)
     assert [(p.line, message in p.message) for p in found] == [(2, True)], found
+
+
+SCORED = MINIMAL + "  - {id: score, type: scale, min: 0, max: 10, text: Score}\n"
+
+# (the questions from line 6 on, the whole message)
+CHECK_MESSAGES = [
+    (
+        "- {id: x, type: text, text: x, when: answers.score => 3}",
+        'example.yaml:6: condition "answers.score => 3" does not parse: unexpected text after '
+        "the condition (to compare, use >= rather than =>)",
+    ),
+    (
+        "- {id: x, type: text, text: x, when: answers.score =< 3}",
+        'example.yaml:6: condition "answers.score =< 3" does not parse: unexpected text after '
+        "the condition (to compare, use <= rather than =<)",
+    ),
+    (
+        "- {id: x, type: yesno, text: x, next: [{if: true, goto: nope}]}\n"
+        "- {id: y, type: text, text: y}",
+        'example.yaml:6: goto "nope" is not a question in this survey; it can lead to y or end',
+    ),
+    (
+        "- {id: x, type: choice, text: x, choices: []}",
+        "example.yaml:6: choices is empty: list at least 2",
+    ),
+    (
+        "- {id: x, type: multi, text: x, choices: [Tea, Tea;milk]}",
+        'example.yaml:6: a multi choice\'s label may not contain ";" (it separates the picks '
+        'in the export): "Tea;milk"',
+    ),
+    (
+        "- {id: x, type: multi, text: x, choices: [{label: Tea, value: a;b}, C]}",
+        'example.yaml:6: a multi choice\'s value may not contain ";" (it separates the picks '
+        'in the export): "a;b"',
+    ),
+    (
+        "- {id: x, type: text, text: x, when: answers.y}\n- {id: y, type: text, text: y}",
+        'example.yaml:6: answers.y: question "y" (line 7) is not answered yet at this point; '
+        "only earlier answers can be used here",
+    ),
+    (
+        "- {id: x, type: text, text: 'You said {{ answers.x }}'}",
+        'example.yaml:6: answers.x: question "x" (line 6) is not answered yet at this point; '
+        "only earlier answers can be used here",
+    ),
+    (
+        "- {id: x, type: yesno, text: x, next: [{if: answers.y, goto: end}]}\n"
+        "- {id: y, type: text, text: y}",
+        'example.yaml:6: answers.y: question "y" (line 7) is not answered yet at this point; '
+        "only earlier answers can be used here",
+    ),
+    (
+        "- {id: colour, type: choice, text: x, choices: [Red, Blue]}\n"
+        "- {id: y, type: text, text: 'Why {{ answers.colour.label }}?'}",
+        'example.yaml:7: answers.colour.label: an answer has no "label"; {{ answers.colour }} '
+        "already shows a choice's label (conditions see its value)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("questions", "message"), CHECK_MESSAGES)
+def test_check_messages_say_what_would_be_valid(questions, message):
+    found = problems(SCORED + indent(questions + "\n", "  "))
+    assert [str(p) for p in found] == [message]
+
+
+def test_intro_cannot_pipe_an_answer_but_outro_and_own_branch_can():
+    assert "not answered yet" in str(problems("intro: Hi {{ answers.name }}\n" + MINIMAL)[0])
+    survey = load(
+        "outro: Bye {{ answers.name }}\n"
+        + MINIMAL
+        + "  - {id: score, type: scale, min: 0, max: 10, text: Score,\n"
+        + "     next: [{if: answers.score < 5, goto: end}]}\n"
+        + "  - {id: why, type: text, text: 'Why {{ answers.score }}?', when: answers.name}\n"
+    )
+    assert [q.id for q in survey.questions] == ["name", "score", "why"]
+
+
+def test_a_choice_question_may_use_a_semicolon():
+    survey = load(survey_with("- {id: x, type: choice, text: x, choices: [a;b, c]}"))
+    assert survey.questions[1].choices[0].value == "a;b"
