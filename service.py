@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.catalog import Catalog
+from bot.catalog import Catalog, Claim
 from bot.conversation import Conversation, Effects, Situation
 from bot.loader import SurveyError, load_survey
 from bot.model import Survey
@@ -152,6 +152,28 @@ class Surveys:
         self.pending.clear()
 
 
+class StoredClaims:
+    """The catalog's claims kept in the database, so every process serves the same files."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def held(self) -> dict[Claim, str]:
+        """The recorded claims and the file name holding each."""
+        with self.engine.connect() as conn:
+            return store.claims(db=conn)
+
+    def stored(self) -> set[tuple[str, str]]:
+        """The (survey id, version) pairs that have stored sessions."""
+        with self.engine.connect() as conn:
+            return store.version_keys(db=conn)
+
+    def record(self, held: dict[Claim, tuple[str, str]]) -> None:
+        """Record the claims served now."""
+        with self.engine.begin() as conn:
+            store.record_claims(db=conn, held=held, now=datetime.now(UTC))
+
+
 class Decision(NamedTuple):
     """What one message changes and the reply, from one read of its situation."""
 
@@ -197,6 +219,7 @@ class Service:
         """Check once that the database schema is current (creating it on a new database)."""
         if not self._checked:
             schema.ensure_current(self.engine)
+            self.catalog.use_claims(StoredClaims(self.engine))
             self._checked = True
         return self
 

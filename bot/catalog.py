@@ -8,6 +8,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from bot.cost import TWILIO_MAX_CHARACTERS, Message, over_limit, survey_messages
 from bot.loader import Problem, SurveyError, as_keyword, line_of, load_survey
@@ -119,41 +120,79 @@ def _message_lengths(survey: Survey) -> list[Problem]:
     ]
 
 
-def resolve(surveys: list[Survey]) -> tuple[list[Survey], list[Problem]]:
-    """Serve surveys in file-name order, refusing each that conflicts with one served before."""
+Claim = tuple[str, str]  # (kind, name): ("id", survey id), ("keyword", word), ("default", "")
+
+
+class Claims(Protocol):
+    """Where every process records which file serves each id, keyword and default."""
+
+    def held(self) -> dict[Claim, str]:
+        """The recorded claims and the file name holding each."""
+
+    def stored(self) -> set[tuple[str, str]]:
+        """The (survey id, version) pairs that have stored sessions."""
+
+    def record(self, held: dict[Claim, tuple[str, str]]) -> None:
+        """Record the claims served now: claim -> (file name, survey id)."""
+
+
+def claims_of(survey: Survey) -> list[Claim]:
+    """What a survey takes for itself: its id, its keywords, and the default if it is one."""
+    found = [("id", survey.id)] + [("keyword", word) for word in survey.keywords]
+    return found + [("default", "")] if survey.default else found
+
+
+def resolve(
+    surveys: list[Survey],
+    held: dict[Claim, str] | None = None,
+    stored: set[tuple[str, str]] | frozenset = frozenset(),
+) -> tuple[list[Survey], list[Problem]]:
+    """Serve the surveys whose claims are free, refusing each that conflicts.
+
+    A claim held by a file (`held`: claim -> file name) stays with it while it
+    still makes it; the others go first to a version with stored sessions, then
+    to the file whose name sorts first.
+    """
+    owners = {
+        claim: survey
+        for survey in surveys
+        for claim in claims_of(survey)
+        if (held or {}).get(claim) == _file(survey)
+    }
     served: dict[str, Survey] = {}
-    words: dict[str, Survey] = {}
     problems: list[Problem] = []
-    for survey in sorted(surveys, key=lambda s: _name_order(s.path)):
-        found = _conflicts(survey, served, words)
+    for survey in sorted(
+        surveys, key=lambda s: ((s.id, s.version) not in stored, *_name_order(s.path))
+    ):
+        found = _conflicts(survey, owners)
         problems.extend(found)
         if not found:
             served[survey.id] = survey
-            words.update(dict.fromkeys(survey.keywords, survey))
+            owners.update(dict.fromkeys(claims_of(survey), survey))
     return list(served.values()), problems
 
 
-def _conflicts(
-    survey: Survey, served: dict[str, Survey], words: dict[str, Survey]
-) -> list[Problem]:
-    """What keeps `survey` from being served next to `served`: its id, default or keywords."""
+def _conflicts(survey: Survey, owners: dict[Claim, Survey]) -> list[Problem]:
+    """What keeps `survey` from being served: its id, default or keywords taken by another."""
     found = []
-    if survey.id in served:
-        other = served[survey.id]
-        message = f'survey id "{survey.id}" is already used by {_file(other)}'
-        found.append(Problem(survey.path, line_of(survey, "id"), message))
-    default = next((s for s in served.values() if s.default), None)
-    if survey.default and default:
-        message = (
-            f'"{default.id}" ({_file(default)}) is already the default survey; only one can be'
-        )
-        found.append(Problem(survey.path, line_of(survey, "default"), message))
-    for word in survey.keywords:
-        if word in words:
-            other = words[word]
-            message = f'keyword "{word}" is already used by survey "{other.id}" ({_file(other)})'
-            found.append(Problem(survey.path, line_of(survey, "keywords", word), message))
+    for claim in claims_of(survey):
+        other = owners.get(claim, survey)
+        if other is not survey:
+            line, message = _conflict(survey, claim, other)
+            found.append(Problem(survey.path, line, message))
     return found
+
+
+def _conflict(survey: Survey, claim: Claim, other: Survey) -> tuple[int, str]:
+    """The line and message of one claim `other` holds."""
+    kind, name = claim
+    if kind == "id":
+        return line_of(survey, "id"), f'survey id "{name}" is already used by {_file(other)}'
+    if kind == "default":
+        message = f'"{other.id}" ({_file(other)}) is already the default survey; only one can be'
+        return line_of(survey, "default"), message
+    message = f'keyword "{name}" is already used by survey "{other.id}" ({_file(other)})'
+    return line_of(survey, "keywords", name), message
 
 
 def _file(survey: Survey) -> str:
@@ -243,6 +282,7 @@ class Catalog:
         self._unstable = False  # a file's new content is not taken yet: look again
         self._loader: threading.Thread | None = None
         self._watch = FolderWatch(self.directory)
+        self._claims: Claims | None = None
         self.refresh()
         if self._unstable:  # files saved a moment ago: take them once stable, at start
             time.sleep(STABLE_NS / 1e9)
@@ -352,7 +392,7 @@ class Catalog:
     def _serve(self) -> None:
         """Resolve conflicts between the good versions and publish the result."""
         good = [f.good for f in self._files.values() if f.good]
-        served, conflicts = resolve(good)
+        served, conflicts = self._resolve(good)
         for problem in set(conflicts) - self._refused:
             log.warning("survey refused: %s", problem)
         self._refused = set(conflicts)
@@ -363,6 +403,24 @@ class Catalog:
             problems=tuple(sorted(broken + conflicts, key=_problem_order)),
             default=next((s for s in sorted(served, key=lambda s: s.id) if s.default), None),
         )
+
+    def use_claims(self, claims: Claims) -> None:
+        """Agree with every other process through `claims` from now on."""
+        with self._lock:
+            self._claims = claims
+            self._serve()
+
+    def _resolve(self, good: list[Survey]) -> tuple[list[Survey], list[Problem]]:
+        """Resolve conflicts keeping what is served: recorded claims, else this process's own."""
+        if self._claims is None:
+            return resolve(good, self.held())
+        served, conflicts = resolve(good, self._claims.held(), self._claims.stored())
+        self._claims.record({c: (_file(s), s.id) for s in served for c in claims_of(s)})
+        return served, conflicts
+
+    def held(self) -> dict[Claim, str]:
+        """The claims this process serves now, by file name."""
+        return {c: _file(s) for s in self._served.by_id.values() for c in claims_of(s)}
 
     def _remember(self, survey: Survey | None) -> None:
         """Keep a loaded version for sessions that started on it."""

@@ -139,3 +139,14 @@ class Secret(SQLModel, table=True):
 
     name: str = Field(primary_key=True)
     value: str
+
+
+class SurveyClaim(SQLModel, table=True):
+    """Which file serves a survey id, a keyword or the default, so every process agrees."""
+
+    __tablename__ = "survey_claim"
+    kind: str = Field(primary_key=True)  # id, keyword or default
+    name: str = Field(primary_key=True)  # the survey id or the keyword; "" for the default
+    file: str  # the file's name in the surveys folder
+    survey_id: str
+    claimed_at: datetime

@@ -29,6 +29,7 @@ from storage.models import (
     OutboundMessage,
     QuestionVisit,
     Secret,
+    SurveyClaim,
     SurveySession,
     SurveyVersion,
 )
@@ -39,6 +40,7 @@ CONTACT = Contact.__table__
 INBOUND = InboundMessage.__table__
 VERSION = SurveyVersion.__table__
 VISIT = QuestionVisit.__table__
+CLAIM = SurveyClaim.__table__
 
 
 def stored_reply(*, db: Connection | Statements, message_sid: str) -> str | None:
@@ -476,3 +478,33 @@ def opt_out_everywhere(*, db: Connection, phone: str, now: datetime) -> None:
         .where(SESSION.c.phone == phone, SESSION.c.status == OPEN)
         .values(status=OPTED_OUT, updated_at=now)
     )
+
+
+# -- which file serves each id, keyword and default (SPEC 1) ---------------------------------
+
+Claim = tuple[str, str]  # (kind, name), as bot/catalog.py makes them
+
+
+def claims(*, db: Connection) -> dict[Claim, str]:
+    """Every recorded claim and the file that holds it."""
+    rows = db.execute(select(CLAIM.c.kind, CLAIM.c.name, CLAIM.c.file))
+    return {(kind, name): file for kind, name, file in rows}
+
+
+def record_claims(*, db: Connection, held: dict[Claim, tuple[str, str]], now: datetime) -> None:
+    """Make the recorded claims these: claim -> (file, survey id); the others are released."""
+    recorded = claims(db=db)
+    for kind, name in set(recorded) - set(held):
+        db.execute(delete(CLAIM).where(CLAIM.c.kind == kind, CLAIM.c.name == name))
+    for (kind, name), (file, survey_id) in held.items():
+        if recorded.get((kind, name)) == file:
+            continue
+        row = {"kind": kind, "name": name, "file": file, "survey_id": survey_id}
+        upsert = _upsert(db, CLAIM).values(**row, claimed_at=now)
+        changes = {"file": file, "survey_id": survey_id, "claimed_at": now}
+        db.execute(upsert.on_conflict_do_update(index_elements=["kind", "name"], set_=changes))
+
+
+def version_keys(*, db: Connection) -> set[tuple[str, str]]:
+    """Every (survey id, version) a session has started on."""
+    return {tuple(row) for row in db.execute(select(VERSION.c.survey_id, VERSION.c.version))}

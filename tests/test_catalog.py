@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import bot.catalog
-from bot.catalog import Catalog, check_files
+from bot.catalog import Catalog, check_files, resolve
+from bot.loader import load_survey
 from bot.model import Survey
 
 SURVEYS = Path(__file__).resolve().parent.parent / "surveys"
@@ -183,6 +184,71 @@ def test_refused_survey_is_served_once_the_conflict_goes(folder):
     catalog.refresh()
     assert catalog.by_keyword("FRUIT").id == "b"
     assert catalog.problems() == []
+
+
+@pytest.mark.parametrize(
+    "draft",
+    [
+        "id: a\n" + survey_yaml(title="Draft"),  # a copy made to draft a change
+        survey_yaml(title="Draft", keywords=["FRUIT"]),  # a new file claiming a keyword
+        survey_yaml(title="Draft", default=True),  # or the default
+    ],
+)
+def test_a_new_file_never_displaces_a_served_survey(folder, caplog, draft):
+    folder.write("a.yaml", survey_yaml(title="Live", keywords=["FRUIT"], default=True))
+    catalog = Catalog(folder.path)
+    folder.write("a-draft.yaml", draft)  # its name sorts first
+    with caplog.at_level(logging.WARNING, logger="bot.catalog"):
+        catalog.refresh()
+    assert catalog.by_keyword("FRUIT").title == catalog.default().title == "Live"
+    [problem] = catalog.problems()
+    assert Path(problem.path).name == "a-draft.yaml" and "a.yaml" in problem.message
+    assert any("refused" in r.getMessage() for r in caplog.records)
+
+
+class Recorded:
+    """Claims as the database keeps them for every process."""
+
+    def __init__(self, held=None, stored=()):
+        self.claims, self.versions = dict(held or {}), set(stored)
+
+    def held(self):
+        return {claim: file for claim, (file, _) in self.claims.items()}
+
+    def stored(self):
+        return self.versions
+
+    def record(self, held):
+        self.claims = dict(held)
+
+
+def parsed(name: str, text: str):
+    """A survey loaded from text as if read from `name`."""
+    return load_survey(text.encode(), name)
+
+
+def test_at_start_a_version_with_stored_sessions_wins_over_name_order():
+    first, second = (
+        parsed("a.yaml", "id: x\n" + MINIMAL),
+        parsed("b.yaml", "id: x\n" + MINIMAL + "#"),
+    )
+    assert resolve([first, second])[0] == [first]
+    served, [problem] = resolve([first, second], stored={("x", second.version)})
+    assert served == [second] and problem.path == "a.yaml"
+
+
+def test_recorded_claims_decide_for_every_process(folder):
+    folder.write("a.yaml", survey_yaml(keywords=["FRUIT"]))
+    folder.write("b.yaml", survey_yaml(keywords=["FRUIT"]))
+    recorded = Recorded({("keyword", "FRUIT"): ("b.yaml", "b")})
+    catalog = Catalog(folder.path)
+    assert catalog.by_keyword("FRUIT").id == "a"  # on its own, the name decides
+    catalog.use_claims(recorded)
+    assert catalog.by_keyword("FRUIT").id == "b"
+    assert recorded.claims == {
+        ("id", "b"): ("b.yaml", "b"),
+        ("keyword", "FRUIT"): ("b.yaml", "b"),
+    }
 
 
 def test_add_version_registers_a_rebuilt_survey(folder):

@@ -93,5 +93,5 @@ def test_simulate_unknown_survey_is_a_clear_error(runner):
 
 
 def test_db_current_and_upgrade(runner):
-    assert "code: 0005" in runner.invoke(args=["db", "current"]).output
-    assert "at 0005" in runner.invoke(args=["db", "upgrade"]).output
+    assert "code: 0006" in runner.invoke(args=["db", "current"]).output
+    assert "at 0006" in runner.invoke(args=["db", "upgrade"]).output
