@@ -5,6 +5,8 @@ The sending commands (`flask invite`, `flask remind`) are registered by `outboun
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from datetime import UTC, datetime
 from uuid import uuid4
@@ -13,9 +15,10 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from bot.catalog import check_files
+from bot.checking import check_report, over_segments
+from bot.cost import as_json, format_costs
 from bot.model import STATUSES
-from service import Inbound, Service, UnknownSurvey
+from service import Inbound, Service, StoredClaims, UnknownSurvey
 from storage import db as database
 from storage import schema, store
 from web.context import current_service
@@ -43,16 +46,44 @@ def served_survey(survey_id: str):
 
 @surveys_cli.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-def check(paths: tuple[str, ...]) -> None:
-    """Validate survey files (default: the surveys folder); exit 1 if any is broken."""
-    targets = list(paths) or [current_app.config["SURVEYS_DIR"]]
-    problems = check_files(targets)
+@click.option("--json", "as_json_", is_flag=True, help="Print one JSON document instead of text.")
+@click.option(
+    "--max-segments",
+    type=click.IntRange(min=1),
+    help="Exit 1 if a message's worst case is over N segments.  [default: no limit]",
+)
+def check(paths: tuple[str, ...], as_json_: bool, max_segments: int | None) -> None:
+    """Check survey files against the whole folder, with warnings and message costs."""
+    claims = StoredClaims(current_service().engine)
+    folder = _shown(current_app.config["SURVEYS_DIR"])
+    reports = check_report(list(paths), folder, claims.held(), claims.stored())
+    problems = [p for report in reports for p in report.errors]
+    too_long = over_segments(reports, max_segments) if max_segments else []
+    if as_json_:
+        click.echo(json.dumps(as_json(reports), indent=2, ensure_ascii=False))
+    else:
+        _print_check(reports, problems + too_long)
+    if problems or too_long:
+        sys.exit(1)
+
+
+def _print_check(reports, problems) -> None:
+    """Problems first, one `file:line: message` each, then the cost table and warnings."""
     for problem in problems:
         click.echo(str(problem))
+    costs = format_costs(r for r in reports if r.served)
+    if costs:
+        click.echo(("\n" if problems else "") + costs)
     if problems:
         click.echo(f"{len(problems)} problem(s) found.", err=True)
-        sys.exit(1)
-    click.echo("All surveys are fine.")
+    else:
+        click.echo(f"All {len(reports)} survey file(s) are fine.")
+
+
+def _shown(path: str) -> str:
+    """A path as `surveys check` shows it: relative to the current folder when inside it."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith(os.pardir) else relative
 
 
 @surveys_cli.command("list")

@@ -1,0 +1,95 @@
+"""Warnings for authors (SPEC 8): what loads but will surprise respondents.
+
+A warning never stops a survey from being served; `surveys check` prints it
+with its line. Missing translations and languages without built-in words are
+warned about by the languages work: add them to `WARNINGS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from bot.loader import Problem, as_keyword
+from bot.model import COMMAND_WORDS, OPT_OUT_WORDS, Choice, Question, Survey
+from bot.replies import normalise
+
+# The words a choice must not be: every built-in language's commands and opt-out words.
+# (The languages work adds each language's words to these sets in bot/model.py.)
+RESERVED_WORDS = COMMAND_WORDS | OPT_OUT_WORDS
+
+
+def _choice_texts(choice: Choice) -> Iterator[str]:
+    """What a respondent may type to pick a choice: its label, value and aliases, once each."""
+    yield from dict.fromkeys((choice.label, choice.value, *choice.aliases))
+
+
+def _choice_line(survey: Survey, question: Question, text: str) -> int:
+    """The line a choice's text is written on, from its question's line on."""
+    lines = survey.source.splitlines()
+    for number in range(question.line, len(lines) + 1):
+        if text in lines[number - 1]:
+            return number
+    return question.line
+
+
+def command_choices(survey: Survey, others: list[Survey]) -> list[Problem]:
+    """A choice that reads as a command or opt-out word: typing it never picks the choice."""
+    found = []
+    for question in survey.questions:
+        for choice in question.choices:
+            for text in _choice_texts(choice):
+                word = normalise(text)
+                if word in OPT_OUT_WORDS:
+                    why = f"Twilio opts out anyone who texts {word.upper()}"
+                elif word in RESERVED_WORDS:
+                    why = f"{word.upper()} is a command, read before any answer"
+                else:
+                    continue
+                line = _choice_line(survey, question, text)
+                message = f'choice "{text}" of {question.id}: {why}; reply with its number instead or rename it'
+                found.append(Problem(survey.path, line, message))
+    return found
+
+
+def keyword_choices(survey: Survey, others: list[Survey]) -> list[Problem]:
+    """A choice that is another survey's keyword: a respondent may mean either."""
+    keywords = {word: other for other in others if other.id != survey.id for word in other.keywords}
+    found = []
+    for question in survey.questions:
+        for choice in question.choices:
+            for text in _choice_texts(choice):
+                other = keywords.get(as_keyword(text))
+                if other is not None:
+                    line = _choice_line(survey, question, text)
+                    message = (
+                        f'choice "{text}" of {question.id} is also the keyword of survey '
+                        f'"{other.id}": here it answers the question, elsewhere it starts that survey'
+                    )
+                    found.append(Problem(survey.path, line, message))
+    return found
+
+
+def single_choices(survey: Survey, others: list[Survey]) -> list[Problem]:
+    """A choice or multi question with one choice: it gives the respondent no choice."""
+    return [
+        Problem(
+            survey.path,
+            question.line,
+            f"question {question.id} has a single choice; add another, or ask a yesno question",
+        )
+        for question in survey.questions
+        if question.type in ("choice", "multi") and len(question.choices) == 1
+    ]
+
+
+WARNINGS: tuple[Callable[[Survey, list[Survey]], list[Problem]], ...] = (
+    command_choices,
+    keyword_choices,
+    single_choices,
+)
+
+
+def warnings(survey: Survey, others: list[Survey]) -> list[Problem]:
+    """Every warning about `survey`, served next to `others`, by line."""
+    found = [problem for warn in WARNINGS for problem in warn(survey, others)]
+    return sorted(found, key=lambda p: p.line)
