@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from bot.loader import Problem, as_keyword
-from bot.model import COMMAND_WORDS, OPT_OUT_WORDS, Choice, Question, Survey
+from bot.model import COMMAND_WORDS, OPT_OUT_WORDS, Question, Survey
 from bot.replies import normalise
 
 # The words a choice must not be: every built-in language's commands and opt-out words.
@@ -18,9 +18,12 @@ from bot.replies import normalise
 RESERVED_WORDS = COMMAND_WORDS | OPT_OUT_WORDS
 
 
-def _choice_texts(choice: Choice) -> Iterator[str]:
-    """What a respondent may type to pick a choice: its label, value and aliases, once each."""
-    yield from dict.fromkeys((choice.label, choice.value, *choice.aliases))
+def _choice_texts(survey: Survey) -> Iterator[tuple[Question, str, int]]:
+    """What a respondent may type to pick each choice (label, value, aliases), with its line."""
+    for question in survey.questions:
+        for choice in question.choices:
+            for text in dict.fromkeys((choice.label, choice.value, *choice.aliases)):
+                yield question, text, _choice_line(survey, question, text)
 
 
 def _choice_line(survey: Survey, question: Question, text: str) -> int:
@@ -32,41 +35,41 @@ def _choice_line(survey: Survey, question: Question, text: str) -> int:
     return question.line
 
 
+def _command(word: str) -> str | None:
+    """Why a choice reading as `word` is never picked by typing it, or None."""
+    if word in OPT_OUT_WORDS:
+        return f"Twilio opts out anyone who texts {word.upper()}"
+    if word in RESERVED_WORDS:
+        return f"{word.upper()} is a command, read before any answer"
+    return None
+
+
 def command_choices(survey: Survey, others: list[Survey]) -> list[Problem]:
     """A choice that reads as a command or opt-out word: typing it never picks the choice."""
-    found = []
-    for question in survey.questions:
-        for choice in question.choices:
-            for text in _choice_texts(choice):
-                word = normalise(text)
-                if word in OPT_OUT_WORDS:
-                    why = f"Twilio opts out anyone who texts {word.upper()}"
-                elif word in RESERVED_WORDS:
-                    why = f"{word.upper()} is a command, read before any answer"
-                else:
-                    continue
-                line = _choice_line(survey, question, text)
-                message = f'choice "{text}" of {question.id}: {why}; reply with its number instead or rename it'
-                found.append(Problem(survey.path, line, message))
-    return found
+    return [
+        Problem(
+            survey.path,
+            line,
+            f'choice "{text}" of {question.id}: {why}; reply with its number instead or rename it',
+        )
+        for question, text, line in _choice_texts(survey)
+        if (why := _command(normalise(text)))
+    ]
 
 
 def keyword_choices(survey: Survey, others: list[Survey]) -> list[Problem]:
     """A choice that is another survey's keyword: a respondent may mean either."""
     keywords = {word: other for other in others if other.id != survey.id for word in other.keywords}
-    found = []
-    for question in survey.questions:
-        for choice in question.choices:
-            for text in _choice_texts(choice):
-                other = keywords.get(as_keyword(text))
-                if other is not None:
-                    line = _choice_line(survey, question, text)
-                    message = (
-                        f'choice "{text}" of {question.id} is also the keyword of survey '
-                        f'"{other.id}": here it answers the question, elsewhere it starts that survey'
-                    )
-                    found.append(Problem(survey.path, line, message))
-    return found
+    return [
+        Problem(
+            survey.path,
+            line,
+            f'choice "{text}" of {question.id} is also the keyword of survey "{other.id}": '
+            "here it answers the question, elsewhere it starts that survey",
+        )
+        for question, text, line in _choice_texts(survey)
+        if (other := keywords.get(as_keyword(text)))
+    ]
 
 
 def single_choices(survey: Survey, others: list[Survey]) -> list[Problem]:
