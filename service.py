@@ -275,11 +275,19 @@ class Service:
         effects = self.conversation.handle(situation, message.body, now=now, media=message.media)
         return Decision(found, self.formatter(effects.reply), effects)
 
-    def start(self, conn, phone: str, survey: Survey, now: datetime, situation=None, test=False):
-        """Start `survey` for `phone` in an open, locked transaction: (effects, session id)."""
+    def start(
+        self, conn, phone, survey, now, situation=None, test=False, language: str | None = None
+    ):
+        """Start `survey` for `phone` in an open, locked transaction: (effects, session id).
+
+        `language`: the code the new session is answered in (None: the survey's default).
+        """
         situation = situation or store.situation(db=conn, phone=phone)
         situation.test = test
         effects = self.conversation.begin(situation, survey, now=now)
+        for run in effects.runs:
+            if run.id is None and language is not None:
+                run.language = language
         return effects, self._apply(conn, phone, effects, now)
 
     def try_start(self, phone: str, survey: Survey, sid: str) -> str | None:

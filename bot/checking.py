@@ -43,7 +43,7 @@ def check_report(
 
 def _report(survey: Survey, conflicts: list[Problem], served: list[Survey]) -> SurveyCost:
     """One loaded survey's report: refused for its conflicts, else its costs and warnings."""
-    report = survey_cost(survey)
+    report = survey_cost(survey, languages=survey.languages)
     errors = conflicts + [_too_long(survey, message) for message in over_limit(report.messages)]
     if errors:
         return refused(survey.path, errors, survey.id)

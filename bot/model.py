@@ -125,6 +125,7 @@ class Survey:
     date_order: str = "MDY"
     timezone: str = "UTC"
     send_window: SendWindow = DEFAULT_SEND_WINDOW
+    languages: tuple[str, ...] = ("en",)  # SPEC 7: codes, the first is the default
     path: str = ""
     source: str = field(default="", repr=False, compare=False)
 

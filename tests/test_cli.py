@@ -5,10 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from play import EXAMPLES, script
+from storage.models import SurveySession
+
+SESSION = SurveySession.__table__
 
 
 @pytest.fixture
@@ -143,18 +149,17 @@ def test_broken_survey_does_not_stop_the_others(runner, sms, surveys_dir):
     assert "clinic-follow-up" in listing.output and "broken" not in listing.stdout
 
 
-def test_list_shows_keywords_questions_and_counts(runner, sms):
+def test_list_shows_keywords_languages_questions_and_counts(runner, sms):
     sms.send("+15550000002", "POLL")
-    result = runner.invoke(args=["surveys", "list"])
-    assert result.exit_code == 0
-    line = next(x for x in result.output.splitlines() if x.startswith("city-services"))
-    assert "CITY, POLL" in line and "5 questions" in line and "started 1" in line
+    line = listed(runner, "city-services")
+    assert "CITY, POLL" in line and "languages: en | 5 questions" in line
+    assert "sessions 1: open 1," in line
 
 
 @pytest.mark.parametrize("survey_id", EXAMPLES)
-def test_simulate_each_example_to_the_end_then_export(app, runner, survey_id):
-    survey = app.extensions["survey_service"].catalog.get(survey_id)
-    steps = script(survey)
+def test_simulate_each_example_to_the_end_as_a_test_session(app, runner, survey_id):
+    service = app.extensions["survey_service"]
+    steps = script(service.catalog.get(survey_id))
     typed = "".join(reply + "\n" for _, reply, _ in steps)
     result = runner.invoke(args=["simulate", survey_id, "--phone", "+15550001234"], input=typed)
     assert result.exit_code == 0, result.output
@@ -164,6 +169,86 @@ def test_simulate_each_example_to_the_end_then_export(app, runner, survey_id):
     assert len(rows) == 1 and rows[0]["status"] == "completed" and rows[0]["test"] == "1"
     for question_id, _, _ in steps:
         assert rows[0][question_id] != "", question_id
+
+
+def listed(runner, survey_id: str, *args: str) -> str:
+    """The line of a survey in `flask surveys list`."""
+    result = runner.invoke(args=["surveys", "list", *args])
+    assert result.exit_code == 0, result.output
+    return next(x for x in result.output.splitlines() if re.match(rf"{survey_id}[: ]", x))
+
+
+QUICK = "keywords: [QUICK]\nquestions:\n  - {id: q, type: text, text: Your name}\n"
+
+
+def test_list_adds_up_all_five_statuses_without_test_sessions(app, runner, sms, surveys_dir):
+    (surveys_dir / "quick.yaml").write_text(QUICK)
+    for phone, replies in [("01", ["Sam"]), ("02", ["STOP"]), ("03", ["RESTART"]), ("04", [])]:
+        for body in ["QUICK", *replies]:
+            sms.send("+155500000" + phone, body)
+    with app.extensions["survey_service"].engine.begin() as conn:
+        long_ago = datetime.now(UTC) - timedelta(days=2)
+        conn.execute(
+            SESSION.update().where(SESSION.c.phone.like("%04")).values(updated_at=long_ago)
+        )
+    runner.invoke(args=["simulate", "quick", "--phone", "+15550000099"], input="")
+    line = listed(runner, "quick")
+    assert line == (
+        "quick: quick | keywords: QUICK | languages: en | 1 questions | "
+        f"version {app.extensions['survey_service'].catalog.get('quick').version} | "
+        "sessions 5: open 1, completed 1, opted out 1, expired 1, abandoned 1 | completion 25%"
+    )
+    assert "sessions 6: open 2," in listed(runner, "quick", "--include-tests")
+
+
+def test_simulate_a_number_with_real_sessions_is_refused(runner, sms):
+    sms.send("+15550000100", "POLL")
+    result = runner.invoke(args=["simulate", "city-services", "--phone", "+15550000100"])
+    assert result.exit_code == 2
+    assert "+15550000100 has real sessions; simulate with a number that has none" in result.output
+    assert "sessions 1: open 1," in listed(runner, "city-services")
+
+
+def test_simulate_after_stop_stays_so_start_can_be_tried(runner):
+    simulate = ["simulate", "city-services", "--phone", "+15550000101"]
+    result = runner.invoke(args=simulate, input="STOP\nSTART\n")
+    assert result.exit_code == 0, result.output
+    assert "[+15550000101 is opted out: type START to opt in again" in result.output
+    assert "You are subscribed again" in result.output
+    assert "Aborted" not in result.output
+
+
+def test_simulate_an_opted_out_number_says_so_instead_of_asking(runner):
+    simulate = ["simulate", "city-services", "--phone", "+15550000102"]
+    runner.invoke(args=simulate, input="STOP\n")
+    result = runner.invoke(args=simulate, input="")
+    assert result.exit_code == 0, result.output
+    assert "is opted out: type START" in result.output
+    assert "The city wants to hear from you" not in result.output
+
+
+def test_simulate_passes_a_language_the_survey_has(app, runner):
+    result = runner.invoke(args=["simulate", "city-services", "--language", "fr"])
+    assert result.exit_code == 2 and "has no language 'fr' (en)" in result.output
+    result = runner.invoke(args=["simulate", "city-services", "--language", "en"], input="")
+    assert result.exit_code == 0, result.output
+    with app.extensions["survey_service"].engine.connect() as conn:
+        assert conn.execute(select(SESSION.c.language)).scalar_one() == "en"
+
+
+def test_retired_survey_is_listed_and_exported(app, runner, sms, surveys_dir, client):
+    (surveys_dir / "quick.yaml").write_text(QUICK)
+    sms.send("+15550000103", "QUICK")
+    sms.send("+15550000103", "Sam")
+    (surveys_dir / "quick.yaml").unlink()
+    assert sms.send("+15550000104", "QUICK").startswith("Thanks for visiting!")  # the default
+    assert listed(runner, "quick").startswith("quick [retired: its file is gone]: quick | ")
+    [row] = export(runner, "quick")
+    assert (row["q"], row["status"]) == ("Sam", "completed")
+    auth = {"Authorization": "Bearer admin-secret"}
+    response = client.get("/surveys/quick/export.csv", headers=auth)
+    assert response.status_code == 200 and "Sam" in response.get_data(as_text=True)
+    assert client.get("/surveys/never/export.csv", headers=auth).status_code == 404
 
 
 def test_simulate_unknown_survey_is_a_clear_error(runner):

@@ -17,7 +17,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from bot.checking import check_report, over_segments
 from bot.cost import as_json, format_costs
-from bot.model import STATUSES
+from bot.model import COMPLETED, OPEN, STATUSES
 from service import Inbound, Service, StoredClaims, UnknownSurvey
 from storage import db as database
 from storage import schema, store
@@ -87,57 +87,111 @@ def _shown(path: str) -> str:
 
 
 @surveys_cli.command("list")
-@click.option("--include-tests", is_flag=True, help="Count test sessions too.")
+@click.option("--include-tests", is_flag=True, help="Count test sessions (flask simulate) too.")
 def list_surveys(include_tests: bool) -> None:
-    """Show the loaded surveys with keywords, questions and response counts."""
+    """List every survey, retired ones too, with its sessions by status."""
     service = current_service()
     service.catalog.refresh()
     now = datetime.now(UTC)
+    served = service.surveys.surveys()
     with service.engine.connect() as conn:
-        for survey in service.surveys.surveys():
+        stored = store.stored_survey_ids(db=conn)
+        retired = [service.surveys.find(i) for i in stored if service.surveys.get(i) is None]
+        for survey in served + retired:
             counts = store.status_counts(
                 db=conn,
                 survey_id=survey.id,
                 idle_before=survey.idle_before(now),
                 include_tests=include_tests,
             )
-            click.echo(_summary(survey, counts))
+            click.echo(_summary(survey, counts, retired=survey in retired))
     for problem in service.catalog.problems():
         click.echo(f"not served: {problem}", err=True)
 
 
-def _summary(survey, counts: dict[str, int]) -> str:
-    """One survey's line in `flask surveys list`."""
-    started = sum(counts.values())
-    rate = f"{100 * counts.get('completed', 0) / started:.0f}%" if started else "-"
-    keywords = ", ".join(survey.keywords) or "(no keyword)"
-    default = " [default]" if survey.default else ""
+def _summary(survey, counts: dict[str, int], retired: bool) -> str:
+    """One survey's line in `flask surveys list`: what it is, then its sessions."""
+    if retired:
+        what = f"{survey.id} [retired: its file is gone]: {survey.name}"
+    else:
+        default = " [default]" if survey.default else ""
+        keywords = ", ".join(survey.keywords) or "(no keyword)"
+        what = f"{survey.id}{default}: {survey.name} | keywords: {keywords}"
     return (
-        f"{survey.id}{default}: {survey.name} | keywords: {keywords} | "
-        f"{len(survey.questions)} questions | version {survey.version} | "
-        f"started {started}, completed {counts.get('completed', 0)}, "
-        f"opted out {counts.get('opted_out', 0)}, expired {counts.get('expired', 0)}, "
-        f"open {counts.get('open', 0)} | completion {rate}"
+        f"{what} | languages: {', '.join(survey.languages)} | "
+        f"{len(survey.questions)} questions | version {survey.version} | {_sessions(counts)}"
     )
+
+
+def _sessions(counts: dict[str, int]) -> str:
+    """Sessions by status, all five adding up to the total, and the completion rate."""
+    total = sum(counts.values())
+    closed = total - counts.get(OPEN, 0)
+    rate = f"{100 * counts.get(COMPLETED, 0) / closed:.0f}%" if closed else "-"
+    by_status = ", ".join(f"{s.replace('_', ' ')} {counts.get(s, 0)}" for s in STATUSES)
+    return f"sessions {total}: {by_status} | completion {rate}"
+
+
+TEST_PHONE = "+15555550100"  # a fictional number (555-01xx) for simulated sessions
+OPTED_OUT_NOTE = "[{phone} is opted out: type START to opt in again. Ctrl-D to leave.]"
 
 
 @click.command("simulate")
 @with_appcontext
-@click.argument("survey_id")
-@click.option("--phone", default="+15555550100", show_default=True, help="The number to play.")
-def simulate(survey_id: str, phone: str) -> None:
-    """Answer a survey in the terminal, through the same engine and storage as SMS."""
-    service, survey = current_service(), served_survey(survey_id)
-    now = datetime.now(UTC)
-    with database.locked(service.engine, phone) as conn:
-        effects, _ = service.start(conn, phone, survey, now, test=True)
-    click.echo(f"[{survey.name}: you are {phone}. Ctrl-D to leave.]")
-    _say(effects.reply)
+@click.argument("survey")
+@click.option(
+    "--phone",
+    default=TEST_PHONE,
+    show_default=True,
+    help="The test number to play; a number with real sessions is refused.",
+)
+@click.option(
+    "--language",
+    metavar="CODE",
+    help="The language to answer in, one of the survey's.  [default: its first]",
+)
+def simulate(survey: str, phone: str, language: str | None) -> None:
+    """Answer a survey in the terminal; its sessions are test sessions."""
+    service, found = current_service(), served_survey(survey)
+    _refuse_real_number(service, phone)
+    if language is not None and language not in found.languages:
+        languages = ", ".join(found.languages)
+        raise click.UsageError(f"Survey {found.id!r} has no language {language!r} ({languages}).")
+    click.echo(f"[{found.name}: you are {phone}, a test number. Ctrl-D to leave.]")
+    if service.situation(phone).opted_out:
+        click.echo(OPTED_OUT_NOTE.format(phone=phone))
+    else:
+        with database.locked(service.engine, phone) as conn:
+            effects, _ = service.start(
+                conn, phone, found, datetime.now(UTC), test=True, language=language
+            )
+        _say(effects.reply)
+    _converse(service, phone, found)
+
+
+def _refuse_real_number(service, phone: str) -> None:
+    """A usage error for a number that has real sessions: a test must not touch them."""
+    with service.engine.connect() as conn:
+        if store.has_real_sessions(db=conn, phone=phone):
+            raise click.UsageError(
+                f"{phone} has real sessions; simulate with a number that has none (--phone)."
+            )
+
+
+def _converse(service, phone: str, survey) -> None:
+    """Read typed lines as messages until the survey is completed or input ends."""
     while True:
-        line = click.prompt("you", default="", show_default=False, prompt_suffix="> ")
+        try:
+            line = click.prompt("you", default="", show_default=False, prompt_suffix="> ")
+        except click.Abort:  # Ctrl-D or Ctrl-C: leaving is not an error
+            click.echo()
+            return
         sid = f"SM{uuid4().hex}"  # each typed line is a new message, in Twilio's form
-        _say(message_text(service.receive(Inbound(phone=phone, body=line, sid=sid, test=True))))
-        if service.situation(phone).run is None:
+        _say(message_text(service.receive(Inbound(phone, line, sid, test=True))))
+        now = service.situation(phone)
+        if now.opted_out:
+            click.echo(OPTED_OUT_NOTE.format(phone=phone))
+        elif now.run is None and now.latest_status == COMPLETED:
             click.echo(f"[The survey is over: see `flask export {survey.id} --include-tests`.]")
             return
 
