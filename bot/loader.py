@@ -62,6 +62,13 @@ QUESTION_KEYS = (
 )
 CHOICE_KEYS = ("label", "value", "aliases")
 BRANCH_KEYS = ("if", "goto")
+# The keys each level must have (surveys/survey.schema.json says the same).
+REQUIRED = {
+    "survey": ("questions",),
+    "question": ("id", "type", "text"),
+    "choice": ("label",),
+    "next": BRANCH_KEYS,
+}
 DATE_ORDERS = ("MDY", "DMY")
 # What authors reach for on an answer: it prints as the label already.
 ANSWER_FIELDS = ("label", "labels", "value", "text")
@@ -457,8 +464,9 @@ class _Reader:
             )
             return None
         f = self.fields(root, SURVEY_KEYS)
-        if "questions" not in f:
-            self.problem(root, 'the survey is missing the required key "questions"')
+        for key in REQUIRED["survey"]:
+            if key not in f:
+                self.problem(root, f'the survey is missing the required key "{key}"')
         settings = self.settings(f)
         questions = self.questions(f["questions"]) if "questions" in f else ()
         self.check_references(questions)
@@ -609,7 +617,7 @@ class _Reader:
             return None
         f = self.fields(node, QUESTION_KEYS)
         qid = self.question_id(f["id"]) if "id" in f else None
-        for key in ("id", "type", "text"):
+        for key in REQUIRED["question"]:
             if key not in f:
                 named = f'question "{qid}"' if qid else "this question"
                 self.problem(node, f'{named} is missing the required key "{key}"')
@@ -739,8 +747,9 @@ class _Reader:
             )
             return None
         f = self.fields(node, CHOICE_KEYS)
-        if "label" not in f:
-            self.problem(node, 'this choice is missing the required key "label"')
+        for key in REQUIRED["choice"]:
+            if key not in f:
+                self.problem(node, f'this choice is missing the required key "{key}"')
         label = self.text("label", f["label"]) if "label" in f else None
         value = self.text("value", f["value"]) if "value" in f else label
         aliases = self.items("aliases", f["aliases"]) if "aliases" in f else []
@@ -783,7 +792,7 @@ class _Reader:
             self.problem(node, "a next entry must look like {if: ..., goto: ...}")
             return None
         f = self.fields(node, BRANCH_KEYS)
-        for key in BRANCH_KEYS:
+        for key in REQUIRED["next"]:
             if key not in f:
                 self.problem(node, f'this next entry is missing "{key}"')
         condition = self.template("if", f["if"], condition=True) if "if" in f else None

@@ -145,12 +145,12 @@ def test_a_piped_answer_is_counted_at_its_longest():
     choices = "1. Very satisfied\n2. Satisfied\n3. Not satisfied"
     assert asked.text == f"How satisfied were you, {name}?\n{choices}"
     assert (asked.units, asked.segments, asked.worst_case) == (113, 1, True)
-    assert asked.line == 16
+    assert asked.line == 17
 
 
 def test_a_piped_text_answer_warns_with_its_cost_in_ucs2():
     report = survey_cost(example("visit-feedback"))
-    [warning] = [w for w in report.warnings if w.line == 16]
+    [warning] = [w for w in report.warnings if w.line == 17]
     # help + question: 235 characters, 2 segments in GSM-7, 4 in UCS-2 (67 per segment)
     assert "answer to name" in warning.message
     assert "4 segments (235 UTF-16 units) for help satisfaction instead of 2" in warning.message
@@ -317,7 +317,7 @@ def test_the_json_document():
     assert asked == {
         "what": "question satisfaction",
         "language": "en",
-        "line": 16,
+        "line": 17,
         "text": asked["text"],
         "encoding": "GSM-7",
         "units": 113,

@@ -18,6 +18,7 @@ from flask.cli import AppGroup, with_appcontext
 from bot.checking import check_report, over_segments
 from bot.cost import as_json, format_costs
 from bot.model import COMPLETED, OPEN, STATUSES
+from bot.survey_schema import survey_schema
 from service import Inbound, Service, StoredClaims, UnknownSurvey
 from storage import db as database
 from storage import schema, store
@@ -84,6 +85,17 @@ def _shown(path: str) -> str:
     """A path as `surveys check` shows it: relative to the current folder when inside it."""
     relative = os.path.relpath(path)
     return path if relative.startswith(os.pardir) else relative
+
+
+@surveys_cli.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of a survey file, for editors."""
+    click.echo(schema_text())
+
+
+def schema_text() -> str:
+    """The schema as the repository keeps it in surveys/survey.schema.json."""
+    return json.dumps(survey_schema(), indent=2, ensure_ascii=False)
 
 
 @surveys_cli.command("list")

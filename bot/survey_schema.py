@@ -1,0 +1,182 @@
+"""The JSON Schema of a survey file (SPEC 8), built from the loader's own key tables.
+
+Editors with the YAML language server read it to complete and check keys. The
+keys, required keys, question types, id patterns and durations come from
+bot/loader.py and bot/model.py; this module adds what each key holds (its kind)
+and a description. tests/test_survey_schema.py checks that every key the loader
+knows has both, and that the schema accepts and refuses what the loader does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.loader import (
+    BRANCH_KEYS,
+    CHOICE_KEYS,
+    DATE_ORDERS,
+    QUESTION_ID,
+    QUESTION_KEYS,
+    REQUIRED,
+    SURVEY_ID,
+    SURVEY_KEYS,
+    UNITS,
+    USED_BY,
+)
+from bot.model import QUESTION_TYPES
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+SCHEMA_FILE = "survey.schema.json"  # kept in the surveys folder, where the modeline finds it
+MODELINE = f"# yaml-language-server: $schema={SCHEMA_FILE}"  # the first line of each example
+
+
+def _any_case(word: str) -> str:
+    """A regular expression matching `word` in any case (JSON Schema patterns have no flags)."""
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word)
+
+
+def _one_of(words: tuple[str, ...]) -> dict[str, Any]:
+    """One of `words` in any case, offered as completions in their usual spelling."""
+    pattern = "^(" + "|".join(_any_case(w) for w in words) + ")$"
+    return {"anyOf": [{"enum": list(words)}, {"type": "string", "pattern": pattern}]}
+
+
+def _list_of(item: dict[str, Any]) -> dict[str, Any]:
+    """A list of `item`, or a single one (the loader reads it as a list of one)."""
+    return {"anyOf": [{"type": "array", "items": item}, item]}
+
+
+# Kinds of values, as the loader reads them.
+TEXT = {"type": ["string", "number", "boolean"]}  # any plain value reads as its text
+DURATION = {
+    "type": "string",
+    "pattern": r"^\s*(\d+\s*[" + "".join(u + u.upper() for u in UNITS) + r"]\s*)+$",
+}
+WHOLE = {"type": "integer"}
+KINDS: dict[str, dict[str, Any]] = {
+    "text": TEXT,
+    "template": TEXT,
+    "condition": TEXT,
+    "survey id": {"type": "string", "pattern": f"^{SURVEY_ID.pattern}$"},
+    "question id": {"type": "string", "pattern": f"^{QUESTION_ID.pattern}$"},
+    "keywords": _list_of({"type": "string"}),
+    "aliases": _list_of(TEXT),
+    "flag": {"type": "boolean"},
+    "count": {"type": "integer", "minimum": 0},
+    "length": {"type": "integer", "minimum": 1},
+    "number": {"type": "number"},
+    "duration": DURATION,
+    "date order": _one_of(DATE_ORDERS),
+    "type": _one_of(QUESTION_TYPES),
+    "questions": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/question"}},
+    "choices": _list_of({"$ref": "#/$defs/choice"}),
+    "next": {"type": "array", "items": {"$ref": "#/$defs/next"}},
+}
+
+# (kind, description) of every key, by level.
+KEYS: dict[str, dict[str, tuple[str, str]]] = {
+    "survey": {
+        "id": ("survey id", "The survey's id, in export URLs; defaults to the file name."),
+        "title": ("text", "The survey's name, shown in help replies and lists."),
+        "keywords": ("keywords", "Messages that start the survey: one word each, any case."),
+        "default": ("flag", "The survey a number with no session gets (one survey at most)."),
+        "intro": ("template", "Sent before the first question."),
+        "outro": ("template", "Sent after the last question."),
+        "reminder": ("template", "Sent by `flask remind`, before the question waiting."),
+        "max_retries": ("count", "Re-prompts for one question (default 2)."),
+        "expire_after": ("duration", "Idle time after which a session expires: 30m, 24h, 2d."),
+        "date_order": ("date order", "How 03/04 is read: MDY (default) or DMY."),
+        "timezone": ("text", "Time zone for today and dates without a year (default UTC)."),
+        "questions": ("questions", "The questions, in the order they are asked."),
+    },
+    "question": {
+        "id": ("question id", "Unique in the survey: a-z, 0-9 and _, starting with a letter."),
+        "type": ("type", "What the question reads: " + ", ".join(QUESTION_TYPES) + "."),
+        "text": ("template", "The question as sent; choices are listed under it."),
+        "choices": ("choices", "The options of a choice or multi question."),
+        "min": ("number", "Smallest number (number, scale) or fewest picks (multi)."),
+        "max": ("number", "Largest number (number, scale) or most picks (multi)."),
+        "integer": ("flag", "A number question that takes whole numbers only."),
+        "max_length": ("length", "The longest text reply accepted."),
+        "optional": ("flag", "SKIP leaves the question unanswered."),
+        "when": ("condition", "The question is asked only if this expression is true."),
+        "next": ("next", "After an answer, the first entry whose if is true says where to go."),
+        "error": ("template", "The reason given in a re-prompt, replacing the default one."),
+    },
+    "choice": {
+        "label": ("text", "The choice as shown and read."),
+        "value": ("text", "What is stored and exported (default: the label)."),
+        "aliases": ("aliases", "Other replies that pick this choice."),
+    },
+    "next": {
+        "if": ("condition", "An expression over answers."),
+        "goto": ("text", "A later question's id, or end."),
+    },
+}
+LOADER_KEYS = {
+    "survey": SURVEY_KEYS,
+    "question": QUESTION_KEYS,
+    "choice": CHOICE_KEYS,
+    "next": BRANCH_KEYS,
+}
+
+
+def _object(level: str) -> dict[str, Any]:
+    """The schema of one level's mapping: the loader's keys, no others, the required ones."""
+    properties = {}
+    for key in LOADER_KEYS[level]:
+        kind, description = KEYS[level][key]
+        properties[key] = {**KINDS[kind], "description": description}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(REQUIRED[level]),
+        "additionalProperties": False,
+    }
+
+
+def _question() -> dict[str, Any]:
+    """A question, with the keys that only some types use tied to those types."""
+    schema = _object("question")
+    schema["allOf"] = [
+        {
+            "if": {"required": ["type"], "properties": {"type": _not_one_of(types)}},
+            "then": {"not": {"required": [key]}},
+        }
+        for key, types in USED_BY.items()
+    ] + [
+        {
+            "if": {"required": ["type"], "properties": {"type": _one_of(("scale",))}},
+            "then": {"required": ["min", "max"]},
+        },
+        {
+            "if": {"required": ["type"], "properties": {"type": _one_of(("scale", "multi"))}},
+            "then": {"properties": {"min": WHOLE, "max": WHOLE}},
+        },
+        {
+            "if": {"required": ["type"], "properties": {"type": _one_of(USED_BY["choices"])}},
+            "then": {"required": ["choices"]},
+        },
+    ]
+    return schema
+
+
+def _not_one_of(words: tuple[str, ...]) -> dict[str, Any]:
+    """Anything but one of `words`, in any case."""
+    return {"not": _one_of(words)}
+
+
+def _choice() -> dict[str, Any]:
+    """A choice: a text (label and value alike), or label, value and aliases."""
+    return {"anyOf": [TEXT, _object("choice")]}
+
+
+def survey_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a survey file."""
+    return {
+        "$schema": DRAFT,
+        "title": "Survey file",
+        "description": "One SMS survey. The authors' guide: docs/authoring.md.",
+        **_object("survey"),
+        "$defs": {"question": _question(), "choice": _choice(), "next": _object("next")},
+    }
