@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from bot.loader import Yaml12Loader, load_survey
+from bot.survey_schema import MODELINE, SCHEMA_FILE
 from bot.templates import Expr
 from conftest import survey_folder
 from test_conversation import answers_of
@@ -401,3 +402,49 @@ def test_an_imported_group_and_optional_question_by_sms(app, sms):
         "pain": "3",
         "symptoms": '["fever"]',
     }
+
+
+# -- flask surveys import --------------------------------------------------------------------
+
+
+def import_cli(app, *args: str):
+    """`flask surveys import ...` through Flask's CLI runner."""
+    return app.test_cli_runner().invoke(args=["surveys", "import", *map(str, args)])
+
+
+def test_import_writes_a_survey_that_is_served(app, surveys_dir):
+    (surveys_dir / SCHEMA_FILE).write_text("{}")  # the folder points editors at its schema
+    survey_id = import_form(FORMS / "pyxform_group.md").survey_id
+    result = import_cli(app, FORMS / "pyxform_group.md")
+    assert result.exit_code == 0, result.output
+    written = surveys_dir / f"{survey_id}.yaml"
+    assert f"Wrote {written} (survey {survey_id})" in result.output
+    assert written.read_text().startswith(MODELINE + "\n# Imported from the XLSForm")
+    check = app.test_cli_runner().invoke(args=["surveys", "check", str(written)])
+    assert check.exit_code == 0, check.output
+
+
+def test_import_prints_each_warning_with_sheet_and_row(app, tmp_path):
+    out = tmp_path / "left.yaml"
+    result = import_cli(app, FORMS / "left_out.md", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert f'{FORMS / "left_out.md"}: survey row 3: type "geopoint" is left out' in result.output
+    assert out.read_text().startswith("# Imported from the XLSForm left_out.md")
+
+
+def test_import_refuses_to_overwrite_without_force(app, tmp_path):
+    out = tmp_path / "mine.yaml"
+    out.write_text("questions: []\n")
+    result = import_cli(app, FORMS / "clinic_visit.md", "-o", out)
+    assert result.exit_code == 2
+    assert f"{out} exists; add --force to overwrite it." in result.output
+    assert out.read_text() == "questions: []\n"
+    assert import_cli(app, FORMS / "clinic_visit.md", "-o", out, "--force").exit_code == 0
+    assert out.read_text().startswith("# Imported")
+
+
+def test_import_of_an_unreadable_form_is_one_line_and_exit_1(app, tmp_path):
+    result = import_cli(app, tmp_path / "nope.xlsx", "-o", tmp_path / "x.yaml")
+    assert result.exit_code == 1
+    assert result.output == f"Error: {tmp_path / 'nope.xlsx'}: no such file\n"
+    assert not (tmp_path / "x.yaml").exists()

@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from uuid import uuid4
 
 import click
@@ -18,12 +19,13 @@ from flask.cli import AppGroup, with_appcontext
 from bot.checking import check_report, over_segments
 from bot.cost import as_json, format_costs
 from bot.model import COMPLETED, OPEN, STATUSES
-from bot.survey_schema import survey_schema
+from bot.survey_schema import MODELINE, SCHEMA_FILE, survey_schema
 from service import Inbound, Service, StoredClaims, UnknownSurvey
 from storage import db as database
 from storage import schema, store
 from web.context import current_service
 from web.twiml import message_text
+from xlsform import FormError, import_form
 
 surveys_cli = AppGroup("surveys", help="Check and list the survey files.")
 db_cli = AppGroup("db", help="Database schema migrations.")
@@ -96,6 +98,34 @@ def schema_command() -> None:
 def schema_text() -> str:
     """The schema as the repository keeps it in surveys/survey.schema.json."""
     return json.dumps(survey_schema(), indent=2, ensure_ascii=False)
+
+
+@surveys_cli.command("import")
+@click.argument("form", type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="The survey file to write.  [default: SURVEYS_DIR/<the form's id>.yaml]",
+)
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+def import_command(form: str, output: str | None, force: bool) -> None:
+    """Make an XLSForm (.xlsx, .xls, .csv, .md) into a survey file."""
+    try:
+        imported = import_form(form)
+    except FormError as err:
+        click.echo(f"Error: {err}", err=True)
+        sys.exit(1)
+    folder = current_app.config["SURVEYS_DIR"]
+    target = Path(output or os.path.join(folder, f"{imported.survey_id}.yaml"))
+    if target.exists() and not force:
+        raise click.UsageError(f"{_shown(str(target))} exists; add --force to overwrite it.")
+    for warning in imported.warnings:
+        click.echo(f"{form}: {warning}", err=True)
+    head = MODELINE + "\n" if (target.parent / SCHEMA_FILE).exists() else ""
+    target.write_text(head + imported.yaml_text, encoding="utf-8")
+    shown = _shown(str(target))
+    click.echo(f"Wrote {shown} (survey {imported.survey_id}): `flask surveys check {shown}`.")
 
 
 @surveys_cli.command("list")
