@@ -231,7 +231,7 @@ def _served(survey_id: str):
         raise click.UsageError(str(err)) from None
 
 
-@click.command("invite")
+@click.command("invite", short_help="Start SURVEY by SMS for each number in NUMBERS.csv.")
 @with_appcontext
 @click.argument("survey_id", metavar="SURVEY")
 @click.argument(
@@ -267,7 +267,7 @@ def invite(survey_id, numbers, region, again, sending: Sending) -> None:
     finish(outcomes, interrupted, batch)
 
 
-@click.command("remind")
+@click.command("remind", short_help="Remind the sessions of SURVEY idle for --after.")
 @with_appcontext
 @click.argument("survey_id", metavar="SURVEY")
 @click.option(

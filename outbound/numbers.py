@@ -27,7 +27,7 @@ class NumberList:
         """Add one row's number, or note why it is left out."""
         number = e164(cell, region)
         if number is None:
-            self.problems.append(f"row {line}: {cell!r} is not a valid phone number ({region})")
+            self.problems.append(f"row {line}: {cell!r} {why_invalid(cell, region)}")
             self.left_out["invalid number"] += 1
         elif number in self.first_row:
             self.problems.append(f"row {line}: {number} repeats row {self.first_row[number]}")
@@ -74,6 +74,18 @@ def e164(text: str, region: str) -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def why_invalid(text: str, region: str) -> str:
+    """Why `e164` refused `text`, in words that say what to write instead."""
+    try:
+        number = phonenumbers.parse(text.strip(), region)
+    except phonenumbers.NumberParseException:
+        return "is not a phone number"
+    if text.strip().startswith("+"):  # its own country code: the region played no part
+        country = phonenumbers.region_code_for_country_code(number.country_code)
+        return f"is not a valid number in {country} (+{number.country_code})"
+    return f"is not a valid number for region {region}; write it with +country code"
 
 
 def valid_region(text: str) -> str | None:

@@ -6,11 +6,17 @@ import csv
 import io
 import json
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import click
 import pytest
 from sqlalchemy import select
 
+from conftest import ROOT
+from live import server_env
 from play import EXAMPLES, script
 from storage.models import SurveySession
 
@@ -259,3 +265,70 @@ def test_simulate_unknown_survey_is_a_clear_error(runner):
 def test_db_current_and_upgrade(runner):
     assert "code: 0006" in runner.invoke(args=["db", "current"]).output
     assert "at 0006" in runner.invoke(args=["db", "upgrade"]).output
+
+
+def flask(*args: str, settings: dict[str, str]) -> subprocess.CompletedProcess:
+    """The `flask` command run from the repository, as an operator runs it."""
+    command = [str(Path(sys.executable).with_name("flask")), "--app", "app", *args]
+    return subprocess.run(
+        command, cwd=ROOT, env=server_env(settings), capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.fixture
+def no_token(tmp_path, surveys_dir):
+    """Settings without a Twilio token, on a fresh SQLite file."""
+    return {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}", "SURVEYS_DIR": str(surveys_dir)}
+
+
+def test_run_without_a_token_is_refused_in_one_line(no_token):
+    done = flask("run", "--port", "0", settings=no_token)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "Refusing to serve: TWILIO_AUTH_TOKEN is not set, so forged requests could not be told "
+        "from Twilio's. Set TWILIO_AUTH_TOKEN, or run with --debug for local trials, or set "
+        "TWILIO_VALIDATE=false to serve unverified on purpose."
+    ]
+
+
+def test_commands_say_nothing_about_webhook_verification(no_token):
+    done = flask("surveys", "list", settings=no_token)
+    assert done.returncode == 0, done.stderr
+    assert "city-services" in done.stdout
+    assert "verified" not in done.stdout + done.stderr
+
+
+def our_commands(app) -> list[tuple[str, click.Command]]:
+    """Every command this project adds to `flask`, with its full name."""
+    found = []
+    for name, command in app.cli.commands.items():
+        found.append((name, command))
+        if isinstance(command, click.Group):
+            found += [(f"{name} {sub}", c) for sub, c in command.commands.items()]
+    return found
+
+
+def test_each_summary_fits_on_its_line(app):
+    for name, command in our_commands(app):
+        summary = command.get_short_help_str(limit=80 - 6 - len("simulate"))
+        assert summary and not summary.endswith("..."), name
+
+
+def test_each_option_has_help_with_its_default(app):
+    for name, command in our_commands(app):
+        for option in (p for p in command.params if isinstance(p, click.Option)):
+            assert option.help, f"{name} {option.opts}"
+            default = option.to_info_dict()["default"]  # None when there is none
+            valued = not option.is_flag and default is not None
+            shown = option.show_default or "[default:" in option.help
+            assert shown or not valued, f"{name} {option.opts}: say its default"
+
+
+def test_survey_arguments_are_named_survey_everywhere(app):
+    names = {
+        argument.make_metavar(click.Context(command))
+        for _, command in our_commands(app)
+        for argument in command.params
+        if isinstance(argument, click.Argument) and "survey" in argument.name
+    }
+    assert names == {"SURVEY"}

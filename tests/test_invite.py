@@ -53,13 +53,17 @@ def test_a_messaging_service_sends_instead_of_a_number(app, invite, twilio):
 
 
 def test_invalid_and_repeated_rows_are_reported_and_skipped(invite, twilio):
-    result = invite(A, "12345", "(202) 555-0101", "not a number", B, "")
+    result = invite(A, "12345", "(202) 555-0101", "not a number", B, "+44 7700 900123")
     assert result.exit_code == 0, result.output
-    assert "row 3: '12345' is not a valid phone number (US)" in result.output
+    assert (
+        "row 3: '12345' is not a valid number for region US; write it with +country code"
+        in result.output
+    )
     assert f"row 4: {A} repeats row 2" in result.output
-    assert "row 5: 'not a number' is not a valid phone number (US)" in result.output
-    assert "Done: sent 2, skipped 3." in result.output
-    assert "skipped: 2 invalid number, 1 repeated number" in result.output
+    assert "row 5: 'not a number' is not a phone number" in result.output
+    assert "row 7: '+44 7700 900123' is not a valid number in GB (+44)" in result.output
+    assert "Done: sent 2, skipped 4." in result.output
+    assert "skipped: 3 invalid number, 1 repeated number" in result.output
     assert sorted(r.to for r in twilio.accepted()) == [A, B]
 
 

@@ -27,7 +27,7 @@ from web.context import current_service
 from web.twiml import message_text
 from xlsform import FormError, import_form
 
-surveys_cli = AppGroup("surveys", help="Check and list the survey files.")
+surveys_cli = AppGroup("surveys", help="Check, list, import and describe survey files.")
 db_cli = AppGroup("db", help="Database schema migrations.")
 
 
@@ -47,7 +47,7 @@ def served_survey(survey_id: str):
         raise click.UsageError(str(err)) from None
 
 
-@surveys_cli.command("check")
+@surveys_cli.command("check", short_help="Check files against the folder; warnings, costs.")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("--json", "as_json_", is_flag=True, help="Print one JSON document instead of text.")
 @click.option(
@@ -245,9 +245,22 @@ def _say(text: str | None) -> None:
 
 @click.command("export")
 @with_appcontext
-@click.argument("survey_id")
-@click.option("--format", "fmt", type=click.Choice(["wide", "long"]), default="wide")
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8", lazy=True), default="-")
+@click.argument("survey_id", metavar="SURVEY")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["wide", "long"]),
+    default="wide",
+    show_default=True,
+    help="wide: a row per session; long: a row per answer.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.File("w", encoding="utf-8", lazy=True),
+    default="-",
+    help="Write to FILE.  [default: stdout]",
+)
 @click.option("--status", type=click.Choice(STATUSES), help="Only sessions in this status.")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Sessions started on/after.")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Sessions started on/before.")
@@ -277,8 +290,8 @@ def export_command(survey_id, fmt, output, status, since, until, hash_phones, **
         output.write(chunk)
 
 
-@db_cli.command("upgrade")
-@click.argument("revision", default="head")
+@db_cli.command("upgrade", short_help="Apply schema migrations, keeping every answer.")
+@click.argument("revision", default="head", metavar="[REVISION]")
 def db_upgrade(revision: str) -> None:
     """Apply schema migrations (back up first); keeps every stored answer."""
     engine = Service.of(current_app, check_schema=False).engine
