@@ -39,7 +39,7 @@ def export(runner, survey_id: str, *args: str) -> list[dict]:
 def test_check_passes_on_the_examples_with_their_costs(runner):
     result = runner.invoke(args=["surveys", "check"])
     assert result.exit_code == 0, result.output
-    assert "All 3 survey file(s) are fine." in result.output
+    assert "No problems in 3 survey files." in result.output
     assert "visit-feedback (" in result.output and "[en]: 48 messages, all GSM-7" in result.output
     assert "segments per message" in result.output
 

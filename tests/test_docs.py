@@ -58,3 +58,29 @@ def test_yaml_example(content, broken, shown):
         load_survey(data, "example.yaml")
     else:  # a fragment: it must at least be valid YAML
         yaml.compose(content, Loader=Yaml12Loader)
+
+
+COMMAND = re.compile(r"^<!-- (flask surveys check [^>]*) -->$")
+
+
+def shown_commands() -> list[tuple[list[str], str]]:
+    """Each text block the guide shows as a command's output: (arguments, output)."""
+    return [
+        (match[1].split()[1:], content)
+        for language, content, _, before in blocks(GUIDE.read_text())
+        if language == "text" and (match := COMMAND.match(before))
+    ]
+
+
+@pytest.mark.parametrize(("args", "shown"), shown_commands())
+def test_the_guide_shows_what_the_command_prints(app, surveys_dir, monkeypatch, args, shown):
+    monkeypatch.chdir(surveys_dir.parent)  # paths show as the guide's: surveys/...
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 0, result.output
+    assert result.output == shown
+
+
+def test_the_guide_shows_the_cost_table():
+    assert [args for args, _ in shown_commands()] == [
+        ["surveys", "check", "surveys/visit-feedback.yaml"]
+    ]

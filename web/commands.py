@@ -80,7 +80,8 @@ def _print_check(reports, problems) -> None:
     if problems:
         click.echo(f"{len(problems)} problem(s) found.", err=True)
     else:
-        click.echo(f"All {len(reports)} survey file(s) are fine.")
+        count = len(reports)
+        click.echo(f"No problems in {count} survey file{'' if count == 1 else 's'}.")
 
 
 def _shown(path: str) -> str:
