@@ -332,3 +332,14 @@ def test_survey_arguments_are_named_survey_everywhere(app):
         if isinstance(argument, click.Argument) and "survey" in argument.name
     }
     assert names == {"SURVEY"}
+
+
+def test_check_refuses_a_message_twilio_cannot_send(runner, surveys_dir):
+    long_text = "word " * 340  # 1,700 characters
+    (surveys_dir / "long.yaml").write_text(
+        f"questions:\n  - id: q\n    type: text\n    text: {long_text}\n"
+    )
+    result = runner.invoke(args=["surveys", "check", str(surveys_dir / "long.yaml")])
+    assert result.exit_code == 1
+    assert f"{surveys_dir}/long.yaml:2: question q is " in result.output
+    assert "characters at its worst; Twilio sends at most 1600" in result.output
