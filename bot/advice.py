@@ -10,12 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from bot.loader import Problem, as_keyword
-from bot.model import COMMAND_WORDS, OPT_OUT_WORDS, Question, Survey
+from bot.model import Question, Survey
 from bot.replies import normalise
-
-# The words a choice must not be: every built-in language's commands and opt-out words.
-# (The languages work adds each language's words to these sets in bot/model.py.)
-RESERVED_WORDS = COMMAND_WORDS | OPT_OUT_WORDS
+from bot.words import LANGUAGES, TWILIO_OPT_OUT_WORDS, command_of, plain
 
 
 def _choice_texts(survey: Survey) -> Iterator[tuple[Question, str, int]]:
@@ -35,13 +32,20 @@ def _choice_line(survey: Survey, question: Question, text: str) -> int:
     return question.line
 
 
-def _command(word: str) -> str | None:
-    """Why a choice reading as `word` is never picked by typing it, or None."""
-    if word in OPT_OUT_WORDS:
+def _command(text: str) -> str | None:
+    """Why a choice reading as `text` is never picked by typing it, or None.
+
+    Any built-in language's command counts: a survey may be answered in each.
+    """
+    word = plain(normalise(text))
+    command = command_of(word, LANGUAGES)
+    if command is None:
+        return None
+    if word in TWILIO_OPT_OUT_WORDS:
         return f"Twilio opts out anyone who texts {word.upper()}"
-    if word in RESERVED_WORDS:
-        return f"{word.upper()} is a command, read before any answer"
-    return None
+    if command == "opt_out":
+        return f"texting {word.upper()} opts the respondent out"
+    return f"{word.upper()} is a command word, read before any answer"
 
 
 def command_choices(survey: Survey, others: list[Survey]) -> list[Problem]:
@@ -53,7 +57,7 @@ def command_choices(survey: Survey, others: list[Survey]) -> list[Problem]:
             f'choice "{text}" of {question.id}: {why}; reply with its number instead or rename it',
         )
         for question, text, line in _choice_texts(survey)
-        if (why := _command(normalise(text)))
+        if (why := _command(text))
     ]
 
 

@@ -70,7 +70,7 @@ questions:
   - id: pick
     type: choice
     text: Pick one
-    choices: [Poll, End]
+    choices: [Poll, End, Parar, Volver]
   - id: only
     type: multi
     text: Which?
@@ -86,11 +86,15 @@ def test_check_warns_without_failing(runner, surveys_dir):
     assert warnings == [
         f'{surveys_dir}/warned.yaml:5: choice "End" of pick: Twilio opts out anyone who texts '
         "END; reply with its number instead or rename it",
+        f'{surveys_dir}/warned.yaml:5: choice "Parar" of pick: texting PARAR opts the '
+        "respondent out; reply with its number instead or rename it",
+        f'{surveys_dir}/warned.yaml:5: choice "Volver" of pick: VOLVER is a command word, read '
+        "before any answer; reply with its number instead or rename it",
         f'{surveys_dir}/warned.yaml:5: choice "Poll" of pick is also the keyword of survey '
         '"city-services": here it answers the question, elsewhere it starts that survey',
         f"{surveys_dir}/warned.yaml:6: question only has a single choice; add another, or ask a "
         "yesno question",
-        f'{surveys_dir}/warned.yaml:9: choice "help" of only: HELP is a command, read before '
+        f'{surveys_dir}/warned.yaml:9: choice "help" of only: HELP is a command word, read before '
         "any answer; reply with its number instead or rename it",
     ]
 
