@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from bot.loader import SurveyError, Yaml12Loader, load_survey
+from bot.words import ALL_COMMAND_WORDS, plain
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "authoring.md"
 BROKEN = "<!-- broken -->"
@@ -84,3 +85,8 @@ def test_the_guide_shows_the_cost_table():
     assert [args for args, _ in shown_commands()] == [
         ["surveys", "check", "surveys/visit-feedback.yaml"]
     ]
+
+
+def test_the_guide_lists_every_command_word_a_choice_should_not_be():
+    listed = {plain(word.casefold()) for word in re.findall(r"`(\w+)`", GUIDE.read_text())}
+    assert ALL_COMMAND_WORDS <= listed, sorted(ALL_COMMAND_WORDS - listed)
