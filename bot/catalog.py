@@ -49,19 +49,6 @@ def survey_files(directory: str | os.PathLike[str]) -> list[str]:
     return [os.path.join(directory, name) for name in names]
 
 
-def check_files(paths: list[str]) -> list[Problem]:
-    """Every problem in the files (directories expand to their surveys), and their conflicts."""
-    problems: list[Problem] = []
-    loaded: list[Survey] = []
-    for path in _expand(paths):
-        try:
-            loaded.append(read_survey(path))
-        except SurveyError as err:
-            problems.extend(err.problems)
-    _, conflicts = resolve(loaded)
-    return sorted(problems + conflicts, key=_problem_order)
-
-
 def read_survey(path: str) -> Survey:
     """Load one survey file, a file that cannot be read being one problem."""
     try:
@@ -208,14 +195,6 @@ def _name_order(path: str) -> tuple[str, str]:
 def _problem_order(problem: Problem) -> tuple[str, str, int]:
     """Problems sort by file name, then line."""
     return (*_name_order(problem.path), problem.line)
-
-
-def _expand(paths: list[str]) -> list[str]:
-    """The files named, with each directory replaced by its survey files."""
-    files: list[str] = []
-    for path in paths:
-        files.extend(survey_files(path) if os.path.isdir(path) else [path])
-    return files
 
 
 def _stamp(st: os.stat_result) -> Stamp:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import bot.catalog
-from bot.catalog import Catalog, check_files, resolve
+from bot.catalog import Catalog, resolve
+from bot.checking import check_report
 from bot.loader import load_survey
 from bot.model import Survey
 
@@ -263,11 +264,17 @@ def test_missing_folder_serves_nothing(tmp_path):
     assert Catalog(tmp_path / "nope").surveys() == []
 
 
+def check_files(folder, *paths) -> list:
+    """The problems `surveys check` finds in the files named (default: the folder's)."""
+    reports = check_report([str(p) for p in paths], str(folder))
+    return [problem for report in reports for problem in report.errors]
+
+
 def test_check_files_reports_conflicts_across_files(folder):
     folder.write("a.yaml", survey_yaml(keywords=["FRUIT"], default=True))
     folder.write("b.yaml", "id: a\n" + survey_yaml(keywords=["FRUIT"], default=True))
     folder.write("c.yaml", "questions: 3\n")
-    found = [(Path(p.path).name, p.line, p.message) for p in check_files([str(folder.path)])]
+    found = [(Path(p.path).name, p.line, p.message) for p in check_files(folder.path)]
     assert found == [
         ("b.yaml", 1, 'survey id "a" is already used by a.yaml'),
         ("b.yaml", 3, 'keyword "FRUIT" is already used by survey "a" (a.yaml)'),
@@ -277,12 +284,12 @@ def test_check_files_reports_conflicts_across_files(folder):
 
 
 def test_check_files_of_a_missing_file(tmp_path):
-    [problem] = check_files([str(tmp_path / "nope.yaml")])
+    [problem] = check_files(tmp_path, tmp_path / "nope.yaml")
     assert "cannot read the file" in problem.message
 
 
 def test_example_surveys_load_without_problems():
-    assert check_files([str(SURVEYS)]) == []
+    assert check_files(SURVEYS) == []
     catalog = Catalog(SURVEYS)
     assert len(catalog.surveys()) >= 2
     assert catalog.default().id == "visit-feedback"

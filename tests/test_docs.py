@@ -89,4 +89,4 @@ def test_the_guide_shows_the_cost_table():
 
 def test_the_guide_lists_every_command_word_a_choice_should_not_be():
     listed = {plain(word.casefold()) for word in re.findall(r"`(\w+)`", GUIDE.read_text())}
-    assert ALL_COMMAND_WORDS <= listed, sorted(ALL_COMMAND_WORDS - listed)
+    assert listed >= ALL_COMMAND_WORDS, sorted(ALL_COMMAND_WORDS - listed)
