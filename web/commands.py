@@ -48,11 +48,12 @@ def served_survey(survey_id: str):
 
 
 @surveys_cli.command("check", short_help="Check files against the folder; warnings, costs.")
-@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True), metavar="[PATH]...")
 @click.option("--json", "as_json_", is_flag=True, help="Print one JSON document instead of text.")
 @click.option(
     "--max-segments",
     type=click.IntRange(min=1),
+    metavar="N",
     help="Exit 1 if a message's worst case is over N segments.  [default: no limit]",
 )
 def check(paths: tuple[str, ...], as_json_: bool, max_segments: int | None) -> None:
@@ -130,7 +131,11 @@ def import_command(form: str, output: str | None, force: bool) -> None:
 
 
 @surveys_cli.command("list")
-@click.option("--include-tests", is_flag=True, help="Count test sessions (flask simulate) too.")
+@click.option(
+    "--include-tests",
+    is_flag=True,
+    help="Count test sessions (flask simulate, the studio's try page) too.",
+)
 def list_surveys(include_tests: bool) -> None:
     """List every survey, retired ones too, with its sessions by status."""
     service = current_service()
