@@ -23,7 +23,7 @@ from bot.loader import (
     UNITS,
     USED_BY,
 )
-from bot.model import QUESTION_TYPES
+from bot.model import QUESTION_TYPES, WINDOW
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_FILE = "survey.schema.json"  # kept in the surveys folder, where the modeline finds it
@@ -66,6 +66,7 @@ KINDS: dict[str, dict[str, Any]] = {
     "length": {"type": "integer", "minimum": 1},
     "number": {"type": "number"},
     "duration": DURATION,
+    "window": {"type": "string", "pattern": rf"^\s*{WINDOW.pattern}\s*$"},
     "date order": _one_of(DATE_ORDERS),
     "type": _one_of(QUESTION_TYPES),
     "questions": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/question"}},
@@ -87,6 +88,11 @@ KEYS: dict[str, dict[str, tuple[str, str]]] = {
         "expire_after": ("duration", "Idle time after which a session expires: 30m, 24h, 2d."),
         "date_order": ("date order", "How 03/04 is read: MDY (default) or DMY."),
         "timezone": ("text", "Time zone for today and dates without a year (default UTC)."),
+        "send_window": (
+            "window",
+            "When invitations and reminders may reach respondents, in their local time: "
+            '"08:00-21:00" (default), "00:00-24:00" for any time.',
+        ),
         "questions": ("questions", "The questions, in the order they are asked."),
     },
     "question": {

@@ -87,6 +87,7 @@ MUTATIONS = [
     ("wrong kind: default", "title: Mutated", "title: Mutated\ndefault: yes"),
     ("wrong kind: max_retries", "title: Mutated", "title: Mutated\nmax_retries: two"),
     ("wrong kind: expire_after", "title: Mutated", "title: Mutated\nexpire_after: 3 weeks"),
+    ("wrong kind: send_window", "title: Mutated", "title: Mutated\nsend_window: 8am-9pm"),
     ("wrong kind: title", "title: Mutated", "title: [a, b]"),
     ("wrong kind: scale bound", "max: 10", "max: 9.5"),
     ("wrong type", "type: scale", "type: slider"),
