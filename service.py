@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.catalog import Catalog, Claim
+from bot.catalog import Catalog, Claim, Resolution, recorded
 from bot.conversation import Conversation, Effects, Situation
 from bot.loader import SurveyError, load_survey
 from bot.model import Survey
@@ -26,6 +26,7 @@ from storage import db as database
 from storage import export, results, schema, store
 
 EXTENSION = "survey_service"  # where an app keeps its Service (`app.extensions`)
+CLAIMS_LOCK = "survey claims"  # locked like a phone number: one process decides at a time
 CARRIER_OPT_OUT = 21610  # Twilio's error: the recipient had texted STOP to this sender
 # Twilio's error: the message outlived its ValidityPeriod in Twilio's queue and was never sent.
 VALIDITY_EXPIRED = 30036
@@ -168,10 +169,12 @@ class StoredClaims:
         with self.engine.connect() as conn:
             return store.version_keys(db=conn)
 
-    def record(self, held: dict[Claim, tuple[str, str]]) -> None:
-        """Record the claims served now."""
-        with self.engine.begin() as conn:
-            store.record_claims(db=conn, held=held, now=datetime.now(UTC))
+    def settle(self, decide) -> Resolution:
+        """Decide and record under a lock every process takes, so two never both decide."""
+        with database.locked(self.engine, CLAIMS_LOCK) as conn:
+            served, conflicts = decide(store.claims(db=conn), store.version_keys(db=conn))
+            store.record_claims(db=conn, held=recorded(served), now=datetime.now(UTC))
+        return served, conflicts
 
 
 class Decision(NamedTuple):

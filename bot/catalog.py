@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -108,6 +109,7 @@ def _message_lengths(survey: Survey) -> list[Problem]:
 
 
 Claim = tuple[str, str]  # (kind, name): ("id", survey id), ("keyword", word), ("default", "")
+Resolution = tuple[list[Survey], list[Problem]]  # the surveys served, the conflicts refused
 
 
 class Claims(Protocol):
@@ -119,8 +121,16 @@ class Claims(Protocol):
     def stored(self) -> set[tuple[str, str]]:
         """The (survey id, version) pairs that have stored sessions."""
 
-    def record(self, held: dict[Claim, tuple[str, str]]) -> None:
-        """Record the claims served now: claim -> (file name, survey id)."""
+    def settle(
+        self, decide: Callable[[dict[Claim, str], set[tuple[str, str]]], Resolution]
+    ) -> Resolution:
+        """One process at a time: `decide` from the claims held and stored versions, and
+        record the claims of the surveys it serves (`recorded`)."""
+
+
+def recorded(served: list[Survey]) -> dict[Claim, tuple[str, str]]:
+    """What to record for the surveys served: claim -> (file name, survey id)."""
+    return {claim: (_file(s), s.id) for s in served for claim in claims_of(s)}
 
 
 def claims_of(survey: Survey) -> list[Claim]:
@@ -393,9 +403,7 @@ class Catalog:
         """Resolve conflicts keeping what is served: recorded claims, else this process's own."""
         if self._claims is None:
             return resolve(good, self.held())
-        served, conflicts = resolve(good, self._claims.held(), self._claims.stored())
-        self._claims.record({c: (_file(s), s.id) for s in served for c in claims_of(s)})
-        return served, conflicts
+        return self._claims.settle(lambda held, stored: resolve(good, held, stored))
 
     def held(self) -> dict[Claim, str]:
         """The claims this process serves now, by file name."""
@@ -436,5 +444,6 @@ class Catalog:
 
     def add_version(self, survey: Survey) -> None:
         """Register a version rebuilt by the caller (from stored source, say)."""
-        with self._lock:
-            self._remember(survey)
+        # Without our lock (dict.setdefault is atomic): callers hold the database's write
+        # lock, which a refresh holding our lock may be waiting for to settle claims.
+        self._remember(survey)

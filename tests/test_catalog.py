@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import bot.catalog
-from bot.catalog import Catalog, resolve
+from bot.catalog import Catalog, recorded, resolve
 from bot.checking import check_report
 from bot.loader import load_survey
 from bot.model import Survey
@@ -213,14 +213,11 @@ class Recorded:
     def __init__(self, held=None, stored=()):
         self.claims, self.versions = dict(held or {}), set(stored)
 
-    def held(self):
-        return {claim: file for claim, (file, _) in self.claims.items()}
-
-    def stored(self):
-        return self.versions
-
-    def record(self, held):
-        self.claims = dict(held)
+    def settle(self, decide):
+        held = {claim: file for claim, (file, _) in self.claims.items()}
+        served, conflicts = decide(held, self.versions)
+        self.claims = recorded(served)
+        return served, conflicts
 
 
 def parsed(name: str, text: str):
