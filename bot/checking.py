@@ -6,14 +6,7 @@ import os
 
 from bot import advice
 from bot.catalog import Claim, read_survey, resolve, survey_files
-from bot.cost import (
-    TWILIO_MAX_CHARACTERS,
-    Message,
-    SurveyCost,
-    over_limit,
-    refused,
-    survey_cost,
-)
+from bot.cost import SurveyCost, refused, survey_cost
 from bot.loader import Problem, SurveyError
 from bot.model import Survey
 
@@ -43,23 +36,13 @@ def check_report(
 
 def _report(survey: Survey, conflicts: list[Problem], served: list[Survey]) -> SurveyCost:
     """One loaded survey's report: refused for its conflicts, else its costs and warnings."""
+    if conflicts:
+        return refused(survey.path, conflicts, survey.id)
     report = survey_cost(survey, languages=survey.languages)
-    errors = conflicts + [_too_long(survey, message) for message in over_limit(report.messages)]
-    if errors:
-        return refused(survey.path, errors, survey.id)
     report.warnings = sorted(
         report.warnings + advice.warnings(survey, served), key=lambda p: p.line
     )
     return report
-
-
-def _too_long(survey: Survey, message: Message) -> Problem:
-    """A message Twilio would refuse."""
-    text = (
-        f"{message.what} is {len(message.text)} characters at its worst; "
-        f"Twilio sends at most {TWILIO_MAX_CHARACTERS}"
-    )
-    return Problem(survey.path, message.line or 1, text)
 
 
 def over_segments(reports: list[SurveyCost], limit: int) -> list[Problem]:

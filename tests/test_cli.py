@@ -15,7 +15,7 @@ import click
 import pytest
 from sqlalchemy import select
 
-from conftest import ROOT
+from conftest import ROOT, saved
 from live import server_env
 from play import EXAMPLES, script
 from storage.models import SurveySession
@@ -193,7 +193,7 @@ QUICK = "keywords: [QUICK]\nquestions:\n  - {id: q, type: text, text: Your name}
 
 
 def test_list_adds_up_all_five_statuses_without_test_sessions(app, runner, sms, surveys_dir):
-    (surveys_dir / "quick.yaml").write_text(QUICK)
+    saved(surveys_dir / "quick.yaml", QUICK)
     for phone, replies in [("01", ["Sam"]), ("02", ["STOP"]), ("03", ["RESTART"]), ("04", [])]:
         for body in ["QUICK", *replies]:
             sms.send("+155500000" + phone, body)
@@ -248,7 +248,7 @@ def test_simulate_passes_a_language_the_survey_has(app, runner):
 
 
 def test_retired_survey_is_listed_and_exported(app, runner, sms, surveys_dir, client):
-    (surveys_dir / "quick.yaml").write_text(QUICK)
+    saved(surveys_dir / "quick.yaml", QUICK)
     sms.send("+15550000103", "QUICK")
     sms.send("+15550000103", "Sam")
     (surveys_dir / "quick.yaml").unlink()
@@ -346,8 +346,8 @@ def test_check_refuses_a_message_twilio_cannot_send(runner, surveys_dir):
     )
     result = runner.invoke(args=["surveys", "check", str(surveys_dir / "long.yaml")])
     assert result.exit_code == 1
-    assert f"{surveys_dir}/long.yaml:2: question q is " in result.output
-    assert "characters at its worst; Twilio sends at most 1600" in result.output
+    assert f"{surveys_dir}/long.yaml:2: help q can be 1,811 characters" in result.output
+    assert "characters long at its worst; Twilio takes at most 1,600" in result.output
 
 
 def test_check_runs_without_a_database(config, tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import SMS
+from conftest import SMS, saved
 from service import Service
 from web import create_app
 
@@ -16,7 +16,7 @@ def draft(surveys_dir):
     """A copy of the clinic's survey made to draft a change; its name sorts first."""
     source = (surveys_dir / "clinic-follow-up.yaml").read_text()
     edited = "id: clinic-follow-up\n" + source.replace(LIVE, "DRAFT from the clinic")
-    return lambda: (surveys_dir / "clinic copy.yaml").write_text(edited)
+    return lambda: saved(surveys_dir / "clinic copy.yaml", edited)
 
 
 def started(app) -> SMS:
