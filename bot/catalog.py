@@ -401,9 +401,12 @@ class Catalog:
 
     def _resolve(self, good: list[Survey]) -> tuple[list[Survey], list[Problem]]:
         """Resolve conflicts keeping what is served: recorded claims, else this process's own."""
-        if self._claims is None:
-            return resolve(good, self.held())
-        return self._claims.settle(lambda held, stored: resolve(good, held, stored))
+        if self._claims is not None:
+            try:
+                return self._claims.settle(lambda held, stored: resolve(good, held, stored))
+            except Exception as err:  # a database fault must not stop the surveys loading
+                log.warning("which file serves each survey is not recorded (%s): decided here", err)
+        return resolve(good, self.held())
 
     def held(self) -> dict[Claim, str]:
         """The claims this process serves now, by file name."""

@@ -334,3 +334,21 @@ def test_a_file_moved_into_place_is_taken_once_stable(folder):
     assert len(served_questions(catalog)) == 2  # just moved: not taken at once
     time.sleep(bot.catalog.STABLE_NS / 1e9 + 0.1)
     assert len(served_questions(catalog)) == 3
+
+
+class Unreachable:
+    """Claims whose database does not answer."""
+
+    def settle(self, decide):
+        raise ConnectionError("database unavailable")
+
+
+def test_a_database_fault_leaves_this_process_deciding(folder, caplog):
+    folder.write("a.yaml", survey_yaml(keywords=["FRUIT"]))
+    catalog = Catalog(folder.path)
+    with caplog.at_level(logging.WARNING, logger="bot.catalog"):
+        catalog.use_claims(Unreachable())
+        folder.write("a-draft.yaml", survey_yaml(title="Draft", keywords=["FRUIT"]))
+        catalog.refresh()
+    assert catalog.by_keyword("FRUIT").title == "A survey"  # still the one served
+    assert "is not recorded (database unavailable)" in caplog.text
