@@ -262,12 +262,6 @@ def has_real_sessions(*, db: Connection, phone: str) -> bool:
     return db.execute(query.limit(1)).first() is not None
 
 
-def stored_survey_ids(*, db: Connection) -> list[str]:
-    """Every survey id a session has started on, served or retired, sorted."""
-    rows = db.execute(select(VERSION.c.survey_id).distinct().order_by(VERSION.c.survey_id))
-    return [survey_id for (survey_id,) in rows]
-
-
 def secret(*, db: Connection, name: str) -> bytes:
     """A random key stored once under `name`; the same on every call and machine."""
     table = Secret.__table__

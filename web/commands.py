@@ -156,9 +156,9 @@ def list_surveys(include_tests: bool) -> None:
     service.catalog.refresh()
     now = datetime.now(UTC)
     served = service.surveys.surveys()
+    stored = sorted(service.stored_surveys())
+    retired = [service.surveys.find(i) for i in stored if service.surveys.get(i) is None]
     with service.engine.connect() as conn:
-        stored = store.stored_survey_ids(db=conn)
-        retired = [service.surveys.find(i) for i in stored if service.surveys.get(i) is None]
         for survey in served + retired:
             counts = store.status_counts(
                 db=conn,
