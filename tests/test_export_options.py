@@ -115,5 +115,5 @@ def test_a_bad_multi_option_over_http_is_a_400(client, answered):
 
 def test_surveys_list_counts_test_sessions_only_when_asked(app, answered):
     runner = app.test_cli_runner()
-    assert "started 2," in runner.invoke(args=["surveys", "list"]).output
-    assert "started 3," in runner.invoke(args=["surveys", "list", "--include-tests"]).output
+    assert "sessions 2:" in runner.invoke(args=["surveys", "list"]).output
+    assert "sessions 3:" in runner.invoke(args=["surveys", "list", "--include-tests"]).output
