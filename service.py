@@ -252,11 +252,23 @@ class Service:
         effects = self.conversation.handle(situation, message.body, now=now, media=message.media)
         return Decision(found, self.formatter(effects.reply), effects)
 
-    def start(self, conn, phone: str, survey: Survey, now: datetime, situation=None, test=False):
-        """Start `survey` for `phone` in an open, locked transaction: (effects, session id)."""
+    def start(
+        self,
+        conn,
+        phone: str,
+        survey: Survey,
+        now: datetime,
+        situation=None,
+        test=False,
+        language: str | None = None,
+    ):
+        """Start `survey` for `phone` in an open, locked transaction: (effects, session id).
+
+        The session is in `language` when the survey has it, else in the survey's default.
+        """
         situation = situation or store.situation(db=conn, phone=phone)
         situation.test = test
-        effects = self.conversation.begin(situation, survey, now=now)
+        effects = self.conversation.begin(situation, survey, now=now, language=language)
         return effects, self._apply(conn, phone, effects, now)
 
     def _apply(self, conn, phone: str, effects: Effects, now, inbound=None) -> int | None:

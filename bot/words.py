@@ -541,6 +541,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_survey": "There is no survey to answer right now.",
         "back_at_first": "This is the first question.",
         "did_you_mean": 'Did you mean "{label}"? Reply YES or NO.',
+        "constraint": "Please check your answer.",
+        "outro": "Thank you!",
     },
     "es": {
         "text_empty": "Por favor, escribe tu respuesta con palabras.",
@@ -583,6 +585,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_survey": "No hay ninguna encuesta para responder ahora.",
         "back_at_first": "Esta es la primera pregunta.",
         "did_you_mean": '¿Quisiste decir "{label}"? Responde SI o NO.',
+        "constraint": "Por favor, revisa tu respuesta.",
+        "outro": "¡Gracias!",
     },
     "fr": {
         "text_empty": "Merci d'écrire votre réponse en toutes lettres.",
@@ -626,6 +630,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_survey": "Il n'y a pas de questionnaire en cours.",
         "back_at_first": "C'est la première question.",
         "did_you_mean": 'Vouliez-vous dire "{label}" ? Répondez OUI ou NON.',
+        "constraint": "Merci de vérifier votre réponse.",
+        "outro": "Merci !",
     },
     "pt": {
         "text_empty": "Por favor, escreva sua resposta com palavras.",
@@ -668,6 +674,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_survey": "Não há nenhuma pesquisa para responder agora.",
         "back_at_first": "Esta é a primeira pergunta.",
         "did_you_mean": 'Você quis dizer "{label}"? Responda SIM ou NÃO.',
+        "constraint": "Por favor, confira sua resposta.",
+        "outro": "Obrigado!",
     },
 }
 

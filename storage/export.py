@@ -23,7 +23,15 @@ from bot import values
 from bot.model import EXPIRED, OPEN
 from storage.hot import SESSION_STATUS, driver
 
-WIDE_HEAD = ["session_id", "phone", "survey_version", "status", "started_at", "completed_at"]
+WIDE_HEAD = [
+    "session_id",
+    "phone",
+    "survey_version",
+    "status",
+    "started_at",
+    "completed_at",
+    "language",
+]
 LONG_HEAD = [
     "session_id",
     "phone",
@@ -32,10 +40,12 @@ LONG_HEAD = [
     "value",
     "raw_reply",
     "answered_at",
+    "language",
 ]
 BATCH = 2000
 WIDE = f"""
-SELECT s.id, s.phone, s.survey_version, {SESSION_STATUS}, s.started_at, s.completed_at, s.answers
+SELECT s.id, s.phone, s.survey_version, {SESSION_STATUS}, s.started_at, s.completed_at,
+       s.language, s.answers
 FROM survey_session AS s WHERE {{where}} ORDER BY s.started_at, s.id
 """
 LONG = """
@@ -46,10 +56,10 @@ WHERE {{where}} ORDER BY s.started_at, s.id, a.id
 # PostgreSQL: each answer with its session's cells. SQLite: answers alone, and their
 # sessions from a second statement read in step in the same snapshot, since
 # converting two more columns of a million rows cost a tenth of the export.
-LONG_WITH_SESSIONS = LONG.format(more=", s.phone, s.survey_version")
+LONG_WITH_SESSIONS = LONG.format(more=", s.phone, s.survey_version, s.language")
 LONG_ANSWERS = LONG.format(more="")
 SESSIONS = """
-SELECT s.id, s.phone, s.survey_version FROM survey_session AS s
+SELECT s.id, s.phone, s.survey_version, s.language FROM survey_session AS s
 WHERE {where} ORDER BY s.started_at, s.id
 """
 
@@ -124,11 +134,11 @@ def wide_rows(db: Connection, query: Query, columns: list[str]) -> Iterator[list
 
 def _wide_row(row: tuple, query: Query, columns: list[str]) -> list[str]:
     """One session's row."""
-    session_id, phone, version, status, started, completed, answers = row
+    session_id, phone, version, status, started, completed, language, answers = row
     stored = values.load(answers)
     cells = [_answer_cell(stored.get(qid)) for qid in columns]
     times = [_time(started), _time(completed)]
-    return [str(session_id), _phone(phone, query), version, status, *times, *cells]
+    return [str(session_id), _phone(phone, query), version, status, *times, language or "", *cells]
 
 
 def long_csv(db: Connection, query: Query) -> Iterator[str]:
@@ -148,10 +158,10 @@ def _answers_and_sessions(db: Connection, query: Query):
     """SQLite: batches of answers, and a function from a session id to its cells."""
     sessions = itertools.chain.from_iterable(_batches(db, SESSIONS, query, []))
 
-    def cells(session: int) -> tuple[str, str]:
-        for sid, phone, version in sessions:  # in the answers' order, with some unanswered
+    def cells(session: int) -> tuple[str, str, str | None]:
+        for sid, phone, version, language in sessions:  # in the answers' order, some unanswered
             if sid == session:
-                return phone, version
+                return phone, version, language
         raise RuntimeError(f"session {session} is missing from its own snapshot")
 
     return _batches(db, LONG_ANSWERS, query, []), cells
@@ -171,7 +181,7 @@ def _answers_with_sessions(db: Connection, query: Query):
 
 
 def _long_lines(query: Query, batches, cells, time) -> Iterator[str]:
-    """The lines of answers (session id, question id, value, raw reply, time)."""
+    """The lines of answers (session id, question id, value, raw reply, time, language)."""
     qid_field, value_field = _Cells(_field), _Cells(_value_field)
     raw_field = _Cells(lambda raw: _field(values.safe_cell(raw)))
     last = None
@@ -181,9 +191,10 @@ def _long_lines(query: Query, batches, cells, time) -> Iterator[str]:
         for session, qid, value, raw, at in batch:
             if session != last:  # rows come grouped by session
                 last = session
-                phone, version = cells(session)
+                phone, version, language = cells(session)
                 head = f"{session},{_field(_phone(phone, query))},{_field(version)},"
-            add(f"{head}{qid_field[qid]},{value_field[value]},{raw_field[raw]},{time(at)}\r\n")
+                tail = f",{_field(language or '')}\r\n"
+            add(f"{head}{qid_field[qid]},{value_field[value]},{raw_field[raw]},{time(at)}{tail}")
         yield "".join(lines)
 
 

@@ -79,6 +79,7 @@ def _summary(survey, counts: dict[str, int]) -> str:
     default = " [default]" if survey.default else ""
     return (
         f"{survey.id}{default}: {survey.name} | keywords: {keywords} | "
+        f"languages: {', '.join(survey.languages)} | "
         f"{len(survey.questions)} questions | version {survey.version} | "
         f"started {started}, completed {counts.get('completed', 0)}, "
         f"opted out {counts.get('opted_out', 0)}, expired {counts.get('expired', 0)}, "
@@ -90,12 +91,13 @@ def _summary(survey, counts: dict[str, int]) -> str:
 @with_appcontext
 @click.argument("survey_id")
 @click.option("--phone", default="+15555550100", show_default=True, help="The number to play.")
-def simulate(survey_id: str, phone: str) -> None:
+@click.option("--language", default=None, help="A language code of the survey (its default).")
+def simulate(survey_id: str, phone: str, language: str | None) -> None:
     """Answer a survey in the terminal, through the same engine and storage as SMS."""
     service, survey = current_service(), served_survey(survey_id)
     now = datetime.now(UTC)
     with database.locked(service.engine, phone) as conn:
-        effects, _ = service.start(conn, phone, survey, now)
+        effects, _ = service.start(conn, phone, survey, now, language=language)
     click.echo(f"[{survey.name}: you are {phone}. Ctrl-D to leave.]")
     _say(effects.reply)
     while True:

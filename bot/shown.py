@@ -1,0 +1,122 @@
+"""Answers as templates see them: printed as the respondent saw them, used as stored.
+
+`{{ answers.x }}` prints a choice's label (in the session's language), several
+labels joined with commas and "and", Yes/No, a date written out (`28 Nov 2026`)
+and a whole number without `.0`. Every other use (comparisons, `not`, `in`,
+filters, loops, arithmetic) sees the stored value: each wrapper is a subclass
+of the stored value's own type that only changes how it prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import date
+from typing import Any
+
+from bot.model import Question, Survey
+
+RESERVED_PREFIX = "$"  # the engine's own keys in a session's answers, never a question id
+
+
+class Label(str):
+    """A choice answer: its stored value, printed as its label."""
+
+    label: str
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Picks(list):
+    """A multi answer: its stored values, printed as labels joined with commas and "and"."""
+
+    shown: str = ""
+
+    def __str__(self) -> str:
+        return self.shown
+
+
+class YesNo(int):
+    """A yes/no answer: true or false (1 or 0), printed Yes or No."""
+
+    def __str__(self) -> str:
+        return "Yes" if self else "No"
+
+    __repr__ = __str__
+
+
+class Day(date):
+    """A date answer, printed written out (`28 Nov 2026`)."""
+
+    def __str__(self) -> str:
+        return f"{self.day} {self:%b %Y}"
+
+
+class Number(float):
+    """A decimal answer, printed without `.0` when it is whole."""
+
+    def __str__(self) -> str:
+        return str(int(self)) if self.is_integer() else float.__str__(self)
+
+
+def join_labels(labels: list[str]) -> str:
+    """Labels as the bot lists them: `A`, `A and B`, `A, B and C`."""
+    return " and ".join(filter(None, [", ".join(labels[:-1]), *labels[-1:]]))
+
+
+def label(value: str, shown: str) -> Label:
+    """A choice answer that prints as `shown`."""
+    wrapped = Label(value)
+    wrapped.label = shown
+    return wrapped
+
+
+def picks(values: list[str], labels: list[str]) -> Picks:
+    """A multi answer that prints as its labels joined."""
+    wrapped = Picks(values)
+    wrapped.shown = join_labels(labels)
+    return wrapped
+
+
+def day(value: date) -> Day:
+    """A date answer that prints written out."""
+    return Day(value.year, value.month, value.day)
+
+
+def shown(question: Question | None, value: Any) -> Any:
+    """`value`, an answer to `question` (as seen in the session's language), wrapped to print."""
+    if question is None or value is None:
+        return value
+    if question.type == "choice" and isinstance(value, str):
+        return label(value, next((c.label for c in question.choices if c.value == value), value))
+    if question.type == "multi" and isinstance(value, list):
+        labels = {choice.value: choice.label for choice in question.choices}
+        return picks(value, [labels.get(v, str(v)) for v in value])
+    if isinstance(value, bool):
+        return YesNo(value)
+    if isinstance(value, date):
+        return day(value)
+    if isinstance(value, float):
+        return Number(value)
+    return value
+
+
+class Answers(Mapping):
+    """A session's answers as templates see them, read live from the dict they wrap."""
+
+    __slots__ = ("_answers", "_survey")
+
+    def __init__(self, answers: dict[str, Any], survey: Survey):
+        self._answers = answers
+        self._survey = survey
+
+    def __getitem__(self, qid: str) -> Any:
+        if qid.startswith(RESERVED_PREFIX):
+            raise KeyError(qid)
+        return shown(self._survey.by_id.get(qid), self._answers[qid])
+
+    def __iter__(self) -> Iterator[str]:
+        return (qid for qid in self._answers if not qid.startswith(RESERVED_PREFIX))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
