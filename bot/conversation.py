@@ -168,8 +168,7 @@ class Conversation:
         if survey is None or run.state not in survey.by_id:
             return None
         local = survey.in_language(self._language(run))
-        today = _today(survey, now) if now else None
-        context = Position(local, run.state, run.answers, today).context
+        context = self._position(local, run, now).context
         reminder = local.reminder.render(context) if local.reminder else ""
         return self._with_current(reminder, run, now)
 
@@ -214,7 +213,7 @@ class Conversation:
         if local.help is None:
             return self._with_current(bot_text("help", language, name=local.name), run, now)
         answers = run.answers if run else {}
-        context = Position(local, NEW, answers, _today(survey, now)).context
+        context = Position(local, NEW, answers, _today(survey, now), language).context
         return self._with_current(local.help.render(context), run, now)
 
     def _restart(self, situation: Situation, run: Run | None, effects: Effects, now: datetime):
@@ -263,7 +262,7 @@ class Conversation:
         new = Run(survey.id, survey.version, NEW, now, now, language=language, test=test)
         effects.touch(new)
         local = survey.in_language(language)
-        position = Position(local, NEW, new.answers, _today(survey, now))
+        position = Position(local, NEW, new.answers, _today(survey, now), language)
         state = self.flow(survey).trigger("start", position)
         intro = local.intro.render(position.context) if local.intro else ""
         effects.reply = self._arrive(survey, new, state, intro, effects, now)
@@ -353,7 +352,8 @@ class Conversation:
         """`value`, or an Invalid when the question's `constraint` does not hold for it."""
         if asked.constraint is None or value is None or isinstance(value, Invalid):
             return value
-        context = {**self._position(local, run, now).context, "value": shown(asked, value)}
+        value_shown = shown(asked, value, self._language(run))
+        context = {**self._position(local, run, now).context, "value": value_shown}
         if asked.constraint.is_true(context):
             return value
         return Invalid(bot_text("constraint", self._language(run)))
@@ -445,7 +445,8 @@ class Conversation:
 
     def _position(self, local: Survey, run: Run, now: datetime | None) -> Position:
         """Where `run` stands, with templates seeing `local`'s labels and today's date."""
-        return Position(local, run.state, run.answers, _today(local, now) if now else None)
+        today = _today(local, now) if now else None
+        return Position(local, run.state, run.answers, today, self._language(run))
 
     def _ask(self, local: Survey, question: Question, position: Position) -> str:
         """A question's text with its choices as numbered lines."""

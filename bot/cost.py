@@ -25,7 +25,7 @@ import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 from bot.loader import Problem, line_of
 from bot.model import NOTE, Question, Survey
 from bot.replies import Invalid, read_reply
-from bot.shown import Day, Label, Picks, YesNo, day, label, picks
+from bot.shown import Day, day, shown
 from bot.templates import Text
 from bot.words import text as bot_text
 
@@ -165,20 +165,14 @@ def culprits(text: str) -> list[tuple[str, str | None]]:
 # --- worst-case answers ---------------------------------------------------------------------
 
 
-def _longest_day() -> Day:
+def _longest_day(language: str = "en") -> Day:
     """A date whose written form is as long as any."""
-    return day(_LONGEST_DAY)
+    return day(_LONGEST_DAY, language)
 
 
-def _label(question: Question) -> Label:
-    """The choice with the longest label."""
-    choice = max(question.choices, key=lambda c: len(c.label))
-    return label(choice.value, choice.label)
-
-
-def _picks(question: Question) -> Picks:
-    """Every choice picked."""
-    return picks([c.value for c in question.choices], [c.label for c in question.choices])
+def _longest_choice(question: Question) -> str:
+    """The value of the choice with the longest label."""
+    return max(question.choices, key=lambda c: len(c.label)).value
 
 
 def _number(question: Question) -> int | float:
@@ -195,19 +189,30 @@ def _text(question: Question, filler: str = "x") -> str:
     return filler * (question.max_length or TEXT_ANSWER_LENGTH)
 
 
-_STAND_INS = {
-    "choice": _label,
-    "multi": _picks,
-    "yesno": lambda question: YesNo(True),
+_STORED = {  # the stored value whose printed form is the longest, by question type
+    "choice": _longest_choice,
+    "language": _longest_choice,
+    "multi": lambda question: [choice.value for choice in question.choices],
+    "yesno": lambda question: True,  # and False: both are tried
     "number": _number,
     "scale": _number,
-    "date": lambda question: _longest_day(),
+    "date": lambda question: _LONGEST_DAY,
 }
 
 
-def worst_answers(survey: Survey) -> dict[str, Any]:
-    """Each question id mapped to a stand-in for its longest answer."""
-    return {q.id: _STAND_INS.get(q.type, _text)(q) for q in survey.questions}
+def _stand_in(question: Question, language: str) -> Any:
+    """A stand-in for `question`'s longest answer, printed as the bot shows it."""
+    if question.type == "text":
+        return _text(question)
+    if question.type == "yesno":
+        return max((shown(question, v, language) for v in (True, False)), key=lambda v: len(str(v)))
+    return shown(question, _STORED[question.type](question), language)
+
+
+def worst_answers(survey: Survey, language: str = "en") -> dict[str, Any]:
+    """Each question id mapped to a stand-in for its longest answer (notes have none)."""
+    local = survey.in_language(language)
+    return {q.id: _stand_in(q, language) for q in local.questions if q.type != NOTE}
 
 
 # --- the messages -----------------------------------------------------------------------------
@@ -252,11 +257,15 @@ class _Composer:
     composed: list[tuple[Message, list[_Part]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.answers = worst_answers(self.survey)
+        self.answers = worst_answers(self.survey, self.language)
 
     def context(self, answers: dict[str, Any]) -> dict[str, Any]:
         """What templates see: the answers, the survey and today (at its longest to write)."""
-        return {"answers": answers, "survey": self.survey.info, "today": _longest_day()}
+        return {
+            "answers": answers,
+            "survey": self.survey.info,
+            "today": _longest_day(self.language),
+        }
 
     def part(self, text: Text | None, line: int, fallback: str = "") -> _Part:
         """`text` rendered at its worst: with every answer at its longest, or with none."""

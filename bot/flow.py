@@ -15,6 +15,7 @@ from transitions import Machine
 from bot.model import END, Survey
 from bot.shown import Answers
 from bot.templates import Expr
+from bot.words import ENGLISH
 
 NEW = "new"
 FINISHED = "completed"  # the state after the last question
@@ -23,18 +24,23 @@ FINISHED = "completed"  # the state after the last question
 class Position:
     """A respondent's place in one survey: the state the machine moves, and the answers.
 
-    `survey` is the version as seen in the session's language: templates print answers
-    with its labels. `today` is the date where the respondents are.
+    `survey` is the version as seen in the session's `language`: templates print answers
+    with its labels and words. `today` is the date where the respondents are.
     """
 
     __slots__ = ("state", "answers", "context")
 
     def __init__(
-        self, survey: Survey, state: str, answers: dict[str, Any], today: date | None = None
+        self,
+        survey: Survey,
+        state: str,
+        answers: dict[str, Any],
+        today: date | None = None,
+        language: str = ENGLISH,
     ):
         self.state = state
         self.answers = answers
-        self.context = {"answers": Answers(answers, survey), "survey": survey.info}
+        self.context = {"answers": Answers(answers, survey, language), "survey": survey.info}
         if today is not None:
             self.context["today"] = today
 

@@ -31,6 +31,7 @@ from bot.model import (
     parse_window,
 )
 from bot.replies import TODAY
+from bot.shown import join_labels
 from bot.templates import ENV, Expr, TemplateError, Text, limit_problems
 from bot.words import ENGLISH, LANGUAGE_NAMES, LANGUAGES, plain
 
@@ -216,7 +217,7 @@ def _unknown_key(key: str, allowed: tuple[str, ...]) -> str:
 
 def _only_for(key: str) -> str:
     """The message for a key on a question type that does not use it."""
-    return f"{key} is only used by {' and '.join(USED_BY[key])} questions"
+    return f"{key} is only used by {join_labels(list(USED_BY[key]))} questions"
 
 
 def _normal(text: str) -> str:
@@ -531,10 +532,13 @@ class _Reader:
                     )
         return tuple(codes)
 
-    def local(self, key: str, pair: Pair, read: Callable[[str, Pair], Any]) -> Any:
+    def local(
+        self, key: str, pair: Pair, read: Callable[[str, Pair], Any], extra: Any = None
+    ) -> Any:
         """What `read` reads, for all languages, or a Local when the file gives one per language.
 
-        A language missing from the map falls back to the default language, with a warning.
+        A language missing from the map falls back to the default language, with a warning;
+        for `extra` words (aliases), it has `extra` (none) and needs no warning.
         """
         key_node, node = pair
         if not _is_language_map(node):
@@ -548,6 +552,10 @@ class _Reader:
             elif (value := read(key, (key_node, value_node))) is not None:
                 given[code] = value
         default = self.languages[0]
+        if extra is not None:
+            return Local(
+                {code: given.get(code, given.get(default, extra)) for code in self.languages}
+            )
         if default not in given:
             if not any(code_node.value == default for code_node, _ in node.value):
                 self.problem(key_node, f'{key} needs a text in the default language "{default}"')
@@ -889,7 +897,7 @@ class _Reader:
         label = self.local_text("label", f["label"]) if "label" in f else None
         default_label = label[self.languages[0]] if isinstance(label, Local) else label
         value = self.text("value", f["value"]) if "value" in f else default_label
-        aliases = self.local("aliases", f["aliases"], self.aliases) if "aliases" in f else ()
+        aliases = self.local("aliases", f["aliases"], self.aliases, ()) if "aliases" in f else ()
         return Choice(label or "", value or "", aliases or ())
 
     def aliases(self, key: str, pair: Pair) -> tuple[str, ...]:

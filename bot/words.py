@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 
 ENGLISH = "en"
@@ -543,6 +544,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "did_you_mean": 'Did you mean "{label}"? Reply YES or NO.',
         "constraint": "Please check your answer.",
         "outro": "Thank you!",
+        "shown_yes": "Yes",
+        "shown_no": "No",
+        "shown_and": "and",
     },
     "es": {
         "text_empty": "Por favor, escribe tu respuesta con palabras.",
@@ -587,6 +591,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "did_you_mean": '¿Quisiste decir "{label}"? Responde SI o NO.',
         "constraint": "Por favor, revisa tu respuesta.",
         "outro": "¡Gracias!",
+        "shown_yes": "Sí",
+        "shown_no": "No",
+        "shown_and": "y",
     },
     "fr": {
         "text_empty": "Merci d'écrire votre réponse en toutes lettres.",
@@ -632,6 +639,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "did_you_mean": 'Vouliez-vous dire "{label}" ? Répondez OUI ou NON.',
         "constraint": "Merci de vérifier votre réponse.",
         "outro": "Merci !",
+        "shown_yes": "Oui",
+        "shown_no": "Non",
+        "shown_and": "et",
     },
     "pt": {
         "text_empty": "Por favor, escreva sua resposta com palavras.",
@@ -676,6 +686,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "did_you_mean": 'Você quis dizer "{label}"? Responda SIM ou NÃO.',
         "constraint": "Por favor, confira sua resposta.",
         "outro": "Obrigado!",
+        "shown_yes": "Sim",
+        "shown_no": "Não",
+        "shown_and": "e",
     },
 }
 
@@ -690,3 +703,10 @@ def keywords_text(offers: list[tuple[str, str]], language: str) -> str:
     """`Text FEEDBACK for Visit feedback, or ...`: each (keyword, survey name) offered."""
     parts = [text("keyword_offer", language, keyword=k, name=n) for k, n in offers]
     return text("keywords", language, offers=text("offer_separator", language).join(parts))
+
+
+def written_date(day: date, language: str) -> str:
+    """A date as templates print it: `28 Nov 2026`, `28 nov 2026` in Spanish."""
+    table = _MONTH_ABBREVIATIONS.get(language, _MONTH_ABBREVIATIONS[ENGLISH]).split()
+    month = table[day.month - 1]
+    return f"{day.day} {month.capitalize() if language == ENGLISH else month} {day.year}"
