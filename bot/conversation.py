@@ -135,12 +135,12 @@ class Conversation:
         if not word and not text.strip():
             effects.reply = self._with_current(bot_text("need_text", language or ENGLISH), run, now)
             return effects
+        said = language or _language_of_word(word, command)  # with no session: the word's
         if command == "help":
-            effects.reply = self._help(run, language or _language_of_word(word, command), now)
+            effects.reply = self._help(run, said, now)
             return effects
         if command == "opt_in":  # already subscribed: confirm, carry on
-            lead = bot_text("opted_in", language or _language_of_word(word, command))
-            effects.reply = self._with_current(lead, run, now)
+            effects.reply = self._with_current(bot_text("opted_in", said), run, now, said)
             return effects
         if command == "restart":
             return self._restart(situation, run, effects, now)
@@ -208,13 +208,16 @@ class Conversation:
         """The survey's help text (else the standard one), then the current question again."""
         survey = self._survey_of(run) if run else self.library.default()
         if survey is None:
-            return self._with_current(bot_text("help", language, name="Surveys"), run, now)
+            return self._with_current(
+                bot_text("help", language, name="Surveys"), run, now, language
+            )
         local = survey.in_language(language)
         if local.help is None:
-            return self._with_current(bot_text("help", language, name=local.name), run, now)
+            lead = bot_text("help", language, name=local.name)
+            return self._with_current(lead, run, now, language)
         answers = run.answers if run else {}
         context = Position(local, NEW, answers, _today(survey, now), language).context
-        return self._with_current(local.help.render(context), run, now)
+        return self._with_current(local.help.render(context), run, now, language)
 
     def _restart(self, situation: Situation, run: Run | None, effects: Effects, now: datetime):
         """Start the same survey again, in its current version, from the top."""
@@ -454,12 +457,14 @@ class Conversation:
         lines = [f"{i}. {choice.label}" for i, choice in enumerate(question.choices, 1)]
         return "\n".join([text, *lines])
 
-    def _with_current(self, lead: str, run: Run | None, now: datetime | None) -> str:
+    def _with_current(
+        self, lead: str, run: Run | None, now: datetime | None, language: str = ENGLISH
+    ) -> str:
         """`lead`, then the current question when a session is open, else the keywords."""
         survey = self._survey_of(run) if run else None
         question = survey.by_id.get(run.state) if survey else None
         if question is None:
-            return _join(lead, self._keyword_list(self._language(run) if run else ENGLISH))
+            return _join(lead, self._keyword_list(self._language(run) if run else language))
         local = survey.in_language(self._language(run))
         position = self._position(local, run, now)
         return _join(lead, self._ask(local, local.by_id[question.id], position))
