@@ -282,7 +282,9 @@ def test_templates_print_answers_as_seen_and_compare_stored_values(app, sms):
 
 
 def test_templates_print_answers_in_the_sessions_language(app, sms):
-    replies = play(sms, "VIAJE", "sierra", "tres", "desayuno y salida tarde", "1 de mayo de 2030", "sí")
+    replies = play(
+        sms, "VIAJE", "sierra", "tres", "desayuno y salida tarde", "1 de mayo de 2030", "sí"
+    )
     assert replies[0] == TRIP_ES
     assert replies[-1] == "Montaña, 3 noches, Desayuno y Salida tarde, 1 may 2030, Sí"
 
