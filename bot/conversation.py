@@ -27,7 +27,7 @@ from bot.model import (
     Survey,
 )
 from bot.replies import Invalid, near_miss, normalise, read_reply, read_yesno
-from bot.shown import RESERVED_PREFIX, shown
+from bot.shown import shown
 from bot.words import (
     COMMAND_WORDS,
     ENGLISH,
@@ -66,6 +66,29 @@ class Run:
     id: int | None = None  # None: a new session, not yet written
     language: str | None = None  # the code it is answered in; None: the survey's default
     test: bool = False  # a test session (flask simulate, the studio's try page)
+    # [question id, language it was asked in] of each question left (answered, skipped or
+    # given up), oldest first: where BACK goes
+    asked: list[list[str]] = field(default_factory=list)
+    pending: str | None = None  # a near-miss choice's value waiting for YES or NO
+
+    def stored_answers(self) -> dict[str, Any]:
+        """The answers as storage keeps them, with the engine's own keys for BACK and YES/NO."""
+        stored = dict(self.answers)
+        if self.asked:
+            stored[ASKED] = self.asked
+        if self.pending is not None:
+            stored[PENDING] = self.pending
+        return stored
+
+
+# The engine's own keys among a session's stored answers: never a question id (a-z first).
+ASKED, PENDING = "$asked", "$confirm"
+
+
+def split_answers(stored: dict[str, Any]) -> tuple[dict[str, Any], list[list[str]], str | None]:
+    """A session's stored answers: (the answers, the questions asked and left, a pending value)."""
+    answers = {key: value for key, value in stored.items() if key not in (ASKED, PENDING)}
+    return answers, stored.get(ASKED, []), stored.get(PENDING)
 
 
 @dataclass
@@ -101,9 +124,6 @@ class Effects:
         return run
 
 
-# The engine's own keys in a session's answers (never a question id, never exported).
-PENDING = RESERVED_PREFIX + "confirm"  # a near-miss choice's value waiting for YES or NO
-ASKED = RESERVED_PREFIX + "asked"  # [question id, language asked in] of each question left
 OPT_IN_WHILE_OUT = "yes"  # also opts a number back in, but only while it is opted out
 
 
@@ -296,7 +316,7 @@ class Conversation:
         language = self._language(run)
         local = survey.in_language(language)
         asked = local.by_id[question.id]
-        pending = run.answers.pop(PENDING, None)  # any reply ends a confirmation
+        pending, run.pending = run.pending, None  # any reply ends a confirmation
         confirmed = read_yesno(asked, text, language) if pending is not None else None
         if confirmed is False:
             effects.reply = self._ask(local, asked, self._position(local, run, now))
@@ -335,7 +355,7 @@ class Conversation:
         local = survey.in_language(language)
         position = self._position(local, run, now)
         if (close := near_miss(asked, text, language)) is not None:  # uses no retry
-            run.answers[PENDING] = close.value
+            run.pending = close.value
             effects.reply = bot_text("did_you_mean", language, label=close.label)
             return effects
         flow = self.flow(survey)
@@ -363,13 +383,13 @@ class Conversation:
 
     def _leave(self, run: Run, question: Question, language: str) -> None:
         """Note that `question` was asked and left (answered, skipped or given up), for BACK."""
-        run.answers[ASKED] = [*_asked(run), [question.id, language]]
+        run.asked = [*run.asked, [question.id, language]]
 
     def _back(self, survey: Survey, run: Run, effects: Effects, now: datetime) -> Effects:
         """Ask the previous question again, its answer taken back and its language restored."""
         run.retries = 0
-        run.answers.pop(PENDING, None)
-        history = _asked(run)
+        run.pending = None
+        history = run.asked
         if not history:  # at the first question: say so, and ask it again
             local = survey.in_language(self._language(run))
             lead = bot_text("back_at_first", self._language(run))
@@ -377,7 +397,7 @@ class Conversation:
             effects.reply = _join(lead, self._ask(local, question, self._position(local, run, now)))
             return effects
         last, language = history[-1]
-        run.answers[ASKED] = history[:-1]
+        run.asked = history[:-1]
         if last in run.answers:
             del run.answers[last]
             effects.removed.append((run, last))
@@ -496,14 +516,9 @@ def _language_of_word(word: str, command: str | None) -> str:
     return next(found, ENGLISH)
 
 
-def _asked(run: Run) -> list[list[str]]:
-    """The questions asked and left, oldest first, each with the language it was asked in."""
-    return list(run.answers.get(ASKED, ()))
-
-
 def _copy(run: Run) -> Run:
     """A run the engine may change, leaving the one it was given as it was."""
-    return replace(run, answers=dict(run.answers))
+    return replace(run, answers=dict(run.answers), asked=list(run.asked))
 
 
 def _join(*parts: str) -> str:

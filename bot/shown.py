@@ -17,8 +17,6 @@ from typing import Any
 from bot.model import Question, Survey
 from bot.words import ENGLISH, text, written_date
 
-RESERVED_PREFIX = "$"  # the engine's own keys in a session's answers, never a question id
-
 
 class Label(str):
     """A choice answer: its stored value, printed as its label."""
@@ -126,12 +124,10 @@ class Answers(Mapping):
         self._language = language
 
     def __getitem__(self, qid: str) -> Any:
-        if qid.startswith(RESERVED_PREFIX):
-            raise KeyError(qid)
         return shown(self._survey.by_id.get(qid), self._answers[qid], self._language)
 
     def __iter__(self) -> Iterator[str]:
-        return (qid for qid in self._answers if not qid.startswith(RESERVED_PREFIX))
+        return iter(self._answers)
 
     def __len__(self) -> int:
-        return sum(1 for _ in self)
+        return len(self._answers)

@@ -104,13 +104,3 @@ def test_texts_print_answers_as_seen_and_use_stored_values(template, language, p
 )
 def test_expressions_see_stored_values(expression, holds):
     assert Expr.compile(expression).is_true(context("es")) is holds
-
-
-def test_the_engine_keys_are_not_answers():
-    answers = {**ANSWERS, "$asked": [["name", "en"]], "$confirm": "wash"}
-    assert (
-        Text.compile("{{ answers | length }} {{ answers['$asked'] }}").render(
-            context(answers=answers)
-        )
-        == "6"
-    )
