@@ -190,7 +190,7 @@ _TENS = {  # 20, 30 ... 90
 _HUNDREDS = {  # 100, 200 ... 900; English and French build them from "hundred" and "cent"
     "es": "ciento doscientos trescientos cuatrocientos quinientos seiscientos setecientos "
     "ochocientos novecientos",
-    "pt": "cento duzentos trezentos quatrocentos quinhentos seiscentos setecientos oitocentos "
+    "pt": "cento duzentos trezentos quatrocentos quinhentos seiscentos setecentos oitocentos "
     "novecentos",
 }
 _EXTRA_NUMBERS = {  # other spellings: feminine forms, regional and informal ones
