@@ -324,7 +324,9 @@ class Conversation:
         value = pending if confirmed is True else self._read(survey, run, asked, text, command, now)
         value = self._constrained(local, asked, run, value, now)
         if isinstance(value, Invalid) and keyword is not None:
-            return self._start(keyword, run, effects, now, run.test, _said(keyword, text))
+            return self._start(
+                keyword, run, effects, now, run.test, _said(keyword, normalise(text))
+            )
         if isinstance(value, Invalid):
             return self._invalid(survey, run, asked, value, text, effects, now)
         self._leave(run, question, language)
