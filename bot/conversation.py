@@ -72,11 +72,14 @@ class Run:
     pending: str | None = None  # a near-miss choice's value waiting for YES or NO
 
     def stored_answers(self) -> dict[str, Any]:
-        """The answers as storage keeps them, with the engine's own keys for BACK and YES/NO."""
+        """The answers as storage keeps them; while open, with the engine's keys for BACK and YES.
+
+        A session that has ended keeps only its answers: nothing can go back in it any more.
+        """
         stored = dict(self.answers)
-        if self.asked:
+        if self.status == OPEN and self.asked:
             stored[ASKED] = self.asked
-        if self.pending is not None:
+        if self.status == OPEN and self.pending is not None:
             stored[PENDING] = self.pending
         return stored
 
