@@ -165,11 +165,15 @@ def as_keyword(word: str) -> str:
 
 
 def line_of(survey: Survey, key: str, item: str | None = None) -> int:
-    """The line of a top-level `key` in a loaded survey (of `item` in its list); 1 if absent."""
+    """The line of a top-level `key` in a loaded survey (of `item` in its list, or in its
+    lists per language); 1 if absent."""
     root = yaml.compose(survey.source, Loader=Yaml12Loader)
     for key_node, value_node in root.value:
         if key_node.value == key:
-            items = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+            lists = (
+                [v for _, v in value_node.value] if _is_language_map(value_node) else [value_node]
+            )
+            items = [n for v in lists for n in (v.value if isinstance(v, SequenceNode) else [v])]
             for node in items if item else ():
                 if isinstance(node, ScalarNode) and as_keyword(node.value) == item:
                     return _line(node)
@@ -552,11 +556,11 @@ class _Reader:
             elif (value := read(key, (key_node, value_node))) is not None:
                 given[code] = value
         default = self.languages[0]
-        if extra is not None:
+        if extra is not None:  # aliases: a language without its own has the default's, or none
             return Local(
                 {code: given.get(code, given.get(default, extra)) for code in self.languages}
             )
-        if default not in given:
+        if default not in given:  # unless it is there but wrong, which `read` reported
             if not any(code_node.value == default for code_node, _ in node.value):
                 self.problem(key_node, f'{key} needs a text in the default language "{default}"')
             return None
@@ -626,10 +630,8 @@ class _Reader:
                 if word:
                     seen[word] = _line(item)
                     languages.setdefault(word, set()).add(code)
-        self.keyword_languages = {
-            word: next(iter(codes)) for word, codes in languages.items() if len(codes) == 1
-        }
-        self.keyword_languages = {w: c for w, c in self.keyword_languages.items() if c}
+        only = {word: codes.pop() for word, codes in languages.items() if len(codes) == 1}
+        self.keyword_languages = {word: code for word, code in only.items() if code}  # None: a list
         return tuple(languages)
 
     def keyword(self, node: Node, seen: dict[str, int]) -> str | None:

@@ -98,18 +98,28 @@ ALL_COMMAND_WORDS = frozenset().union(
 )
 
 
+def _commands_by_word() -> dict[str, dict[str, str]]:
+    """Each command word to the command it is in each language that has it."""
+    found: dict[str, dict[str, str]] = {}
+    for language, table in COMMAND_WORDS.items():
+        for command, words in table.items():
+            for word in words:
+                found.setdefault(word, {})[language] = command
+    return found
+
+
+_COMMANDS_BY_WORD = _commands_by_word()
+
+
 def command_of(word: str, languages: tuple[str, ...] | list[str]) -> str | None:
     """The command a whole normalised message is in `languages`; opt-out/in in every language."""
-    word = plain(word)
+    found = _COMMANDS_BY_WORD.get(plain(word))
+    if found is None:  # most messages: an answer, in one look-up
+        return None
     for language in languages:
-        for command, words in COMMAND_WORDS.get(language, {}).items():
-            if word in words:
-                return command
-    for language in LANGUAGES:
-        for command in ALWAYS:
-            if word in COMMAND_WORDS[language][command]:
-                return command
-    return None
+        if language in found:
+            return found[language]
+    return next((command for command in found.values() if command in ALWAYS), None)
 
 
 # --- yes/no, none, negation ------------------------------------------------------------------
