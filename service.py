@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import NamedTuple
 
@@ -23,7 +23,7 @@ from bot.conversation import Conversation, Effects, Situation
 from bot.loader import SurveyError, load_survey
 from bot.model import Survey
 from storage import db as database
-from storage import export, schema, store
+from storage import export, results, schema, store
 
 EXTENSION = "survey_service"  # where an app keeps its Service (`app.extensions`)
 CARRIER_OPT_OUT = 21610  # Twilio's error: the recipient had texted STOP to this sender
@@ -271,6 +271,23 @@ class Service:
         effects = self.conversation.begin(situation, survey, now=now, language=language)
         return effects, self._apply(conn, phone, effects, now)
 
+    def try_start(self, phone: str, survey: Survey, sid: str) -> str | None:
+        """Start a test session (the studio's try page), logged like a message; its reply.
+
+        Logged under `sid` with an empty body, so the page shows the whole
+        conversation from the database, as every worker sees it.
+        """
+        now = self.clock.now()
+        self.surveys.pending.clear()
+        with database.locked(self.ready().engine, phone) as conn:
+            situation = store.situation(db=conn, phone=phone)
+            situation.test = True
+            effects = self.conversation.begin(situation, survey, now=now)
+            inbound = store.Inbound(sid, "", self.formatter(effects.reply))
+            self._apply(conn, phone, effects, now, inbound)
+        self.surveys.committed()
+        return effects.reply
+
     def _apply(self, conn, phone: str, effects: Effects, now, inbound=None) -> int | None:
         """Write effects with one storage call, with the survey versions new sessions use."""
         versions = self.surveys.unstored(effects)
@@ -310,19 +327,53 @@ class Service:
         since: date | None = None,
         until: date | None = None,
         hash_phones: bool = False,
+        labels: bool = False,
+        multi_columns: bool = False,
+        include_tests: bool = False,
     ) -> Iterator[str]:
         """The CSV of a survey, served or retired, in chunks; UnknownSurvey before any chunk."""
         survey = self.ready().surveys.find(survey_id)
-        query = export.Query(
-            survey_id=survey.id,
-            idle_before=survey.idle_before(self.clock.now()),
-            status=status,
-            since=since,
-            until=until,
+        history = self.surveys.history(survey.id)
+        query = replace(
+            self.query(survey, status=status, since=since, until=until, tests=include_tests),
             hash_key=self.phone_hash_key() if hash_phones else None,
+            labels=_labels([survey, *history]) if labels else None,
+            multi_columns=_multi_choices(survey, history) if multi_columns else {},
         )
         columns = self.surveys.columns(survey) if fmt == "wide" else []
         return self._stream(query, columns, fmt)
+
+    def query(self, survey: Survey, *, tests: bool = False, **filters) -> export.Query:
+        """The sessions of a survey that `filters` pick (version, language, status, dates)."""
+        return export.Query(
+            survey_id=survey.id,
+            idle_before=survey.idle_before(self.clock.now()),
+            default_language=default_language(survey),
+            include_tests=tests,
+            **filters,
+        )
+
+    def results(self, survey_id: str, *, tests: bool = False, **filters) -> results.Results:
+        """The studio's results of a survey for the sessions `filters` pick; UnknownSurvey."""
+        survey = self.ready().surveys.find(survey_id)
+        older = self.surveys.history(survey.id)
+        with self.engine.connect() as conn:
+            return results.results(conn, self.query(survey, tests=tests, **filters), survey, older)
+
+    def summary(self, survey: Survey, *, tests: bool = False) -> results.Summary:
+        """A survey's sessions by status, completion rate and last activity."""
+        with self.ready().engine.connect() as conn:
+            return results.summary(conn, self.query(survey, tests=tests))
+
+    def transcript(self, phone: str) -> list[tuple[str, str]]:
+        """A number's messages in order: (body, formatted reply) each."""
+        with self.ready().engine.connect() as conn:
+            return results.transcript(conn, phone)
+
+    def stored_surveys(self) -> dict[str, int]:
+        """Every survey id with stored sessions' versions, and how many versions."""
+        with self.ready().engine.connect() as conn:
+            return results.stored_surveys(conn)
 
     def _stream(self, query: export.Query, columns: list[str], fmt: str) -> Iterator[str]:
         """The export's lines, read in one connection held while they are consumed."""
@@ -336,6 +387,38 @@ class Service:
         """The key for hashed phone numbers, kept in the database so every machine agrees."""
         with self.engine.begin() as conn:
             return store.secret(db=conn, name="phone_hash_key")
+
+
+def survey_languages(survey: Survey) -> tuple[str, ...]:
+    """A survey's language codes, the default first (English for a survey without any)."""
+    # `Survey.languages` comes with the languages work (SPEC 7); until then, English.
+    return getattr(survey, "languages", None) or ("en",)
+
+
+def default_language(survey: Survey) -> str:
+    """The language of a session that stored none: the survey's first."""
+    return survey_languages(survey)[0]
+
+
+def _labels(versions: list[Survey]) -> dict[tuple[str, str], dict[str, str]]:
+    """(version, question id) -> choice value -> label, for every version's choice questions."""
+    return {
+        (survey.version, question.id): {c.value: c.label for c in question.choices}
+        for survey in versions
+        for question in survey.questions
+        if question.choices
+    }
+
+
+def _multi_choices(survey: Survey, history: list[Survey]) -> dict[str, tuple[str, ...]]:
+    """Each multi question's choice values: the newest version's, then values only older had."""
+    found: dict[str, list[str]] = {}
+    for version in [survey, *history]:
+        for question in version.questions:
+            if question.type == "multi":
+                known = found.setdefault(question.id, [])
+                known += [c.value for c in question.choices if c.value not in known]
+    return {qid: tuple(choices) for qid, choices in found.items()}
 
 
 def carrier_opt_out(conn, phone: str, now: datetime) -> None:

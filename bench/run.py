@@ -1,7 +1,7 @@
 """On-demand benchmarks of the SMS survey bot (GitHub issue 5); see bench/README.md.
 
     .venv/bin/python bench/run.py throughput [--db postgresql://...]
-    .venv/bin/python bench/run.py bigdb | export | invite | surveyfiles | profile
+    .venv/bin/python bench/run.py bigdb | export | results | invite | surveyfiles | profile
 
 Everything runs on 127.0.0.1 in a temporary folder; servers are started and
 stopped here, and every run is bounded in time. Results are printed and saved
@@ -62,6 +62,8 @@ from loadgen import (
 )
 from profiling import profile_command, py_spy, summarise_profile
 from seeding import LONG_JOIN, create_schema, database, seed, survey_version
+
+from web import create_app
 
 
 def cmd_throughput(args) -> int:
@@ -129,6 +131,52 @@ def cmd_bigdb(args) -> int:
         *load_checks(s),
     ]
     return report("bigdb", summary, targets, {"rounds": rounds, "args": vars(args)})
+
+
+BASELINE = "SELECT status, count(*) FROM survey_session WHERE survey_id = ? GROUP BY status"
+
+
+def cmd_results(args) -> int:
+    """The studio's results JSON of 1,000,000 sessions vs one GROUP BY status (SQLite)."""
+    header("results (sqlite)", args, sessions=args.sessions)
+    with workdir(args) as folder:
+        surveys = copy_surveys(folder)
+        path = folder / "results.sqlite3"
+        create_schema(f"sqlite:///{path}")
+        version = survey_version(surveys / f"{SURVEY}.yaml")
+        seeded = seed(path, version, args.sessions, expired_every=10, inbound=False)
+        print(f"  seeded: {seeded}", flush=True)
+        times = {"results JSON": [], "GROUP BY status": []}
+        app = create_app(
+            {"DATABASE_URL": f"sqlite:///{path}", "SURVEYS_DIR": str(surveys), "ADMIN_TOKEN": "b"}
+        )
+        client, engine = app.test_client(), app.extensions["survey_service"].ready().engine
+        url, auth = f"/studio/api/surveys/{SURVEY}/results", {"Authorization": "Bearer b"}
+        for number in range(1, args.rounds + 1):
+            started = time.perf_counter()
+            response = client.get(url, headers=auth)
+            times["results JSON"].append(time.perf_counter() - started)
+            assert response.status_code == 200, response.get_data(as_text=True)
+            with engine.connect() as conn:
+                started = time.perf_counter()
+                conn.exec_driver_sql(BASELINE, (SURVEY,)).fetchall()
+                times["GROUP BY status"].append(time.perf_counter() - started)
+            print(
+                f"  round {number}: results {times['results JSON'][-1]:.3f} s, "
+                f"GROUP BY status {times['GROUP BY status'][-1]:.3f} s",
+                flush=True,
+            )
+        found = response.get_json()
+        engine.dispose()
+    med = {name: statistics.median(runs) for name, runs in times.items()}
+    ratio = med["results JSON"] / med["GROUP BY status"]
+    print(f"\n  medians: {med}; sessions counted {found['sessions']['total']:,}")
+    targets = [
+        check("results JSON / GROUP BY status", ratio, "<=", 5.0),
+        check("sessions counted", found["sessions"]["total"], ">=", args.sessions),
+    ]
+    summary = {"medians_s": med, "ratio": ratio, "seeded": seeded, "results": found}
+    return report("results", summary, targets, {"times": times, "args": vars(args)})
 
 
 def cmd_export(args) -> int:
@@ -461,6 +509,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--answers", type=int, default=1_000_000)
     p.add_argument("--profile", action="store_true", help="then one more run under py-spy")
     p.set_defaults(run=cmd_export)
+
+    p = sub.add_parser("results", help="studio results of 1,000,000 sessions vs GROUP BY status")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--sessions", type=int, default=1_000_000)
+    p.set_defaults(run=cmd_results)
 
     p = sub.add_parser("invite", help="flask invite of 10,000 numbers against a fake Twilio")
     p.add_argument("--numbers", type=int, default=10_000)

@@ -77,8 +77,9 @@ def seed(path: Path, version: str, sessions: int, *, expired_every: int, inbound
     """Fill a database made by the app's schema with `sessions` sessions and their answers.
 
     Bulk SQL in SQLite itself: sessions one minute apart, each completed with 8
-    answers, except every `expired_every`-th session, expired after 3 answers; with
-    `inbound`, the inbound_message row of every message too (the start and each answer).
+    answers, except every `expired_every`-th session, expired after 3 answers, and
+    the question visits of each; with `inbound`, the inbound_message row of every
+    message too (the start and each answer).
     """
     started = time.monotonic()
     ts = "strftime('%Y-%m-%d %H:%M:%S', '2025-01-01', '+' || (k * 60 + {d}) || ' seconds')"
@@ -107,6 +108,14 @@ def seed(path: Path, version: str, sessions: int, *, expired_every: int, inbound
         f"""INSERT INTO answer (session_id, question_id, value, raw_reply, answered_at,
                 message_sid) SELECT k, qid, value, raw, at, sid FROM ({answers})"""
     )
+    db.execute(  # the studio's funnel: each question asked, and where expired ones stopped
+        f"""INSERT INTO question_visit (session_id, question_id, reprompts)
+        SELECT k, qid, CASE WHEN j = 3 AND k % 7 = 0 THEN 1 ELSE 0 END FROM ({answers})"""
+    )
+    db.execute(
+        """INSERT INTO question_visit (session_id, question_id, reprompts)
+        SELECT id, state, 0 FROM survey_session WHERE status = 'expired'"""
+    )
     if inbound:
         db.execute(
             f"""INSERT INTO inbound_message (message_sid, phone, body, received_at, reply,
@@ -123,7 +132,7 @@ def seed(path: Path, version: str, sessions: int, *, expired_every: int, inbound
     db.execute("COMMIT")
     counts = {
         table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        for table in ("survey_session", "answer", "inbound_message")
+        for table in ("survey_session", "answer", "question_visit", "inbound_message")
     }
     db.execute("PRAGMA journal_mode=WAL")  # as the app leaves it
     db.close()

@@ -108,6 +108,11 @@ class Situation:
     test: bool = False  # a test number (flask simulate, the try page): its sessions are tests
 
 
+# What happened to a question in one message (`Effects.visits`), for the studio's
+# funnel: storage keeps one row per question a session was asked.
+ASKED, REPROMPTED, SKIPPED, UNANSWERED = "asked", "reprompted", "skipped", "unanswered"
+
+
 @dataclass
 class Effects:
     """What one message changes, for storage to write, and the reply to send.
@@ -121,6 +126,7 @@ class Effects:
     runs: list[Run] = field(default_factory=list)  # every run whose row changed
     saved: list[tuple[Run, str, Any]] = field(default_factory=list)  # (run, question id, value)
     removed: list[tuple[Run, str]] = field(default_factory=list)  # answers taken back
+    visits: list[tuple[Run, str, str]] = field(default_factory=list)  # (run, question id, ASKED...)
 
     def touch(self, run: Run) -> Run:
         """Note that `run` must be written."""
@@ -337,6 +343,7 @@ class Conversation:
         self._leave(run, question, language)
         position = self._position(local, run, now)
         if value is None:
+            effects.visits.append((run, question.id, SKIPPED))
             state = self.flow(survey).trigger("unanswered", position)
         else:
             run.answers[question.id] = value
@@ -368,11 +375,13 @@ class Conversation:
         flow = self.flow(survey)
         if run.retries < survey.max_retries:
             run.retries += 1
+            effects.visits.append((run, asked.id, REPROMPTED))
             flow.trigger("reprompt", position)
             reason = asked.error.render(position.context) if asked.error else value.reason
             effects.reply = reason + "\n\n" + self._ask(local, asked, position)
             return effects
         self._leave(run, asked, language)
+        effects.visits.append((run, asked.id, UNANSWERED))
         state = flow.trigger("unanswered", position)
         lead = bot_text("move_on", language)
         effects.reply = self._arrive(survey, run, state, lead, effects, now)
@@ -408,6 +417,7 @@ class Conversation:
         if last in run.answers:
             del run.answers[last]
             effects.removed.append((run, last))
+        effects.visits.append((run, last, ASKED))  # again: a skip or give-up there is undone
         run.language = language
         local = survey.in_language(language)
         position = self._position(local, run, now)
@@ -443,6 +453,7 @@ class Conversation:
             self._close(run, COMPLETED, effects, now)
             outro = local.outro.render(position.context) if local.outro else ""
             return _join(*parts, outro or bot_text("outro", self._language(run)))
+        effects.visits.append((run, state, ASKED))
         return _join(*parts, self._ask(local, local.by_id[state], position))
 
     def _read(self, survey: Survey, run: Run, asked: Question, text: str, command, now):

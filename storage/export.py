@@ -14,7 +14,7 @@ import io
 import itertools
 from collections.abc import Iterator
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Connection
@@ -42,10 +42,11 @@ LONG_HEAD = [
     "answered_at",
     "language",
 ]
+TEST_HEAD = "test"  # with include_tests: 1 for a test session, else 0
 BATCH = 2000
 WIDE = f"""
 SELECT s.id, s.phone, s.survey_version, {SESSION_STATUS}, s.started_at, s.completed_at,
-       s.language, s.answers
+       s.language, s.answers, s.test
 FROM survey_session AS s WHERE {{where}} ORDER BY s.started_at, s.id
 """
 LONG = """
@@ -56,10 +57,10 @@ WHERE {{where}} ORDER BY s.started_at, s.id, a.id
 # PostgreSQL: each answer with its session's cells. SQLite: answers alone, and their
 # sessions from a second statement read in step in the same snapshot, since
 # converting two more columns of a million rows cost a tenth of the export.
-LONG_WITH_SESSIONS = LONG.format(more=", s.phone, s.survey_version, s.language")
+LONG_WITH_SESSIONS = LONG.format(more=", s.phone, s.survey_version, s.language, s.test")
 LONG_ANSWERS = LONG.format(more="")
 SESSIONS = """
-SELECT s.id, s.phone, s.survey_version, s.language FROM survey_session AS s
+SELECT s.id, s.phone, s.survey_version, s.language, s.test FROM survey_session AS s
 WHERE {where} ORDER BY s.started_at, s.id
 """
 
@@ -74,11 +75,27 @@ class Query:
     since: date | None = None
     until: date | None = None  # inclusive
     hash_key: bytes | None = None  # set: phones are replaced by a keyed hash
+    version: str | None = None
+    language: str | None = None
+    default_language: str = "en"  # what a session without a stored language is in
+    include_tests: bool = False  # test sessions (flask simulate, the try page) too
+    # --labels: (version, question id) -> choice value -> label; None: values as stored
+    labels: dict[tuple[str, str], dict[str, str]] | None = None
+    # --multi columns: a multi question's id -> its choice values, one 1/0 column each
+    multi_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-def _where(query: Query, time) -> tuple[str, list]:
-    """The filter on survey_session `s` for `query`, and its parameters."""
+def session_filter(query: Query, time) -> tuple[str, list]:
+    """The filter on survey_session `s` for `query`, and its parameters (export and results)."""
     sql, params = ["s.survey_id = ?"], [query.survey_id]
+    if not query.include_tests:
+        sql.append("NOT s.test")
+    if query.version:
+        sql.append("s.survey_version = ?")
+        params.append(query.version)
+    if query.language:
+        sql.append("COALESCE(s.language, ?) = ?")
+        params += [query.default_language, query.language]
     if query.status in (EXPIRED, OPEN):
         sql.append(f"{SESSION_STATUS} = ?")
         params += [time(query.idle_before), query.status]
@@ -102,7 +119,7 @@ def _midnight(day: date) -> datetime:
 def _batches(db: Connection, template: str, query: Query, lead: list) -> Iterator[list[tuple]]:
     """Run an export query on the driver's cursor; its row tuples a batch at a time."""
     hot = driver(db)
-    where, params = _where(query, hot.time)
+    where, params = session_filter(query, hot.time)
     yield from hot.stream(db, template.format(where=where), (*lead, *params), BATCH)
 
 
@@ -126,7 +143,8 @@ def _time(moment: datetime | str | None) -> str:
 
 def wide_rows(db: Connection, query: Query, columns: list[str]) -> Iterator[list[list[str]]]:
     """Batches of rows: one per session, in order of start, one column per question id."""
-    yield [WIDE_HEAD + columns]
+    tests = [TEST_HEAD] if query.include_tests else []
+    yield [WIDE_HEAD + tests + _question_heads(query, columns)]
     lead = [driver(db).time(query.idle_before)]
     for batch in _batches(db, WIDE, query, lead):
         yield [_wide_row(row, query, columns) for row in batch]
@@ -134,11 +152,52 @@ def wide_rows(db: Connection, query: Query, columns: list[str]) -> Iterator[list
 
 def _wide_row(row: tuple, query: Query, columns: list[str]) -> list[str]:
     """One session's row."""
-    session_id, phone, version, status, started, completed, language, answers = row
+    session_id, phone, version, status, started, completed, language, answers, test = row
     stored = values.load(answers)
-    cells = [_answer_cell(stored.get(qid)) for qid in columns]
+    cells = []
+    for qid in columns:
+        if qid in query.multi_columns:
+            cells += _pick_cells(stored.get(qid), query.multi_columns[qid])
+        else:
+            cells.append(_answer_cell(_labelled(query, version, qid, stored.get(qid))))
     times = [_time(started), _time(completed)]
-    return [str(session_id), _phone(phone, query), version, status, *times, language or "", *cells]
+    tests = [str(int(bool(test)))] if query.include_tests else []
+    return [
+        str(session_id),
+        _phone(phone, query),
+        version,
+        status,
+        *times,
+        language or "",
+        *tests,
+        *cells,
+    ]
+
+
+def _question_heads(query: Query, columns: list[str]) -> list[str]:
+    """The question columns: one per id, or one per choice (`QUESTION.VALUE`) of a multi."""
+    heads = []
+    for qid in columns:
+        choices = query.multi_columns.get(qid)
+        heads += [f"{qid}.{value}" for value in choices] if choices is not None else [qid]
+    return heads
+
+
+def _pick_cells(picks, choices: tuple[str, ...]) -> list[str]:
+    """A multi answer as one cell per choice: 1 picked, 0 not, empty when unanswered."""
+    if not isinstance(picks, list):
+        return [""] * len(choices)
+    return ["1" if value in picks else "0" for value in choices]
+
+
+def _labelled(query: Query, version: str, qid: str, value):
+    """A choice's label instead of its value (several for a multi), when labels were asked."""
+    names = query.labels.get((version, qid)) if query.labels else None
+    if names is None or value is None:
+        return value
+    if isinstance(value, list):
+        return [names.get(one, one) for one in value]
+    return names.get(value, value)
 
 
 def long_csv(db: Connection, query: Query) -> Iterator[str]:
@@ -147,7 +206,7 @@ def long_csv(db: Connection, query: Query) -> Iterator[str]:
     Written without csv.writer: a million rows through it cost twice SQLite's own
     reading. Cells repeat (question ids, choices, numbers), so most are formatted once.
     """
-    yield _line(LONG_HEAD)
+    yield _line(LONG_HEAD + ([TEST_HEAD] if query.include_tests else []))
     sqlite = driver(db).sqlite
     with nullcontext() if db.in_transaction() else db.begin():  # one snapshot
         answers = _answers_and_sessions(db, query) if sqlite else _answers_with_sessions(db, query)
@@ -158,10 +217,10 @@ def _answers_and_sessions(db: Connection, query: Query):
     """SQLite: batches of answers, and a function from a session id to its cells."""
     sessions = itertools.chain.from_iterable(_batches(db, SESSIONS, query, []))
 
-    def cells(session: int) -> tuple[str, str, str | None]:
-        for sid, phone, version, language in sessions:  # in the answers' order, some unanswered
+    def cells(session: int) -> tuple[str, str, str | None, bool]:
+        for sid, *found in sessions:  # in the answers' order, with some unanswered
             if sid == session:
-                return phone, version, language
+                return found
         raise RuntimeError(f"session {session} is missing from its own snapshot")
 
     return _batches(db, LONG_ANSWERS, query, []), cells
@@ -191,11 +250,20 @@ def _long_lines(query: Query, batches, cells, time) -> Iterator[str]:
         for session, qid, value, raw, at in batch:
             if session != last:  # rows come grouped by session
                 last = session
-                phone, version, language = cells(session)
+                phone, version, language, test = cells(session)
                 head = f"{session},{_field(_phone(phone, query))},{_field(version)},"
-                tail = f",{_field(language or '')}\r\n"
-            add(f"{head}{qid_field[qid]},{value_field[value]},{raw_field[raw]},{time(at)}{tail}")
+                tests = f",{int(bool(test))}" if query.include_tests else ""
+                tail = f",{_field(language or '')}{tests}\r\n"
+            cell = (
+                value_field[value] if not query.labels else _label_field(query, version, qid, value)
+            )
+            add(f"{head}{qid_field[qid]},{cell},{raw_field[raw]},{time(at)}{tail}")
         yield "".join(lines)
+
+
+def _label_field(query: Query, version: str, qid: str, stored: str) -> str:
+    """The field of a stored value with choices' labels instead of their values."""
+    return _field(_answer_cell(_labelled(query, version, qid, values.load(stored))))
 
 
 class _Cells(dict):

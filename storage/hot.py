@@ -64,6 +64,13 @@ INSERT INTO answer (session_id, question_id, value, raw_reply, answered_at, mess
 VALUES (?, ?, ?, ?, ?, ?)
 """
 DELETE_ANSWER = "DELETE FROM answer WHERE session_id = ? AND question_id = ?"
+# A question sent to a session (again), re-prompted, skipped or given up on: one
+# row per question asked, its re-prompts added up, its outcome the latest.
+VISIT = """
+INSERT INTO question_visit (session_id, question_id, reprompts, outcome) VALUES (?, ?, ?, ?)
+ON CONFLICT (session_id, question_id) DO UPDATE
+SET reprompts = question_visit.reprompts + excluded.reprompts, outcome = excluded.outcome
+"""
 INSERT_INBOUND = """
 INSERT INTO inbound_message (message_sid, phone, body, received_at, reply, session_id)
 VALUES (?, ?, ?, ?, ?, ?)
@@ -83,6 +90,7 @@ STATEMENTS = {  # the hot path's statements by name, prepared once per connectio
     "END_SESSION": END_SESSION,
     "INSERT_ANSWER": INSERT_ANSWER,
     "DELETE_ANSWER": DELETE_ANSWER,
+    "VISIT": VISIT,
     "INSERT_INBOUND": INSERT_INBOUND,
     "SET_OPT_OUT": SET_OPT_OUT,
     "REMEMBER_VERSION": REMEMBER_VERSION,

@@ -19,7 +19,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot import values
-from bot.conversation import Effects, Run, Situation, split_answers
+from bot.conversation import (
+    REPROMPTED,
+    SKIPPED,
+    UNANSWERED,
+    Effects,
+    Run,
+    Situation,
+    split_answers,
+)
 from bot.model import OPEN, OPTED_OUT
 from storage.hot import SESSION_STATUS, Statements, driver, statements
 from storage.models import (
@@ -27,6 +35,7 @@ from storage.models import (
     Contact,
     InboundMessage,
     OutboundMessage,
+    QuestionVisit,
     Secret,
     SurveySession,
     SurveyVersion,
@@ -37,6 +46,7 @@ ANSWER = Answer.__table__
 CONTACT = Contact.__table__
 INBOUND = InboundMessage.__table__
 VERSION = SurveyVersion.__table__
+VISIT = QuestionVisit.__table__
 
 
 def stored_reply(*, db: Connection | Statements, message_sid: str) -> str | None:
@@ -125,7 +135,8 @@ def apply(
 
     One call per message, in the transaction that read the number's situation:
     the survey versions new sessions use, the contact, the sessions, the
-    answers and, for an inbound message, its log entry with the reply.
+    answers, the questions asked (the studio's funnel) and, for an inbound
+    message, its log entry with the reply.
     """
     hot = statements(db)
     for kept in versions:
@@ -138,11 +149,17 @@ def apply(
     sid, raw = (inbound.sid, inbound.body) if inbound else (None, "")
     for run, qid, value in effects.saved:
         hot.write("INSERT_ANSWER", (run.id, qid, values.dump(value), raw, hot.time(now), sid))
+    for run, qid, what in effects.visits:
+        hot.write("VISIT", (ids[id(run)], qid, int(what == REPROMPTED), VISIT_OUTCOMES.get(what)))
     last = ids[id(effects.runs[-1])] if effects.runs else None
     if inbound is not None:
         log = (inbound.sid, phone, inbound.body, hot.time(now), inbound.reply, last)
         hot.write("INSERT_INBOUND", log)
     return last
+
+
+# The outcome a question visit keeps; any other event (asked again) clears it.
+VISIT_OUTCOMES = {SKIPPED: SKIPPED, UNANSWERED: UNANSWERED}
 
 
 def _write_run(hot: Statements, phone: str, run: Run) -> int:
@@ -230,14 +247,21 @@ def stored_versions(*, db: Connection, survey_id: str) -> list[tuple[str, str, s
 
 
 STATUS_COUNTS = f"""
-SELECT {SESSION_STATUS}, count(*) FROM survey_session AS s WHERE s.survey_id = ? GROUP BY 1
+SELECT {SESSION_STATUS}, count(*) FROM survey_session AS s
+WHERE s.survey_id = ? AND (? OR NOT s.test) GROUP BY 1
 """
 
 
-def status_counts(*, db: Connection, survey_id: str, idle_before: datetime) -> dict[str, int]:
-    """Sessions of a survey by status, with idle open sessions counted as expired."""
+def status_counts(
+    *, db: Connection, survey_id: str, idle_before: datetime, include_tests: bool = False
+) -> dict[str, int]:
+    """Sessions of a survey by status, with idle open sessions counted as expired.
+
+    Test sessions (flask simulate, the studio's try page) count only when asked for.
+    """
     hot = driver(db)
-    rows = hot.execute(db, STATUS_COUNTS, (hot.time(idle_before), survey_id)).fetchall()
+    params = (hot.time(idle_before), survey_id, include_tests)
+    rows = hot.execute(db, STATUS_COUNTS, params).fetchall()
     return {name: n for name, n in rows}
 
 
@@ -379,14 +403,15 @@ def unsent(*, db: Connection, survey_id: str, kind: str) -> list:
 def drop_unanswered_session(*, db: Connection, session_id: int) -> bool:
     """Delete an open session nobody has written to yet (its first message never went out)."""
     table = OutboundMessage.__table__
-    result = db.execute(
-        delete(SESSION).where(
-            SESSION.c.id == session_id,
-            SESSION.c.status == OPEN,
-            SESSION.c.updated_at == SESSION.c.started_at,
-            ~select(ANSWER.c.id).where(ANSWER.c.session_id == session_id).exists(),
-        )
+    unanswered = (
+        SESSION.c.id == session_id,
+        SESSION.c.status == OPEN,
+        SESSION.c.updated_at == SESSION.c.started_at,
+        ~select(ANSWER.c.id).where(ANSWER.c.session_id == session_id).exists(),
     )
+    # Its first question's visit goes with it: it was never sent.
+    db.execute(delete(VISIT).where(VISIT.c.session_id.in_(select(SESSION.c.id).where(*unanswered))))
+    result = db.execute(delete(SESSION).where(*unanswered))
     if result.rowcount:
         db.execute(update(table).where(table.c.session_id == session_id).values(session_id=None))
     return result.rowcount > 0

@@ -80,8 +80,9 @@ def test_simulate_each_example_to_the_end_then_export(app, runner, survey_id):
     result = runner.invoke(args=["simulate", survey_id, "--phone", "+15550001234"], input=typed)
     assert result.exit_code == 0, result.output
     assert "The survey is over" in result.output
-    rows = export(runner, survey_id)
-    assert len(rows) == 1 and rows[0]["status"] == "completed"
+    assert export(runner, survey_id) == []  # a test session: left out unless asked
+    rows = export(runner, survey_id, "--include-tests")
+    assert len(rows) == 1 and rows[0]["status"] == "completed" and rows[0]["test"] == "1"
     for question_id, _, _ in steps:
         assert rows[0][question_id] != "", question_id
 
@@ -92,5 +93,5 @@ def test_simulate_unknown_survey_is_a_clear_error(runner):
 
 
 def test_db_current_and_upgrade(runner):
-    assert "code: 0004" in runner.invoke(args=["db", "current"]).output
-    assert "at 0004" in runner.invoke(args=["db", "upgrade"]).output
+    assert "code: 0005" in runner.invoke(args=["db", "current"]).output
+    assert "at 0005" in runner.invoke(args=["db", "upgrade"]).output

@@ -16,7 +16,7 @@ import outbound
 from bot.catalog import SurveysUnavailable
 from service import EXTENSION, Service
 from storage import schema
-from web import commands, export, settings, webhooks
+from web import access, commands, export, settings, studio, webhooks
 from web.twiml import to_twiml
 
 log = logging.getLogger("survey")
@@ -32,6 +32,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions[EXTENSION] = service
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(export.bp)
+    app.register_blueprint(studio.bp)
+    access.init_app(app)
     _register_errors(app, service)
     app.before_request(_refuse_long_streams)
     commands.init_app(app)

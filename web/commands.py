@@ -6,7 +6,6 @@ The sending commands (`flask invite`, `flask remind`) are registered by `outboun
 from __future__ import annotations
 
 import sys
-import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -20,6 +19,7 @@ from service import Inbound, Service, UnknownSurvey
 from storage import db as database
 from storage import schema, store
 from web.context import current_service
+from web.twiml import message_text
 
 surveys_cli = AppGroup("surveys", help="Check and list the survey files.")
 db_cli = AppGroup("db", help="Database schema migrations.")
@@ -56,7 +56,8 @@ def check(paths: tuple[str, ...]) -> None:
 
 
 @surveys_cli.command("list")
-def list_surveys() -> None:
+@click.option("--include-tests", is_flag=True, help="Count test sessions too.")
+def list_surveys(include_tests: bool) -> None:
     """Show the loaded surveys with keywords, questions and response counts."""
     service = current_service()
     service.catalog.refresh()
@@ -64,7 +65,10 @@ def list_surveys() -> None:
     with service.engine.connect() as conn:
         for survey in service.surveys.surveys():
             counts = store.status_counts(
-                db=conn, survey_id=survey.id, idle_before=survey.idle_before(now)
+                db=conn,
+                survey_id=survey.id,
+                idle_before=survey.idle_before(now),
+                include_tests=include_tests,
             )
             click.echo(_summary(survey, counts))
     for problem in service.catalog.problems():
@@ -97,27 +101,21 @@ def simulate(survey_id: str, phone: str, language: str | None) -> None:
     service, survey = current_service(), served_survey(survey_id)
     now = datetime.now(UTC)
     with database.locked(service.engine, phone) as conn:
-        effects, _ = service.start(conn, phone, survey, now, language=language)
+        effects, _ = service.start(conn, phone, survey, now, test=True, language=language)
     click.echo(f"[{survey.name}: you are {phone}. Ctrl-D to leave.]")
     _say(effects.reply)
     while True:
         line = click.prompt("you", default="", show_default=False, prompt_suffix="> ")
         sid = f"SM{uuid4().hex}"  # each typed line is a new message, in Twilio's form
-        _say(_message_text(service.receive(Inbound(phone=phone, body=line, sid=sid))))
+        _say(message_text(service.receive(Inbound(phone=phone, body=line, sid=sid, test=True))))
         if service.situation(phone).run is None:
-            click.echo("[The survey is over: see `flask export " + survey.id + "`.]")
+            click.echo(f"[The survey is over: see `flask export {survey.id} --include-tests`.]")
             return
 
 
 def _say(text: str | None) -> None:
     """Print the bot's reply, or say that it sent nothing."""
     click.echo(f"bot> {text}" if text else "[no reply]")
-
-
-def _message_text(twiml: str) -> str | None:
-    """The text of the <Message> in a TwiML reply."""
-    message = ET.fromstring(twiml).find("Message")
-    return None if message is None else message.text
 
 
 @click.command("export")
@@ -129,8 +127,13 @@ def _message_text(twiml: str) -> str | None:
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Sessions started on/after.")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Sessions started on/before.")
 @click.option("--hash-phones", is_flag=True, help="Replace numbers with a keyed hash.")
-def export_command(survey_id, fmt, output, status, since, until, hash_phones) -> None:
+@click.option("--labels", is_flag=True, help="Choices' labels instead of their values.")
+@click.option("--multi", type=click.Choice(["columns"]), help="One 1/0 column per multi choice.")
+@click.option("--include-tests", is_flag=True, help="Test sessions too, with a test column.")
+def export_command(survey_id, fmt, output, status, since, until, hash_phones, **options) -> None:
     """Write the answers of a survey as CSV (stdout, or -o FILE)."""
+    if options["multi"] and fmt != "wide":
+        raise click.UsageError("--multi columns needs the wide format.")
     try:
         chunks = current_service().export_csv(
             survey_id,
@@ -139,6 +142,9 @@ def export_command(survey_id, fmt, output, status, since, until, hash_phones) ->
             since=since and since.date(),
             until=until and until.date(),
             hash_phones=hash_phones,
+            labels=options["labels"],
+            multi_columns=options["multi"] == "columns",
+            include_tests=options["include_tests"],
         )
     except UnknownSurvey as err:
         raise click.UsageError(str(err)) from None

@@ -1,19 +1,21 @@
-"""The CSV export over HTTP, for holders of ADMIN_TOKEN."""
+"""The CSV export over HTTP, for holders of ADMIN_TOKEN or a studio session."""
 
 from __future__ import annotations
 
-import hmac
 from datetime import date
 
-from flask import Blueprint, Response, abort, current_app, request, stream_with_context
+from flask import Blueprint, Response, abort, request, stream_with_context
 
 from bot.model import STATUSES
 from service import UnknownSurvey
+from web.access import require_admin
 from web.context import current_service
 
 bp = Blueprint("export", __name__)
 FORMATS = ("wide", "long")
 TRUE = ("1", "true", "yes")
+MULTI = ("", "columns")  # multi=columns: one column per choice of a multi question
+FILTERS = ("version", "language", "status", "since", "until")  # the studio has them all
 
 
 @bp.get("/surveys/<survey_id>/export.csv")
@@ -22,19 +24,20 @@ def download(survey_id: str) -> Response:
     require_admin()
     args = request.args
     fmt = args.get("format", "wide")
-    status = args.get("status") or None
     if fmt not in FORMATS:
         abort(400, "format must be wide or long.")
-    if status is not None and status not in STATUSES:
-        abort(400, "status must be one of " + ", ".join(STATUSES) + ".")
+    multi = args.get("multi", "")
+    if multi not in MULTI:
+        abort(400, "multi must be columns (one 1/0 column per choice) or left out.")
     try:
         chunks = current_service().export_csv(
             survey_id,
             fmt=fmt,
-            status=status,
-            since=_day(args.get("since")),
-            until=_day(args.get("until")),
             hash_phones=args.get("hash_phones") in TRUE,
+            labels=args.get("labels") in TRUE,
+            multi_columns=multi == "columns" and fmt == "wide",
+            include_tests=args.get("include_tests") in TRUE,
+            **filters(args, ("status", "since", "until")),
         )
     except UnknownSurvey:
         abort(404, f"No survey {survey_id!r}.")
@@ -45,16 +48,15 @@ def download(survey_id: str) -> Response:
     )
 
 
-def require_admin() -> None:
-    """401 without the right bearer token; 404 when the export is disabled (no token set)."""
-    token = current_app.config.get("ADMIN_TOKEN")
-    if not token:
-        abort(404, "The export endpoint is disabled: ADMIN_TOKEN is not set.")
-    given = request.headers.get("Authorization", "")
-    if not given.startswith("Bearer "):
-        abort(401, "Send Authorization: Bearer <ADMIN_TOKEN>.")
-    if not hmac.compare_digest(given.removeprefix("Bearer ").encode(), token.encode()):
-        abort(403, "Wrong admin token.")
+def filters(args, names=FILTERS) -> dict:
+    """Session filters from a query string, checked: a bad value is a 400 that says why."""
+    found = {name: args.get(name) or None for name in names}
+    if found.get("status") is not None and found["status"] not in STATUSES:
+        abort(400, "status must be one of " + ", ".join(STATUSES) + ".")
+    for day in ("since", "until"):
+        if day in found:
+            found[day] = _day(found[day])
+    return found
 
 
 def _day(value: str | None) -> date | None:

@@ -21,6 +21,7 @@ SETTINGS = (
     "PUBLIC_URL",
     "TRUSTED_PROXIES",
     "ADMIN_TOKEN",
+    "SECRET_KEY",
     "TWILIO_API_URL",
 )
 TWILIO_API_URL = "https://api.twilio.com"

@@ -1,0 +1,167 @@
+"""The studio's results: exact funnel figures for scripted respondents, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import update
+
+from conftest import survey_folder
+from storage.models import SurveySession
+
+# Branching (`next`) and `when` both skip questions: a funnel counted per
+# question asked must not count those sessions against them.
+FUNNEL = """\
+id: funnel
+title: Funnel
+keywords: [FUNNEL]
+max_retries: 1
+questions:
+  - id: color
+    type: choice
+    text: Which color?
+    choices: [Red, Blue]
+  - id: why
+    type: text
+    optional: true
+    when: answers.color == "Blue"
+    text: Why blue? (or SKIP)
+  - id: size
+    type: number
+    min: 1
+    max: 10
+    text: Which size?
+    next:
+      - {if: answers.size > 5, goto: end}
+  - id: ok
+    type: yesno
+    text: OK?
+"""
+RESPONDENTS = {  # phone: what the respondent sends, in order
+    "+15550000001": ["FUNNEL", "1", "3", "yes"],  # completed, never asked why
+    "+15550000002": ["FUNNEL", "2", "because"],  # stopped half way, at size
+    "+15550000003": ["FUNNEL", "2", "STOP"],  # opted out at why
+    "+15550000004": ["FUNNEL", "1", "RESTART"],  # abandoned at size, open again at color
+    "+15550000005": ["FUNNEL", "1", "lots", "many", "yes"],  # size: re-prompted, then given up
+    "+15550000006": ["FUNNEL", "2", "SKIP", "7"],  # skipped why, ended by size > 5
+    "+15550000007": ["FUNNEL", "1", "BACK", "2", "x"],  # took Red back, answered Blue
+}
+FIELDS = ("asked", "answered", "skipped", "unanswered", "reprompts", "dropped", "waiting")
+EXPECTED = {  # question: the figures in FIELDS' order
+    "color": (8, 7, 0, 0, 0, 0, 1),
+    "why": (4, 2, 1, 0, 0, 1, 0),
+    "size": (6, 2, 0, 1, 1, 1, 2),
+    "ok": (2, 2, 0, 0, 0, 0, 0),
+}
+AUTH = {"Authorization": "Bearer admin-secret"}
+
+
+@pytest.fixture
+def surveys_dir(tmp_path):
+    """Only the funnel survey."""
+    return survey_folder(tmp_path, funnel=FUNNEL)
+
+
+@pytest.fixture
+def answered(sms):
+    """Every scripted respondent has sent their messages."""
+    for phone, replies in RESPONDENTS.items():
+        for reply in replies:
+            sms.send(phone, reply)
+
+
+def results(client, **query) -> dict:
+    """The results API's JSON for the funnel survey."""
+    response = client.get("/studio/api/surveys/funnel/results", query_string=query, headers=AUTH)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def figures(found: dict) -> dict[str, tuple[int, ...]]:
+    """Each question's funnel figures, in FIELDS' order."""
+    return {q["id"]: tuple(q[name] for name in FIELDS) for q in found["questions"]}
+
+
+def test_funnel_figures_count_each_question_where_it_was_asked(client, answered):
+    found = results(client)
+    assert found["sessions"] == {
+        "total": 8,
+        "open": 3,
+        "completed": 3,
+        "opted_out": 1,
+        "expired": 0,
+        "abandoned": 1,
+    }
+    assert figures(found) == EXPECTED
+    assert found["completion_rate"] == 0.6  # 3 completed of 5 no longer open
+
+
+def test_answers_are_counted_in_the_surveys_order(client, answered):
+    by_id = {q["id"]: q for q in results(client)["questions"]}
+    assert list(by_id) == ["color", "why", "size", "ok"]
+    assert list(by_id["color"]["counts"].items()) == [("Red", 3), ("Blue", 4)]
+    assert list(by_id["ok"]["counts"].items()) == [("yes", 2), ("no", 0)]
+    assert by_id["size"]["stats"] == {"n": 2, "min": 3, "max": 7, "mean": 5, "median": 5}
+    assert [text for text, _ in by_id["why"]["latest"]] == ["x", "because"]
+
+
+@pytest.mark.parametrize(
+    ("query", "total", "color_asked"),
+    [
+        ({"status": "completed"}, 3, 3),
+        ({"status": "open"}, 3, 3),
+        ({"status": "abandoned"}, 1, 1),
+        ({"language": "en"}, 8, 8),
+        ({"language": "es"}, 0, 0),
+        ({"since": "2000-01-01", "until": "2999-12-31"}, 8, 8),
+        ({"until": "2000-01-01"}, 0, 0),
+    ],
+)
+def test_filters_pick_the_sessions_counted(client, answered, query, total, color_asked):
+    found = results(client, **query)
+    assert found["sessions"]["total"] == total
+    assert figures(found)["color"][0] == color_asked
+
+
+def test_an_idle_session_counts_as_expired_where_it_stopped(app, client, answered):
+    engine = app.extensions["survey_service"].ready().engine
+    with engine.begin() as conn:
+        conn.execute(
+            update(SurveySession)
+            .where(SurveySession.phone == "+15550000002")
+            .values(updated_at=datetime.now(UTC) - timedelta(days=2))
+        )
+    found = results(client)
+    assert found["sessions"]["expired"] == 1 and found["sessions"]["open"] == 2
+    size = figures(found)["size"]
+    assert (size[5], size[6]) == (2, 1)  # dropped and waiting: one moved from one to the other
+
+
+def test_a_session_on_the_try_page_is_left_out_unless_asked(app, client, answered):
+    service = app.extensions["survey_service"]
+    service.try_start("studio:abc", service.surveys.get("funnel"), "STtry1")
+    assert results(client)["sessions"]["total"] == 8
+    with_tests = results(client, include_tests="1")
+    assert with_tests["sessions"]["total"] == 9
+    assert figures(with_tests)["color"][0] == 9
+
+
+def test_a_version_filter_keeps_that_versions_sessions(app, client, answered, surveys_dir):
+    version = app.extensions["survey_service"].surveys.get("funnel").version
+    assert results(client, version=version)["sessions"]["total"] == 8
+    assert results(client, version="000000000000")["sessions"]["total"] == 0
+
+
+def test_the_median_time_to_complete_is_over_completed_sessions(app, client, answered):
+    engine = app.extensions["survey_service"].ready().engine
+    start = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+    took = {"+15550000001": 60, "+15550000005": 125, "+15550000006": 300, "+15550000002": 9}
+    with engine.begin() as conn:
+        for phone, seconds in took.items():  # the last one is still open: not counted
+            conn.execute(
+                update(SurveySession)
+                .where(SurveySession.phone == phone)
+                .values(started_at=start, completed_at=start + timedelta(seconds=seconds))
+            )
+    assert results(client)["median_seconds_to_complete"] == 125

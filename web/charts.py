@@ -1,0 +1,111 @@
+"""The geometry of the studio's charts; templates/studio/_charts.html draws them as SVG.
+
+Charts are drawn on the server, with every number written as text, so a page
+reads the same without JavaScript, in print and to a screen reader.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from bot import values
+from bot.model import Question
+
+WIDTH = 560  # the SVG's own units; it scales to the page
+LABEL_WIDTH = 180  # bars: room for the labels on the left
+FIGURE_WIDTH = 70  # bars: room for the count after the bar
+ROW = 26  # bars: height of one row
+LONGEST_LABEL = 26  # characters of a label shown; the whole label is in its tooltip
+BINS = 10  # histogram: at most this many bins
+COLUMNS_HEIGHT = 160  # histogram and days: the plot's height
+MAX_DAYS = 62  # dates: the latest days shown
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One labelled bar: its text, its count and its length in SVG units."""
+
+    label: str
+    full: str
+    n: int
+    length: float
+
+
+def percent(part: float | None) -> str:
+    """A share as a whole percentage, or a dash when there is nothing to divide."""
+    return "–" if part is None else f"{100 * part:.0f}%"
+
+
+def share(part: int, whole: int) -> str:
+    """`part` of `whole` as a percentage."""
+    return percent(part / whole if whole else None)
+
+
+def bars(question: Question, counts: dict[str, int]) -> list[Bar]:
+    """Bars for choice, multi, yes/no and scale counts, labelled as respondents saw them."""
+    names = {c.value: c.label for c in question.choices} | {"yes": "Yes", "no": "No"}
+    return _bars([(names.get(value, value), n) for value, n in counts.items()])
+
+
+def days(by_day: dict[str, int]) -> list[Bar]:
+    """Bars for the answers of a date question, one per day (the latest days)."""
+    return _bars(list(by_day.items())[-MAX_DAYS:])
+
+
+def histogram(stored: dict[str, int]) -> list[Bar]:
+    """Bars for a number question's answers: up to BINS equal ranges from min to max."""
+    numbers = [(values.load(v), n) for v, n in stored.items()]
+    numbers = [(v, n) for v, n in numbers if isinstance(v, int | float)]
+    if not numbers:
+        return []
+    low, high = min(v for v, _ in numbers), max(v for v, _ in numbers)
+    whole = all(isinstance(v, int) for v, _ in numbers)
+    step = _step(low, high, whole)
+    counts = [0] * (int((high - low) // step) + 1)
+    for value, n in numbers:
+        counts[int((value - low) // step)] += n
+    return _bars([(_range(low + i * step, step, whole), n) for i, n in enumerate(counts)])
+
+
+def _step(low: float, high: float, whole: bool) -> float:
+    """The width of a bin: whole numbers get whole steps."""
+    step = (high - low) / BINS or 1
+    return max(1, math.ceil(step)) if whole else step
+
+
+def _range(start: float, step: float, whole: bool) -> str:
+    """A bin's label: `5` or `5–9` for whole numbers, `1.5–3` otherwise."""
+    if whole:
+        end = start + step - 1
+        return f"{start:g}" if end == start else f"{start:g}–{end:g}"
+    return f"{start:g}–{start + step:g}"
+
+
+def _bars(rows: list[tuple[str, int]]) -> list[Bar]:
+    """Bars scaled so the largest count fills the plot."""
+    top = max((n for _, n in rows), default=0) or 1
+    plot = WIDTH - LABEL_WIDTH - FIGURE_WIDTH
+    return [Bar(_short(label), label, n, plot * n / top) for label, n in rows]
+
+
+def _short(label: str) -> str:
+    """A label cut to fit on the left of its bar."""
+    return label if len(label) <= LONGEST_LABEL else label[: LONGEST_LABEL - 1] + "…"
+
+
+def height(rows: list) -> int:
+    """The SVG height of a bar chart of these rows."""
+    return ROW * max(len(rows), 1) + 4
+
+
+def duration(seconds: float | None) -> str:
+    """A time to complete as people say it: `45 s`, `3 min 20 s`, `2 h 5 min`."""
+    if seconds is None:
+        return "–"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"

@@ -1,0 +1,309 @@
+"""The studio (SPEC 9): results, drop-off per question and a phone in the browser.
+
+Pages for authors and analysts under /studio/, for holders of ADMIN_TOKEN:
+they sign in once into a signed session cookie (`web.access`). Every figure
+comes from `Service.results`; the try page talks to the same Service and
+database as SMS, on a test number of its own per browser session.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from dataclasses import asdict
+from datetime import UTC, datetime
+from functools import wraps
+from pathlib import Path
+from urllib.parse import urlencode
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from bot.model import STATUSES, Survey
+from service import Inbound, UnknownSurvey, survey_languages
+from storage import logins
+from web import charts
+from web.access import (
+    admin_token,
+    check_csrf,
+    csrf_token,
+    require_admin,
+    sign_in,
+    signed_in,
+    token_matches,
+)
+from web.context import current_service
+from web.export import TRUE, filters
+from web.twiml import message_text
+
+log = logging.getLogger("survey")
+bp = Blueprint(
+    "studio",
+    __name__,
+    url_prefix="/studio",
+    template_folder="templates",
+    static_folder="static/studio",
+    static_url_path="/static",
+)
+MAX_TRIES = 10  # wrong tokens a minute from one address (SPEC 9); more get 429
+TEST_NUMBER = "studio:"  # the try page's numbers: never a real phone number's
+# Scripts, styles, fonts and images from this site only; forms post here only.
+CONTENT_POLICY = "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+EXPORTS = (  # the download links of a results page: (label, query)
+    ("Wide CSV", {}),
+    ("Wide, labels", {"labels": "1"}),
+    ("Wide, one column per pick", {"multi": "columns"}),
+    ("Long CSV", {"format": "long"}),
+)
+
+
+@bp.before_request
+def _guard() -> None:
+    """404 without ADMIN_TOKEN; every form post must carry the session's CSRF token."""
+    if not admin_token():
+        abort(404, "The studio is disabled: ADMIN_TOKEN is not set.")
+    if request.method == "POST":
+        check_csrf()
+
+
+@bp.after_request
+def _own_site_only(response: Response) -> Response:
+    """Let the browser load nothing from another site, and no page frame the studio."""
+    response.headers["Content-Security-Policy"] = CONTENT_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.context_processor
+def _template_helpers() -> dict:
+    """What every studio template may use."""
+    helpers = {"csrf_token": csrf_token, "signed_in": signed_in, "statuses": STATUSES}
+    return helpers | {"percent": charts.percent, "charts": charts}
+
+
+def page(view):
+    """A page for signed-in users; others go to the login page and come back."""
+
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        if not signed_in():
+            return redirect(url_for("studio.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """The token form; a right token signs in, a wrong one is logged and counted."""
+    if request.method == "GET":
+        return render_template("studio/login.html", error=None)
+    address, now = request.remote_addr or "?", datetime.now(UTC)
+    engine = current_service().engine
+    with engine.begin() as conn:
+        if logins.recent_failures(db=conn, address=address, now=now) >= MAX_TRIES:
+            log.warning("studio login refused: too many wrong tokens from %s", address)
+            return _too_many()
+        if not token_matches(request.form.get("token", "")):
+            logins.record_failure(db=conn, address=address, now=now)
+            log.warning("studio login: wrong token from %s", address)
+            return render_template("studio/login.html", error="Wrong token."), 401
+    sign_in()
+    return redirect(_local(request.args.get("next")))
+
+
+def _too_many() -> Response:
+    """429: the address must wait for the minute to pass."""
+    body = render_template("studio/login.html", error="Too many wrong tokens: wait a minute.")
+    return Response(body, status=429, headers={"Retry-After": str(logins.WINDOW.seconds)})
+
+
+def _local(target: str | None) -> str:
+    """Where to go after signing in: a studio page of this site, never another site."""
+    if target and target.startswith("/studio/") and not target.startswith("/studio//"):
+        return target
+    return url_for("studio.index")
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    """End the session (a form, so a link elsewhere cannot sign anyone out)."""
+    if request.method == "GET":
+        return render_template("studio/logout.html")
+    session.clear()
+    return redirect(url_for("studio.login"))
+
+
+@bp.get("/")
+@page
+def index():
+    """Every survey, served or retired, with its figures; files that do not load."""
+    service = current_service()
+    service.catalog.refresh()
+    tests = _tests()
+    rows = [_survey_row(survey, count, tests) for survey, count in _all_surveys()]
+    problems = [_problem(p) for p in service.catalog.problems()]
+    return render_template("studio/index.html", rows=rows, problems=problems, tests=tests)
+
+
+def _problem(problem) -> str:
+    """`file:line: message`, the file named within the surveys folder."""
+    folder = Path(current_app.config["SURVEYS_DIR"]).resolve()
+    path = Path(problem.path).resolve()
+    name = path.relative_to(folder) if path.is_relative_to(folder) else path
+    return f"{name}:{problem.line}: {problem.message}"
+
+
+def _all_surveys() -> list[tuple[Survey, int]]:
+    """Served surveys, then retired ones, each with its number of stored versions."""
+    service = current_service()
+    stored = service.stored_surveys()
+    served = {s.id: s for s in service.surveys.surveys()}
+    found = [(survey, max(stored.get(sid, 0), 1)) for sid, survey in sorted(served.items())]
+    for sid in sorted(set(stored) - set(served)):
+        try:
+            found.append((service.surveys.find(sid), stored[sid]))
+        except UnknownSurvey:  # no stored version loads any more: nothing to show
+            continue
+    return found
+
+
+def _survey_row(survey: Survey, versions: int, tests: bool) -> dict:
+    """One survey's line in the list."""
+    service = current_service()
+    return {
+        "survey": survey,
+        "served": service.surveys.get(survey.id) is not None,
+        "languages": survey_languages(survey),
+        "versions": versions,
+        "summary": service.summary(survey, tests=tests),
+    }
+
+
+@bp.get("/surveys/<survey_id>")
+@page
+def survey_page(survey_id: str):
+    """A survey's results with filters, per question in survey order, with charts."""
+    survey, found, chosen = _results(survey_id)
+    versions = [s.version for s in current_service().surveys.history(survey.id)]
+    exports = [(label, _export_url(survey.id, query, chosen)) for label, query in EXPORTS]
+    return render_template(
+        "studio/survey.html",
+        survey=survey,
+        results=found,
+        chosen=chosen,
+        versions=versions or [survey.version],
+        languages=survey_languages(survey),
+        statuses=STATUSES,
+        exports=exports,
+        charts=charts,
+        api=url_for("studio.api_results", survey_id=survey.id, **_present(chosen)),
+    )
+
+
+def _results(survey_id: str):
+    """The survey, its results and the filters chosen, from the query string."""
+    chosen = filters(request.args)
+    tests = _tests()
+    try:
+        survey = current_service().surveys.find(survey_id)
+        found = current_service().results(survey_id, tests=tests, **chosen)
+    except UnknownSurvey:
+        abort(404, f"No survey {survey_id!r}.")
+    return survey, found, {**chosen, "include_tests": "1" if tests else None}
+
+
+def _tests() -> bool:
+    """Whether test sessions were asked for (`include_tests=1`)."""
+    return request.args.get("include_tests") in TRUE
+
+
+def _present(chosen: dict) -> dict:
+    """The filters that were given, as query-string values."""
+    return {k: str(v) for k, v in chosen.items() if v is not None}
+
+
+def _export_url(survey_id: str, query: dict, chosen: dict) -> str:
+    """A CSV download link with the page's filters that the export understands."""
+    kept = {k: v for k, v in _present(chosen).items() if k in EXPORT_FILTERS}
+    return url_for("export.download", survey_id=survey_id) + "?" + urlencode(kept | query)
+
+
+EXPORT_FILTERS = ("status", "since", "until", "include_tests")
+
+
+@bp.get("/api/surveys/<survey_id>/results")
+def api_results(survey_id: str) -> Response:
+    """The results as JSON (SPEC 9), for a session or `Authorization: Bearer <ADMIN_TOKEN>`."""
+    require_admin()
+    _, found, _ = _results(survey_id)
+    # json.dumps, not jsonify: Flask's sorts keys, and counts keep the choices' order.
+    return Response(json.dumps(as_json(found), ensure_ascii=False), mimetype="application/json")
+
+
+def as_json(found) -> dict:
+    """The JSON of SPEC 9, plus the completion rate and the median time to complete."""
+    questions = []
+    for funnel in found.questions:
+        item = {k: v for k, v in asdict(funnel).items() if k != "values" and v is not None}
+        questions.append(item)
+    return {
+        "survey": found.survey,
+        "sessions": found.sessions,
+        "completion_rate": found.completion_rate,
+        "median_seconds_to_complete": found.median_seconds,
+        "questions": questions,
+    }
+
+
+@bp.route("/surveys/<survey_id>/try", methods=["GET", "POST"])
+@page
+def try_survey(survey_id: str):
+    """A phone in the browser: start the survey, send replies, read the conversation."""
+    service = current_service()
+    try:
+        survey = service.surveys.served(survey_id)
+    except UnknownSurvey:
+        abort(404, f"No survey {survey_id!r} is served: only a served survey can be tried.")
+    phone = _test_number()
+    if request.method == "POST":
+        sid = "ST" + secrets.token_hex(16)  # never a Twilio MessageSid (SM..., MM...)
+        if "start" in request.form:
+            service.try_start(phone, survey, sid)
+        else:
+            body = request.form.get("body", "")
+            if not body.strip():
+                abort(400, "Type a reply in the field named body.")
+            service.receive(Inbound(phone=phone, body=body, sid=sid, test=True))
+        return redirect(url_for("studio.try_survey", survey_id=survey.id) + "#last")
+    messages = _messages(service.transcript(phone))
+    return render_template("studio/try.html", survey=survey, messages=messages, phone=phone)
+
+
+def _test_number() -> str:
+    """This browser session's own test number, made on first use."""
+    if "phone" not in session:
+        session["phone"] = TEST_NUMBER + secrets.token_hex(6)
+    return session["phone"]
+
+
+def _messages(transcript: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(who, text) for each message: the starts have no text from "you"."""
+    found = []
+    for body, reply in transcript:
+        if body:
+            found.append(("you", body))
+        text = message_text(reply)
+        if text:
+            found.append(("bot", text))
+    return found
