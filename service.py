@@ -279,18 +279,22 @@ class Service:
         return Decision(found, self.formatter(effects.reply), effects)
 
     def start(
-        self, conn, phone, survey, now, situation=None, test=False, language: str | None = None
+        self,
+        conn,
+        phone: str,
+        survey: Survey,
+        now: datetime,
+        situation=None,
+        test=False,
+        language: str | None = None,
     ):
         """Start `survey` for `phone` in an open, locked transaction: (effects, session id).
 
-        `language`: the code the new session is answered in (None: the survey's default).
+        The session is in `language` when the survey has it, else in the survey's default.
         """
         situation = situation or store.situation(db=conn, phone=phone)
         situation.test = test
-        effects = self.conversation.begin(situation, survey, now=now)
-        for run in effects.runs:
-            if run.id is None and language is not None:
-                run.language = language
+        effects = self.conversation.begin(situation, survey, now=now, language=language)
         return effects, self._apply(conn, phone, effects, now)
 
     def try_start(self, phone: str, survey: Survey, sid: str) -> str | None:

@@ -8,25 +8,38 @@ same transaction that read the situation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import copy
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.flow import FINISHED, NEW, Flow, Position
+from bot.loader import as_keyword
 from bot.model import (
     ABANDONED,
     COMPLETED,
     EXPIRED,
-    HELP_WORDS,
+    LANGUAGE,
+    NOTE,
     OPEN,
-    OPT_IN_WORDS,
-    OPT_OUT_WORDS,
     OPTED_OUT,
     Question,
     Survey,
 )
-from bot.replies import Invalid, normalise, read_reply
+from bot.replies import Invalid, near_miss, normalise, read_reply, read_yesno
+from bot.shown import shown
+from bot.words import (
+    COMMAND_WORDS,
+    ENGLISH,
+    LANGUAGES,
+    TWILIO_OPT_OUT_WORDS,
+    command_of,
+    keywords_text,
+    plain,
+)
+from bot.words import text as bot_text
 
 
 class SurveySource(Protocol):
@@ -55,6 +68,32 @@ class Run:
     id: int | None = None  # None: a new session, not yet written
     language: str | None = None  # the code it is answered in; None: the survey's default
     test: bool = False  # a test session (flask simulate, the studio's try page)
+    # [question id, language it was asked in] of each question left (answered, skipped or
+    # given up), oldest first: where BACK goes
+    asked: list[list[str]] = field(default_factory=list)
+    pending: str | None = None  # a near-miss choice's value waiting for YES or NO
+
+    def stored_answers(self) -> dict[str, Any]:
+        """The answers as storage keeps them; while open, with the engine's keys for BACK and YES.
+
+        A session that has ended keeps only its answers: nothing can go back in it any more.
+        """
+        stored = dict(self.answers)
+        if self.status == OPEN and self.asked:
+            stored[ASKED] = self.asked
+        if self.status == OPEN and self.pending is not None:
+            stored[PENDING] = self.pending
+        return stored
+
+
+# The engine's own keys among a session's stored answers: never a question id (a-z first).
+ASKED, PENDING = "$asked", "$confirm"
+
+
+def split_answers(stored: dict[str, Any]) -> tuple[dict[str, Any], list[list[str]], str | None]:
+    """A session's stored answers: (the answers, the questions asked and left, a pending value)."""
+    answers = {key: value for key, value in stored.items() if key not in (ASKED, PENDING)}
+    return answers, stored.get(ASKED, []), stored.get(PENDING)
 
 
 @dataclass
@@ -96,14 +135,7 @@ class Effects:
         return run
 
 
-HELP_TEXT = (
-    "{name}: a survey by text message. Reply STOP to opt out, BACK to change your last "
-    "answer, RESTART to start over."
-)
-OPTED_IN_TEXT = "You are subscribed again and will get our messages. Reply STOP to opt out."
-NEED_TEXT = "Please reply with text."
-MOVE_ON_TEXT = "Let's move on."
-SKIP_REFUSED = "This question needs an answer."
+OPT_IN_WHILE_OUT = "yes"  # also opts a number back in, but only while it is opted out
 
 
 class Conversation:
@@ -114,7 +146,7 @@ class Conversation:
         self._flows: dict[tuple[str, str], Flow] = {}
 
     def flow(self, survey: Survey) -> Flow:
-        """The machine of this survey version, built once."""
+        """The machine of this survey version, built once (its languages share it)."""
         key = (survey.id, survey.version)
         if key not in self._flows:
             self._flows[key] = Flow(survey)
@@ -126,56 +158,70 @@ class Conversation:
         word = normalise(text)
         if situation.opted_out:
             return self._while_opted_out(word, effects)
-        if word in OPT_OUT_WORDS:
-            return self._opt_out(situation, effects, now)
+        if command_of(word, ()) == "opt_out":  # every built-in language's, in every survey
+            return self._opt_out(situation, word, effects, now)
         run = self._live_run(situation, effects, now)
+        language = self._language(run) if run else None
+        command = command_of(word, (language, ENGLISH) if language else LANGUAGES)
         if not word and not text.strip():
-            effects.reply = self._with_current(NEED_TEXT, run)
+            effects.reply = self._with_current(bot_text("need_text", language or ENGLISH), run, now)
             return effects
-        if word in HELP_WORDS:
-            effects.reply = self._help(run)
+        said = language or _language_of_word(word, command)  # with no session: the word's
+        if command == "help":
+            effects.reply = self._help(run, said, now)
             return effects
-        if word in OPT_IN_WORDS - {"yes"}:  # already subscribed: confirm, carry on
-            effects.reply = self._with_current(OPTED_IN_TEXT, run)
+        if command == "opt_in":  # already subscribed: confirm, carry on
+            effects.reply = self._with_current(bot_text("opted_in", said), run, now, said)
             return effects
-        keyword = self.library.by_keyword(word)
-        if keyword is not None:
-            return self._start(keyword, run, effects, now, situation.test)
-        if word == "restart":
+        if command == "restart":
             return self._restart(situation, run, effects, now)
+        keyword = self.library.by_keyword(word)
         if run is None:
+            if keyword is not None:
+                return self._start(
+                    keyword, None, effects, now, situation.test, _said(keyword, word)
+                )
             latest = situation.latest_status if situation.run is None else EXPIRED
             return self._no_session(situation, latest, effects, now)
-        return self._answer(run, text, word, effects, now)
+        return self._answer(run, text, command, keyword, effects, now)
 
-    def begin(self, situation: Situation, survey: Survey, *, now: datetime) -> Effects:
+    def begin(
+        self, situation: Situation, survey: Survey, *, now: datetime, language: str | None = None
+    ) -> Effects:
         """Start `survey` for a number (an invitation, a simulation), ending its open session."""
         effects = Effects()
         run = self._live_run(situation, effects, now)
-        return self._start(survey, run, effects, now, situation.test)
+        return self._start(survey, run, effects, now, situation.test, language)
 
-    def remind(self, run: Run) -> str | None:
+    def remind(self, run: Run, now: datetime | None = None) -> str | None:
         """A nudge for an unfinished session: the survey's `reminder`, then its question again."""
         survey = self._survey_of(run)
         if survey is None or run.state not in survey.by_id:
             return None
-        context = Position(survey, run.state, run.answers).context
-        return self._with_current(survey.reminder.render(context) if survey.reminder else "", run)
+        local = survey.in_language(self._language(run))
+        context = self._position(local, run, now).context
+        reminder = local.reminder.render(context) if local.reminder else ""
+        return self._with_current(reminder, run, now)
 
     # -- commands ---------------------------------------------------------
 
     def _while_opted_out(self, word: str, effects: Effects) -> Effects:
-        """Only an opt-in word gets a reply while a number is opted out."""
-        if word in OPT_IN_WORDS:
+        """Only an opt-in word (or YES) gets a reply while a number is opted out."""
+        if command_of(word, ()) == "opt_in" or word == OPT_IN_WHILE_OUT:
             effects.opted_out = False
-            effects.reply = OPTED_IN_TEXT
+            effects.reply = bot_text("opted_in", _language_of_word(word, "opt_in"))
         return effects
 
-    def _opt_out(self, situation: Situation, effects: Effects, now: datetime) -> Effects:
-        """End the open session as opted out; send nothing (the carrier confirms)."""
+    def _opt_out(self, situation: Situation, word: str, effects: Effects, now) -> Effects:
+        """End the open session as opted out; confirm only what the carrier does not."""
         effects.opted_out = True
+        language = _language_of_word(word, "opt_out")
         if situation.run is not None:
-            self._close(_copy(situation.run), OPTED_OUT, effects, now)
+            run = _copy(situation.run)
+            language = self._language(run)
+            self._close(run, OPTED_OUT, effects, now)
+        if plain(word) not in TWILIO_OPT_OUT_WORDS:
+            effects.reply = bot_text("opted_out", language)
         return effects
 
     def _live_run(self, situation: Situation, effects: Effects, now: datetime) -> Run | None:
@@ -189,114 +235,234 @@ class Conversation:
             return None
         return run
 
-    def _help(self, run: Run | None) -> str:
-        """The help text, then the current question again."""
+    def _help(self, run: Run | None, language: str, now: datetime) -> str:
+        """The survey's help text (else the standard one), then the current question again."""
         survey = self._survey_of(run) if run else self.library.default()
-        name = survey.name if survey else "Surveys"
-        return self._with_current(HELP_TEXT.format(name=name), run)
+        if survey is None:
+            return self._with_current(
+                bot_text("help", language, name="Surveys"), run, now, language
+            )
+        local = survey.in_language(language)
+        if local.help is None:
+            lead = bot_text("help", language, name=local.name)
+            return self._with_current(lead, run, now, language)
+        answers = run.answers if run else {}
+        context = Position(local, NEW, answers, _today(survey, now), language).context
+        return self._with_current(local.help.render(context), run, now, language)
 
     def _restart(self, situation: Situation, run: Run | None, effects: Effects, now: datetime):
         """Start the same survey again, in its current version, from the top."""
         survey_id = run.survey_id if run else situation.latest_survey
         survey = (survey_id and self.library.get(survey_id)) or self.library.default()
         if survey is None:
-            effects.reply = self._keyword_list()
+            effects.reply = self._keyword_list(ENGLISH)
             return effects
-        return self._start(survey, run, effects, now, situation.test)
+        language = run.language if run else None
+        return self._start(survey, run, effects, now, situation.test, language)
 
     def _no_session(self, situation: Situation, latest_status, effects: Effects, now) -> Effects:
         """A number with no open session: already completed, the default survey, or keywords."""
         if latest_status == COMPLETED:
             survey = self.library.get(situation.latest_survey or "")
+            language = survey.language if survey else ENGLISH
             name = survey.name if survey else "this survey"
-            effects.reply = f"You have already completed {name}. Thank you! " + self._keyword_list()
+            done = bot_text("already_completed", language, name=name)
+            effects.reply = done + " " + self._keyword_list(language)
             return effects
         default = self.library.default()
         if default is None:
-            effects.reply = self._keyword_list()
+            effects.reply = self._keyword_list(ENGLISH)
             return effects
         return self._start(default, None, effects, now, situation.test)
 
     # -- the survey itself ------------------------------------------------
 
-    def _start(self, survey: Survey, run: Run | None, effects: Effects, now, test: bool) -> Effects:
-        """Abandon the open session, if any, and start `survey` from the first question."""
+    def _start(
+        self,
+        survey: Survey,
+        run: Run | None,
+        effects: Effects,
+        now: datetime,
+        test: bool,
+        language: str | None = None,
+    ) -> Effects:
+        """Abandon the open session, if any, and start `survey` from the first question.
+
+        The session is in `language` when the survey has it, else in its default language.
+        """
         if run is not None:
             self._close(run, ABANDONED, effects, now)
-        new = Run(survey.id, survey.version, NEW, started_at=now, updated_at=now, test=test)
+        language = language if language in survey.languages else survey.language
+        new = Run(survey.id, survey.version, NEW, now, now, language=language, test=test)
         effects.touch(new)
-        position = Position(survey, NEW, new.answers)
+        local = survey.in_language(language)
+        position = Position(local, NEW, new.answers, _today(survey, now), language)
         state = self.flow(survey).trigger("start", position)
-        intro = survey.intro.render(position.context) if survey.intro else ""
+        intro = local.intro.render(position.context) if local.intro else ""
         effects.reply = self._arrive(survey, new, state, intro, effects, now)
         return effects
 
-    def _answer(self, run: Run, text: str, word: str, effects: Effects, now: datetime) -> Effects:
-        """Read a reply to the current question and move on, re-prompt or take back."""
+    def _answer(
+        self,
+        run: Run,
+        text: str,
+        command: str | None,
+        keyword: Survey | None,
+        effects: Effects,
+        now: datetime,
+    ) -> Effects:
+        """Read a reply to the current question: move on, confirm, re-prompt or take back.
+
+        A reply is an answer first: a survey keyword starts its survey only when the reply
+        is not a valid answer to the question waiting.
+        """
         survey = self._survey_of(run)
         question = survey.by_id.get(run.state) if survey else None
         if question is None:  # the session's version lost the question: start again
             survey = self.library.get(run.survey_id) or survey
-            return self._start(survey, run, effects, now, run.test)
+            return self._start(survey, run, effects, now, run.test, run.language)
         effects.touch(run).updated_at = now
-        if word == "back":
-            return self._back(survey, run, question, effects)
-        value = self._read(survey, question, text, word, now)
-        position = Position(survey, run.state, run.answers)
-        flow = self.flow(survey)
-        if isinstance(value, Invalid):
-            if run.retries < survey.max_retries:
-                run.retries += 1
-                effects.visits.append((run, question.id, REPROMPTED))
-                flow.trigger("reprompt", position)
-                reason = question.error.render(position.context) if question.error else value.reason
-                effects.reply = reason + "\n\n" + self._ask(survey, question, position)
-                return effects
-            effects.visits.append((run, question.id, UNANSWERED))
-            state = flow.trigger("unanswered", position)
-            effects.reply = self._arrive(survey, run, state, MOVE_ON_TEXT, effects, now)
+        if command == "back":
+            return self._back(survey, run, effects, now)
+        language = self._language(run)
+        local = survey.in_language(language)
+        asked = local.by_id[question.id]
+        pending, run.pending = run.pending, None  # any reply ends a confirmation
+        confirmed = read_yesno(asked, text, language) if pending is not None else None
+        if confirmed is False:
+            effects.reply = self._ask(local, asked, self._position(local, run, now))
             return effects
+        value = pending if confirmed is True else self._read(survey, run, asked, text, command, now)
+        value = self._constrained(local, asked, run, value, now)
+        if isinstance(value, Invalid) and keyword is not None:
+            return self._start(
+                keyword, run, effects, now, run.test, _said(keyword, normalise(text))
+            )
+        if isinstance(value, Invalid):
+            return self._invalid(survey, run, asked, value, text, effects, now)
+        self._leave(run, question, language)
+        position = self._position(local, run, now)
         if value is None:
             effects.visits.append((run, question.id, SKIPPED))
-            state = flow.trigger("unanswered", position)
+            state = self.flow(survey).trigger("unanswered", position)
         else:
             run.answers[question.id] = value
             effects.saved.append((run, question.id, value))
-            state = flow.trigger("answered", position)
+            if question.type == LANGUAGE:  # the reply to it is already in the new language
+                run.language = value
+            state = self.flow(survey).trigger("answered", position)
         effects.reply = self._arrive(survey, run, state, "", effects, now)
         return effects
 
-    def _back(self, survey: Survey, run: Run, question: Question, effects: Effects) -> Effects:
-        """Take back the last answer and ask its question again."""
-        run.retries = 0
-        if run.answers:
-            last = next(reversed(run.answers))
-            del run.answers[last]
-            effects.removed.append((run, last))
-            effects.visits.append((run, last, ASKED))  # again: a skip or give-up there is undone
-            position = Position(survey, run.state, run.answers)
-            run.state = self.flow(survey).trigger(f"back_to_{last}", position)
-            question = survey.by_id[last]
-        effects.reply = self._ask(survey, question, Position(survey, run.state, run.answers))
+    def _invalid(
+        self,
+        survey: Survey,
+        run: Run,
+        asked: Question,
+        value: Invalid,
+        text: str,
+        effects: Effects,
+        now: datetime,
+    ) -> Effects:
+        """Confirm a near miss, re-prompt, or give up on the question after too many tries."""
+        language = self._language(run)
+        local = survey.in_language(language)
+        position = self._position(local, run, now)
+        if (close := near_miss(asked, text, language)) is not None:  # uses no retry
+            run.pending = close.value
+            effects.reply = bot_text("did_you_mean", language, label=close.label)
+            return effects
+        flow = self.flow(survey)
+        if run.retries < survey.max_retries:
+            run.retries += 1
+            effects.visits.append((run, asked.id, REPROMPTED))
+            flow.trigger("reprompt", position)
+            reason = asked.error.render(position.context) if asked.error else value.reason
+            effects.reply = reason + "\n\n" + self._ask(local, asked, position)
+            return effects
+        self._leave(run, asked, language)
+        effects.visits.append((run, asked.id, UNANSWERED))
+        state = flow.trigger("unanswered", position)
+        lead = bot_text("move_on", language)
+        effects.reply = self._arrive(survey, run, state, lead, effects, now)
         return effects
 
+    def _constrained(self, local: Survey, asked: Question, run: Run, value, now: datetime):
+        """`value`, or an Invalid when the question's `constraint` does not hold for it."""
+        if asked.constraint is None or value is None or isinstance(value, Invalid):
+            return value
+        value_shown = shown(asked, value, self._language(run))
+        context = {**self._position(local, run, now).context, "value": value_shown}
+        if asked.constraint.is_true(context):
+            return value
+        return Invalid(bot_text("constraint", self._language(run)))
+
+    def _leave(self, run: Run, question: Question, language: str) -> None:
+        """Note that `question` was asked and left (answered, skipped or given up), for BACK."""
+        run.asked = [*run.asked, [question.id, language]]
+
+    def _back(self, survey: Survey, run: Run, effects: Effects, now: datetime) -> Effects:
+        """Ask the previous question again, its answer taken back and its language restored."""
+        run.retries = 0
+        run.pending = None
+        history = run.asked
+        if not history:  # at the first question: say so, and ask it again
+            local = survey.in_language(self._language(run))
+            lead = bot_text("back_at_first", self._language(run))
+            question = local.by_id[run.state]
+            effects.reply = _join(lead, self._ask(local, question, self._position(local, run, now)))
+            return effects
+        last, language = history[-1]
+        run.asked = history[:-1]
+        if last in run.answers:
+            del run.answers[last]
+            effects.removed.append((run, last))
+        effects.visits.append((run, last, ASKED))  # again: a skip or give-up there is undone
+        run.language = language
+        local = survey.in_language(language)
+        position = self._position(local, run, now)
+        run.state = self.flow(survey).trigger(f"back_to_{last}", position)
+        notes = self._notes_before(local, last, position)
+        effects.reply = _join(*notes, self._ask(local, local.by_id[last], position))
+        return effects
+
+    def _notes_before(self, local: Survey, qid: str, position: Position) -> list[str]:
+        """The texts of the notes sent with question `qid`: those right before it that apply."""
+        index = next(i for i, q in enumerate(local.questions) if q.id == qid)
+        notes = []
+        for question in reversed(local.questions[:index]):
+            if question.type != NOTE:
+                break
+            if question.when is None or question.when.is_true(position.context):
+                notes.insert(0, question.text.render(position.context))
+        return notes
+
     def _arrive(self, survey: Survey, run: Run, state: str, lead: str, effects, now) -> str:
-        """Put `run` in `state` and say the next question, or the outro at the end."""
-        run.state, run.retries, run.updated_at = state, 0, now
+        """Put `run` in `state` and say the next question (notes first), or the outro at the end."""
+        run.retries, run.updated_at = 0, now
         effects.touch(run)
-        position = Position(survey, state, run.answers)
+        local = survey.in_language(self._language(run))
+        parts = [lead]
+        position = self._position(local, run, now)
+        position.state = state
+        while state != FINISHED and local.by_id[state].type == NOTE:
+            parts.append(local.by_id[state].text.render(position.context))
+            state = self.flow(survey).trigger("unanswered", position)
+        run.state = state
         if state == FINISHED:
             self._close(run, COMPLETED, effects, now)
-            outro = survey.outro.render(position.context) if survey.outro else "Thank you!"
-            return _join(lead, outro)
+            outro = local.outro.render(position.context) if local.outro else ""
+            return _join(*parts, outro or bot_text("outro", self._language(run)))
         effects.visits.append((run, state, ASKED))
-        return _join(lead, self._ask(survey, survey.by_id[state], position))
+        return _join(*parts, self._ask(local, local.by_id[state], position))
 
-    def _read(self, survey: Survey, question: Question, text: str, word: str, now: datetime):
-        """Read a reply in the survey's own calendar; None is a permitted SKIP."""
-        if word == "skip":
-            return None if question.optional else Invalid(SKIP_REFUSED)
-        return read_reply(question, text, today=_today(survey, now), date_order=survey.date_order)
+    def _read(self, survey: Survey, run: Run, asked: Question, text: str, command, now):
+        """Read a reply in the survey's own calendar and the session's language; None: SKIP."""
+        language = self._language(run)
+        if command == "skip":
+            return None if asked.optional else Invalid(bot_text("skip_refused", language))
+        today = _today(survey, now)
+        return read_reply(asked, text, today=today, date_order=survey.date_order, language=language)
 
     # -- helpers ----------------------------------------------------------
 
@@ -311,38 +477,82 @@ class Conversation:
         """The survey version a session started on."""
         return self.library.version(run.survey_id, run.version)
 
-    def _ask(self, survey: Survey, question: Question, position: Position) -> str:
+    def _language(self, run: Run) -> str:
+        """The language a session is in: its own, else (a session from before languages) the
+        default of its survey."""
+        if run.language:  # set when it starts, always one of its survey version's
+            return run.language
+        survey = self._survey_of(run)
+        return survey.language if survey else ENGLISH
+
+    def _position(self, local: Survey, run: Run, now: datetime | None) -> Position:
+        """Where `run` stands, with templates seeing `local`'s labels and today's date."""
+        today = _today(local, now) if now else None
+        return Position(local, run.state, run.answers, today, self._language(run))
+
+    def _ask(self, local: Survey, question: Question, position: Position) -> str:
         """A question's text with its choices as numbered lines."""
         text = question.text.render(position.context)
         lines = [f"{i}. {choice.label}" for i, choice in enumerate(question.choices, 1)]
         return "\n".join([text, *lines])
 
-    def _with_current(self, lead: str, run: Run | None) -> str:
+    def _with_current(
+        self, lead: str, run: Run | None, now: datetime | None, language: str = ENGLISH
+    ) -> str:
         """`lead`, then the current question when a session is open, else the keywords."""
         survey = self._survey_of(run) if run else None
         question = survey.by_id.get(run.state) if survey else None
         if question is None:
-            return _join(lead, self._keyword_list())
-        return _join(lead, self._ask(survey, question, Position(survey, run.state, run.answers)))
+            return _join(lead, self._keyword_list(self._language(run) if run else language))
+        local = survey.in_language(self._language(run))
+        position = self._position(local, run, now)
+        return _join(lead, self._ask(local, local.by_id[question.id], position))
 
-    def _keyword_list(self) -> str:
-        """A short line that says which keywords start which survey."""
-        offers = [f"{s.keywords[0]} for {s.name}" for s in self.library.surveys() if s.keywords]
+    def _keyword_list(self, language: str) -> str:
+        """A short line that says which keywords start which survey, in `language`."""
+        offers = [_offer(s, language) for s in self.library.surveys() if s.keywords]
         if not offers:
-            return "There is no survey to answer right now."
-        return "Text " + ", or ".join(offers) + "."
+            return bot_text("no_survey", language)
+        return keywords_text(offers, language)
+
+
+def _offer(survey: Survey, language: str) -> tuple[str, str]:
+    """A survey's keyword (one in `language` if it has one) and name, to list."""
+    local = survey.in_language(language)
+    mine = [k for k in survey.keywords if survey.keyword_languages.get(k) == language]
+    return (mine or list(survey.keywords))[0], local.name
+
+
+def _said(survey: Survey, word: str) -> str:
+    """The language of the keyword `word` that starts `survey`."""
+    return survey.keyword_language(as_keyword(word))
+
+
+def _language_of_word(word: str, command: str | None) -> str:
+    """The first built-in language in which `word` is that command (English if none)."""
+    word = plain(word)
+    found = (code for code in LANGUAGES if word in COMMAND_WORDS[code].get(command or "", ()))
+    return next(found, ENGLISH)
 
 
 def _copy(run: Run) -> Run:
     """A run the engine may change, leaving the one it was given as it was."""
-    return replace(run, answers=dict(run.answers))
+    copied = copy.copy(run)  # a fraction of dataclasses.replace's cost, on every message
+    copied.answers, copied.asked = dict(run.answers), list(run.asked)
+    return copied
 
 
-def _join(lead: str, text: str) -> str:
-    """Two parts of a reply, separated by a blank line when both are there."""
-    return f"{lead}\n\n{text}" if lead else text
+def _join(*parts: str) -> str:
+    """The parts of a reply that have text, separated by blank lines."""
+    return "\n\n".join(part for part in parts if part)
 
 
 def _today(survey: Survey, now: datetime) -> date:
     """Today's date where the survey's respondents are."""
-    return now.astimezone(ZoneInfo(survey.timezone)).date()
+    return _date_in(survey.timezone, now)
+
+
+@lru_cache(maxsize=16)  # asked several times while one message is handled
+def _date_in(timezone: str, now: datetime) -> date:
+    """The date at `now` in `timezone`."""
+    return now.astimezone(ZoneInfo(timezone)).date()

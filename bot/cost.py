@@ -22,11 +22,12 @@ from typing import Any, NamedTuple
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 
-from bot.conversation import HELP_TEXT, MOVE_ON_TEXT, NEED_TEXT, SKIP_REFUSED
 from bot.loader import Problem, line_of
-from bot.model import Question, Survey
+from bot.model import NOTE, Question, Survey
 from bot.replies import Invalid, read_reply
+from bot.shown import Day, day, shown
 from bot.templates import Text
+from bot.words import text as bot_text
 
 GSM7, UCS2 = "GSM-7", "UCS-2"
 GSM7_SINGLE, GSM7_PER_SEGMENT = 160, 153  # septets
@@ -34,7 +35,6 @@ UCS2_SINGLE, UCS2_PER_SEGMENT = 70, 67  # UTF-16 code units
 TWILIO_MAX_CHARACTERS = 1600  # Twilio refuses a longer body
 TEXT_ANSWER_LENGTH = 100  # a text answer without max_length, at its worst
 NUMBER_ANSWER_LENGTH = 15  # a number without bounds, at its worst
-DEFAULT_OUTRO = "Thank you!"  # what the conversation sends when a survey has no outro
 PARAGRAPH = "\n\n"  # between the parts of one reply, as the conversation joins them
 
 # The codec maps U+001B to the escape septet, but that septet only announces an
@@ -165,61 +165,14 @@ def culprits(text: str) -> list[tuple[str, str | None]]:
 # --- worst-case answers ---------------------------------------------------------------------
 
 
-class _Label(str):
-    """A choice answer: compares as its stored value, prints as its label."""
-
-    label: str
-
-    def __str__(self) -> str:
-        return self.label
-
-
-class _Picks(list):
-    """A multi answer: its stored values, printed as labels joined with commas and "and"."""
-
-    shown: str = ""
-
-    def __str__(self) -> str:
-        return self.shown
-
-
-class _Yes(int):
-    """A yes/no answer: true, printed as Yes (longer than No)."""
-
-    def __str__(self) -> str:
-        return "Yes"
-
-
-class _Day(date):
-    """A date answer, printed written out (`28 Nov 2026`)."""
-
-    def __str__(self) -> str:
-        return f"{self.day} {self:%b %Y}"
-
-
-def _longest_day() -> _Day:
+def _longest_day(language: str = "en") -> Day:
     """A date whose written form is as long as any."""
-    return _Day(_LONGEST_DAY.year, _LONGEST_DAY.month, _LONGEST_DAY.day)
+    return day(_LONGEST_DAY, language)
 
 
-def _label(question: Question) -> _Label:
-    """The choice with the longest label."""
-    choice = max(question.choices, key=lambda c: len(c.label))
-    stand_in = _Label(choice.value)
-    stand_in.label = choice.label
-    return stand_in
-
-
-def join_labels(labels: list[str]) -> str:
-    """Labels as the bot lists them: `A`, `A and B`, `A, B and C`."""
-    return " and ".join(filter(None, [", ".join(labels[:-1]), *labels[-1:]]))
-
-
-def _picks(question: Question) -> _Picks:
-    """Every choice picked."""
-    stand_in = _Picks(choice.value for choice in question.choices)
-    stand_in.shown = join_labels([choice.label for choice in question.choices])
-    return stand_in
+def _longest_choice(question: Question) -> str:
+    """The value of the choice with the longest label."""
+    return max(question.choices, key=lambda c: len(c.label)).value
 
 
 def _number(question: Question) -> int | float:
@@ -236,19 +189,30 @@ def _text(question: Question, filler: str = "x") -> str:
     return filler * (question.max_length or TEXT_ANSWER_LENGTH)
 
 
-_STAND_INS = {
-    "choice": _label,
-    "multi": _picks,
-    "yesno": lambda question: _Yes(1),
+_STORED = {  # the stored value whose printed form is the longest, by question type
+    "choice": _longest_choice,
+    "language": _longest_choice,
+    "multi": lambda question: [choice.value for choice in question.choices],
+    "yesno": lambda question: True,  # and False: both are tried
     "number": _number,
     "scale": _number,
-    "date": lambda question: _longest_day(),
+    "date": lambda question: _LONGEST_DAY,
 }
 
 
-def worst_answers(survey: Survey) -> dict[str, Any]:
-    """Each question id mapped to a stand-in for its longest answer."""
-    return {q.id: _STAND_INS.get(q.type, _text)(q) for q in survey.questions}
+def _stand_in(question: Question, language: str) -> Any:
+    """A stand-in for `question`'s longest answer, printed as the bot shows it."""
+    if question.type == "text":
+        return _text(question)
+    if question.type == "yesno":
+        return max((shown(question, v, language) for v in (True, False)), key=lambda v: len(str(v)))
+    return shown(question, _STORED[question.type](question), language)
+
+
+def worst_answers(survey: Survey, language: str = "en") -> dict[str, Any]:
+    """Each question id mapped to a stand-in for its longest answer (notes have none)."""
+    local = survey.in_language(language)
+    return {q.id: _stand_in(q, language) for q in local.questions if q.type != NOTE}
 
 
 # --- the messages -----------------------------------------------------------------------------
@@ -293,11 +257,15 @@ class _Composer:
     composed: list[tuple[Message, list[_Part]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.answers = worst_answers(self.survey)
+        self.answers = worst_answers(self.survey, self.language)
 
     def context(self, answers: dict[str, Any]) -> dict[str, Any]:
         """What templates see: the answers, the survey and today (at its longest to write)."""
-        return {"answers": answers, "survey": self.survey.info, "today": _longest_day()}
+        return {
+            "answers": answers,
+            "survey": self.survey.info,
+            "today": _longest_day(self.language),
+        }
 
     def part(self, text: Text | None, line: int, fallback: str = "") -> _Part:
         """`text` rendered at its worst: with every answer at its longest, or with none."""
@@ -345,7 +313,7 @@ def _cost_key(cost: Measure) -> tuple[int, int]:
     return (cost.segments, cost.units)
 
 
-def _reasons(survey: Survey, question: Question) -> list[str]:
+def _reasons(survey: Survey, question: Question, language: str) -> list[str]:
     """Each distinct reason the bot's reply reading gives for an invalid reply to `question`."""
     probes = list(_PROBES)
     if question.choices:  # every choice picked: more than a multi may take
@@ -355,13 +323,19 @@ def _reasons(survey: Survey, question: Question) -> list[str]:
     reasons = [
         value.reason
         for value in (
-            read_reply(question, probe, today=_LONGEST_DAY, date_order=survey.date_order)
+            read_reply(
+                question,
+                probe,
+                today=_LONGEST_DAY,
+                date_order=survey.date_order,
+                language=language,
+            )
             for probe in probes
         )
         if isinstance(value, Invalid)
     ]
     if not question.optional:
-        reasons.append(SKIP_REFUSED)
+        reasons.append(bot_text("skip_refused", language))
     return list(dict.fromkeys(reasons))
 
 
@@ -370,26 +344,35 @@ def _may_come_first(survey: Survey) -> list[Question]:
     first = []
     for question in survey.questions:
         first.append(question)
-        if question.when is None:
+        if question.when is None and question.type != NOTE:  # a note goes with the next one
             break
     return first
 
 
-def _question_messages(composer: _Composer, index: int, intro: _Part | None) -> None:
+def _help(composer: _Composer) -> _Part:
+    """The reply to HELP: the survey's own `help`, else the bot's."""
+    survey, language = composer.survey, composer.language
+    standard = bot_text("help", language, name=survey.name)
+    return composer.part(survey.help, line_of(survey, "help"), standard)
+
+
+def _question_messages(composer: _Composer, index: int, lead: list[_Part]) -> None:
     """A question as sent, its re-prompts, help, reminder and "let's move on" before it."""
-    survey = composer.survey
+    survey, language = composer.survey, composer.language
     question = survey.questions[index]
     line, ask = question.line, composer.ask(question)
-    composer.add(f"question {question.id}", line, *([intro] if intro else []), ask)
+    composer.add(f"question {question.id}", line, *lead, ask)
+    reasons = [_Part(reason) for reason in _reasons(survey, question, language)]
     if question.error is not None:  # the author's reason replaces every default one
         reasons = [composer.part(question.error, line)]
-    else:
-        reasons = [_Part(reason) for reason in _reasons(survey, question)]
-    for reason in [*reasons, _Part(NEED_TEXT)]:
+    elif question.constraint is not None:
+        reasons.append(_Part(bot_text("constraint", language)))
+    for reason in [*reasons, _Part(bot_text("need_text", language))]:
         composer.add(f"re-prompt {question.id}", line, reason, ask)
+    move_on = _Part(bot_text("move_on", language))
     if index > 0:  # the question after one given up on
-        composer.add(f"move on {question.id}", line, _Part(MOVE_ON_TEXT), ask)
-    composer.add(f"help {question.id}", line, _Part(HELP_TEXT.format(name=survey.name)), ask)
+        composer.add(f"move on {question.id}", line, move_on, *lead[-1:], ask)
+    composer.add(f"help {question.id}", line, _help(composer), ask)
     if survey.reminder is not None:
         reminder = composer.part(survey.reminder, line_of(survey, "reminder"))
         composer.add(f"reminder {question.id}", reminder.line, reminder, ask)
@@ -397,14 +380,21 @@ def _question_messages(composer: _Composer, index: int, intro: _Part | None) -> 
 
 def _compose(survey: Survey, language: str, smart_encoding: bool) -> _Composer:
     """Every message the bot can send from `survey`, with the parts each is made of."""
+    survey = survey.in_language(language)
     composer = _Composer(survey, language, smart_encoding)
     intro = composer.part(survey.intro, line_of(survey, "intro"))
     first = _may_come_first(survey)
+    notes: list[_Part] = []  # a note goes out with the message after it
     for index, question in enumerate(survey.questions):
-        _question_messages(composer, index, intro if question in first else None)
-    outro = composer.part(survey.outro, line_of(survey, "outro"), DEFAULT_OUTRO)
-    composer.add("outro", outro.line, outro)
-    composer.add("move on outro", outro.line, _Part(MOVE_ON_TEXT), outro)
+        if question.type == NOTE:
+            notes = [composer.part(question.text, question.line)]
+            continue
+        opening = [intro] if question in first and intro.text else []
+        _question_messages(composer, index, opening + notes)
+        notes = []
+    outro = composer.part(survey.outro, line_of(survey, "outro"), bot_text("outro", language))
+    composer.add("outro", outro.line, *notes, outro)
+    composer.add("move on outro", outro.line, _Part(bot_text("move_on", language)), outro)
     return composer
 
 

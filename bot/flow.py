@@ -7,26 +7,42 @@ machine moves. States are the question ids plus `new` and `completed` (FINISHED)
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from transitions import Machine
 
 from bot.model import END, Survey
+from bot.shown import Answers
 from bot.templates import Expr
+from bot.words import ENGLISH
 
 NEW = "new"
 FINISHED = "completed"  # the state after the last question
 
 
 class Position:
-    """A respondent's place in one survey: the state the machine moves, and the answers."""
+    """A respondent's place in one survey: the state the machine moves, and the answers.
+
+    `survey` is the version as seen in the session's `language`: templates print answers
+    with its labels and words. `today` is the date where the respondents are.
+    """
 
     __slots__ = ("state", "answers", "context")
 
-    def __init__(self, survey: Survey, state: str, answers: dict[str, Any]):
+    def __init__(
+        self,
+        survey: Survey,
+        state: str,
+        answers: dict[str, Any],
+        today: date | None = None,
+        language: str = ENGLISH,
+    ):
         self.state = state
         self.answers = answers
-        self.context = {"answers": answers, "survey": survey.info}
+        self.context = {"answers": Answers(answers, survey, language), "survey": survey.info}
+        if today is not None:
+            self.context["today"] = today
 
 
 def _holds(expr: Expr):

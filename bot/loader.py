@@ -8,8 +8,8 @@ import re
 import unicodedata
 import zoneinfo
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, fields, replace
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from bot.model import (
     COMMAND_WORDS,
     END,
+    LANGUAGE,
+    NOTE,
     QUESTION_TYPES,
     Branch,
     Choice,
@@ -28,8 +30,11 @@ from bot.model import (
     Survey,
     parse_window,
 )
+from bot.replies import TODAY
+from bot.shown import join_labels
 from bot.templates import ENV, Expr, TemplateError, Text, limit_problems
 from bot.values import MULTI_SEPARATOR
+from bot.words import ENGLISH, LANGUAGE_NAMES, LANGUAGES, plain
 
 SURVEY_KEYS = (
     "id",
@@ -39,11 +44,13 @@ SURVEY_KEYS = (
     "intro",
     "outro",
     "reminder",
+    "help",
     "max_retries",
     "expire_after",
     "date_order",
     "timezone",
     "send_window",
+    "languages",
     "questions",
 )
 QUESTION_KEYS = (
@@ -59,6 +66,7 @@ QUESTION_KEYS = (
     "when",
     "next",
     "error",
+    "constraint",
 )
 CHOICE_KEYS = ("label", "value", "aliases")
 BRANCH_KEYS = ("if", "goto")
@@ -77,11 +85,15 @@ LEAST_CHOICES = 2  # fewer is no choice: one alone is only warned about, none re
 # Which question types each type-specific key applies to.
 USED_BY = {
     "choices": ("choice", "multi"),
-    "min": ("multi", "number", "scale"),
-    "max": ("multi", "number", "scale"),
+    "min": ("multi", "number", "scale", "date"),
+    "max": ("multi", "number", "scale", "date"),
     "integer": ("number",),
     "max_length": ("text",),
 }
+
+# A note takes no reply, so nothing about reading one applies to it.
+REPLY_KEYS = ("optional", "next", "error", "constraint")
+LANGUAGE_CODE = re.compile(r"[a-z]{2}")  # ISO 639-1
 
 # `answers.items` in a template means the dict method, never the answer: refuse such ids.
 RESERVED_IDS = frozenset(name for name in dir(dict) if not name.startswith("_")) | {END}
@@ -164,11 +176,15 @@ def as_keyword(word: str) -> str:
 
 
 def line_of(survey: Survey, key: str, item: str | None = None) -> int:
-    """The line of a top-level `key` in a loaded survey (of `item` in its list); 1 if absent."""
+    """The line of a top-level `key` in a loaded survey (of `item` in its list, or in its
+    lists per language); 1 if absent."""
     root = yaml.compose(survey.source, Loader=Yaml12Loader)
     for key_node, value_node in root.value:
         if key_node.value == key:
-            items = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+            lists = (
+                [v for _, v in value_node.value] if _is_language_map(value_node) else [value_node]
+            )
+            items = [n for v in lists for n in (v.value if isinstance(v, SequenceNode) else [v])]
             for node in items if item else ():
                 if isinstance(node, ScalarNode) and as_keyword(node.value) == item:
                     return _line(node)
@@ -221,7 +237,7 @@ def _or_list(words: list[str]) -> str:
 
 def _only_for(key: str) -> str:
     """The message for a key on a question type that does not use it."""
-    return f"{key} is only used by {' and '.join(USED_BY[key])} questions"
+    return f"{key} is only used by {join_labels(list(USED_BY[key]))} questions"
 
 
 def _normal(text: str) -> str:
@@ -290,6 +306,44 @@ def _comparison_hint(source: str) -> str:
     return ""
 
 
+class Local(dict):
+    """A value given per language (code to value, every survey language filled in)."""
+
+
+def _is_language_map(node: Node) -> bool:
+    """True for a mapping whose keys are all language codes: `{en: Hi, es: Hola}`."""
+    return (
+        isinstance(node, MappingNode)
+        and bool(node.value)
+        and all(
+            isinstance(key, ScalarNode) and LANGUAGE_CODE.fullmatch(key.value)
+            for key, _ in node.value
+        )
+    )
+
+
+def _in_language(value: Any, code: str) -> Any:
+    """`value` with every Local in it (in a question, a choice, a tuple) taken in `code`."""
+    if isinstance(value, Local):
+        return value[code]
+    if isinstance(value, tuple):
+        return tuple(_in_language(item, code) for item in value)
+    if isinstance(value, Question | Choice):
+        return replace(
+            value, **{f.name: _in_language(getattr(value, f.name), code) for f in fields(value)}
+        )
+    return value
+
+
+def _translations(survey: Survey, languages: tuple[str, ...]) -> dict[str, Survey]:
+    """The survey in each of its languages, each knowing all the others."""
+    translations: dict[str, Survey] = {}
+    for code in languages:
+        changes = {f.name: _in_language(getattr(survey, f.name), code) for f in fields(survey)}
+        translations[code] = replace(survey, **{**changes, "translations": translations})
+    return translations
+
+
 @dataclass
 class _Template:
     """A compiled text or condition, kept to check its `answers.x` after all ids are known."""
@@ -312,11 +366,18 @@ class _Reader:
         # (goto key, target) of every `next` entry, checked once all ids are known
         self.gotos: list[tuple[Node, str]] = []
         self.position: int | None = None  # the index of the question being read
+        self.warnings: list[Problem] = []
+        self.languages: tuple[str, ...] = (ENGLISH,)
+        self.keyword_languages: dict[str, str] = {}
 
     def problem(self, where: Node | int, message: str) -> None:
         """Record a problem at a node's line (or at a line number)."""
         line = where if isinstance(where, int) else _line(where)
         self.problems.append(Problem(self.path, line, message))
+
+    def warn(self, where: Node, message: str) -> None:
+        """Record something that loads but an author should look at."""
+        self.warnings.append(Problem(self.path, _line(where), message))
 
     def decode(self, data: bytes) -> str | None:
         """The file's text, or None (and a problem) when it is not UTF-8."""
@@ -467,17 +528,82 @@ class _Reader:
         for key in REQUIRED["survey"]:
             if key not in f:
                 self.problem(root, f'the survey is missing the required key "{key}"')
+        if "languages" in f:
+            self.languages = self.language_codes(f["languages"]) or self.languages
         settings = self.settings(f)
         questions = self.questions(f["questions"]) if "questions" in f else ()
         self.check_references(questions)
-        return Survey(
+        survey = Survey(
             id=self.survey_id(f, root),
             version=hashlib.sha256(data).hexdigest()[:12],
             questions=questions,
+            languages=self.languages,
+            keyword_languages=self.keyword_languages,
             path=self.path,
             source=text,
+            warnings=tuple(sorted(self.warnings, key=lambda p: p.line)),
             **settings,
         )
+        return _translations(survey, self.languages)[self.languages[0]]
+
+    def language_codes(self, pair: Pair) -> tuple[str, ...]:
+        """`languages`: ISO 639-1 codes, the default first; a warning for one not built in."""
+        codes: dict[str, Node] = {}
+        for node in self.items("languages", pair):
+            code = node.value.strip().lower() if isinstance(node, ScalarNode) else ""
+            if not LANGUAGE_CODE.fullmatch(code):
+                self.problem(
+                    node, "each language must be a two-letter ISO 639-1 code like en or es"
+                )
+            elif code in codes:
+                self.problem(
+                    node, f'language "{code}" is listed twice' + _first_on(codes[code], node)
+                )
+            else:
+                codes[code] = node
+                if code not in LANGUAGES:
+                    built_in = ", ".join(LANGUAGES)
+                    self.warn(
+                        node,
+                        f'"{code}" has no built-in words (those are {built_in}): only digits, '
+                        "labels and aliases are read in it, and the bot's own texts are in English",
+                    )
+        return tuple(codes)
+
+    def local(
+        self, key: str, pair: Pair, read: Callable[[str, Pair], Any], extra: Any = None
+    ) -> Any:
+        """What `read` reads, for all languages, or a Local when the file gives one per language.
+
+        A language missing from the map falls back to the default language, with a warning;
+        for `extra` words (aliases), it has `extra` (none) and needs no warning.
+        """
+        key_node, node = pair
+        if not _is_language_map(node):
+            return read(key, pair)
+        given: dict[str, Any] = {}
+        for code_node, value_node in node.value:
+            code = code_node.value
+            if code not in self.languages:
+                listed = ", ".join(self.languages)
+                self.problem(code_node, f'{key} has a "{code}" text but languages is [{listed}]')
+            elif (value := read(key, (key_node, value_node))) is not None:
+                given[code] = value
+        default = self.languages[0]
+        if extra is not None:  # aliases: a language without its own has the default's, or none
+            return Local(
+                {code: given.get(code, given.get(default, extra)) for code in self.languages}
+            )
+        if default not in given:  # unless it is there but wrong, which `read` reported
+            if not any(code_node.value == default for code_node, _ in node.value):
+                self.problem(key_node, f'{key} needs a text in the default language "{default}"')
+            return None
+        if missing := [code for code in self.languages if code not in given]:
+            self.warn(
+                key_node,
+                f"{key} has no translation into {', '.join(missing)}: the {default} text is used",
+            )
+        return Local({code: given.get(code, given[default]) for code in self.languages})
 
     def survey_id(self, f: Fields, root: Node) -> str:
         """The `id`, else the file name without extension; it appears in export URLs."""
@@ -494,12 +620,13 @@ class _Reader:
     def settings(self, f: Fields) -> dict[str, Any]:
         """The optional survey keys that are given, read and checked."""
         readers: dict[str, Callable[[str, Pair], Any]] = {
-            "title": self.text,
+            "title": self.local_text,
             "keywords": self.keywords,
             "default": self.flag,
-            "intro": self.template,
-            "outro": self.template,
-            "reminder": self.template,
+            "intro": self.local_template,
+            "outro": self.local_template,
+            "reminder": self.local_template,
+            "help": self.local_template,
             "max_retries": self.whole,
             "expire_after": self.expire_after,
             "date_order": self.date_order,
@@ -509,14 +636,37 @@ class _Reader:
         values = {key: read(key, f[key]) for key, read in readers.items() if key in f}
         return {key: value for key, value in values.items() if value is not None}
 
+    def local_text(self, key: str, pair: Pair) -> Any:
+        """A text, or one per language."""
+        return self.local(key, pair, self.text)
+
+    def local_template(self, key: str, pair: Pair) -> Any:
+        """A template, or one per language."""
+        return self.local(key, pair, self.template)
+
     def keywords(self, key: str, pair: Pair) -> tuple[str, ...]:
-        """The keywords, upper case, each one word that is not a command."""
-        seen: dict[str, int] = {}
-        for node in self.items(key, pair):
-            word = self.keyword(node, seen)
-            if word:
-                seen[word] = _line(node)
-        return tuple(seen)
+        """The keywords, upper case, each one word that is not a command; a list or per language.
+
+        A keyword listed for one language only starts the survey in that language.
+        """
+        key_node, node = pair
+        lists = node.value if _is_language_map(node) else [(None, node)]
+        languages: dict[str, set[str | None]] = {}
+        for code_node, value_node in lists:
+            code = code_node.value if code_node is not None else None
+            if code is not None and code not in self.languages:
+                listed = ", ".join(self.languages)
+                self.problem(code_node, f'{key} has "{code}" keywords but languages is [{listed}]')
+                continue
+            seen: dict[str, int] = {}
+            for item in self.items(key, (key_node, value_node)):
+                word = self.keyword(item, seen)
+                if word:
+                    seen[word] = _line(item)
+                    languages.setdefault(word, set()).add(code)
+        only = {word: codes.pop() for word, codes in languages.items() if len(codes) == 1}
+        self.keyword_languages = {word: code for word, code in only.items() if code}  # None: a list
+        return tuple(languages)
 
     def keyword(self, node: Node, seen: dict[str, int]) -> str | None:
         """One keyword, or None with a problem."""
@@ -528,7 +678,7 @@ class _Reader:
             self.problem(node, f'keyword "{node.value}" must be one word of letters and digits')
         elif word.isdigit():
             self.problem(node, f'keyword "{word}" needs a letter: a number reply is an answer')
-        elif word.lower() in COMMAND_WORDS:
+        elif plain(word.casefold()) in COMMAND_WORDS:
             self.problem(
                 node, f'keyword "{word}" is a command word respondents use; choose another'
             )
@@ -622,10 +772,13 @@ class _Reader:
                 named = f'question "{qid}"' if qid else "this question"
                 self.problem(node, f'{named} is missing the required key "{key}"')
         qtype = self.question_type(f["type"]) if "type" in f else None
+        if qtype == NOTE:
+            for key in (k for k in REPLY_KEYS if k in f):
+                self.problem(f[key][0], f"a note takes no reply, so {key} does not apply to it")
         return Question(
             id=qid or "",
             type=qtype or "",
-            text=self.template("text", f["text"]) if "text" in f else None,
+            text=self.local_template("text", f["text"]) if "text" in f else None,
             line=_line(node),
             **self.options(f),
             **self.typed_options(f, qtype, node),
@@ -661,7 +814,12 @@ class _Reader:
         values = {
             "optional": self.flag("optional", f["optional"]) if "optional" in f else None,
             "when": self.template("when", f["when"], condition=True) if "when" in f else None,
-            "error": self.template("error", f["error"]) if "error" in f else None,
+            "error": self.local_template("error", f["error"]) if "error" in f else None,
+            "constraint": (
+                self.template("constraint", f["constraint"], condition=True)
+                if "constraint" in f
+                else None
+            ),
             "next": self.branches(f["next"]) if "next" in f else None,
         }
         return {key: value for key, value in values.items() if value is not None}
@@ -676,8 +834,14 @@ class _Reader:
             values["choices"] = self.choices(f, node)
             if qtype == "multi":
                 self.check_separator(f.get("choices"))
+        if qtype == LANGUAGE:  # the survey's languages, each by its own name
+            values["choices"] = tuple(
+                Choice(LANGUAGE_NAMES.get(code, code), code) for code in self.languages
+            )
         if qtype == "multi":
             values.update(self.picks(f, len(values["choices"])))
+        elif qtype == "date":
+            values.update(self.date_bounds(f))
         elif qtype in ("number", "scale") or qtype is None:
             values.update(self.bounds(f, qtype))
         if "integer" in f:
@@ -695,6 +859,25 @@ class _Reader:
             self.problem(f["type"][0], f"a scale needs both min and max (add {missing})")
         self.check_order(f, values)
         return values
+
+    def date_bounds(self, f: Fields) -> dict[str, Any]:
+        """`min` and `max` of a date: a date written 2026-11-27, or today."""
+        values = {key: self.day(key, f[key]) for key in ("min", "max") if key in f}
+        low, high = values.get("min"), values.get("max")
+        if isinstance(low, date) and isinstance(high, date):
+            self.check_order(f, values)
+        return {key: value for key, value in values.items() if value is not None}
+
+    def day(self, key: str, pair: Pair) -> date | str | None:
+        """One date bound: `today` or a date such as 2026-11-27."""
+        text = self.text(key, pair)
+        if text is None or text.strip().lower() == TODAY:
+            return TODAY if text is not None else None
+        try:
+            return date.fromisoformat(text.strip())
+        except ValueError:
+            self.problem(pair[0], f'{key} must be a date like 2026-11-27, or today, not "{text}"')
+            return None
 
     def picks(self, f: Fields, count: int) -> dict[str, Any]:
         """`min` and `max` of a multi: how many choices to pick, 1 to all by default."""
@@ -731,7 +914,8 @@ class _Reader:
             self.problem(f["choices"][0], f"choices is empty: list at least {LEAST_CHOICES}")
         read = [(node, self.choice(node)) for node in items]
         choices = tuple(c for _, c in read if c is not None)
-        self.check_choice_texts([(node, c) for node, c in read if c is not None])
+        for code in self.languages:
+            self.check_choice_texts([(node, _in_language(c, code)) for node, c in read if c])
         return choices
 
     def choice(self, node: Node) -> Choice | None:
@@ -750,11 +934,16 @@ class _Reader:
         for key in REQUIRED["choice"]:
             if key not in f:
                 self.problem(node, f'this choice is missing the required key "{key}"')
-        label = self.text("label", f["label"]) if "label" in f else None
-        value = self.text("value", f["value"]) if "value" in f else label
-        aliases = self.items("aliases", f["aliases"]) if "aliases" in f else []
-        words = tuple(self.text("aliases", (n, n)) or "" for n in aliases)
-        return Choice(label or "", value or "", tuple(w for w in words if w))
+        label = self.local_text("label", f["label"]) if "label" in f else None
+        default_label = label[self.languages[0]] if isinstance(label, Local) else label
+        value = self.text("value", f["value"]) if "value" in f else default_label
+        aliases = self.local("aliases", f["aliases"], self.aliases, ()) if "aliases" in f else ()
+        return Choice(label or "", value or "", aliases or ())
+
+    def aliases(self, key: str, pair: Pair) -> tuple[str, ...]:
+        """A list of other words for a choice."""
+        words = (self.text(key, (node, node)) for node in self.items(key, pair))
+        return tuple(word for word in words if word)
 
     def check_separator(self, pair: Pair | None) -> None:
         """Refuse a multi choice whose label or value holds the export's separator."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 
 from bot.templates import Expr, Text
+from bot.words import ALL_COMMAND_WORDS, ENGLISH
 
-QUESTION_TYPES = ("text", "choice", "multi", "yesno", "number", "scale", "date")
+QUESTION_TYPES = ("text", "choice", "multi", "yesno", "number", "scale", "date", "note", "language")
+NOTE, LANGUAGE = "note", "language"  # a note takes no reply; a language question sets one
 END = "end"
 
 # A session's status (SPEC section 5): every module names them from here.
@@ -88,14 +90,15 @@ class Question:
     type: str
     text: Text
     choices: tuple[Choice, ...] = ()
-    min: int | float | None = None
-    max: int | float | None = None
+    min: int | float | date | str | None = None  # a date question's may be "today"
+    max: int | float | date | str | None = None
     integer: bool = False
     max_length: int | None = None
     optional: bool = False
     when: Expr | None = None
     next: tuple[Branch, ...] = ()
     error: Text | None = None
+    constraint: Expr | None = None  # over `value` (the reply as read) and `answers`
     line: int = 0
 
 
@@ -125,9 +128,27 @@ class Survey:
     date_order: str = "MDY"
     timezone: str = "UTC"
     send_window: SendWindow = DEFAULT_SEND_WINDOW
-    languages: tuple[str, ...] = ("en",)  # SPEC 7: codes, the first is the default
+    help: Text | None = None  # the reply to HELP, replacing the standard one
+    languages: tuple[str, ...] = (ENGLISH,)  # the first is the default
+    keyword_languages: dict[str, str] = field(default_factory=dict, compare=False)
     path: str = ""
     source: str = field(default="", repr=False, compare=False)
+    # The same version in each of its languages (texts, labels, aliases), by code.
+    translations: dict[str, Survey] = field(default_factory=dict, repr=False, compare=False)
+    warnings: tuple = field(default=(), compare=False)  # bot.loader Problems worth a look
+
+    @property
+    def language(self) -> str:
+        """The default language: the first listed."""
+        return self.languages[0]
+
+    def in_language(self, code: str | None) -> Survey:
+        """This version as seen in language `code`; the default language's for any other."""
+        return self.translations.get(code or "", self)
+
+    def keyword_language(self, keyword: str) -> str:
+        """The language a keyword (as stored) starts this survey in."""
+        return self.keyword_languages.get(keyword, self.language)
 
     @cached_property
     def by_id(self) -> dict[str, Question]:
@@ -161,10 +182,6 @@ class Survey:
         return updated_at + self.expire_after
 
 
-# Command words (SPEC section 2), matched against the whole normalised message.
-OPT_OUT_WORDS = frozenset(
-    {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"}
-)
-OPT_IN_WORDS = frozenset({"start", "unstop", "yes"})  # "yes" only while opted out
-HELP_WORDS = frozenset({"help", "info"})
-COMMAND_WORDS = OPT_OUT_WORDS | OPT_IN_WORDS | HELP_WORDS | {"restart", "back", "skip"}
+# Every command word of every built-in language (bot.words), and YES (opt-in while opted
+# out): what a keyword must not be.
+COMMAND_WORDS = ALL_COMMAND_WORDS | {"yes"}

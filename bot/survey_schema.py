@@ -15,6 +15,7 @@ from bot.loader import (
     BRANCH_KEYS,
     CHOICE_KEYS,
     DATE_ORDERS,
+    LANGUAGE_CODE,
     QUESTION_ID,
     QUESTION_KEYS,
     REQUIRED,
@@ -46,21 +47,32 @@ def _list_of(item: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [{"type": "array", "items": item}, item]}
 
 
+def _per_language(item: dict[str, Any]) -> dict[str, Any]:
+    """`item`, or a map from language code to `item` (SPEC 7)."""
+    codes = {"type": "object", "minProperties": 1, "additionalProperties": item}
+    codes["propertyNames"] = {"pattern": f"^{LANGUAGE_CODE.pattern}$"}
+    return {"anyOf": [item, codes]}
+
+
 # Kinds of values, as the loader reads them.
-TEXT = {"type": ["string", "number", "boolean"]}  # any plain value reads as its text
+PLAIN = {"type": ["string", "number", "boolean"]}  # any plain value reads as its text
+TEXT = _per_language(PLAIN)
 DURATION = {
     "type": "string",
     "pattern": r"^\s*(\d+\s*[" + "".join(u + u.upper() for u in UNITS) + r"]\s*)+$",
 }
 WHOLE = {"type": "integer"}
 KINDS: dict[str, dict[str, Any]] = {
-    "text": TEXT,
+    "text": PLAIN,
+    "texts": TEXT,
     "template": TEXT,
-    "condition": TEXT,
+    "condition": PLAIN,
+    "languages": _list_of({"type": "string", "pattern": f"^{LANGUAGE_CODE.pattern}$"}),
+    "bound": {"anyOf": [{"type": "number"}, {"type": "string"}]},
     "survey id": {"type": "string", "pattern": f"^{SURVEY_ID.pattern}$"},
     "question id": {"type": "string", "pattern": f"^{QUESTION_ID.pattern}$"},
-    "keywords": _list_of({"type": "string"}),
-    "aliases": _list_of(TEXT),
+    "keywords": _per_language(_list_of({"type": "string"})),
+    "aliases": _per_language(_list_of(PLAIN)),
     "flag": {"type": "boolean"},
     "count": {"type": "integer", "minimum": 0},
     "length": {"type": "integer", "minimum": 1},
@@ -78,12 +90,13 @@ KINDS: dict[str, dict[str, Any]] = {
 KEYS: dict[str, dict[str, tuple[str, str]]] = {
     "survey": {
         "id": ("survey id", "The survey's id, in export URLs; defaults to the file name."),
-        "title": ("text", "The survey's name, shown in help replies and lists."),
+        "title": ("texts", "The survey's name, shown in help replies and lists."),
         "keywords": ("keywords", "Messages that start the survey: one word each, any case."),
         "default": ("flag", "The survey a number with no session gets (one survey at most)."),
         "intro": ("template", "Sent before the first question."),
         "outro": ("template", "Sent after the last question."),
         "reminder": ("template", "Sent by `flask remind`, before the question waiting."),
+        "help": ("template", "The reply to HELP, replacing the standard one."),
         "max_retries": ("count", "Re-prompts for one question (default 2)."),
         "expire_after": ("duration", "Idle time after which a session expires: 30m, 24h, 2d."),
         "date_order": ("date order", "How 03/04 is read: MDY (default) or DMY."),
@@ -93,6 +106,7 @@ KEYS: dict[str, dict[str, tuple[str, str]]] = {
             "When invitations and reminders may reach respondents, in their local time: "
             '"08:00-21:00" (default), "00:00-24:00" for any time.',
         ),
+        "languages": ("languages", "Language codes (ISO 639-1); the first is the default."),
         "questions": ("questions", "The questions, in the order they are asked."),
     },
     "question": {
@@ -100,17 +114,24 @@ KEYS: dict[str, dict[str, tuple[str, str]]] = {
         "type": ("type", "What the question reads: " + ", ".join(QUESTION_TYPES) + "."),
         "text": ("template", "The question as sent; choices are listed under it."),
         "choices": ("choices", "The options of a choice or multi question."),
-        "min": ("number", "Smallest number (number, scale) or fewest picks (multi)."),
-        "max": ("number", "Largest number (number, scale) or most picks (multi)."),
+        "min": (
+            "bound",
+            "Smallest number (number, scale), fewest picks (multi), earliest date or today.",
+        ),
+        "max": (
+            "bound",
+            "Largest number (number, scale), most picks (multi), latest date or today.",
+        ),
         "integer": ("flag", "A number question that takes whole numbers only."),
         "max_length": ("length", "The longest text reply accepted."),
         "optional": ("flag", "SKIP leaves the question unanswered."),
         "when": ("condition", "The question is asked only if this expression is true."),
         "next": ("next", "After an answer, the first entry whose if is true says where to go."),
         "error": ("template", "The reason given in a re-prompt, replacing the default one."),
+        "constraint": ("condition", "A reply is valid only if this expression over value is true."),
     },
     "choice": {
-        "label": ("text", "The choice as shown and read."),
+        "label": ("texts", "The choice as shown and read."),
         "value": ("text", "What is stored and exported (default: the label)."),
         "aliases": ("aliases", "Other replies that pick this choice."),
     },

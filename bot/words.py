@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 
 ENGLISH = "en"
@@ -97,18 +98,28 @@ ALL_COMMAND_WORDS = frozenset().union(
 )
 
 
+def _commands_by_word() -> dict[str, dict[str, str]]:
+    """Each command word to the command it is in each language that has it."""
+    found: dict[str, dict[str, str]] = {}
+    for language, table in COMMAND_WORDS.items():
+        for command, words in table.items():
+            for word in words:
+                found.setdefault(word, {})[language] = command
+    return found
+
+
+_COMMANDS_BY_WORD = _commands_by_word()
+
+
 def command_of(word: str, languages: tuple[str, ...] | list[str]) -> str | None:
     """The command a whole normalised message is in `languages`; opt-out/in in every language."""
-    word = plain(word)
+    found = _COMMANDS_BY_WORD.get(plain(word))
+    if found is None:  # most messages: an answer, in one look-up
+        return None
     for language in languages:
-        for command, words in COMMAND_WORDS.get(language, {}).items():
-            if word in words:
-                return command
-    for language in LANGUAGES:
-        for command in ALWAYS:
-            if word in COMMAND_WORDS[language][command]:
-                return command
-    return None
+        if language in found:
+            return found[language]
+    return next((command for command in found.values() if command in ALWAYS), None)
 
 
 # --- yes/no, none, negation ------------------------------------------------------------------
@@ -189,7 +200,7 @@ _TENS = {  # 20, 30 ... 90
 _HUNDREDS = {  # 100, 200 ... 900; English and French build them from "hundred" and "cent"
     "es": "ciento doscientos trescientos cuatrocientos quinientos seiscientos setecientos "
     "ochocientos novecientos",
-    "pt": "cento duzentos trezentos quatrocentos quinhentos seiscentos setecientos oitocentos "
+    "pt": "cento duzentos trezentos quatrocentos quinhentos seiscentos setecentos oitocentos "
     "novecentos",
 }
 _EXTRA_NUMBERS = {  # other spellings: feminine forms, regional and informal ones
@@ -541,6 +552,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_survey": "There is no survey to answer right now.",
         "back_at_first": "This is the first question.",
         "did_you_mean": 'Did you mean "{label}"? Reply YES or NO.',
+        "constraint": "Please check your answer.",
+        "outro": "Thank you!",
+        "shown_yes": "Yes",
+        "shown_no": "No",
+        "shown_and": "and",
     },
     "es": {
         "text_empty": "Por favor, escribe tu respuesta con palabras.",
@@ -583,6 +599,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_survey": "No hay ninguna encuesta para responder ahora.",
         "back_at_first": "Esta es la primera pregunta.",
         "did_you_mean": '¿Quisiste decir "{label}"? Responde SI o NO.',
+        "constraint": "Por favor, revisa tu respuesta.",
+        "outro": "¡Gracias!",
+        "shown_yes": "Sí",
+        "shown_no": "No",
+        "shown_and": "y",
     },
     "fr": {
         "text_empty": "Merci d'écrire votre réponse en toutes lettres.",
@@ -626,6 +647,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_survey": "Il n'y a pas de questionnaire en cours.",
         "back_at_first": "C'est la première question.",
         "did_you_mean": 'Vouliez-vous dire "{label}" ? Répondez OUI ou NON.',
+        "constraint": "Merci de vérifier votre réponse.",
+        "outro": "Merci !",
+        "shown_yes": "Oui",
+        "shown_no": "Non",
+        "shown_and": "et",
     },
     "pt": {
         "text_empty": "Por favor, escreva sua resposta com palavras.",
@@ -668,6 +694,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_survey": "Não há nenhuma pesquisa para responder agora.",
         "back_at_first": "Esta é a primeira pergunta.",
         "did_you_mean": 'Você quis dizer "{label}"? Responda SIM ou NÃO.',
+        "constraint": "Por favor, confira sua resposta.",
+        "outro": "Obrigado!",
+        "shown_yes": "Sim",
+        "shown_no": "Não",
+        "shown_and": "e",
     },
 }
 
@@ -682,3 +713,10 @@ def keywords_text(offers: list[tuple[str, str]], language: str) -> str:
     """`Text FEEDBACK for Visit feedback, or ...`: each (keyword, survey name) offered."""
     parts = [text("keyword_offer", language, keyword=k, name=n) for k, n in offers]
     return text("keywords", language, offers=text("offer_separator", language).join(parts))
+
+
+def written_date(day: date, language: str) -> str:
+    """A date as templates print it: `28 Nov 2026`, `28 nov 2026` in Spanish."""
+    table = _MONTH_ABBREVIATIONS.get(language, _MONTH_ABBREVIATIONS[ENGLISH]).split()
+    month = table[day.month - 1]
+    return f"{day.day} {month.capitalize() if language == ENGLISH else month} {day.year}"

@@ -260,7 +260,10 @@ def invite(survey_id, numbers, region, again, sending: Sending) -> None:
     batch = sending.mailing(service, survey)
     for problem in found.problems:
         click.echo(problem)
-    work = [(n, partial(prepare_invite, batch, survey, again, n)) for n in found.numbers]
+    work = [
+        (n, partial(prepare_invite, batch, survey, again, n, language=found.languages.get(n)))
+        for n in found.numbers
+    ]
     label = ("Checking" if sending.dry_run else "Inviting") + f" {plural(len(work), 'number')}"
     outcomes, interrupted = send_all(batch, work, label, sending.wait)
     report(outcomes, found.left_out, verbose=sending.verbose)

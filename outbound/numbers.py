@@ -9,6 +9,8 @@ from pathlib import Path
 
 import phonenumbers
 
+LANGUAGE_COLUMN = "language"
+
 
 class NumberFileError(ValueError):
     """A file of numbers that cannot be read as such."""
@@ -22,8 +24,9 @@ class NumberList:
     first_row: dict[str, int] = field(default_factory=dict)  # number -> where it was first
     problems: list[str] = field(default_factory=list)  # one line per row left out
     left_out: Counter = field(default_factory=Counter)  # reason -> rows
+    languages: dict[str, str] = field(default_factory=dict)  # number -> its `language` cell
 
-    def add(self, cell: str, line: int, region: str) -> None:
+    def add(self, cell: str, line: int, region: str, language: str = "") -> None:
         """Add one row's number, or note why it is left out."""
         number = e164(cell, region)
         if number is None:
@@ -35,21 +38,29 @@ class NumberList:
         else:
             self.first_row[number] = line
             self.numbers.append(number)
+            if language.strip():
+                self.languages[number] = language.strip().lower()
 
 
 def read_numbers(path: Path, region: str) -> NumberList:
-    """Read the `phone` column (else the first) of a CSV with a header, in E.164."""
+    """Read the `phone` column (else the first) of a CSV with a header, in E.164.
+
+    An optional `language` column gives each number's language code (SPEC section 7).
+    """
     found = NumberList()
     try:
         with path.open(newline="", encoding="utf-8-sig") as file:
             rows = csv.reader(file, _dialect(file))
             header = [cell.strip().casefold() for cell in next(rows, [])]
             column = header.index("phone") if "phone" in header else 0
+            language = header.index(LANGUAGE_COLUMN) if LANGUAGE_COLUMN in header else None
             if column == 0 and header and e164(header[0], region):
                 raise NumberFileError(f"{path}: the first line must be a header, such as `phone`.")
             for row in rows:
                 if any(cell.strip() for cell in row):  # blank lines are no one's number
-                    found.add(row[column] if len(row) > column else "", rows.line_num, region)
+                    cell = row[column] if len(row) > column else ""
+                    code = row[language] if language is not None and len(row) > language else ""
+                    found.add(cell, rows.line_num, region, code)
     except UnicodeDecodeError as err:
         raise NumberFileError(f"{path} is not UTF-8 text (save it as CSV UTF-8).") from err
     return found

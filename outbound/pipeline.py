@@ -278,8 +278,11 @@ class Mailing:
 # -- invitations -----------------------------------------------------------
 
 
-def prepare_invite(batch: Mailing, survey, again: bool, phone: str, conn, now):
-    """Decide about one number inside its transaction; start its session if it is invited."""
+def prepare_invite(batch: Mailing, survey, again: bool, phone: str, conn, now, *, language=None):
+    """Decide about one number inside its transaction; start its session if it is invited.
+
+    `language` is the number's code from the CSV; one the survey does not have is its default.
+    """
     situation = store.situation(db=conn, phone=phone)
     if situation.opted_out:
         return skipped(phone, "opted out")
@@ -302,9 +305,11 @@ def prepare_invite(batch: Mailing, survey, again: bool, phone: str, conn, now):
     if late is not None:
         return late  # no session and no message: as if the number had not been reached yet
     if batch.twilio is None:
-        effects = batch.service.conversation.begin(situation, survey, now=now)
+        effects = batch.service.conversation.begin(situation, survey, now=now, language=language)
         return Outgoing(None, phone, effects.reply, None, INVITE)
-    effects, session_id = batch.service.start(conn, phone, survey, now, situation)
+    effects, session_id = batch.service.start(
+        conn, phone, survey, now, situation, language=language
+    )
     return batch.queue(conn, phone, session_id, INVITE, effects.reply, now)
 
 
@@ -317,7 +322,7 @@ def prepare_reminder(batch: Mailing, session_id: int, phone: str, idle_before, c
     if isinstance(found, Outcome):
         return found
     run, expires = found
-    body = batch.service.conversation.remind(run)
+    body = batch.service.conversation.remind(run, now)
     if body is None:
         return skipped(phone, "its question is gone")
     late = batch.outside(phone, now)

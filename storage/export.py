@@ -23,7 +23,15 @@ from bot import values
 from bot.model import EXPIRED, OPEN
 from storage.hot import SESSION_STATUS, driver
 
-WIDE_HEAD = ["session_id", "phone", "survey_version", "status", "started_at", "completed_at"]
+WIDE_HEAD = [
+    "session_id",
+    "phone",
+    "survey_version",
+    "status",
+    "started_at",
+    "completed_at",
+    "language",
+]
 LONG_HEAD = [
     "session_id",
     "phone",
@@ -32,12 +40,13 @@ LONG_HEAD = [
     "value",
     "raw_reply",
     "answered_at",
+    "language",
 ]
 TEST_HEAD = "test"  # with include_tests: 1 for a test session, else 0
 BATCH = 2000
 WIDE = f"""
-SELECT s.id, s.phone, s.survey_version, {SESSION_STATUS}, s.started_at, s.completed_at, s.answers,
-       s.test
+SELECT s.id, s.phone, s.survey_version, {SESSION_STATUS}, s.started_at, s.completed_at,
+       s.language, s.answers, s.test
 FROM survey_session AS s WHERE {{where}} ORDER BY s.started_at, s.id
 """
 LONG = """
@@ -48,10 +57,10 @@ WHERE {{where}} ORDER BY s.started_at, s.id, a.id
 # PostgreSQL: each answer with its session's cells. SQLite: answers alone, and their
 # sessions from a second statement read in step in the same snapshot, since
 # converting two more columns of a million rows cost a tenth of the export.
-LONG_WITH_SESSIONS = LONG.format(more=", s.phone, s.survey_version, s.test")
+LONG_WITH_SESSIONS = LONG.format(more=", s.phone, s.survey_version, s.language, s.test")
 LONG_ANSWERS = LONG.format(more="")
 SESSIONS = """
-SELECT s.id, s.phone, s.survey_version, s.test FROM survey_session AS s
+SELECT s.id, s.phone, s.survey_version, s.language, s.test FROM survey_session AS s
 WHERE {where} ORDER BY s.started_at, s.id
 """
 
@@ -143,7 +152,7 @@ def wide_rows(db: Connection, query: Query, columns: list[str]) -> Iterator[list
 
 def _wide_row(row: tuple, query: Query, columns: list[str]) -> list[str]:
     """One session's row."""
-    session_id, phone, version, status, started, completed, answers, test = row
+    session_id, phone, version, status, started, completed, language, answers, test = row
     stored = values.load(answers)
     cells = []
     for qid in columns:
@@ -153,7 +162,16 @@ def _wide_row(row: tuple, query: Query, columns: list[str]) -> list[str]:
             cells.append(_answer_cell(_labelled(query, version, qid, stored.get(qid))))
     times = [_time(started), _time(completed)]
     tests = [str(int(bool(test)))] if query.include_tests else []
-    return [str(session_id), _phone(phone, query), version, status, *times, *tests, *cells]
+    return [
+        str(session_id),
+        _phone(phone, query),
+        version,
+        status,
+        *times,
+        language or "",
+        *tests,
+        *cells,
+    ]
 
 
 def _question_heads(query: Query, columns: list[str]) -> list[str]:
@@ -199,7 +217,7 @@ def _answers_and_sessions(db: Connection, query: Query):
     """SQLite: batches of answers, and a function from a session id to its cells."""
     sessions = itertools.chain.from_iterable(_batches(db, SESSIONS, query, []))
 
-    def cells(session: int) -> tuple[str, str]:
+    def cells(session: int) -> tuple[str, str, str | None, bool]:
         for sid, *found in sessions:  # in the answers' order, with some unanswered
             if sid == session:
                 return found
@@ -222,7 +240,7 @@ def _answers_with_sessions(db: Connection, query: Query):
 
 
 def _long_lines(query: Query, batches, cells, time) -> Iterator[str]:
-    """The lines of answers (session id, question id, value, raw reply, time)."""
+    """The lines of answers (session id, question id, value, raw reply, time, language)."""
     qid_field, value_field = _Cells(_field), _Cells(_value_field)
     raw_field = _Cells(lambda raw: _field(values.safe_cell(raw)))
     last = None
@@ -232,9 +250,10 @@ def _long_lines(query: Query, batches, cells, time) -> Iterator[str]:
         for session, qid, value, raw, at in batch:
             if session != last:  # rows come grouped by session
                 last = session
-                phone, version, test = cells(session)
+                phone, version, language, test = cells(session)
                 head = f"{session},{_field(_phone(phone, query))},{_field(version)},"
-                tail = f",{int(bool(test))}\r\n" if query.include_tests else "\r\n"
+                tests = f",{int(bool(test))}" if query.include_tests else ""
+                tail = f",{_field(language or '')}{tests}\r\n"
             cell = (
                 value_field[value] if not query.labels else _label_field(query, version, qid, value)
             )

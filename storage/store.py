@@ -19,7 +19,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot import values
-from bot.conversation import REPROMPTED, SKIPPED, UNANSWERED, Effects, Run, Situation
+from bot.conversation import (
+    REPROMPTED,
+    SKIPPED,
+    UNANSWERED,
+    Effects,
+    Run,
+    Situation,
+    split_answers,
+)
 from bot.model import OPEN, OPTED_OUT
 from storage.hot import SESSION_STATUS, Statements, driver, statements
 from storage.models import (
@@ -73,7 +81,8 @@ class Found(NamedTuple):
         if session_id is not None:
             found.latest_survey, found.latest_status = survey_id, status
             if status == OPEN:
-                retries, answers, started, updated, completed, language, test = rest
+                retries, stored, started, updated, completed, language, test = rest
+                answers, asked, pending = split_answers(values.load(stored))
                 found.run = Run(
                     id=session_id,
                     survey_id=survey_id,
@@ -81,7 +90,9 @@ class Found(NamedTuple):
                     state=state,
                     status=status,
                     retries=retries,
-                    answers=values.load(answers),
+                    answers=answers,
+                    asked=asked,
+                    pending=pending,
                     started_at=self.read_time(started),
                     updated_at=self.read_time(updated),
                     completed_at=self.read_time(completed),
@@ -155,7 +166,7 @@ VISIT_OUTCOMES = {SKIPPED: SKIPPED, UNANSWERED: UNANSWERED}
 
 def _write_run(hot: Statements, phone: str, run: Run) -> int:
     """Insert a new session or update an existing one; its id."""
-    answers = values.dump(run.answers)
+    answers = values.dump(run.stored_answers())
     if run.id is None:
         fields = (run.survey_id, run.version, run.state, run.status, run.retries, answers)
         times = (hot.time(run.started_at), hot.time(run.updated_at), hot.time(run.completed_at))

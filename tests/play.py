@@ -15,7 +15,7 @@ EXAMPLES = sorted(path.stem for path in SURVEYS.glob("*.y*ml"))
 def sample(question: Question) -> tuple[str, object]:
     """A reply a respondent could send to `question`, and the value it stores."""
     kind = question.type
-    if kind == "choice":
+    if kind in ("choice", "language"):
         return "1", question.choices[0].value
     if kind == "multi":
         picks = max(1, int(question.min or 1))
@@ -40,6 +40,9 @@ def script(survey: Survey) -> list[tuple[str, str, object]]:
     steps = []
     while state != FINISHED:
         question = survey.by_id[state]
+        if question.type == "note":  # takes no reply: sent with the next question
+            state = flow.trigger("unanswered", position)
+            continue
         reply, value = sample(question)
         steps.append((question.id, reply, value))
         position.answers[question.id] = value

@@ -1,13 +1,16 @@
 """The survey authors' guide: every example survey loads, every broken one fails as shown."""
 
 import re
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 
 from bot.loader import SurveyError, Yaml12Loader, load_survey
-from bot.words import ALL_COMMAND_WORDS, plain
+from bot.model import Choice, Question
+from bot.replies import read_reply
+from bot.words import ALL_COMMAND_WORDS, COMMAND_WORDS, LANGUAGES, plain, words_for
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "authoring.md"
 BROKEN = "<!-- broken -->"
@@ -90,3 +93,104 @@ def test_the_guide_shows_the_cost_table():
 def test_the_guide_lists_every_command_word_a_choice_should_not_be():
     listed = {plain(word.casefold()) for word in re.findall(r"`(\w+)`", GUIDE.read_text())}
     assert listed >= ALL_COMMAND_WORDS, sorted(ALL_COMMAND_WORDS - listed)
+
+
+# -- the word lists: each table says exactly what the bot reads (bot/words.py) -------------
+
+WORD_TABLE = re.compile(r"^<!-- words: (\w+) -->\n((?:\|.*\n)+)", re.MULTILINE)
+COMMAND_ROWS = {
+    "opt out": "opt_out",
+    "opt back in": "opt_in",
+    "help": "help",
+    "back": "back",
+    "skip": "skip",
+    "restart": "restart",
+}
+TODAY = date(2026, 11, 27)  # a Friday
+
+
+def word_table(name: str) -> dict[str, dict[str, list[str]]]:
+    """A word table of the guide: row -> language -> the words listed in its cell."""
+    found = {m[1]: m[2] for m in WORD_TABLE.finditer(GUIDE.read_text())}
+    header, _, *rows = found[name].splitlines()
+    languages = [cell.strip(" `") for cell in header.strip("|").split("|")[1:]]
+    table = {}
+    for row in rows:
+        title, *cells = [cell.strip() for cell in row.strip("|").split("|")]
+        table[title] = {
+            code: [word.strip() for word in cell.split(",") if word.strip()]
+            for code, cell in zip(languages, cells, strict=True)
+        }
+    return table
+
+
+def as_read(words: list[str]) -> set[str]:
+    """Words as the bot compares them: case folded, accents dropped."""
+    return {plain(word.casefold()) for word in words}
+
+
+def test_the_guide_lists_every_language_in_every_word_table():
+    for name in ("commands", "yesno", "numbers", "days", "ordinals"):
+        for row in word_table(name).values():
+            assert list(row) == list(LANGUAGES), name
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(("row", "command"), COMMAND_ROWS.items())
+def test_the_command_words_are_the_bots(row, command, language):
+    assert as_read(word_table("commands")[row][language]) == COMMAND_WORDS[language][command]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_yes_and_no_words_are_the_bots(language):
+    table = word_table("yesno")  # a session reads its language's words and English
+    words = words_for(language)
+    assert as_read(table["yes"][language] + table["yes"]["en"]) == words.yes
+    assert as_read(table["no"][language] + table["no"]["en"]) == words.no
+
+
+def listed_numbers(language: str) -> list[tuple[str, int]]:
+    """(word, number) for every number word the guide lists in `language`."""
+    table = word_table("numbers")
+    found = [(w, n) for n, w in enumerate(table["0 to 19"][language])]
+    found += [(w, 20 + 10 * n) for n, w in enumerate(table["20 to 90"][language])]
+    found += [(w, 100 * (n + 1)) for n, w in enumerate(table["100 to 900"][language])]
+    found += [(w, 1000) for w in table["1,000"][language]]
+    for item in table["also"][language]:
+        word, number = re.fullmatch(r"(.+) \((\d+)\)", item).groups()
+        found.append((word, int(number)))
+    return found
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_number_word_listed_reads_as_its_number(language):
+    table = word_table("numbers")
+    assert (len(table["0 to 19"][language]), len(table["20 to 90"][language])) == (20, 8)
+    question = Question(id="n", type="number", text=None)
+    for word, number in listed_numbers(language):
+        assert read_reply(question, word, today=TODAY, language=language) == number, word
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_day_word_listed_reads_as_its_date(language):
+    table = word_table("days")
+    question = Question(id="d", type="date", text=None)
+
+    def read(text: str) -> date:
+        return read_reply(question, text, today=TODAY, language=language)
+
+    for row, offset in (("today", 0), ("yesterday", -1), ("the day before", -2), ("tomorrow", 1)):
+        for word in table[row][language]:
+            assert read(word) == TODAY + timedelta(days=offset), word
+    for weekday, word in enumerate(table["Monday to Sunday"][language]):
+        assert read(word).weekday() == weekday, word
+    for month, word in enumerate(table["January to December"][language], start=1):
+        assert read(f"3 {word} 2027") == date(2027, month, 3), word
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_ordinal_listed_names_its_choice(language):
+    choices = tuple(Choice(f"Option {n}", f"c{n}") for n in range(1, 11))
+    question = Question(id="c", type="choice", text=None, choices=choices)
+    for number, word in enumerate(word_table("ordinals")["first to tenth"][language], start=1):
+        assert read_reply(question, word, today=TODAY, language=language) == f"c{number}", word

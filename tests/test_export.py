@@ -63,10 +63,12 @@ def test_wide_export_columns_and_values(app, sms):
     text = cli_export(app)
     header = text.splitlines()[0]
     assert header == (
-        "session_id,phone,survey_version,status,started_at,completed_at,name,count,picks,ok"
+        "session_id,phone,survey_version,status,started_at,completed_at,language,"
+        "name,count,picks,ok"
     )
     (row,) = rows(text)
     assert row["phone"] == "+15550000001" and row["status"] == "completed"
+    assert row["language"] == "en"  # the survey's default: it lists no languages
     assert (row["name"], row["count"], row["picks"], row["ok"]) == (
         "Ana",
         "1000",
@@ -84,6 +86,7 @@ def test_long_export_keeps_raw_replies(app, sms):
         ("name", "Bea", "Bea"),
         ("count", "40", "about 40"),
     ]
+    assert {r["language"] for r in long} == {"en"}
     assert set(long[0]) == {
         "session_id",
         "phone",
@@ -92,6 +95,7 @@ def test_long_export_keeps_raw_replies(app, sms):
         "value",
         "raw_reply",
         "answered_at",
+        "language",
     }
 
 

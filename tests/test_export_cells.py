@@ -127,7 +127,7 @@ def expected(ids, sessions, answers, phone=lambda p: values.safe_cell(p)) -> str
             at = at.isoformat().replace("+00:00", "Z")  # times here have microseconds
             cell = values.safe_cell(values.to_cell(values.load(values.dump(value))))
             row = [str(sid), phone(session["phone"]), session["survey_version"], qid, cell]
-            out.writerow([*row, values.safe_cell(raw), at])
+            out.writerow([*row, values.safe_cell(raw), at, session.get("language") or ""])
     return buffer.getvalue()
 
 
@@ -149,7 +149,7 @@ def test_every_awkward_value_and_reply_matches_the_csv_module(app):
         [(f"q{k}", value, TEXTS[(k + n) % len(TEXTS)]) for k, value in enumerate(VALUES)]
         for n in range(len(PHONES))
     ]
-    sessions.append(session("+15550000009", survey_version='v,"2"'))
+    sessions.append(session("+15550000009", survey_version='v,"2"', language="es"))
     answers.append([("odd,id", "x", "x"), ('q"2', 1, "1"), ("q\n3", True, "yes")])
     sessions.insert(2, session("+15550000010"))  # unanswered sessions write no line
     answers.insert(2, [])

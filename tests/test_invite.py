@@ -80,6 +80,20 @@ def test_without_a_phone_column_the_first_column_is_read(invite, twilio):
     assert [r.to for r in twilio.accepted()] == [C]
 
 
+def test_a_language_column_picks_each_numbers_language(app, invite, twilio, sms):
+    rows = (f"{A},es", f"{B},EN", f"{C},de", f"{D},")  # de: not in the survey; none: default
+    result = invite(*rows, header="phone,language", survey="market")
+    assert result.exit_code == 0, result.output
+    firsts = {r.to: r.body.split("!")[0] for r in twilio.accepted()}
+    assert firsts == {
+        A: "¡Gracias por comprar en el mercado",
+        B: "Thanks for shopping at the market",
+        C: "Thanks for shopping at the market",
+        D: "Thanks for shopping at the market",
+    }
+    assert sms.send(A, "1").startswith("Which stall did you like best?")  # English, chosen
+
+
 def test_a_file_without_header_is_refused(invite, twilio):
     result = invite(B, header=A)
     assert result.exit_code == 2

@@ -7,6 +7,7 @@ import io
 
 import pytest
 
+from bot.flow import FINISHED, Position
 from live import Sender, flask_run, server_settings
 from play import EXAMPLES, script
 from web import create_app
@@ -32,7 +33,8 @@ def test_every_example_reaches_its_outro_and_the_export(served, config):
             last = sender.send(phone, reply)
             assert last.status == 200, last.twiml
         answers = {qid: value for qid, _, value in steps}
-        assert last.text == survey.outro.render({"answers": answers, "survey": survey})
+        shown = Position(survey, FINISHED, answers, language=survey.language)  # labels printed
+        assert last.text == survey.outro.render(shown.context)
         result = app.test_cli_runner().invoke(args=["export", survey_id, "--format", "long"])
         rows = list(csv.DictReader(io.StringIO(result.output)))
         assert [(r["phone"], r["question_id"], r["raw_reply"]) for r in rows] == [

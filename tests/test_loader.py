@@ -422,3 +422,142 @@ def test_intro_cannot_pipe_an_answer_but_outro_and_own_branch_can():
 def test_a_choice_question_may_use_a_semicolon():
     survey = load(survey_with("- {id: x, type: choice, text: x, choices: [a;b, c]}"))
     assert survey.questions[1].choices[0].value == "a;b"
+
+
+# -- languages, notes, constraints and date limits (SPEC 1 and 7) ---------------------------
+
+BILINGUAL = """\
+languages: [en, es]
+title: {en: Fruit, es: Fruta}
+keywords: {en: [FRUIT], es: [FRUTA], fr: [FRUIT2]}
+intro: {en: Hello!, es: ¡Hola!}
+help: {en: Ask us anything.}
+questions:
+  - id: fruit
+    type: choice
+    text: {en: "Which fruit?", es: "¿Qué fruta?"}
+    choices:
+      - {label: {en: Apple, es: Manzana}, value: apple}
+      - {label: {en: Pear, es: Pera}, value: pear, aliases: {es: [peras]}}
+"""
+
+
+def test_texts_labels_and_aliases_are_read_per_language():
+    survey = load(BILINGUAL.replace(", fr: [FRUIT2]", ""))
+    assert (survey.languages, survey.language) == (("en", "es"), "en")
+    spanish = survey.in_language("es")
+    assert (survey.title, spanish.title) == ("Fruit", "Fruta")
+    assert spanish.intro.render({}) == "¡Hola!"
+    assert [c.label for c in spanish.questions[0].choices] == ["Manzana", "Pera"]
+    assert [c.value for c in spanish.questions[0].choices] == ["apple", "pear"]
+    assert (survey.questions[0].choices[1].aliases, spanish.questions[0].choices[1].aliases) == (
+        (),
+        ("peras",),
+    )
+    assert survey.in_language("de") is survey  # a language it does not have: the default
+
+
+def test_a_missing_translation_falls_back_to_the_default_with_a_warning():
+    survey = load(BILINGUAL.replace(", fr: [FRUIT2]", ""))
+    assert survey.in_language("es").help.render({}) == "Ask us anything."
+    assert [(w.line, w.message) for w in survey.warnings] == [
+        (5, "help has no translation into es: the en text is used")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("keywords", "languages"),
+    [
+        ("{en: [FRUIT], es: [FRUTA]}", {"FRUIT": "en", "FRUTA": "es"}),
+        ("[FRUIT, FRUTA]", {"FRUIT": "en", "FRUTA": "en"}),  # a plain list: the default
+        ("{en: [FRUIT, BOTH], es: [BOTH]}", {"FRUIT": "en", "BOTH": "en"}),  # listed twice
+    ],
+)
+def test_a_keyword_starts_the_survey_in_its_language(keywords, languages):
+    survey = load(BILINGUAL.replace("{en: [FRUIT], es: [FRUTA], fr: [FRUIT2]}", keywords))
+    assert {word: survey.keyword_language(word) for word in survey.keywords} == languages
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (BILINGUAL, 3, 'keywords has "fr" keywords but languages is [en, es]'),
+        (
+            BILINGUAL.replace("es: ¡Hola!", "fr: Salut!").replace(", fr: [FRUIT2]", ""),
+            4,
+            'intro has a "fr" text but languages is [en, es]',
+        ),
+        (
+            BILINGUAL.replace('{en: "Which fruit?", ', "{").replace(", fr: [FRUIT2]", ""),
+            9,
+            'text needs a text in the default language "en"',
+        ),
+        ("languages: [english]\n" + MINIMAL, 1, "each language must be a two-letter ISO 639-1"),
+        ("languages: [en, es, en]\n" + MINIMAL, 1, 'language "en" is listed twice'),
+        ("keywords: [ATRÁS]\n" + MINIMAL, 1, 'keyword "ATRÁS" is a command word'),
+        ("keywords: [PARAR]\n" + MINIMAL, 1, 'keyword "PARAR" is a command word'),
+    ],
+)
+def test_language_mistakes_are_refused_with_line_and_reason(text, line, message):
+    found = problems(text)
+    assert any(p.line == line and p.message.startswith(message) for p in found), found
+
+
+def test_a_language_without_built_in_words_loads_with_a_warning():
+    survey = load("languages: [en, de]\n" + MINIMAL)
+    assert survey.languages == ("en", "de")
+    (warning,) = survey.warnings
+    assert warning.line == 1 and warning.message.startswith('"de" has no built-in words')
+
+
+def test_a_language_question_lists_the_survey_languages_by_their_own_names():
+    survey = load(
+        """\
+        languages: [pt, en, de]
+        questions:
+          - {id: lang, type: language, text: "Language?"}
+        """
+    )
+    choices = survey.questions[0].choices
+    assert [(c.label, c.value) for c in choices] == [
+        ("Português", "pt"),
+        ("English", "en"),
+        ("de", "de"),  # no built-in name: its code
+    ]
+
+
+def test_note_constraint_and_date_limits_are_read():
+    survey = load(
+        """\
+        questions:
+          - {id: hello, type: note, text: Just so you know.}
+          - id: age
+            type: number
+            constraint: value >= answers.get("min", 0)
+            error: Too young.
+            text: Age?
+          - {id: born, type: date, min: 1900-01-01, max: today, text: "Born?"}
+        """
+    )
+    note, age, born = survey.questions
+    assert note.type == "note"
+    assert age.constraint.is_true({"value": 20, "answers": {}})
+    assert not age.constraint.is_true({"value": -1, "answers": {}})
+    assert (str(born.min), born.max) == ("1900-01-01", "today")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ("type: note\n    optional: true", "a note takes no reply, so optional does not apply"),
+        ("type: note\n    error: No.", "a note takes no reply, so error does not apply"),
+        ("type: date\n    min: yesterday", 'min must be a date like 2026-11-27, or today, not "'),
+        ("type: date\n    min: 2026-12-01\n    max: 2026-11-01", "min (2026-12-01) is larger than"),
+        ("type: text\n    constraint: value >", 'condition "value >" does not parse'),
+        ("type: language\n    choices: [English]", "choices is only used by choice and multi"),
+        ("type: text\n    min: 1", "min is only used by multi, number, scale and date questions"),
+    ],
+)
+def test_note_constraint_and_date_mistakes_are_refused(fields, message):
+    text = f"questions:\n  - id: q\n    text: Q?\n    {fields}\n"
+    assert any(p.message.startswith(message) for p in problems(text)), problems(text)
