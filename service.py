@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.catalog import Catalog, Claim, Resolution, recorded
 from bot.conversation import Conversation, Effects, Situation
+from bot.cost import smart_encode
 from bot.loader import SurveyError, load_survey
 from bot.model import Survey
 from storage import db as database
@@ -276,6 +277,7 @@ class Service:
             return Decision(found, reply, None)
         situation.test = message.test
         effects = self.conversation.handle(situation, message.body, now=now, media=message.media)
+        effects = self._encoded(effects, situation.run)
         return Decision(found, self.formatter(effects.reply), effects)
 
     def start(
@@ -295,6 +297,7 @@ class Service:
         situation = situation or store.situation(db=conn, phone=phone)
         situation.test = test
         effects = self.conversation.begin(situation, survey, now=now, language=language)
+        effects = self._encoded(effects)
         return effects, self._apply(conn, phone, effects, now)
 
     def try_start(self, phone: str, survey: Survey, sid: str) -> str | None:
@@ -308,11 +311,25 @@ class Service:
         with database.locked(self.ready().engine, phone) as conn:
             situation = store.situation(db=conn, phone=phone)
             situation.test = True
-            effects = self.conversation.begin(situation, survey, now=now)
+            effects = self._encoded(self.conversation.begin(situation, survey, now=now))
             inbound = store.Inbound(sid, "", self.formatter(effects.reply))
             self._apply(conn, phone, effects, now, inbound)
         self.surveys.committed()
         return effects.reply
+
+    def reminder(self, run, now: datetime) -> str | None:
+        """The reminder for an open session, as sent (Smart Encoding applied where asked)."""
+        survey = self.surveys.version(run.survey_id, run.version)
+        body = self.conversation.remind(run, now)
+        return _encode(survey, body)
+
+    def _encoded(self, effects: Effects, open_run=None) -> Effects:
+        """The effects with their reply in GSM-7 look-alikes when its survey asks for it."""
+        run = effects.runs[-1] if effects.runs else open_run
+        if run is None or not effects.reply:
+            return effects
+        survey = self.surveys.version(run.survey_id, run.version)
+        return replace(effects, reply=_encode(survey, effects.reply))
 
     def _apply(self, conn, phone: str, effects: Effects, now, inbound=None) -> int | None:
         """Write effects with one storage call, with the survey versions new sessions use."""
@@ -455,3 +472,8 @@ def carrier_opt_out(conn, phone: str, now: datetime) -> None:
     as if the person had texted STOP to the bot.
     """
     store.opt_out_everywhere(db=conn, phone=phone, now=now)
+
+
+def _encode(survey: Survey | None, text: str | None) -> str | None:
+    """`text` after Twilio's Smart Encoding replacements when the survey sets smart_encoding."""
+    return smart_encode(text) if text and survey is not None and survey.smart_encoding else text

@@ -38,7 +38,7 @@ def _report(survey: Survey, conflicts: list[Problem], served: list[Survey]) -> S
     """One loaded survey's report: refused for its conflicts, else its costs and warnings."""
     if conflicts:
         return refused(survey.path, conflicts, survey.id)
-    report = survey_cost(survey, languages=survey.languages)
+    report = survey_cost(survey, languages=survey.languages, smart_encoding=survey.smart_encoding)
     report.warnings = sorted(
         report.warnings + advice.warnings(survey, served), key=lambda p: p.line
     )

@@ -50,6 +50,7 @@ SURVEY_KEYS = (
     "date_order",
     "timezone",
     "send_window",
+    "smart_encoding",
     "languages",
     "questions",
 )
@@ -632,6 +633,7 @@ class _Reader:
             "date_order": self.date_order,
             "timezone": self.timezone,
             "send_window": self.send_window,
+            "smart_encoding": self.flag,
         }
         values = {key: read(key, f[key]) for key, read in readers.items() if key in f}
         return {key: value for key, value in values.items() if value is not None}

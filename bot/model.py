@@ -128,6 +128,7 @@ class Survey:
     date_order: str = "MDY"
     timezone: str = "UTC"
     send_window: SendWindow = DEFAULT_SEND_WINDOW
+    smart_encoding: bool = False  # send Twilio's GSM-7 replacements (’ -> ') in every message
     help: Text | None = None  # the reply to HELP, replacing the standard one
     languages: tuple[str, ...] = (ENGLISH,)  # the first is the default
     keyword_languages: dict[str, str] = field(default_factory=dict, compare=False)

@@ -106,6 +106,11 @@ KEYS: dict[str, dict[str, tuple[str, str]]] = {
             "When invitations and reminders may reach respondents, in their local time: "
             '"08:00-21:00" (default), "00:00-24:00" for any time.',
         ),
+        "smart_encoding": (
+            "flag",
+            "Replace characters such as ’ and — by their GSM-7 look-alikes in every message "
+            "sent, answers included, so that messages cost fewer segments.",
+        ),
         "languages": ("languages", "Language codes (ISO 639-1); the first is the default."),
         "questions": ("questions", "The questions, in the order they are asked."),
     },

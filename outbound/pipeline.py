@@ -322,7 +322,7 @@ def prepare_reminder(batch: Mailing, session_id: int, phone: str, idle_before, c
     if isinstance(found, Outcome):
         return found
     run, expires = found
-    body = batch.service.conversation.remind(run, now)
+    body = batch.service.reminder(run, now)
     if body is None:
         return skipped(phone, "its question is gone")
     late = batch.outside(phone, now)

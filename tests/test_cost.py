@@ -359,3 +359,27 @@ def test_the_cost_table_marks_ucs2_and_lists_refused_files():
     assert table[2].split()[:2] == ["q", "1u"]
     assert "bad.yaml (bad.yaml): not served" in table
     assert "  bad.yaml:3: unknown key" in table
+
+
+SMART = """\
+id: smart
+keywords: [SMART]
+smart_encoding: true
+questions:
+  - id: name
+    type: text
+    text: What’s your name — first name only…
+  - id: ok
+    type: yesno
+    text: “{{ answers.name }}”, is that right?
+"""
+
+
+def test_smart_encoding_sends_and_counts_gsm7_look_alikes(tmp_path):
+    survey = load_survey(SMART.encode(), "smart.yaml")
+    assert survey.smart_encoding
+    report = survey_cost(survey, languages=survey.languages, smart_encoding=survey.smart_encoding)
+    first = next(m for m in report.messages if m.what == "question name")
+    assert first.encoding == "GSM-7" and "What's your name - first name only..." in first.text
+    plain = survey_cost(survey, languages=survey.languages, smart_encoding=False)
+    assert next(m for m in plain.messages if m.what == "question name").encoding == "UCS-2"
