@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from test_cost import SMART
 
 from conftest import survey_folder
-from test_cost import SMART
 
 PHONE = "+15551230077"
 
