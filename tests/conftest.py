@@ -106,6 +106,21 @@ def app(config):
 
 
 @pytest.fixture
+def make_client(config):
+    """A test client for an app with some settings changed (None removes one)."""
+    apps = []
+
+    def make(**changes):
+        settings = {k: v for k, v in (config | changes).items() if v is not None}
+        apps.append(create_app(settings))
+        return apps[-1].test_client()
+
+    yield make
+    for made in apps:
+        made.extensions["survey_service"].engine.dispose()
+
+
+@pytest.fixture
 def client(app):
     """Flask's test client."""
     return app.test_client()

@@ -43,21 +43,6 @@ def post(client, path: str, form: dict, signature: str | None, **headers):
     return client.post(path, data=form, headers=headers)
 
 
-@pytest.fixture
-def make_client(config):
-    """A test client for an app with some settings changed (None removes one)."""
-    apps = []
-
-    def make(**changes):
-        settings = {k: v for k, v in (config | changes).items() if v is not None}
-        apps.append(create_app(settings))
-        return apps[-1].test_client()
-
-    yield make
-    for app in apps:
-        app.extensions["survey_service"].engine.dispose()
-
-
 def stored(app) -> dict[str, int]:
     """The rows that messages write (on a schema created first, if need be)."""
     return row_counts(app.extensions["survey_service"].ready().engine)

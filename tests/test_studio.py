@@ -8,7 +8,6 @@ import pytest
 from test_results import FUNNEL
 
 from conftest import survey_folder
-from web import create_app
 
 PAGES = ["/studio/", "/studio/surveys/funnel", "/studio/surveys/funnel/try"]
 API = "/studio/api/surveys/funnel/results"
@@ -67,21 +66,6 @@ def test_data_needs_the_token_or_a_session(client, path):
 @pytest.mark.parametrize("path", [*PAGES, "/studio/login", API])
 def test_the_studio_is_off_without_a_token(make_client, path):
     assert make_client(ADMIN_TOKEN=None).get(path).status_code == 404
-
-
-@pytest.fixture
-def make_client(config):
-    """A test client for an app with some settings changed (None removes one)."""
-    apps = []
-
-    def make(**changes):
-        settings = {k: v for k, v in (config | changes).items() if v is not None}
-        apps.append(create_app(settings))
-        return apps[-1].test_client()
-
-    yield make
-    for made in apps:
-        made.extensions["survey_service"].engine.dispose()
 
 
 @pytest.mark.parametrize("path", [*PAGES, API, EXPORT])
