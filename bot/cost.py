@@ -537,9 +537,11 @@ def survey_cost(
     return report
 
 
-def refused(path: str, errors: list[Problem], survey_id: str = "") -> SurveyCost:
+def refused(
+    path: str, errors: list[Problem], survey_id: str = "", warnings: list[Problem] = ()
+) -> SurveyCost:
     """The report of a file that does not load, or is not served."""
-    return SurveyCost(survey_id, path, served=False, errors=list(errors))
+    return SurveyCost(survey_id, path, False, list(errors), list(warnings))
 
 
 def as_json(reports: Iterable[SurveyCost]) -> dict[str, Any]:
@@ -611,7 +613,7 @@ def format_costs(reports: Iterable[SurveyCost]) -> str:
     for report in reports:
         if not report.served:
             out.append(f"{report.id or report.file} ({report.file}): not served")
-            out.extend(f"  {problem}" for problem in report.errors)
+            out.extend(f"  {problem}" for problem in report.errors + report.warnings)
             continue
         by_language: dict[str, list[Message]] = {}
         for message in report.messages:
