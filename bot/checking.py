@@ -68,8 +68,8 @@ def _line(problem: Problem) -> int:
 
 
 def over_segments(reports: list[SurveyCost], limit: int) -> list[Problem]:
-    """A problem for each message whose worst case is over `limit` segments."""
-    return [
+    """A problem for each message whose worst case is over `limit` segments, each said once."""
+    found = (
         Problem(
             report.file,
             message.line or 1,
@@ -79,7 +79,8 @@ def over_segments(reports: list[SurveyCost], limit: int) -> list[Problem]:
         for report in reports
         for message in report.messages
         if message.segments > limit
-    ]
+    )
+    return list(dict.fromkeys(found))  # a question's re-prompts differ, its line does not
 
 
 def _targets(paths: list[str]) -> list[str]:

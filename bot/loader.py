@@ -289,10 +289,17 @@ _YAML_HINTS = (
 )
 
 
+# A line whose only `key:` is where PyYAML stopped: it is indented too far, not unquoted.
+_KEY_ONLY = re.compile(r"\s*(?:-\s+)?[\w.-]+\s*")
+
+
 def _yaml_message(err: yaml.MarkedYAMLError, line: str) -> str:
     """PyYAML's complaint, with a hint in plain words when there is one."""
     problem = err.problem or "does not parse"
     hint = next((h for needle, h in _YAML_HINTS if needle in problem), "")
+    column = err.problem_mark.column if err.problem_mark else -1
+    if "mapping values are not allowed" in problem and _KEY_ONLY.fullmatch(line[:column]):
+        hint = "this line is indented further than the one above it: keys at one level must line up"
     if re.search(r"[:-]\s+\{[{%]", line):  # `text: {{ x }}, hi` reads as a YAML {mapping}
         hint = "a text that starts with {{ or {% must be put in quotes"
     return f"not valid YAML: {problem}" + (f" ({hint})" if hint else "")

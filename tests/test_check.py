@@ -140,3 +140,71 @@ def test_every_problem_of_a_file_comes_in_one_round(check, tmp_path):
     report = json.loads(output)["surveys"][0]
     assert [e["line"] for e in report["errors"]] == [2, 6]
     assert [w["line"] for w in report["warnings"]] == [1, 6]
+
+
+INDENTED = "this line is indented further than the one above it: keys at one level must line up"
+QUOTES = 'a text containing ": " must be put in quotes'
+YAML_MISTAKES = {
+    "a key one space too far": ("  - id: name\n     type: text\n    text: Hi\n", 3, INDENTED),
+    "a later key too far": (
+        "  - id: name\n    type: text\n    text: Hi\n     optional: true\n",
+        5,
+        INDENTED,
+    ),
+    "a colon in a text": ("  - id: name\n    type: text\n    text: Note: hi\n", 4, QUOTES),
+}
+
+
+@pytest.mark.parametrize(("body", "line", "hint"), YAML_MISTAKES.values(), ids=YAML_MISTAKES.keys())
+def test_a_line_indented_too_far_is_blamed_on_its_indentation(body, line, hint):
+    assert problems_of("questions:\n" + body) == [
+        f"{line}: not valid YAML: mapping values are not allowed here ({hint})"
+    ]
+
+
+IGBO = """\
+languages: [en, ig]
+keywords: [AHU]
+questions:
+  - id: well
+    type: choice
+    text:
+      en: How are you?
+      ig: Kedụ ka ị mere?
+    choices:
+      - {label: {en: Well, ig: Ọ dị mma}, value: well}
+      - {label: {en: Unwell, ig: Ọ dịghị mma}, value: unwell}
+  - id: seen
+    type: yesno
+    text:
+      en: Did you see a nurse?
+      ig: Ị hụrụ nọọsụ?
+"""
+
+
+def test_ucs2_characters_are_one_warning_per_line_and_no_line_is_said_twice(check, tmp_path):
+    path = tmp_path / "ahu.yaml"
+    path.write_text(IGBO)
+    code, output = check("--max-segments", "1", str(path))
+    lines = [line for line in output.splitlines() if str(path) in line]
+    assert len(lines) == len(set(lines)), output
+    ucs2 = [line.strip() for line in lines if "in UCS-2 in ig" in line]
+    assert [line.split(": ")[0] for line in ucs2] == [f"{path}:{n}" for n in (8, 10, 16)]
+    assert ucs2[0].startswith(f'{path}:8: "ụ" (U+1EE5), "ị" (U+1ECB) send ')
+    assert ucs2[0].endswith('"ụ" and "ị" have no GSM-7 replacement')
+
+
+@pytest.mark.parametrize(
+    ("head", "warned"),
+    [("", True), ("keywords: [TALK]\n", False), ("default: true\n", False)],
+)
+def test_a_survey_nothing_can_start_is_noted(check, surveys_dir, head, warned):
+    path = surveys_dir / "quiet.yaml"
+    path.write_text(head + "questions:\n  - {id: q, type: text, text: Hi}\n")
+    for other in surveys_dir.glob("*.yaml"):  # no other default to conflict with
+        if other != path:
+            other.unlink()
+    code, output = check(str(path))
+    assert code == 0, output
+    note = f'{path}:1: survey "quiet" has no keywords and is not the default: no text starts it'
+    assert (note in output) == warned, output
