@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import re
 import unicodedata
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import TemplateSyntaxError, nodes
+from jinja2 import nodes
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.model import (
@@ -32,7 +33,7 @@ from bot.model import (
 )
 from bot.replies import TODAY
 from bot.shown import join_labels
-from bot.templates import ENV, Expr, TemplateError, Text, limit_problems
+from bot.templates import Expr, TemplateError, Text, limit_problems, parsed
 from bot.values import MULTI_SEPARATOR
 from bot.words import ENGLISH, LANGUAGE_NAMES, LANGUAGES, plain
 
@@ -138,6 +139,16 @@ class Yaml12Loader(yaml.SafeLoader):
     yaml_implicit_resolvers: dict[str, list[Any]] = {}
 
 
+# libyaml's parser where PyYAML was built with it: the same nodes, ten times faster.
+_CParser = getattr(yaml, "CSafeLoader", None)
+
+
+class _CYaml12Loader(_CParser or Yaml12Loader):  # type: ignore[misc]
+    """Yaml12Loader's resolution on libyaml's parser (Yaml12Loader itself without it)."""
+
+    yaml_implicit_resolvers: dict[str, list[Any]] = {}
+
+
 for _tag, _pattern, _first in (
     (BOOL, r"true|True|TRUE|false|False|FALSE", "tTfF"),
     (INT, r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+", "-+0123456789"),
@@ -149,7 +160,22 @@ for _tag, _pattern, _first in (
     ),
     (NULL, r"~|null|Null|NULL|", ["~", "n", "N", ""]),
 ):
-    Yaml12Loader.add_implicit_resolver(_tag, re.compile(rf"^(?:{_pattern})$"), list(_first))
+    for _loader in (Yaml12Loader, _CYaml12Loader):
+        _loader.add_implicit_resolver(_tag, re.compile(rf"^(?:{_pattern})$"), list(_first))
+
+
+def compose_yaml(text: str) -> Node | None:
+    """The YAML node tree of `text`, read by libyaml where available.
+
+    A file libyaml refuses is read again by PyYAML's own parser, whose error
+    messages (and the hints keyed on them) are the ones authors see.
+    """
+    if _CParser is not None:
+        try:
+            return yaml.compose(text, Loader=_CYaml12Loader)
+        except yaml.YAMLError:
+            pass
+    return yaml.compose(text, Loader=Yaml12Loader)
 
 
 def load_survey(data: bytes, path: str, limits: bool = True) -> Survey:
@@ -179,18 +205,26 @@ def as_keyword(word: str) -> str:
 def line_of(survey: Survey, key: str, item: str | None = None) -> int:
     """The line of a top-level `key` in a loaded survey (of `item` in its list, or in its
     lists per language); 1 if absent."""
-    root = yaml.compose(survey.source, Loader=Yaml12Loader)
-    for key_node, value_node in root.value:
-        if key_node.value == key:
-            lists = (
-                [v for _, v in value_node.value] if _is_language_map(value_node) else [value_node]
-            )
-            items = [n for v in lists for n in (v.value if isinstance(v, SequenceNode) else [v])]
-            for node in items if item else ():
-                if isinstance(node, ScalarNode) and as_keyword(node.value) == item:
-                    return _line(node)
-            return _line(key_node)
-    return 1
+    key_line, items = _top_lines(survey.source).get(key, (1, {}))
+    return items.get(item, key_line) if item else key_line
+
+
+@functools.lru_cache(maxsize=256)
+def _top_lines(source: str) -> dict[str, tuple[int, dict[str, int]]]:
+    """Each top-level key's line, with the line of each scalar in its list(s): the file is
+    composed once per source, not once per message the cost check looks at."""
+    found: dict[str, tuple[int, dict[str, int]]] = {}
+    for key_node, value_node in reversed(compose_yaml(source).value):  # the first one wins
+        if not isinstance(key_node, ScalarNode):
+            continue
+        lists = [v for _, v in value_node.value] if _is_language_map(value_node) else [value_node]
+        nodes = [n for v in lists for n in (v.value if isinstance(v, SequenceNode) else [v])]
+        items: dict[str, int] = {}
+        for node in reversed(nodes):
+            if isinstance(node, ScalarNode):
+                items[as_keyword(node.value)] = _line(node)
+        found[key_node.value] = (_line(key_node), items)
+    return found
 
 
 def _line(node: Node) -> int:
@@ -392,7 +426,7 @@ class _Reader:
     def compose(self, text: str) -> Node | None:
         """The YAML node tree, or None (and a problem) when the YAML does not parse."""
         try:
-            root = yaml.compose(text, Loader=Yaml12Loader)
+            root = compose_yaml(text)
         except yaml.MarkedYAMLError as err:
             mark = err.problem_mark or err.context_mark
             line = mark.line + 1 if mark else 1
@@ -1098,11 +1132,7 @@ def _answer_fields(template: _Template) -> list[tuple[str, str, int]]:
 
 def _parse(template: _Template) -> nodes.Template:
     """The Jinja tree of a template or condition that compiled."""
-    source = f"{{{{ {template.source} }}}}" if template.condition else template.source
-    try:
-        return ENV.parse(source)
-    except TemplateSyntaxError:  # compiled fine already; be safe rather than crash
-        return nodes.Template([])
+    return parsed(f"{{{{ {template.source} }}}}" if template.condition else template.source)
 
 
 def _answer_names(template: _Template) -> list[tuple[str, int]]:
