@@ -133,14 +133,10 @@ class DesignKeys:
 
     def check_group(self, node: Node, group: tuple[str, ...], by_id: dict) -> None:
         """A group: known questions, consecutive in file order, none the others depend on."""
-        from bot.loader import _did_you_mean  # the loader imports this module
-
         unknown = [qid for qid in group if qid not in by_id]
         for qid in unknown:
-            self.problem(
-                node,
-                f'shuffle names "{qid}", which is not a question{_did_you_mean(qid, list(by_id))}',
-            )
+            hint = self.did_you_mean(qid, list(by_id))
+            self.problem(node, f'shuffle names "{qid}", which is not a question{hint}')
         if unknown:
             return
         places = [by_id[qid][0] for qid in group]

@@ -362,6 +362,8 @@ class _Template:
 class _Reader(DesignKeys):
     """Turns one file's YAML tree into a Survey, collecting every problem on the way."""
 
+    did_you_mean = staticmethod(_did_you_mean)  # for the design keys' messages
+
     def __init__(self, path: str, limits: bool = True):
         self.path = path
         self.limits = limits
