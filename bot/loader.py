@@ -18,6 +18,7 @@ import yaml
 from jinja2 import nodes
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bot.design_keys import DESIGN_KEYS, DesignKeys
 from bot.model import (
     COMMAND_WORDS,
     END,
@@ -53,6 +54,7 @@ SURVEY_KEYS = (
     "send_window",
     "smart_encoding",
     "languages",
+    *DESIGN_KEYS,
     "questions",
 )
 QUESTION_KEYS = (
@@ -69,8 +71,9 @@ QUESTION_KEYS = (
     "next",
     "error",
     "constraint",
+    "shuffle_choices",
 )
-CHOICE_KEYS = ("label", "value", "aliases")
+CHOICE_KEYS = ("label", "value", "aliases", "fixed")
 BRANCH_KEYS = ("if", "goto")
 # The keys each level must have (surveys/survey.schema.json says the same).
 REQUIRED = {
@@ -390,8 +393,10 @@ class _Template:
     before: int | None = None  # the first question it cannot name: not asked yet; None: any
 
 
-class _Reader:
+class _Reader(DesignKeys):
     """Turns one file's YAML tree into a Survey, collecting every problem on the way."""
+
+    did_you_mean = staticmethod(_did_you_mean)  # for the design keys' messages
 
     def __init__(self, path: str, limits: bool = True):
         self.path = path
@@ -565,9 +570,10 @@ class _Reader:
                 self.problem(root, f'the survey is missing the required key "{key}"')
         if "languages" in f:
             self.languages = self.language_codes(f["languages"]) or self.languages
-        settings = self.settings(f)
+        settings = self.settings(f) | self.design_settings(f)
         questions = self.questions(f["questions"]) if "questions" in f else ()
         self.check_references(questions)
+        self.check_design(f, questions)
         survey = Survey(
             id=self.survey_id(f, root),
             version=hashlib.sha256(data).hexdigest()[:12],
@@ -818,6 +824,7 @@ class _Reader:
             line=_line(node),
             **self.options(f),
             **self.typed_options(f, qtype, node),
+            **self.shuffle_choices(f, qtype),
         )
 
     def question_id(self, pair: Pair) -> str | None:
@@ -974,7 +981,7 @@ class _Reader:
         default_label = label[self.languages[0]] if isinstance(label, Local) else label
         value = self.text("value", f["value"]) if "value" in f else default_label
         aliases = self.local("aliases", f["aliases"], self.aliases, ()) if "aliases" in f else ()
-        return Choice(label or "", value or "", aliases or ())
+        return Choice(label or "", value or "", aliases or (), self.fixed(f))
 
     def aliases(self, key: str, pair: Pair) -> tuple[str, ...]:
         """A list of other words for a choice."""
