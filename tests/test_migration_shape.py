@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 
 from bot import values
 from bot.loader import load_survey
@@ -17,7 +18,8 @@ from storage import schema
 from storage.db import make_engine
 from web import create_app
 
-PREVIOUS = "0006"  # the release before the session shape
+# The release before the session shape: whatever revision 0007 follows.
+PREVIOUS = ScriptDirectory.from_config(schema._config()).get_revision("0007").down_revision
 SOURCE = """\
 id: words
 title: Words

@@ -1,7 +1,7 @@
 """One session shape: answers hold answers only; replies are stored as text
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0010
 Create Date: 2026-12-07 13:00:00
 
 The BACK trail and a confirmation waiting for YES were kept inside a session's
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0006"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
