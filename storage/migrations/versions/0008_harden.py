@@ -1,7 +1,7 @@
 """Remember studio sessions ended by signing out
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-07 13:00:00
 
 A signed cookie cannot be taken back once given: signing out now records the
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
