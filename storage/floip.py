@@ -57,7 +57,7 @@ def question_entry(question: Question) -> dict:
     """A question as the descriptor's `questions` describe it: type, label, type options."""
     options: dict = {}
     if question.type == "yesno":
-        options["choices"] = YES_NO
+        options["choices"] = list(YES_NO)
     elif question.choices:
         options["choices"] = [c.value for c in question.choices]
     elif TYPES[question.type] == "numeric" and _limited(question):
@@ -71,12 +71,21 @@ def _limited(question: Question) -> bool:
 
 
 def questions(versions: list[Survey]) -> dict[str, dict]:
-    """Every question with answers, keyed by id: the newest version's, then older ones'."""
+    """Every question with answers, keyed by id: the newest version's, then older ones'.
+
+    A question is described as its newest version asks it, its choices followed
+    by values only older versions had, so that every stored answer is a valid response.
+    """
     found: dict[str, dict] = {}
     for version in versions:
         for question in version.questions:
-            if question.type != NOTE and question.id not in found:
+            if question.type == NOTE:
+                continue
+            if question.id not in found:
                 found[question.id] = question_entry(question)
+            choices = found[question.id]["type_options"].get("choices")
+            if question.choices and choices is not None:
+                choices += [c.value for c in question.choices if c.value not in choices]
     return found
 
 
@@ -159,7 +168,7 @@ def responses(db: Connection, query: Query, known: dict[str, dict], key: bytes) 
                 continue
             row = [
                 _timestamp(at),
-                row_id,
+                str(row_id),  # the schema's row_id field is a string
                 phone_hash(phone, key),
                 qid,
                 response(values.load(stored)),
