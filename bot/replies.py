@@ -207,7 +207,8 @@ def _find(table: _Choices, words: Words, part: str, *, loose: bool = True) -> in
     bare = _strip(part, _is_decoration)  # emoji and symbols around a reply: "2 🙂"
     if bare != part:
         return _find(table, words, bare, loose=loose) if bare else None
-    if numbered := _NUMBERED.fullmatch(part):
+    numbered = _NUMBERED.fullmatch(part)
+    if numbered and not set(numbered[2].split()) <= words.choice_fillers:  # not "2 i guess"
         index = _find(table, words, numbered[1])
         label = table.names.get(_strip(numbered[2]), _NOTHING)
         return index if index is not None and label == {index} else None  # never guess
@@ -313,6 +314,8 @@ def read_multi(question: Question, text: str, language: str = ENGLISH) -> list[s
     low, high = _pick_bounds(question)
     picks = _picks(_choices(question.choices), words, reply) if reply else None
     example = _multi_example(question)
+    if not picks and reply in words.all_picks:  # "all of them": every choice
+        picks = set(range(len(question.choices)))
     if not picks:
         return [] if low == 0 and reply in words.none else _multi_reason(question, words)
     if len(picks) < low:
@@ -480,11 +483,29 @@ def _article(words: Words) -> re.Pattern[str]:
     return re.compile(rf"(?<![^\W_])(?:{'|'.join(words.articles) or '(?!)'}) (?=\d)")
 
 
+@lru_cache(maxsize=16)
+def _dozens(words: Words) -> re.Pattern[str]:
+    """`a dozen`, `half a dozen`, `2 dozen`, `una docena`, `meia dúzia` (accents dropped)."""
+    articles = "|".join(words.articles)
+    return re.compile(
+        rf"(?<![^\W_])(?:(?:{articles}) )?(?:(?P<half>{'|'.join(words.half_words)})[ -]?)?"
+        rf"(?:(?:{articles}) )?"
+        rf"(?:(?P<count>\d+) )?(?:{'|'.join(words.dozen_words)})(?![^\W_])"
+    )
+
+
+def _dozen(match: re.Match[str]) -> str:
+    """The number a dozen phrase says, in digits."""
+    count = int(match["count"] or 1) * 12
+    return f" {count // 2 if match['half'] else count} "
+
+
 def _numbers(text: str, words: Words) -> list[_Number | None]:
     """Every number in a folded reply, in digits or words."""
     if (bare := text.strip()).isdecimal() and bare.isascii():  # the usual reply: no regex needed
         return [_Number(Decimal(bare), False)]
-    digits, rest = _digit_numbers(_article(words).sub("", plain(text)), words)
+    text = _dozens(words).sub(_dozen, plain(text))
+    digits, rest = _digit_numbers(_article(words).sub("", text), words)
     found = digits + _word_numbers(rest, words)
     if words.half_words.intersection(_WORD_TOKEN.findall(rest)):
         found.append(_UNCLEAR)  # "two and a half", "dois e meio": not read, asked again

@@ -109,6 +109,12 @@ TEXT_CASES = [
 CHOICE_CASES = [
     case(SATISFACTION, "1", "Very satisfied"),
     case(SATISFACTION, "2", "Satisfied"),
+    case(SATISFACTION, "I think 3", "unsatisfied"),  # issue 20: a hedge around the number
+    case(SATISFACTION, "maybe 2", "Satisfied"),
+    case(SATISFACTION, "2 I guess", "Satisfied"),
+    case(SATISFACTION, "probably 1", "Very satisfied"),
+    case(SATISFACTION, "I think 4", BAD),
+    case(SATISFACTION, "2 or 3 I think", BAD),
     case(SATISFACTION, "3", "unsatisfied"),
     case(SATISFACTION, "2.", "Satisfied"),
     case(SATISFACTION, "(2)", "Satisfied"),
@@ -228,7 +234,9 @@ MULTI_CASES = [
     case(TOPICS, "1-3", BAD),
     case(TOPICS, "parking shop", BAD),
     case(TOPICS, "parking, gym", BAD),
-    case(TOPICS, "all of them", BAD),
+    case(TOPICS, "all of them", ["Parking", "Restaurant", "Shop"]),  # issue 20
+    case(TOPICS, "All of the above!", ["Parking", "Restaurant", "Shop"]),
+    case(TWO_AT_MOST, "all of them", BAD),  # more picks than it takes: re-prompted
     case(TOPICS, "none", BAD),
     case(TOPICS, "", BAD),
     case(TOPICS, ",", BAD),
@@ -264,7 +272,7 @@ MULTI_CASES = [
     case(DRINKS, "tea, milk", BAD),
     case(DRINKS, "5", BAD),
     case(DRINKS, "#1 #5", BAD),
-    case(DRINKS, "all", BAD),
+    case(DRINKS, "all", ["Tea", "Coffee", "Juice", "Water"]),
 ]
 
 YESNO_CASES = [
@@ -296,6 +304,12 @@ NUMBER_CASES = [
     case(AMOUNT, "42", 42),
     case(AMOUNT, "42.", 42),
     case(AMOUNT, "about 40", 40),
+    case(AMOUNT, "about a dozen", 12),  # issue 20
+    case(AMOUNT, "a dozen", 12),
+    case(AMOUNT, "half a dozen", 6),
+    case(AMOUNT, "2 dozen", 24),
+    case(AMOUNT, "a dozen or 13", BAD),
+    case(VISITS, "dozens", BAD),  # many dozens: not one number
     case(AMOUNT, "40 times", 40),
     case(AMOUNT, "around 1,000", 1000),
     case(AMOUNT, "1,000", 1000),
