@@ -19,8 +19,8 @@ from typing import NamedTuple
 from sqlalchemy.exc import IntegrityError
 
 from bot.catalog import Catalog, Claim, Resolution, recorded
+from bot.compose import as_sent
 from bot.conversation import Conversation, Effects, Situation
-from bot.cost import smart_encode
 from bot.loader import SurveyError, load_survey
 from bot.model import Survey
 from storage import db as database
@@ -476,4 +476,4 @@ def carrier_opt_out(conn, phone: str, now: datetime) -> None:
 
 def _encode(survey: Survey | None, text: str | None) -> str | None:
     """`text` after Twilio's Smart Encoding replacements when the survey sets smart_encoding."""
-    return smart_encode(text) if text and survey is not None and survey.smart_encoding else text
+    return as_sent(text, survey.smart_encoding) if text and survey is not None else text

@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot.cost import TWILIO_MAX_CHARACTERS, Message, over_limit, survey_messages
+from bot.cost import Message, over_limit, survey_messages
 from bot.loader import Problem, SurveyError, as_keyword, line_of, load_survey
 from bot.model import Survey
+from bot.segments import TWILIO_MAX_CHARACTERS
 from bot.watch import FolderWatch
 
 log = logging.getLogger(__name__)
