@@ -83,6 +83,25 @@ REMEMBER_VERSION = """
 INSERT INTO survey_version (survey_id, version, path, source, first_seen) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (survey_id, version) DO NOTHING
 """
+# Study design (SPEC 12): an UPDATE locks the one row every worker counts on until
+# COMMIT (PostgreSQL), so draws and completes are counted one at a time.
+ENSURE_ARM_BLOCK = """
+INSERT INTO arm_block (survey_id, version, drawn, block) VALUES (?, ?, 0, '[]')
+ON CONFLICT (survey_id, version) DO NOTHING
+"""
+DRAW_ARM = """
+UPDATE arm_block SET drawn = drawn + 1 WHERE survey_id = ? AND version = ? RETURNING drawn, block
+"""
+NEW_ARM_BLOCK = "UPDATE arm_block SET block = ? WHERE survey_id = ? AND version = ?"
+QUOTA_COUNTS = "SELECT key, completes FROM quota_count WHERE survey_id = ?"
+ENSURE_QUOTA = """
+INSERT INTO quota_count (survey_id, key, completes) VALUES (?, ?, 0)
+ON CONFLICT (survey_id, key) DO NOTHING
+"""
+LOCK_QUOTA = """
+UPDATE quota_count SET completes = completes WHERE survey_id = ? AND key = ? RETURNING completes
+"""
+ADD_COMPLETE = "UPDATE quota_count SET completes = completes + 1 WHERE survey_id = ? AND key = ?"
 STATEMENTS = {  # the hot path's statements by name, prepared once per connection
     "LOOKUP": LOOKUP,
     "INSERT_SESSION": INSERT_SESSION,
@@ -94,6 +113,13 @@ STATEMENTS = {  # the hot path's statements by name, prepared once per connectio
     "INSERT_INBOUND": INSERT_INBOUND,
     "SET_OPT_OUT": SET_OPT_OUT,
     "REMEMBER_VERSION": REMEMBER_VERSION,
+    "ENSURE_ARM_BLOCK": ENSURE_ARM_BLOCK,
+    "DRAW_ARM": DRAW_ARM,
+    "NEW_ARM_BLOCK": NEW_ARM_BLOCK,
+    "QUOTA_COUNTS": QUOTA_COUNTS,
+    "ENSURE_QUOTA": ENSURE_QUOTA,
+    "LOCK_QUOTA": LOCK_QUOTA,
+    "ADD_COMPLETE": ADD_COMPLETE,
 }
 
 

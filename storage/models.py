@@ -150,3 +150,26 @@ class SurveyClaim(SQLModel, table=True):
     file: str  # the file's name in the surveys folder
     survey_id: str
     claimed_at: datetime
+
+
+class ArmBlock(SQLModel, table=True):
+    """The arm draws of one survey version (SPEC 12): how many so far, and the current block.
+
+    Every worker draws from this row, locked by the UPDATE that counts the draw, so
+    each block of (sum of weights) new cases holds each arm exactly its weight.
+    """
+
+    __tablename__ = "arm_block"
+    survey_id: str = Field(primary_key=True)
+    version: str = Field(primary_key=True)
+    drawn: int = 0  # new cases assigned an arm so far
+    block: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON arm ids
+
+
+class QuotaCount(SQLModel, table=True):
+    """Completes counted toward a survey's target ("") or one of its quotas, every version."""
+
+    __tablename__ = "quota_count"
+    survey_id: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)  # the quota's `when`, spaces squeezed; "" the target
+    completes: int = 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
@@ -89,7 +90,12 @@ def _print_check(reports, problems) -> None:
     """Problems first, one `file:line: message` each, then the cost table and warnings."""
     for problem in problems:
         click.echo(str(problem))
-    costs = format_costs(r for r in reports if r.served)
+    # A refused file's errors are listed above; its warnings come with the others.
+    costs = format_costs(
+        report if report.served else replace(report, errors=[])
+        for report in reports
+        if report.served or report.warnings
+    )
     if costs:
         click.echo(("\n" if problems else "") + costs)
     if problems:
