@@ -26,7 +26,6 @@ from service import Inbound, Service, StoredClaims, UnknownSurvey
 from storage import db as database
 from storage import schema, store
 from web.context import current_service
-from web.twiml import message_text
 from xlsform import FormError, import_form
 
 surveys_cli = AppGroup("surveys", help="Check, list, import and describe survey files.")
@@ -255,7 +254,7 @@ def _converse(service, phone: str, survey) -> None:
             click.echo()
             return
         sid = f"SM{uuid4().hex}"  # each typed line is a new message, in Twilio's form
-        _say(message_text(service.receive(Inbound(phone, line, sid, test=True))))
+        _say(service.receive(Inbound(phone, line, sid, test=True)))
         now = service.situation(phone)
         if now.opted_out:
             click.echo(OPTED_OUT_NOTE.format(phone=phone))
