@@ -110,7 +110,7 @@ class Effects:
     reports the ids it gave them instead of writing them back.
     """
 
-    reply: str | None = None  # None: an empty <Response/>
+    reply: str | None = None  # the reply's text; None: no reply (the webhook: an empty <Response/>)
     opted_out: bool | None = None  # the contact's new opt-out state, None if unchanged
     runs: list[Run] = field(default_factory=list)  # every run whose row changed
     saved: list[tuple[Run, str, Any]] = field(default_factory=list)  # (run, question id, value)
