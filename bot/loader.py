@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import nodes
+from jinja2 import meta, nodes
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.design_keys import DESIGN_KEYS, DesignKeys
@@ -34,7 +34,7 @@ from bot.model import (
 )
 from bot.replies import TODAY
 from bot.shown import join_labels
-from bot.templates import Expr, TemplateError, Text, limit_problems, parsed
+from bot.templates import ENV, Expr, TemplateError, Text, limit_problems, parsed
 from bot.values import MULTI_SEPARATOR
 from bot.words import ENGLISH, LANGUAGE_NAMES, LANGUAGES, plain
 
@@ -100,6 +100,12 @@ USED_BY = {
 REPLY_KEYS = ("optional", "next", "error", "constraint")
 LANGUAGE_CODE = re.compile(r"[a-z]{2}")  # ISO 639-1
 
+# The names a template or expression sees (SPEC 1), besides the loop variables and
+# `{% set %}` names it defines and Jinja's own globals such as range(); a
+# constraint also sees `value`, the reply as read.
+VISIBLE = ("answers", "survey", "today", "arm", "outcome")
+CONSTRAINT_VISIBLE = ("value",)
+
 # `answers.items` in a template means the dict method, never the answer: refuse such ids.
 RESERVED_IDS = frozenset(name for name in dir(dict) if not name.startswith("_")) | {END}
 
@@ -130,9 +136,18 @@ class Problem:
 class SurveyError(Exception):
     """A survey file that does not load, with every problem found in it."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(
+        self,
+        problems: list[Problem],
+        warnings: list[Problem] | tuple = (),
+        partial: Survey | None = None,
+    ):
         super().__init__("\n".join(str(p) for p in problems))
         self.problems = problems
+        # What else an author should hear about in the same round: the warnings, and
+        # the survey as far as it was read (its id, keywords and default, for conflicts).
+        self.warnings = list(warnings)
+        self.partial = partial
 
 
 class Yaml12Loader(yaml.SafeLoader):
@@ -196,7 +211,11 @@ def load_survey(data: bytes, path: str, limits: bool = True) -> Survey:
     except RecursionError:  # brackets nested thousands deep, in the YAML or a template
         raise SurveyError([Problem(path, 1, "the file is nested too deeply to read")]) from None
     if reader.problems or survey is None:
-        raise SurveyError(sorted(reader.problems, key=lambda p: p.line))
+        raise SurveyError(
+            sorted(reader.problems, key=lambda p: p.line),
+            sorted(reader.warnings, key=lambda p: p.line),
+            survey,
+        )
     return survey
 
 
@@ -307,10 +326,17 @@ _YAML_HINTS = (
 )
 
 
+# A line whose only `key:` is where PyYAML stopped: it is indented too far, not unquoted.
+_KEY_ONLY = re.compile(r"\s*(?:-\s+)?[\w.-]+\s*")
+
+
 def _yaml_message(err: yaml.MarkedYAMLError, line: str) -> str:
     """PyYAML's complaint, with a hint in plain words when there is one."""
     problem = err.problem or "does not parse"
     hint = next((h for needle, h in _YAML_HINTS if needle in problem), "")
+    column = err.problem_mark.column if err.problem_mark else -1
+    if "mapping values are not allowed" in problem and _KEY_ONLY.fullmatch(line[:column]):
+        hint = "this line is indented further than the one above it: keys at one level must line up"
     if re.search(r"[:-]\s+\{[{%]", line):  # `text: {{ x }}, hi` reads as a YAML {mapping}
         hint = "a text that starts with {{ or {% must be put in quotes"
     return f"not valid YAML: {problem}" + (f" ({hint})" if hint else "")
@@ -1089,6 +1115,13 @@ class _Reader(DesignKeys):
                     )
                 elif name in ids and template.before is not None:
                     self.check_order_of_use(line, questions, name, template.before)
+            for name, lineno, hint in _unseen_names(template, ids) if self.limits else ():
+                visible = list(_visible(template))
+                self.problem(
+                    self.inner_line((template.key, template.value), lineno),
+                    f'{_what(template)} uses "{name}", which it cannot see{hint}; '
+                    f"it can use {', '.join(visible[:-1])} and {visible[-1]}",
+                )
             for name, attr, lineno in _answer_fields(template):
                 self.problem(
                     self.inner_line((template.key, template.value), lineno),
@@ -1135,6 +1168,50 @@ def _answer_fields(template: _Template) -> list[tuple[str, str, int]]:
         ):
             found.append((inner.attr, node.attr, node.lineno))
     return found
+
+
+def _what(template: _Template) -> str:
+    """How a problem names a template: `condition "x > 1"` or `text template`."""
+    if template.condition:
+        return f'condition "{template.source.strip()}"'
+    return f"{template.key.value} template"
+
+
+def _visible(template: _Template) -> tuple[str, ...]:
+    """The names a template sees."""
+    return VISIBLE + (CONSTRAINT_VISIBLE if template.key.value == "constraint" else ())
+
+
+def _unseen_names(template: _Template, ids: list[str]) -> list[tuple[str, int, str]]:
+    """(name, line, hint) of each name a template uses but cannot see, at its first use."""
+    tree = _parse(template)
+    if not tree.body:  # text alone names nothing
+        return []
+    unseen = meta.find_undeclared_variables(tree) - set(_visible(template)) - set(ENV.globals)
+    attrs = {  # `answer.fruit`: the attribute read from a name says which answer was meant
+        id(node.node): node.attr
+        for node in tree.find_all(nodes.Getattr)
+        if isinstance(node.node, nodes.Name)
+    }
+    found: dict[str, tuple[str, int, str]] = {}
+    for node in tree.find_all(nodes.Name):
+        if node.name in unseen and node.name not in found:
+            hint = _name_hint(node.name, attrs.get(id(node)), ids, _visible(template))
+            found[node.name] = (node.name, node.lineno, hint)
+    return sorted(found.values(), key=lambda item: item[1])
+
+
+def _name_hint(name: str, attr: str | None, ids: list[str], visible: tuple[str, ...]) -> str:
+    """` (did you mean `answers.fruit`?)` for what an unseen name most likely meant, or nothing."""
+    if name in ids:
+        return f" (did you mean `answers.{name}`?)"
+    close = difflib.get_close_matches(name, visible, n=1, cutoff=0.6)
+    if close and close[0] == "answers" and attr in ids:
+        return f" (did you mean `answers.{attr}`?)"
+    if close:
+        return f" (did you mean `{close[0]}{'.' + attr if attr else ''}`?)"
+    close = difflib.get_close_matches(name, ids, n=1, cutoff=0.6)
+    return f" (did you mean `answers.{close[0]}`?)" if close else ""
 
 
 def _parse(template: _Template) -> nodes.Template:

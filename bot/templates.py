@@ -143,10 +143,11 @@ class Text:
         return cls(source, compiled, compiled.render().strip() if plain else None)
 
     def render(self, context: dict[str, Any], max_output: int | None = RENDER_OUTPUT) -> str:
-        """Render with `context` within the budget; a failing template falls back to its source.
+        """Render with `context` within the budget; a failing part is left out.
 
-        A render stopped by its budget gives the text without the parts that
-        failed: never a stalled worker or a huge message. `max_output=None`
+        A render that fails or is stopped by its budget gives the text without
+        the parts that failed: never a stalled worker, a huge message or the
+        template's source. `max_output=None`
         (the cost report's worst case) lets the output run past RENDER_OUTPUT.
         """
         if self._constant is not None:
@@ -156,9 +157,11 @@ class Text:
         except RenderLimit as err:
             log.warning("template stopped (%s): %r", err, self.source[:200])
             return self._without_failing_parts(context, max_output or RENDER_OUTPUT)
-        except Exception:  # an author's runtime error must never break a conversation
-            log.warning("template failed to render: %r", self.source, exc_info=True)
-            return self.source.strip()
+        except Exception as err:  # an author's runtime error must never break a conversation
+            log.warning("template failed to render (%s): %r", err, self.source[:200])
+            # The parts that render, never the template's source: a respondent must not
+            # receive `{{ answer.name }}`.
+            return self._without_failing_parts(context, max_output or RENDER_OUTPUT)
 
     def _without_failing_parts(self, context: dict[str, Any], max_output: int) -> str:
         """Render each part (a text, an {{ expression }}, a tag block) alone, failures left out."""
