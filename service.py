@@ -59,7 +59,7 @@ class UnknownSurvey(LookupError):
 
 
 class Surveys:
-    """The surveys the engine sees: the catalog's files, plus versions kept in the database."""
+    """The catalog's files plus the versions kept in the database (`version` rebuilds one)."""
 
     def __init__(self, catalog: Catalog, engine):
         self.catalog = catalog
