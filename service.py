@@ -13,6 +13,7 @@ and the catalog's served surveys, in memory; the engine reads nothing else.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -230,10 +231,26 @@ class Service:
             self._checked = True
         return self
 
+    def watch_surveys(self) -> None:
+        """Keep the surveys in step with their folder from a thread, for a serving process.
+
+        A process forked from this one (`gunicorn --preload`) watches in its
+        own thread, with its own database connections.
+        """
+        self.catalog.watch()
+        engine = self.engine
+        os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+
+    def close(self) -> None:
+        """Stop the survey watcher and close the database connections."""
+        self.catalog.stop_watching()
+        self.engine.dispose()
+
     def receive(self, message: Inbound, now: datetime | None = None) -> str:
         """Handle one inbound message exactly once and return the reply's text ("" for none)."""
         now = now or self.clock.now()
-        self.ready().catalog.refresh_in_background()  # a big or slow file never holds it up
+        if not self.ready().catalog.watched:  # a command or a test's app: no watcher, look now
+            self.catalog.refresh()
         self.catalog.ensure_available()  # never "no survey" for a folder it could not read
         try:
             return self._receive(message, now)
