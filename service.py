@@ -13,6 +13,7 @@ and the catalog's served surveys, in memory; the engine reads nothing else.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -23,8 +24,8 @@ from typing import NamedTuple
 from sqlalchemy.exc import IntegrityError
 
 from bot.catalog import Catalog, Claim, Resolution, recorded
+from bot.compose import as_sent
 from bot.conversation import Conversation, Effects, Situation
-from bot.cost import smart_encode
 from bot.loader import SurveyError, load_survey
 from bot.model import Survey
 from storage import db as database
@@ -58,7 +59,7 @@ class UnknownSurvey(LookupError):
 
 
 class Surveys:
-    """The surveys the engine sees: the catalog's files, plus versions kept in the database."""
+    """The catalog's files plus the versions kept in the database (`version` rebuilds one)."""
 
     def __init__(self, catalog: Catalog, engine):
         self.catalog = catalog
@@ -231,10 +232,26 @@ class Service:
             self._checked = True
         return self
 
+    def watch_surveys(self) -> None:
+        """Keep the surveys in step with their folder from a thread, for a serving process.
+
+        A process forked from this one (`gunicorn --preload`) watches in its
+        own thread, with its own database connections.
+        """
+        self.catalog.watch()
+        engine = self.engine
+        os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+
+    def close(self) -> None:
+        """Stop the survey watcher and close the database connections."""
+        self.catalog.stop_watching()
+        self.engine.dispose()
+
     def receive(self, message: Inbound, now: datetime | None = None) -> str:
         """Handle one inbound message exactly once and return the reply's text ("" for none)."""
         now = now or self.clock.now()
-        self.ready().catalog.refresh_in_background()  # a big or slow file never holds it up
+        if not self.ready().catalog.watched:  # a command or a test's app: no watcher, look now
+            self.catalog.refresh()
         self.catalog.ensure_available()  # never "no survey" for a folder it could not read
         try:
             return self._receive(message, now)
@@ -486,4 +503,4 @@ def carrier_opt_out(conn, phone: str, now: datetime) -> None:
 
 def _encode(survey: Survey | None, text: str | None) -> str | None:
     """`text` after Twilio's Smart Encoding replacements when the survey sets smart_encoding."""
-    return smart_encode(text) if text and survey is not None and survey.smart_encoding else text
+    return as_sent(text, survey.smart_encoding) if text and survey is not None else text

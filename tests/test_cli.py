@@ -41,7 +41,7 @@ def test_check_passes_on_the_examples_with_their_costs(runner):
     result = runner.invoke(args=["surveys", "check"])
     assert result.exit_code == 0, result.output
     assert "No problems in 5 survey files." in result.output
-    assert "visit-feedback (" in result.output and "[en]: 48 messages, all GSM-7" in result.output
+    assert "visit-feedback (" in result.output and "[en]: 57 messages, all GSM-7" in result.output
     assert "segments per message" in result.output
 
 

@@ -101,6 +101,7 @@ def serving_app() -> Flask:
             raise SystemExit(1 if ctx else WORKER_BOOT_ERROR) from None
         settings.warn_if_unverified(app)
         engine = Service.of(app).engine  # fail at start, not later
+        Service.of(app).watch_surveys()  # SPEC 1: a saved change served with no message needed
         # With `gunicorn --preload` this runs before the fork: leave no pooled
         # connection that several worker processes would then share.
         engine.dispose()
