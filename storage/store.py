@@ -290,6 +290,14 @@ def stored_versions(*, db: Connection, survey_id: str) -> list[tuple[str, str, s
     return [tuple(row) for row in rows]
 
 
+def first_seen(*, db: Connection, survey_id: str) -> dict[str, datetime]:
+    """When each stored version of a survey was first seen (its first session started)."""
+    rows = db.execute(
+        select(VERSION.c.version, VERSION.c.first_seen).where(VERSION.c.survey_id == survey_id)
+    )
+    return {row.version: row.first_seen for row in rows}
+
+
 STATUS_COUNTS = f"""
 SELECT {SESSION_STATUS}, count(*) FROM survey_session AS s
 WHERE s.survey_id = ? AND (? OR NOT s.test) GROUP BY 1

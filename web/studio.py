@@ -58,11 +58,15 @@ MAX_TRIES = 10  # wrong tokens a minute from one address (SPEC 9); more get 429
 TEST_NUMBER = "studio:"  # the try page's numbers: never a real phone number's
 # Scripts, styles, fonts and images from this site only; forms post here only.
 CONTENT_POLICY = "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-EXPORTS = (  # the download links of a results page: (label, query)
-    ("Wide CSV", {}),
-    ("Wide, labels", {"labels": "1"}),
-    ("Wide, one column per pick", {"multi": "columns"}),
-    ("Long CSV", {"format": "long"}),
+EXPORTS = (  # the download links of a results page: (label, file extension, query)
+    ("Wide CSV", "csv", {}),
+    ("Wide, labels", "csv", {"labels": "1"}),
+    ("Wide, one column per pick", "csv", {"multi": "columns"}),
+    ("Long CSV", "csv", {"format": "long"}),
+    ("SPSS (.sav)", "sav", {}),
+    ("Stata (.dta)", "dta", {}),
+    ("Flow Results (.zip)", "zip", {}),
+    ("Codebook (.md)", "md", {}),
 )
 
 
@@ -195,7 +199,10 @@ def survey_page(survey_id: str):
     """A survey's results with filters, per question in survey order, with charts."""
     survey, found, chosen = _results(survey_id)
     versions = [s.version for s in current_service().surveys.history(survey.id)]
-    exports = [(label, _export_url(survey.id, query, chosen)) for label, query in EXPORTS]
+    exports = [
+        (label, _export_url(survey.id, extension, query, chosen))
+        for label, extension, query in EXPORTS
+    ]
     return render_template(
         "studio/survey.html",
         survey=survey,
@@ -232,10 +239,14 @@ def _present(chosen: dict) -> dict:
     return {k: str(v) for k, v in chosen.items() if v is not None}
 
 
-def _export_url(survey_id: str, query: dict, chosen: dict) -> str:
-    """A CSV download link with the page's filters that the export understands."""
+def _export_url(survey_id: str, extension: str, query: dict, chosen: dict) -> str:
+    """A download link with the page's filters that the exports understand."""
     kept = {k: v for k, v in _present(chosen).items() if k in EXPORT_FILTERS}
-    return url_for("export.download", survey_id=survey_id) + "?" + urlencode(kept | query)
+    if extension == "csv":
+        base = url_for("export.download", survey_id=survey_id)
+    else:
+        base = url_for("export.research", survey_id=survey_id, extension=extension)
+    return base + "?" + urlencode(kept | query)
 
 
 EXPORT_FILTERS = ("status", "since", "until", "include_tests")
