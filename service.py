@@ -379,7 +379,6 @@ class Service:
         """A status callback: follow the message's delivery; an opt-out at Twilio opts out."""
         now = self.clock.now()
         with self.ready().engine.begin() as conn:
-            database.bound_waits(conn)
             store.record_delivery(db=conn, sid=sid, status=status, error_code=error_code)
             if error_code == VALIDITY_EXPIRED:
                 # Twilio dropped it unsent: as if it had never been sent, so a later run sends it.
@@ -414,6 +413,8 @@ class Service:
             multi_columns=_multi_choices(survey, history) if multi_columns else {},
         )
         columns = self.surveys.columns(survey) if fmt == "wide" else []
+        with self.engine.connect() as conn:
+            export.probe(conn)
         return self._stream(query, columns, fmt)
 
     def export_research(
@@ -489,6 +490,7 @@ class Service:
     def _stream(self, query: export.Query, columns: list[str], fmt: str) -> Iterator[str]:
         """The export's lines, read in one connection held while they are consumed."""
         with self.engine.connect() as conn:
+            database.long_reads(conn)  # a big export takes time; its waits stay bounded
             if fmt == "wide":
                 yield from export.csv_lines(export.wide_rows(conn, query, columns))
             else:

@@ -112,6 +112,14 @@ class LoginFailure(SQLModel, table=True):
     at: datetime
 
 
+class StudioSignout(SQLModel, table=True):
+    """A studio session ended by signing out: its cookie is refused from then on."""
+
+    __tablename__ = "studio_signout"
+    session_id: str = Field(primary_key=True)  # the random id the session's cookie carries
+    at: datetime
+
+
 class InboundMessage(SQLModel, table=True):
     """Every message handled, with the reply sent, so a redelivery gets the same reply."""
 

@@ -1,7 +1,7 @@
 """Keep the studio's results as running tallies, updated by triggers with every write
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-07 13:00:00
 
 The results JSON (SPEC 9) counted a survey's sessions, question visits and
@@ -29,7 +29,7 @@ from alembic import op
 from bot.loader import SurveyError, load_survey  # the app's own reading of a stored version
 
 revision = "0011"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
