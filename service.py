@@ -152,7 +152,8 @@ class Surveys:
             key = (run.survey_id, run.version)
             if run.id is None and key not in self.stored:
                 survey = run.survey or self.version(*key)
-                found.append(store.Version(*key, survey.path, survey.source))
+                texts = tuple(q.id for q in survey.questions if q.type == "text")
+                found.append(store.Version(*key, survey.path, survey.source, texts))
                 self.pending.add(key)
         return tuple(found)
 
