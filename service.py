@@ -3,15 +3,19 @@
 It wires the engine (`bot/`) to storage (`storage/`): it reads a number's
 situation, asks the engine what the message changes, and writes that with one
 storage call (`store.apply`). The web side, the command line and the sending
-side all go through it; it knows nothing of HTTP, and only the reply's format
-(TwiML) is handed to it by the web side.
+side all go through it; it knows nothing of HTTP. Replies are plain text here and
+in storage: the webhook makes them TwiML (web/twiml.py).
+
+Before the engine decides, the service gives it all it needs: the open
+session's survey version (`resolve`, which may read a stored version's source)
+and the catalog's served surveys, in memory; the engine reads nothing else.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import NamedTuple
@@ -143,7 +147,7 @@ class Surveys:
         for run in effects.runs:
             key = (run.survey_id, run.version)
             if run.id is None and key not in self.stored:
-                survey = self.version(*key)
+                survey = run.survey or self.version(*key)
                 found.append(store.Version(*key, survey.path, survey.source))
                 self.pending.add(key)
         return tuple(found)
@@ -200,13 +204,12 @@ class Inbound:
 class Service:
     """Everything one process needs to answer messages: database, surveys, engine."""
 
-    def __init__(self, config, formatter: Callable[[str | None], str] = lambda text: text or ""):
+    def __init__(self, config):
         self.engine = database.make_engine(config["DATABASE_URL"])
         self._checked = False
         self.catalog = Catalog(config["SURVEYS_DIR"])
         self.surveys = Surveys(self.catalog, self.engine)
-        self.conversation = Conversation(self.surveys)
-        self.formatter = formatter  # the reply as the carrier takes it (TwiML for the webhook)
+        self.conversation = Conversation(self.catalog)
         self.clock: Clock = config.get("CLOCK") or Clock()
 
     @staticmethod
@@ -228,7 +231,7 @@ class Service:
         return self
 
     def receive(self, message: Inbound, now: datetime | None = None) -> str:
-        """Handle one inbound message exactly once and return the reply, formatted."""
+        """Handle one inbound message exactly once and return the reply's text ("" for none)."""
         now = now or self.clock.now()
         self.ready().catalog.refresh_in_background()  # a big or slow file never holds it up
         self.catalog.ensure_available()  # never "no survey" for a folder it could not read
@@ -276,9 +279,17 @@ class Service:
         if reply is not None:
             return Decision(found, reply, None)
         situation.test = message.test
+        self.resolve(situation)
         effects = self.conversation.handle(situation, message.body, now=now, media=message.media)
         effects = self._encoded(effects, situation.run)
-        return Decision(found, self.formatter(effects.reply), effects)
+        return Decision(found, effects.reply or "", effects)
+
+    def resolve(self, situation: Situation) -> Situation:
+        """Give the open session, if any, its survey version: all the engine may not have."""
+        run = situation.run
+        if run is not None and run.survey is None:
+            run.survey = self.surveys.version(run.survey_id, run.version)
+        return situation
 
     def start(
         self,
@@ -294,7 +305,7 @@ class Service:
 
         The session is in `language` when the survey has it, else in the survey's default.
         """
-        situation = situation or store.situation(db=conn, phone=phone)
+        situation = self.resolve(situation or store.situation(db=conn, phone=phone))
         situation.test = test
         effects = self.conversation.begin(situation, survey, now=now, language=language)
         effects = self._encoded(effects)
@@ -309,27 +320,25 @@ class Service:
         now = self.clock.now()
         self.surveys.pending.clear()
         with database.locked(self.ready().engine, phone) as conn:
-            situation = store.situation(db=conn, phone=phone)
+            situation = self.resolve(store.situation(db=conn, phone=phone))
             situation.test = True
             effects = self._encoded(self.conversation.begin(situation, survey, now=now))
-            inbound = store.Inbound(sid, "", self.formatter(effects.reply))
+            inbound = store.Inbound(sid, "", effects.reply or "")
             self._apply(conn, phone, effects, now, inbound)
         self.surveys.committed()
         return effects.reply
 
     def reminder(self, run, now: datetime) -> str | None:
         """The reminder for an open session, as sent (Smart Encoding applied where asked)."""
-        survey = self.surveys.version(run.survey_id, run.version)
-        body = self.conversation.remind(run, now)
-        return _encode(survey, body)
+        run.survey = run.survey or self.surveys.version(run.survey_id, run.version)
+        return _encode(run.survey, self.conversation.remind(run, now))
 
     def _encoded(self, effects: Effects, open_run=None) -> Effects:
         """The effects with their reply in GSM-7 look-alikes when its survey asks for it."""
         run = effects.runs[-1] if effects.runs else open_run
         if run is None or not effects.reply:
             return effects
-        survey = self.surveys.version(run.survey_id, run.version)
-        return replace(effects, reply=_encode(survey, effects.reply))
+        return replace(effects, reply=_encode(run.survey, effects.reply))
 
     def _apply(self, conn, phone: str, effects: Effects, now, inbound=None) -> int | None:
         """Write effects with one storage call, with the survey versions new sessions use."""
@@ -409,7 +418,7 @@ class Service:
             return results.summary(conn, self.query(survey, tests=tests))
 
     def transcript(self, phone: str) -> list[tuple[str, str]]:
-        """A number's messages in order: (body, formatted reply) each."""
+        """A number's messages in order: (body, reply's text) each."""
         with self.ready().engine.connect() as conn:
             return results.transcript(conn, phone)
 

@@ -73,7 +73,7 @@ def load_file(data: bytes, path: str) -> Survey:
     survey = load_survey(data, path)
     too_long = _too_long(survey)
     if too_long:
-        raise SurveyError(too_long)
+        raise SurveyError(too_long, survey.warnings, survey)
     return survey
 
 
@@ -167,6 +167,12 @@ def resolve(
             served[survey.id] = survey
             owners.update(dict.fromkeys(claims_of(survey), survey))
     return list(served.values()), problems
+
+
+def conflicts_with(survey: Survey, served: list[Survey]) -> list[Problem]:
+    """What of `survey` (one that may not even load) the `served` surveys already claim."""
+    owners = {claim: other for other in served for claim in claims_of(other)}
+    return _conflicts(survey, owners)
 
 
 def _conflicts(survey: Survey, owners: dict[Claim, Survey]) -> list[Problem]:

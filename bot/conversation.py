@@ -43,10 +43,9 @@ from bot.words import text as bot_text
 
 
 class SurveySource(Protocol):
-    """Where the engine finds surveys (the catalog, plus versions kept in storage)."""
+    """The served surveys the engine may start (the catalog, already in memory)."""
 
     def get(self, survey_id: str) -> Survey | None: ...
-    def version(self, survey_id: str, version: str) -> Survey | None: ...
     def by_keyword(self, word: str) -> Survey | None: ...
     def default(self) -> Survey | None: ...
     def surveys(self) -> list[Survey]: ...
@@ -54,7 +53,11 @@ class SurveySource(Protocol):
 
 @dataclass
 class Run:
-    """A respondent's session with one survey version."""
+    """A respondent's session with one survey version.
+
+    `answers` holds answers only, by question id; what the engine keeps to go on
+    (where BACK goes, a confirmation waiting, the arm, the orders) has fields of its own.
+    """
 
     survey_id: str
     version: str
@@ -70,30 +73,15 @@ class Run:
     test: bool = False  # a test session (flask simulate, the studio's try page)
     # [question id, language it was asked in] of each question left (answered, skipped or
     # given up), oldest first: where BACK goes
-    asked: list[list[str]] = field(default_factory=list)
+    trail: list[list[str]] = field(default_factory=list)
     pending: str | None = None  # a near-miss choice's value waiting for YES or NO
-
-    def stored_answers(self) -> dict[str, Any]:
-        """The answers as storage keeps them; while open, with the engine's keys for BACK and YES.
-
-        A session that has ended keeps only its answers: nothing can go back in it any more.
-        """
-        stored = dict(self.answers)
-        if self.status == OPEN and self.asked:
-            stored[ASKED] = self.asked
-        if self.status == OPEN and self.pending is not None:
-            stored[PENDING] = self.pending
-        return stored
-
-
-# The engine's own keys among a session's stored answers: never a question id (a-z first).
-ASKED, PENDING = "$asked", "$confirm"
-
-
-def split_answers(stored: dict[str, Any]) -> tuple[dict[str, Any], list[list[str]], str | None]:
-    """A session's stored answers: (the answers, the questions asked and left, a pending value)."""
-    answers = {key: value for key, value in stored.items() if key not in (ASKED, PENDING)}
-    return answers, stored.get(ASKED, []), stored.get(PENDING)
+    arm: str | None = None  # the study arm the session was given, if the survey has arms
+    # The order things are shown in this round: {"questions": [ids], "choices": {qid:
+    # [values]}}; empty when nothing is shuffled.
+    orders: dict[str, Any] = field(default_factory=dict)
+    # The survey version it runs on, resolved by the caller from `version` before the
+    # engine sees the run (None: that version is gone); never stored.
+    survey: Survey | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -142,7 +130,7 @@ class Conversation:
     """Reads messages and moves sessions, sharing one Flow per survey version."""
 
     def __init__(self, library: SurveySource):
-        self.library = library
+        self.library = library  # the served surveys; a run's own version comes with the run
         self._flows: dict[tuple[str, str], Flow] = {}
 
     def flow(self, survey: Survey) -> Flow:
@@ -294,6 +282,7 @@ class Conversation:
             self._close(run, ABANDONED, effects, now)
         language = language if language in survey.languages else survey.language
         new = Run(survey.id, survey.version, NEW, now, now, language=language, test=test)
+        new.survey = survey
         effects.touch(new)
         local = survey.in_language(language)
         position = Position(local, NEW, new.answers, _today(survey, now), language)
@@ -399,13 +388,13 @@ class Conversation:
 
     def _leave(self, run: Run, question: Question, language: str) -> None:
         """Note that `question` was asked and left (answered, skipped or given up), for BACK."""
-        run.asked = [*run.asked, [question.id, language]]
+        run.trail = [*run.trail, [question.id, language]]
 
     def _back(self, survey: Survey, run: Run, effects: Effects, now: datetime) -> Effects:
         """Ask the previous question again, its answer taken back and its language restored."""
         run.retries = 0
         run.pending = None
-        history = run.asked
+        history = run.trail
         if not history:  # at the first question: say so, and ask it again
             local = survey.in_language(self._language(run))
             lead = bot_text("back_at_first", self._language(run))
@@ -413,7 +402,7 @@ class Conversation:
             effects.reply = _join(lead, self._ask(local, question, self._position(local, run, now)))
             return effects
         last, language = history[-1]
-        run.asked = history[:-1]
+        run.trail = history[:-1]
         if last in run.answers:
             del run.answers[last]
             effects.removed.append((run, last))
@@ -474,8 +463,8 @@ class Conversation:
         effects.touch(run)
 
     def _survey_of(self, run: Run) -> Survey | None:
-        """The survey version a session started on."""
-        return self.library.version(run.survey_id, run.version)
+        """The survey version a session started on, as the caller resolved it."""
+        return run.survey
 
     def _language(self, run: Run) -> str:
         """The language a session is in: its own, else (a session from before languages) the
@@ -538,7 +527,9 @@ def _language_of_word(word: str, command: str | None) -> str:
 def _copy(run: Run) -> Run:
     """A run the engine may change, leaving the one it was given as it was."""
     copied = copy.copy(run)  # a fraction of dataclasses.replace's cost, on every message
-    copied.answers, copied.asked = dict(run.answers), list(run.asked)
+    copied.answers, copied.trail = dict(run.answers), list(run.trail)
+    if run.orders:
+        copied.orders = copy.deepcopy(run.orders)
     return copied
 
 

@@ -25,7 +25,7 @@ import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 from bot.loader import Problem, line_of
 from bot.model import NOTE, Question, Survey
 from bot.replies import Invalid, read_reply
-from bot.shown import Day, day, shown
+from bot.shown import Day, day, join_labels, shown
 from bot.templates import Text
 from bot.words import text as bot_text
 
@@ -435,8 +435,8 @@ def _segments_text(count: int) -> str:
 
 
 def _culprit_warnings(composer: _Composer) -> list[Problem]:
-    """One warning for each author's character that sends messages in UCS-2."""
-    found: dict[tuple[int, str], list[Message]] = {}
+    """One warning for each line of an author's whose characters send messages in UCS-2."""
+    found: dict[int, dict[str, list[Message]]] = {}
     for message, parts in composer.composed:
         if message.encoding != UCS2:
             continue
@@ -444,25 +444,37 @@ def _culprit_warnings(composer: _Composer) -> list[Problem]:
             text = smart_encode(part.text) if composer.smart_encoding else part.text
             for char, _ in culprits(text):
                 line = _source_line(composer.survey, char, part.line)
-                found.setdefault((line, char), []).append(message)
+                sent = found.setdefault(line, {}).setdefault(char, [])
+                if message not in sent:
+                    sent.append(message)
+    language = f" in {composer.language}" if len(composer.survey.languages) > 1 else ""
     return [
-        Problem(composer.survey.path, line, _culprit_message(char, messages))
-        for (line, char), messages in sorted(found.items())
+        Problem(composer.survey.path, line, _culprit_message(chars, language))
+        for line, chars in sorted(found.items())
     ]
 
 
-def _culprit_message(char: str, messages: list[Message]) -> str:
-    """What an author's character costs, and what to write instead."""
+def _culprit_message(chars: dict[str, list[Message]], language: str) -> str:
+    """What the author's characters on one line cost, and what to write instead."""
+    messages = list(dict.fromkeys(m for sent in chars.values() for m in sent))
     costliest = worst(messages)
     count = len(messages)
+    named = ", ".join(f'"{char}" (U+{ord(char):04X})' for char in chars)
     text = (
-        f'"{char}" (U+{ord(char):04X}) sends {count} message{"s" if count > 1 else ""} in UCS-2, '
-        f"such as {costliest.what} ({_segments_text(costliest.segments)})"
+        f"{named} send{'s' if len(chars) == 1 else ''} {count} message{'s' if count > 1 else ''}"
+        f" in UCS-2{language}, such as {costliest.what} ({_segments_text(costliest.segments)})"
     )
-    replacement = SMART_ENCODING.get(char)
-    if replacement is None:
-        return text + "; it has no GSM-7 replacement"
-    return text + f'; write "{replacement}" instead, or set smart_encoding: true'
+    replaced = {char: SMART_ENCODING[char] for char in chars if char in SMART_ENCODING}
+    kept = [f'"{char}"' for char in chars if char not in replaced]
+    advice = []
+    if replaced:
+        writes = ", ".join(f'"{new}" for "{char}"' for char, new in replaced.items())
+        advice.append(f"write {writes}, or set smart_encoding: true")
+    if kept:
+        advice.append(
+            f"{join_labels(kept)} {'has' if len(kept) == 1 else 'have'} no GSM-7 replacement"
+        )
+    return text + "; " + "; ".join(advice)
 
 
 def _piped_warnings(composer: _Composer) -> list[Problem]:
@@ -537,9 +549,11 @@ def survey_cost(
     return report
 
 
-def refused(path: str, errors: list[Problem], survey_id: str = "") -> SurveyCost:
+def refused(
+    path: str, errors: list[Problem], survey_id: str = "", warnings: list[Problem] = ()
+) -> SurveyCost:
     """The report of a file that does not load, or is not served."""
-    return SurveyCost(survey_id, path, served=False, errors=list(errors))
+    return SurveyCost(survey_id, path, False, list(errors), list(warnings))
 
 
 def as_json(reports: Iterable[SurveyCost]) -> dict[str, Any]:
@@ -611,7 +625,7 @@ def format_costs(reports: Iterable[SurveyCost]) -> str:
     for report in reports:
         if not report.served:
             out.append(f"{report.id or report.file} ({report.file}): not served")
-            out.extend(f"  {problem}" for problem in report.errors)
+            out.extend(f"  {problem}" for problem in report.errors + report.warnings)
             continue
         by_language: dict[str, list[Message]] = {}
         for message in report.messages:

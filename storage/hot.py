@@ -26,9 +26,10 @@ SESSION_STATUS = (
     f"CASE WHEN s.status = '{OPEN}' AND s.updated_at < ? THEN '{EXPIRED}' ELSE s.status END"
 )
 
+# A session's columns as the hot path reads and writes them: see store.session_row.
 SESSION_COLUMNS = (
-    "id, survey_id, survey_version, state, status, retries, answers, "
-    "started_at, updated_at, completed_at, language, test"
+    "id, survey_id, survey_version, state, status, retries, answers, trail, pending, arm, "
+    "orders, started_at, updated_at, completed_at, language, test"
 )
 # One round trip for everything a message needs: the reply if this MessageSid
 # was handled before, the number's opt-out state, and its latest session.
@@ -40,23 +41,23 @@ FROM (SELECT 1 AS one) AS x
 LEFT JOIN survey_session AS s
   ON s.id = (SELECT max(id) FROM survey_session WHERE phone = ?)
 """
-INSERT_SESSION = """
-INSERT INTO survey_session (phone, survey_id, survey_version, state, status, retries, answers,
-                            started_at, updated_at, completed_at, language, test)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
+_INSERTED = "phone, " + SESSION_COLUMNS.removeprefix("id, ")  # the database gives the id
+INSERT_SESSION = f"""
+INSERT INTO survey_session ({_INSERTED})
+VALUES ({", ".join("?" for _ in _INSERTED.split(", "))}) RETURNING id
 """
 # Only the columns a message changes: SQLite rewrites the entries of every index
 # on a column in the SET list, even when its value stays the same, and
-# PostgreSQL cannot update such a row in place. A session's survey never
-# changes, and its status only when it ends.
+# PostgreSQL cannot update such a row in place. A session's survey and arm never
+# change, and its status only when it ends.
 UPDATE_SESSION = """
-UPDATE survey_session SET state = ?, retries = ?, answers = ?, updated_at = ?, completed_at = ?,
-                          language = ?
+UPDATE survey_session SET state = ?, retries = ?, answers = ?, trail = ?, pending = ?,
+                          orders = ?, updated_at = ?, completed_at = ?, language = ?
 WHERE id = ?
 """
 END_SESSION = """
-UPDATE survey_session SET status = ?, state = ?, retries = ?, answers = ?, updated_at = ?,
-                          completed_at = ?, language = ?
+UPDATE survey_session SET status = ?, state = ?, retries = ?, answers = ?, trail = ?,
+                          pending = ?, orders = ?, updated_at = ?, completed_at = ?, language = ?
 WHERE id = ?
 """
 INSERT_ANSWER = """

@@ -57,7 +57,14 @@ class SurveySession(SQLModel, table=True):
     state: str  # the current question id, `completed`, or where it stopped
     status: str  # open, completed, opted_out, expired, abandoned
     retries: int = 0
-    answers: str = Field(sa_column=Column(Text, nullable=False))  # JSON copy, read in one go
+    # Answers only, by question id (JSON): a copy of the session's `answer` rows, read in one go.
+    answers: str = Field(sa_column=Column(Text, nullable=False))
+    # The engine's bookkeeping, apart from the answers (see bot/conversation.py `Run`):
+    # [[question id, language], ...] of the questions left, where BACK goes (JSON)
+    trail: str = Field(sa_column=Column(Text, nullable=False, server_default="[]"))
+    pending: str | None = Field(default=None, sa_column=Column(Text))  # a choice awaiting YES
+    arm: str | None = None  # the study arm it was given (SPEC 10), if any
+    orders: str | None = Field(default=None, sa_column=Column(Text))  # shown orders (JSON)
     started_at: datetime
     updated_at: datetime
     completed_at: datetime | None = None
@@ -113,7 +120,8 @@ class InboundMessage(SQLModel, table=True):
     phone: str
     body: str = Field(sa_column=Column(Text, nullable=False))
     received_at: datetime
-    reply: str = Field(sa_column=Column(Text, nullable=False))  # the TwiML returned
+    # The reply's text as sent ("" for none): TwiML is made only by the webhook (web/twiml.py).
+    reply: str = Field(sa_column=Column(Text, nullable=False))
     session_id: int | None = None
 
 

@@ -85,6 +85,8 @@ def test_check_warns_without_failing(runner, surveys_dir):
     assert result.exit_code == 0, result.output
     warnings = [line.strip() for line in result.output.splitlines() if "warned.yaml:" in line]
     assert warnings == [
+        f'{surveys_dir}/warned.yaml:1: survey "warned" has no keywords and is not the default: '
+        "no text starts it, only `flask invite` can; add keywords: [...] to let people text in",
         f'{surveys_dir}/warned.yaml:5: choice "End" of pick: Twilio opts out anyone who texts '
         "END; reply with its number instead or rename it",
         f'{surveys_dir}/warned.yaml:5: choice "Parar" of pick: texting PARAR opts the '
@@ -268,8 +270,8 @@ def test_simulate_unknown_survey_is_a_clear_error(runner):
 
 
 def test_db_current_and_upgrade(runner):
-    assert "code: 0010" in runner.invoke(args=["db", "current"]).output
-    assert "at 0010" in runner.invoke(args=["db", "upgrade"]).output
+    assert "code: 0007" in runner.invoke(args=["db", "current"]).output
+    assert "at 0007" in runner.invoke(args=["db", "upgrade"]).output
 
 
 def flask(*args: str, settings: dict[str, str]) -> subprocess.CompletedProcess:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 import bot.catalog
-from bot.loader import load_survey
+from bot.loader import SurveyError, load_survey
 from bot.templates import LOOP_BOUND, RENDER_OUTPUT, Text
 from conftest import SMS, saved, survey_folder
 from live import row_counts
@@ -167,3 +167,17 @@ def test_a_slow_file_loads_off_the_request_path(sms, app, surveys_dir, monkeypat
     assert sms.send(PHONE, "Ann")
     assert time.monotonic() - started < 1
     assert app.test_client().get("/healthz").status_code == 200
+
+
+def test_a_stored_version_naming_what_it_cannot_see_never_sends_its_source(app, config):
+    text = "Thanks {{ answer.name }}{{ name }}! {% if answer.x %}Yes{% endif %}Next?"
+    with pytest.raises(SurveyError, match='uses "answer", which it cannot see'):
+        load_survey(survey_with(text).encode(), "old/names.yaml")
+    survey = load_survey(survey_with(text).encode(), "old/names.yaml", limits=False)
+    service = Service.of(app)
+    service.catalog.add_version(survey)
+    with service.engine.begin() as conn:  # started before names were checked
+        service.start(conn, PHONE, survey, now=datetime.now(UTC))
+    restarted = create_app(config)
+    assert SMS(restarted.test_client()).send(PHONE, "Ann") == "Thanks ! Next?"
+    Service.of(restarted).engine.dispose()
