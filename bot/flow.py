@@ -32,7 +32,7 @@ class Position:
     each shuffled place of the file, `places` the other way round.
     """
 
-    __slots__ = ("state", "answers", "context", "slots", "places")
+    __slots__ = ("state", "answers", "context", "orders", "slots", "places")
 
     def __init__(
         self,
@@ -53,6 +53,7 @@ class Position:
         }
         if today is not None:
             self.context["today"] = today
+        self.orders = orders or {}
         self.slots = slots(survey, orders) if survey.shuffle and orders else {}
         self.places = {asked: place for place, asked in self.slots.items()}
 
