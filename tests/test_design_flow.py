@@ -35,7 +35,11 @@ STUDY = textwrap.dedent(
         type: choice
         text: Brand?
         shuffle_choices: true
-        choices: [Acme Foods, Bolt Drinks, Crest Water, {label: None of these, value: none, fixed: true}]
+        choices:
+          - Acme Foods
+          - Bolt Drinks
+          - Crest Water
+          - {label: None of these, value: none, fixed: true}
       - {id: q1, type: text, text: One?}
       - {id: q2, type: text, text: Two?}
       - {id: q3, type: text, text: Three?}
