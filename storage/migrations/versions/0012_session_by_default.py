@@ -1,7 +1,7 @@
 """Sessions the default survey started
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0011
 Create Date: 2026-12-07 13:20:00
 
 A number that texts `hi` gets the default survey; if its next message is another
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0007"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
