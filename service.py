@@ -365,10 +365,11 @@ class Service:
         return True
 
     def resolve(self, situation: Situation) -> Situation:
-        """Give the open session, if any, its survey version: all the engine may not have."""
-        run = situation.run
-        if run is not None and run.survey is None:
-            run.survey = self.surveys.version(run.survey_id, run.version)
+        """Give the open session (or the one an opt-out ended) its survey version: all the
+        engine may not have."""
+        for run in (situation.run, situation.ended):
+            if run is not None and run.survey is None:
+                run.survey = self.surveys.version(run.survey_id, run.version)
         return situation
 
     def start(

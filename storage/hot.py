@@ -29,7 +29,7 @@ SESSION_STATUS = (
 # A session's columns as the hot path reads and writes them: see store.session_row.
 SESSION_COLUMNS = (
     "id, survey_id, survey_version, state, status, retries, answers, trail, pending, arm, "
-    "orders, started_at, updated_at, completed_at, language, test"
+    "orders, started_at, updated_at, completed_at, language, test, by_default"
 )
 # One round trip for everything a message needs: the reply if this MessageSid
 # was handled before, the number's opt-out state, and its latest session.
