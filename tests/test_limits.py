@@ -71,6 +71,7 @@ BOMBS = {
 }
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 @pytest.mark.parametrize(("text", "line", "message"), BOMBS.values(), ids=BOMBS.keys())
 def test_each_bomb_is_refused_by_check_with_its_line(app, tmp_path, text, line, message):
     path = tmp_path / "bomb.yaml"
@@ -88,6 +89,7 @@ def test_a_bomb_never_reaches_a_respondent(config, tmp_path, text):
     Service.of(app).engine.dispose()
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 def test_a_file_over_1_mb_is_refused(app, tmp_path):
     path = tmp_path / "big.yaml"
     path.write_text(survey_with("Hi") + "# padding\n" * 100_001)
