@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.compose import Composer, Part, Render, message
 from bot.flow import FINISHED, NEW, Flow, Position
 from bot.loader import as_keyword
 from bot.model import (
@@ -79,6 +80,9 @@ class Run:
     # The order things are shown in this round: {"questions": [ids], "choices": {qid:
     # [values]}}; empty when nothing is shuffled.
     orders: dict[str, Any] = field(default_factory=dict)
+    # Started by the default survey for a number that sent no keyword and was not invited:
+    # until it holds an answer, another survey's exact keyword takes over (SPEC 2).
+    by_default: bool = False
     # The survey version it runs on, resolved by the caller from `version` before the
     # engine sees the run (None: that version is gone); never stored.
     survey: Survey | None = field(default=None, repr=False, compare=False)
@@ -94,6 +98,7 @@ class Situation:
     latest_survey: str | None = None  # survey of the latest session, open or not
     latest_status: str | None = None
     test: bool = False  # a test number (flask simulate, the try page): its sessions are tests
+    ended: Run | None = None  # the latest session when an opt-out ended it: START may reopen it
 
 
 # What happened to a question in one message (`Effects.visits`), for the studio's
@@ -115,6 +120,7 @@ class Effects:
     saved: list[tuple[Run, str, Any]] = field(default_factory=list)  # (run, question id, value)
     removed: list[tuple[Run, str]] = field(default_factory=list)  # answers taken back
     visits: list[tuple[Run, str, str]] = field(default_factory=list)  # (run, question id, ASKED...)
+    reopened: Run | None = None  # an opted-out session that is open again (its status changes)
 
     def touch(self, run: Run) -> Run:
         """Note that `run` must be written."""
@@ -145,25 +151,28 @@ class Conversation:
         effects = Effects()
         word = normalise(text)
         if situation.opted_out:
-            return self._while_opted_out(word, effects)
+            return self._while_opted_out(situation, word, effects, now)
         if command_of(word, ()) == "opt_out":  # every built-in language's, in every survey
             return self._opt_out(situation, word, effects, now)
         run = self._live_run(situation, effects, now)
         language = self._language(run) if run else None
         command = command_of(word, (language, ENGLISH) if language else LANGUAGES)
         if not word and not text.strip():
-            effects.reply = self._with_current(bot_text("need_text", language or ENGLISH), run, now)
+            lead = Part(bot_text("need_text", language or ENGLISH))
+            effects.reply = self._with_current(lead, run, now)
             return effects
         said = language or _language_of_word(word, command)  # with no session: the word's
         if command == "help":
             effects.reply = self._help(run, said, now)
             return effects
         if command == "opt_in":  # already subscribed: confirm, carry on
-            effects.reply = self._with_current(bot_text("opted_in", said), run, now, said)
+            effects.reply = self._with_current(Part(bot_text("opted_in", said)), run, now, said)
             return effects
         if command == "restart":
             return self._restart(situation, run, effects, now)
         keyword = self.library.by_keyword(word)
+        if run is not None and keyword is not None and self._yields(run, keyword):
+            return self._start(keyword, run, effects, now, situation.test, _said(keyword, word))
         if run is None:
             if keyword is not None:
                 return self._start(
@@ -186,19 +195,43 @@ class Conversation:
         survey = self._survey_of(run)
         if survey is None or run.state not in survey.by_id:
             return None
-        local = survey.in_language(self._language(run))
-        context = self._position(local, run, now).context
-        reminder = local.reminder.render(context) if local.reminder else ""
-        return self._with_current(reminder, run, now)
+        compose = self._composer(survey, run, now)
+        return self._with_current(compose.reminder(), run, now)
 
     # -- commands ---------------------------------------------------------
 
-    def _while_opted_out(self, word: str, effects: Effects) -> Effects:
-        """Only an opt-in word (or YES) gets a reply while a number is opted out."""
+    def _while_opted_out(self, situation: Situation, word: str, effects: Effects, now) -> Effects:
+        """Only an opt-in word (or YES) gets a reply while a number is opted out.
+
+        It reopens the session the opt-out ended, if that has not expired since, and asks
+        its waiting question again (SPEC 2).
+        """
         if command_of(word, ()) == "opt_in" or word == OPT_IN_WHILE_OUT:
             effects.opted_out = False
-            effects.reply = bot_text("opted_in", _language_of_word(word, "opt_in"))
+            language = _language_of_word(word, "opt_in")
+            run = self._reopened(situation, now)  # its question in its language; the
+            if run is not None:  # confirmation in the word's, as with no session
+                effects.reopened = effects.touch(run)
+            lead = Part(bot_text("opted_in", language))
+            effects.reply = self._with_current(lead, run, now, language)
         return effects
+
+    def _reopened(self, situation: Situation, now: datetime) -> Run | None:
+        """The session an opt-out ended, open again, or None once it has expired."""
+        ended = situation.ended
+        survey = self._survey_of(ended) if ended else None
+        if ended is None or survey is None or situation.run is not None:
+            return None
+        if survey.expired(ended.updated_at, now) or ended.state not in survey.by_id:
+            return None
+        run = _copy(ended)
+        run.status, run.updated_at = OPEN, now  # idle time counts from the START
+        return run
+
+    def _yields(self, run: Run, keyword: Survey) -> bool:
+        """Whether an exact keyword of another survey takes over `run`: a session the default
+        survey started that holds no answer yet (`hi`, then `VAX`, starts VAX)."""
+        return run.by_default and keyword.id != run.survey_id and not run.answers
 
     def _opt_out(self, situation: Situation, word: str, effects: Effects, now) -> Effects:
         """End the open session as opted out; confirm only what the carrier does not."""
@@ -227,16 +260,13 @@ class Conversation:
         """The survey's help text (else the standard one), then the current question again."""
         survey = self._survey_of(run) if run else self.library.default()
         if survey is None:
-            return self._with_current(
-                bot_text("help", language, name="Surveys"), run, now, language
-            )
-        local = survey.in_language(language)
-        if local.help is None:
-            lead = bot_text("help", language, name=local.name)
+            lead = Part(bot_text("help", language, name="Surveys"))
             return self._with_current(lead, run, now, language)
+        local = survey.in_language(language)
         answers = run.answers if run else {}
         context = Position(local, NEW, answers, _today(survey, now), language).context
-        return self._with_current(local.help.render(context), run, now, language)
+        lead = Composer(survey, language, _rendered(context)).help()
+        return self._with_current(lead, run, now, language)
 
     def _restart(self, situation: Situation, run: Run | None, effects: Effects, now: datetime):
         """Start the same survey again, in its current version, from the top."""
@@ -261,7 +291,9 @@ class Conversation:
         if default is None:
             effects.reply = self._keyword_list(ENGLISH)
             return effects
-        return self._start(default, None, effects, now, situation.test)
+        effects = self._start(default, None, effects, now, situation.test)
+        effects.runs[-1].by_default = True
+        return effects
 
     # -- the survey itself ------------------------------------------------
 
@@ -287,8 +319,8 @@ class Conversation:
         local = survey.in_language(language)
         position = Position(local, NEW, new.answers, _today(survey, now), language)
         state = self.flow(survey).trigger("start", position)
-        intro = local.intro.render(position.context) if local.intro else ""
-        effects.reply = self._arrive(survey, new, state, intro, effects, now)
+        intro = Composer(survey, language, _rendered(position.context)).intro()
+        effects.reply = self._arrive(survey, new, state, [intro], effects, now)
         return effects
 
     def _answer(
@@ -319,7 +351,7 @@ class Conversation:
         pending, run.pending = run.pending, None  # any reply ends a confirmation
         confirmed = read_yesno(asked, text, language) if pending is not None else None
         if confirmed is False:
-            effects.reply = self._ask(local, asked, self._position(local, run, now))
+            effects.reply = message([self._composer(survey, run, now).ask(asked)])
             return effects
         value = pending if confirmed is True else self._read(survey, run, asked, text, command, now)
         value = self._constrained(local, asked, run, value, now)
@@ -340,7 +372,7 @@ class Conversation:
             if question.type == LANGUAGE:  # the reply to it is already in the new language
                 run.language = value
             state = self.flow(survey).trigger("answered", position)
-        effects.reply = self._arrive(survey, run, state, "", effects, now)
+        effects.reply = self._arrive(survey, run, state, [], effects, now)
         return effects
 
     def _invalid(
@@ -357,23 +389,22 @@ class Conversation:
         language = self._language(run)
         local = survey.in_language(language)
         position = self._position(local, run, now)
+        compose = Composer(survey, language, _rendered(position.context))
         if (close := near_miss(asked, text, language)) is not None:  # uses no retry
             run.pending = close.value
-            effects.reply = bot_text("did_you_mean", language, label=close.label)
+            effects.reply = message(compose.confirm(close.label))
             return effects
         flow = self.flow(survey)
         if run.retries < survey.max_retries:
             run.retries += 1
             effects.visits.append((run, asked.id, REPROMPTED))
             flow.trigger("reprompt", position)
-            reason = asked.error.render(position.context) if asked.error else value.reason
-            effects.reply = reason + "\n\n" + self._ask(local, asked, position)
+            effects.reply = message(compose.reprompt(asked, value.reason))
             return effects
         self._leave(run, asked, language)
         effects.visits.append((run, asked.id, UNANSWERED))
         state = flow.trigger("unanswered", position)
-        lead = bot_text("move_on", language)
-        effects.reply = self._arrive(survey, run, state, lead, effects, now)
+        effects.reply = self._arrive(survey, run, state, [compose.said("move_on")], effects, now)
         return effects
 
     def _constrained(self, local: Survey, asked: Question, run: Run, value, now: datetime):
@@ -396,10 +427,9 @@ class Conversation:
         run.pending = None
         history = run.trail
         if not history:  # at the first question: say so, and ask it again
-            local = survey.in_language(self._language(run))
-            lead = bot_text("back_at_first", self._language(run))
-            question = local.by_id[run.state]
-            effects.reply = _join(lead, self._ask(local, question, self._position(local, run, now)))
+            compose = self._composer(survey, run, now)
+            lead = compose.said("back_at_first")
+            effects.reply = message(compose.with_question(lead, survey.by_id[run.state]))
             return effects
         last, language = history[-1]
         run.trail = history[:-1]
@@ -411,39 +441,33 @@ class Conversation:
         local = survey.in_language(language)
         position = self._position(local, run, now)
         run.state = self.flow(survey).trigger(f"back_to_{last}", position)
-        notes = self._notes_before(local, last, position)
-        effects.reply = _join(*notes, self._ask(local, local.by_id[last], position))
+        compose = Composer(survey, language, _rendered(position.context))
+        context = position.context
+        notes = compose.notes_before(
+            survey.by_id[last], lambda note: note.when is None or note.when.is_true(context)
+        )
+        effects.reply = message(compose.arrival(survey.by_id[last], notes))
         return effects
 
-    def _notes_before(self, local: Survey, qid: str, position: Position) -> list[str]:
-        """The texts of the notes sent with question `qid`: those right before it that apply."""
-        index = next(i for i, q in enumerate(local.questions) if q.id == qid)
-        notes = []
-        for question in reversed(local.questions[:index]):
-            if question.type != NOTE:
-                break
-            if question.when is None or question.when.is_true(position.context):
-                notes.insert(0, question.text.render(position.context))
-        return notes
-
-    def _arrive(self, survey: Survey, run: Run, state: str, lead: str, effects, now) -> str:
+    def _arrive(self, survey: Survey, run: Run, state: str, lead: list[Part], effects, now) -> str:
         """Put `run` in `state` and say the next question (notes first), or the outro at the end."""
         run.retries, run.updated_at = 0, now
         effects.touch(run)
-        local = survey.in_language(self._language(run))
-        parts = [lead]
+        language = self._language(run)
+        local = survey.in_language(language)
+        parts = list(lead)
         position = self._position(local, run, now)
         position.state = state
+        compose = Composer(survey, language, _rendered(position.context))
         while state != FINISHED and local.by_id[state].type == NOTE:
-            parts.append(local.by_id[state].text.render(position.context))
+            parts.append(compose.note(local.by_id[state]))
             state = self.flow(survey).trigger("unanswered", position)
         run.state = state
         if state == FINISHED:
             self._close(run, COMPLETED, effects, now)
-            outro = local.outro.render(position.context) if local.outro else ""
-            return _join(*parts, outro or bot_text("outro", self._language(run)))
+            return message(compose.arrival(None, parts))
         effects.visits.append((run, state, ASKED))
-        return _join(*parts, self._ask(local, local.by_id[state], position))
+        return message(compose.arrival(local.by_id[state], parts))
 
     def _read(self, survey: Survey, run: Run, asked: Question, text: str, command, now):
         """Read a reply in the survey's own calendar and the session's language; None: SKIP."""
@@ -479,23 +503,22 @@ class Conversation:
         today = _today(local, now) if now else None
         return Position(local, run.state, run.answers, today, self._language(run))
 
-    def _ask(self, local: Survey, question: Question, position: Position) -> str:
-        """A question's text with its choices as numbered lines."""
-        text = question.text.render(position.context)
-        lines = [f"{i}. {choice.label}" for i, choice in enumerate(question.choices, 1)]
-        return "\n".join([text, *lines])
+    def _composer(self, survey: Survey, run: Run, now: datetime | None) -> Composer:
+        """The composer of `run`'s messages: in its language, rendering where it stands."""
+        language = self._language(run)
+        position = self._position(survey.in_language(language), run, now)
+        return Composer(survey, language, _rendered(position.context))
 
     def _with_current(
-        self, lead: str, run: Run | None, now: datetime | None, language: str = ENGLISH
+        self, lead: Part, run: Run | None, now: datetime | None, language: str = ENGLISH
     ) -> str:
         """`lead`, then the current question when a session is open, else the keywords."""
         survey = self._survey_of(run) if run else None
         question = survey.by_id.get(run.state) if survey else None
         if question is None:
-            return _join(lead, self._keyword_list(self._language(run) if run else language))
-        local = survey.in_language(self._language(run))
-        position = self._position(local, run, now)
-        return _join(lead, self._ask(local, local.by_id[question.id], position))
+            keywords = self._keyword_list(self._language(run) if run else language)
+            return message([lead, Part(keywords)])
+        return message(self._composer(survey, run, now).with_question(lead, question))
 
     def _keyword_list(self, language: str) -> str:
         """A short line that says which keywords start which survey, in `language`."""
@@ -533,9 +556,9 @@ def _copy(run: Run) -> Run:
     return copied
 
 
-def _join(*parts: str) -> str:
-    """The parts of a reply that have text, separated by blank lines."""
-    return "\n\n".join(part for part in parts if part)
+def _rendered(context: dict[str, Any]) -> Render:
+    """How the conversation renders an author's text: with the session's answers and today."""
+    return lambda text, where: Part(text.render(context))
 
 
 def _today(survey: Survey, now: datetime) -> date:

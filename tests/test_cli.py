@@ -42,7 +42,7 @@ def test_check_passes_on_the_examples_with_their_costs(runner):
     result = runner.invoke(args=["surveys", "check"])
     assert result.exit_code == 0, result.output
     assert "No problems in 5 survey files." in result.output
-    assert "visit-feedback (" in result.output and "[en]: 48 messages, all GSM-7" in result.output
+    assert "visit-feedback (" in result.output and "[en]: 57 messages, all GSM-7" in result.output
     assert "segments per message" in result.output
 
 
@@ -265,7 +265,7 @@ def test_retired_survey_is_listed_and_exported(app, runner, sms, surveys_dir, cl
     assert listed(runner, "quick").startswith("quick [retired: its file is gone]: quick | ")
     [row] = export(runner, "quick")
     assert (row["q"], row["status"]) == ("Sam", "completed")
-    auth = {"Authorization": "Bearer admin-secret"}
+    auth = {"Authorization": "Bearer admin-secret-token"}
     response = client.get("/surveys/quick/export.csv", headers=auth)
     assert response.status_code == 200 and "Sam" in response.get_data(as_text=True)
     assert client.get("/surveys/never/export.csv", headers=auth).status_code == 404
@@ -277,8 +277,8 @@ def test_simulate_unknown_survey_is_a_clear_error(runner):
 
 
 def test_db_current_and_upgrade(runner):
-    assert "code: 0007" in runner.invoke(args=["db", "current"]).output
-    assert "at 0007" in runner.invoke(args=["db", "upgrade"]).output
+    assert "code: 0012" in runner.invoke(args=["db", "current"]).output
+    assert "at 0012" in runner.invoke(args=["db", "upgrade"]).output
 
 
 def flask(*args: str, settings: dict[str, str]) -> subprocess.CompletedProcess:

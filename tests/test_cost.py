@@ -291,7 +291,7 @@ def test_an_authors_character_in_ucs2_is_named_with_its_line_and_replacement():
         ),
         (
             6,
-            '"’" (U+2019), "🙂" (U+1F642) send 5 messages in UCS-2, such as help q (2 segments); '
+            '"’" (U+2019), "🙂" (U+1F642) send 6 messages in UCS-2, such as help q (2 segments); '
             'write "\'" for "’", or set smart_encoding: true; "🙂" has no GSM-7 replacement',
         ),
     ]
@@ -347,13 +347,14 @@ def test_the_cost_table():
     table = format_costs([report]).splitlines()
     assert table[0].startswith("visit-feedback (")
     assert table[0].endswith(
-        "[en]: 48 messages, all GSM-7; costliest: help satisfaction, 2 segments (235 septets)"
+        "[en]: 57 messages, all GSM-7; costliest: help satisfaction, 2 segments (235 septets)"
     )
-    assert table[1].split() == ["ask", "re-prompt", "move", "on", "help"]
+    head = ["ask", "re-prompt", "confirm", "move", "on", "help", "reminder"]
+    assert table[1].split() == head
     rows = {line.split()[0]: line.split()[1:] for line in table[2:11]}
-    assert rows["name"] == ["1", "1", "-", "1"]
-    assert rows["satisfaction"] == ["1*", "1*", "1*", "2*"]
-    assert rows["outro"] == ["1*", "-", "1*", "-"]
+    assert rows["name"] == ["1", "1", "-", "-", "1", "1"]
+    assert rows["satisfaction"] == ["1*", "1*", "1", "1*", "2*", "1*"]
+    assert rows["outro"] == ["1*", "-", "-", "1*", "-", "-"]
     assert any("print the answer to name" in line for line in table)
     assert table[-1].startswith("segments per message; u: UCS-2; *: worst case")
 
