@@ -250,7 +250,7 @@ class Service:
     def close(self) -> None:
         """Stop the survey watcher and close the database connections."""
         self.catalog.stop_watching()
-        self.engine.dispose()
+        database.dispose(self.engine)
 
     def receive(self, message: Inbound, now: datetime | None = None) -> str:
         """Handle one inbound message exactly once and return the reply's text ("" for none)."""
