@@ -217,20 +217,28 @@ OPTED_OUT_NOTE = "[{phone} is opted out: type START to opt in again. Ctrl-D to l
     metavar="CODE",
     help="The language to answer in, one of the survey's.  [default: its first]",
 )
-def simulate(survey: str, phone: str, language: str | None) -> None:
+@click.option(
+    "--arm",
+    metavar="ID",
+    help="The study arm to take, one of the survey's arms.  [default: drawn at random]",
+)
+def simulate(survey: str, phone: str, language: str | None, arm: str | None) -> None:
     """Answer a survey in the terminal; its sessions are test sessions."""
     service, found = current_service(), served_survey(survey)
     _refuse_real_number(service, phone)
     if language is not None and language not in found.languages:
         languages = ", ".join(found.languages)
         raise click.UsageError(f"Survey {found.id!r} has no language {language!r} ({languages}).")
+    if arm is not None and arm not in (ids := [a.id for a in found.arms]):
+        arms = ", ".join(ids) or "it has none"
+        raise click.UsageError(f"Survey {found.id!r} has no arm {arm!r} ({arms}).")
     click.echo(f"[{found.name}: you are {phone}, a test number. Ctrl-D to leave.]")
     if service.situation(phone).opted_out:
         click.echo(OPTED_OUT_NOTE.format(phone=phone))
     else:
         with database.locked(service.engine, phone) as conn:
             effects, _ = service.start(
-                conn, phone, found, datetime.now(UTC), test=True, language=language
+                conn, phone, found, datetime.now(UTC), test=True, language=language, arm=arm
             )
         _say(effects.reply)
     _converse(service, phone, found)
