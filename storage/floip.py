@@ -47,7 +47,7 @@ TYPES = {
 }
 YES_NO = ["yes", "no"]  # a yes/no question's choices, and its answers as responses
 ANSWERS = """
-SELECT a.id, s.id, s.phone, a.question_id, a.value, a.answered_at
+SELECT a.id, s.id, s.phone, a.question_id, a.value, a.answered_at, s.orders
 FROM survey_session AS s JOIN answer AS a ON a.session_id = s.id
 WHERE {where} ORDER BY s.started_at, s.id, a.id
 """
@@ -160,10 +160,10 @@ def _timestamp(moment: datetime | str) -> str:
 def responses(db: Connection, query: Query, known: dict[str, dict], key: bytes) -> Iterator[str]:
     """The responses file's text, a batch of rows at a time: a JSON array of row arrays."""
     yield "["
-    first = True
+    first, shown = True, _Shown()
     for batch in batches(db, ANSWERS, query, []):
         lines = []
-        for row_id, session_id, phone, qid, stored, at in batch:
+        for row_id, session_id, phone, qid, stored, at, orders in batch:
             if qid not in known:  # a question no loadable version describes
                 continue
             row = [
@@ -172,13 +172,28 @@ def responses(db: Connection, query: Query, known: dict[str, dict], key: bytes) 
                 phone_hash(phone, key),
                 qid,
                 response(values.load(stored)),
-                {"session_id": session_id},
+                {"session_id": session_id} | shown.choice_order(session_id, orders, qid),
             ]
             lines.append(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
         if lines:
             yield ("\n" if first else ",\n") + ",\n".join(lines)
             first = False
     yield "\n]\n"
+
+
+class _Shown:
+    """The orders a session saw (issue 22), read once per session as its answers go by."""
+
+    def __init__(self):
+        self.session, self.choices = None, {}
+
+    def choice_order(self, session_id: int, orders: str | None, qid: str) -> dict:
+        """`choice_order` metadata when this question's choices were shown shuffled."""
+        if session_id != self.session:
+            self.session = session_id
+            self.choices = (json.loads(orders) if orders else {}).get("choices") or {}
+        order = self.choices.get(qid)
+        return {"choice_order": list(order)} if order else {}
 
 
 def response(value):

@@ -19,10 +19,13 @@ from datetime import date, datetime
 import pandas
 import pyreadstat
 import pytest
+from sqlalchemy import text
 from test_studio import sign_in
 
+from bot.loader import load_survey
 from conftest import saved, survey_folder
 from service import Inbound
+from storage import floip
 
 AUTH = {"Authorization": "Bearer admin-secret"}
 LONG_ID = "people_living_in_your_household_today"  # 37 characters: Stata allows 32
@@ -380,6 +383,35 @@ def test_older_choice_values_stay_valid_responses(app, answered, tmp_path):
     plum = [row for row in rows if row[3] == "fruit" and row[4] == "plum"]
     assert plum  # answered under the first version, which had plum
     assert fruit["type_options"]["choices"] == ["pear", "apple", "kiwi", "plum"]
+
+
+def test_shuffled_choices_are_in_the_rows_metadata(app, answered, tmp_path):
+    shown = {"questions": [], "choices": {"fruit": ["kiwi", "apple", "pear"]}}
+    engine = app.extensions["survey_service"].engine
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE survey_session SET orders = :orders WHERE id = 3"),
+            {"orders": json.dumps(shown)},
+        )
+    _, rows = package(written(app, tmp_path, "floip", "study.zip"))
+    metadata = {(row[5]["session_id"], row[3]): row[5] for row in rows}
+    assert metadata[3, "fruit"] == {"session_id": 3, "choice_order": ["kiwi", "apple", "pear"]}
+    assert metadata[3, "picks"] == {"session_id": 3}  # not shuffled for this session
+    assert metadata[1, "fruit"] == {"session_id": 1}
+
+
+def test_the_package_id_lasts_while_versions_only_add_questions():
+    first = load_survey(STUDY.encode(), "study.yaml")
+    added = load_survey((STUDY + SIZE).encode(), "study.yaml")
+    changed = load_survey((STUDY + SIZE).replace("From 0 to 10?", "0 to 10?").encode(), "x.yaml")
+    key = b"k" * 32
+    ids = [
+        floip.package_id(key, "study", floip.lineage_start(newest_first))
+        for newest_first in ([first], [added, first], [changed, added, first])
+    ]
+    assert ids[0] == ids[1] != ids[2]
+    assert all(uuid.UUID(made).version == 4 for made in ids)
+    assert floip.package_id(b"other key" * 4, "study", first) != ids[0]  # another installation
 
 
 def test_the_package_id_is_stable_and_hashes_are_the_csvs(app, answered, tmp_path):
