@@ -58,6 +58,7 @@ class Units:
 # SPSS counts seconds from 14 October 1582; Stata days (%td) or milliseconds (%tc) from 1960.
 SPSS_UNITS = Units(datetime(1582, 10, 14, tzinfo=UTC), 86400, 1, "DATE11", "DATETIME23.3")
 STATA_UNITS = Units(datetime(1960, 1, 1, tzinfo=UTC), 1, 1000, "%td", "%tc")
+STATA_VERSION = 14  # format 118: read by Stata 14 and every later release (15's 119 is not)
 FORMATS = {"spss": (SPSS, SPSS_UNITS), "stata": (STATA, STATA_UNITS)}
 
 
@@ -73,7 +74,7 @@ def write(db: Connection, query: Query, found: list[Variable], fmt: str, path: P
     if fmt == "spss":
         pyreadstat.write_sav(frame, str(path), **options, variable_measure=_measures(found))
     else:
-        pyreadstat.write_dta(frame, str(path), **options)
+        pyreadstat.write_dta(frame, str(path), **options, version=STATA_VERSION)
     return len(frame)
 
 

@@ -25,7 +25,7 @@ from test_studio import sign_in
 from bot.loader import load_survey
 from conftest import saved, survey_folder
 from service import Inbound
-from storage import floip
+from storage import floip, research
 
 AUTH = {"Authorization": "Bearer admin-secret"}
 LONG_ID = "people_living_in_your_household_today"  # 37 characters: Stata allows 32
@@ -236,7 +236,9 @@ def test_variable_labels_are_the_default_language_texts_untouched(app, answered,
 
 
 def test_names_are_valid_for_stata_and_unique(app, answered, tmp_path):
-    _, meta = pyreadstat.read_dta(str(written(app, tmp_path, "stata", "study.dta")))
+    path = written(app, tmp_path, "stata", "study.dta")
+    assert path.read_bytes().startswith(b"<stata_dta><header><release>118<")  # Stata 14+
+    _, meta = pyreadstat.read_dta(str(path))
     assert LONG_ID[:32] in meta.column_names
     for name in meta.column_names:
         assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,31}", name), name
@@ -545,3 +547,38 @@ def test_studio_links_to_every_export_with_the_filters(client, answered):
     page = client.get("/studio/surveys/study?status=completed").get_data(as_text=True)
     for extension in ("csv", "sav", "dta", "zip", "md"):
         assert f"/surveys/study/export.{extension}?status=completed" in page, extension
+
+
+# -- names and codes, as pure functions ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("columns", "spss", "stata"),
+    [
+        (["in", "with", "long"], ["in", "with_", "long"], ["in_", "with_", "long_"]),
+        (["picks.Café", "2nd"], ["picks_Cafe", "v2nd"], ["picks_Cafe", "v2nd"]),
+        (["a" * 40, "a" * 40 + "b"], ["a" * 40, "a" * 40 + "b"], ["a" * 32, "a" * 30 + "_2"]),
+        (["Q", "q"], ["Q", "q_2"], ["Q", "q"]),  # SPSS does not tell case apart
+        (["t.x", "t_x"], ["t_x", "t_x_2"], ["t_x", "t_x_2"]),
+    ],
+)
+def test_names_are_valid_and_unique_per_format(columns, spss, stata):
+    assert research.unique_names(columns, research.SPSS) == spss
+    assert research.unique_names(columns, research.STATA) == stata
+
+
+@pytest.mark.parametrize(
+    ("values", "codes"),
+    [
+        (["a", "b", "c"], {"a": 1, "b": 2, "c": 3}),
+        (["5", "10", "other"], {"5": 5, "10": 10, "other": 1}),
+        (["1", "x", "2", "y"], {"1": 1, "2": 2, "x": 3, "y": 4}),
+    ],
+)
+def test_choice_codes(values, codes):
+    assert research.choice_codes(values) == codes
+
+
+def test_labels_are_cut_without_splitting_a_character():
+    assert research.cut("¿Qué?\n tal", 100) == "¿Qué? tal"
+    assert research.cut("é" * 50, 81) == "é" * 40  # 80 bytes: the 41st would be split
