@@ -152,7 +152,8 @@ class Surveys:
             key = (run.survey_id, run.version)
             if run.id is None and key not in self.stored:
                 survey = run.survey or self.version(*key)
-                found.append(store.Version(*key, survey.path, survey.source))
+                texts = tuple(q.id for q in survey.questions if q.type == "text")
+                found.append(store.Version(*key, survey.path, survey.source, texts))
                 self.pending.add(key)
         return tuple(found)
 
@@ -305,10 +306,11 @@ class Service:
         return Decision(found, effects.reply or "", effects)
 
     def resolve(self, situation: Situation) -> Situation:
-        """Give the open session, if any, its survey version: all the engine may not have."""
-        run = situation.run
-        if run is not None and run.survey is None:
-            run.survey = self.surveys.version(run.survey_id, run.version)
+        """Give the open session (or the one an opt-out ended) its survey version: all the
+        engine may not have."""
+        for run in (situation.run, situation.ended):
+            if run is not None and run.survey is None:
+                run.survey = self.surveys.version(run.survey_id, run.version)
         return situation
 
     def start(
@@ -378,7 +380,6 @@ class Service:
         """A status callback: follow the message's delivery; an opt-out at Twilio opts out."""
         now = self.clock.now()
         with self.ready().engine.begin() as conn:
-            database.bound_waits(conn)
             store.record_delivery(db=conn, sid=sid, status=status, error_code=error_code)
             if error_code == VALIDITY_EXPIRED:
                 # Twilio dropped it unsent: as if it had never been sent, so a later run sends it.
@@ -413,6 +414,8 @@ class Service:
             multi_columns=_multi_choices(survey, history) if multi_columns else {},
         )
         columns = self.surveys.columns(survey) if fmt == "wide" else []
+        with self.engine.connect() as conn:
+            export.probe(conn)
         return self._stream(query, columns, fmt)
 
     def export_research(
@@ -488,6 +491,7 @@ class Service:
     def _stream(self, query: export.Query, columns: list[str], fmt: str) -> Iterator[str]:
         """The export's lines, read in one connection held while they are consumed."""
         with self.engine.connect() as conn:
+            database.long_reads(conn)  # a big export takes time; its waits stay bounded
             if fmt == "wide":
                 yield from export.csv_lines(export.wide_rows(conn, query, columns))
             else:

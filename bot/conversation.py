@@ -80,6 +80,9 @@ class Run:
     # The order things are shown in this round: {"questions": [ids], "choices": {qid:
     # [values]}}; empty when nothing is shuffled.
     orders: dict[str, Any] = field(default_factory=dict)
+    # Started by the default survey for a number that sent no keyword and was not invited:
+    # until it holds an answer, another survey's exact keyword takes over (SPEC 2).
+    by_default: bool = False
     # The survey version it runs on, resolved by the caller from `version` before the
     # engine sees the run (None: that version is gone); never stored.
     survey: Survey | None = field(default=None, repr=False, compare=False)
@@ -95,6 +98,7 @@ class Situation:
     latest_survey: str | None = None  # survey of the latest session, open or not
     latest_status: str | None = None
     test: bool = False  # a test number (flask simulate, the try page): its sessions are tests
+    ended: Run | None = None  # the latest session when an opt-out ended it: START may reopen it
 
 
 # What happened to a question in one message (`Effects.visits`), for the studio's
@@ -116,6 +120,7 @@ class Effects:
     saved: list[tuple[Run, str, Any]] = field(default_factory=list)  # (run, question id, value)
     removed: list[tuple[Run, str]] = field(default_factory=list)  # answers taken back
     visits: list[tuple[Run, str, str]] = field(default_factory=list)  # (run, question id, ASKED...)
+    reopened: Run | None = None  # an opted-out session that is open again (its status changes)
 
     def touch(self, run: Run) -> Run:
         """Note that `run` must be written."""
@@ -146,7 +151,7 @@ class Conversation:
         effects = Effects()
         word = normalise(text)
         if situation.opted_out:
-            return self._while_opted_out(word, effects)
+            return self._while_opted_out(situation, word, effects, now)
         if command_of(word, ()) == "opt_out":  # every built-in language's, in every survey
             return self._opt_out(situation, word, effects, now)
         run = self._live_run(situation, effects, now)
@@ -166,6 +171,8 @@ class Conversation:
         if command == "restart":
             return self._restart(situation, run, effects, now)
         keyword = self.library.by_keyword(word)
+        if run is not None and keyword is not None and self._yields(run, keyword):
+            return self._start(keyword, run, effects, now, situation.test, _said(keyword, word))
         if run is None:
             if keyword is not None:
                 return self._start(
@@ -193,12 +200,38 @@ class Conversation:
 
     # -- commands ---------------------------------------------------------
 
-    def _while_opted_out(self, word: str, effects: Effects) -> Effects:
-        """Only an opt-in word (or YES) gets a reply while a number is opted out."""
+    def _while_opted_out(self, situation: Situation, word: str, effects: Effects, now) -> Effects:
+        """Only an opt-in word (or YES) gets a reply while a number is opted out.
+
+        It reopens the session the opt-out ended, if that has not expired since, and asks
+        its waiting question again (SPEC 2).
+        """
         if command_of(word, ()) == "opt_in" or word == OPT_IN_WHILE_OUT:
             effects.opted_out = False
-            effects.reply = bot_text("opted_in", _language_of_word(word, "opt_in"))
+            language = _language_of_word(word, "opt_in")
+            run = self._reopened(situation, now)  # its question in its language; the
+            if run is not None:  # confirmation in the word's, as with no session
+                effects.reopened = effects.touch(run)
+            lead = Part(bot_text("opted_in", language))
+            effects.reply = self._with_current(lead, run, now, language)
         return effects
+
+    def _reopened(self, situation: Situation, now: datetime) -> Run | None:
+        """The session an opt-out ended, open again, or None once it has expired."""
+        ended = situation.ended
+        survey = self._survey_of(ended) if ended else None
+        if ended is None or survey is None or situation.run is not None:
+            return None
+        if survey.expired(ended.updated_at, now) or ended.state not in survey.by_id:
+            return None
+        run = _copy(ended)
+        run.status, run.updated_at = OPEN, now  # idle time counts from the START
+        return run
+
+    def _yields(self, run: Run, keyword: Survey) -> bool:
+        """Whether an exact keyword of another survey takes over `run`: a session the default
+        survey started that holds no answer yet (`hi`, then `VAX`, starts VAX)."""
+        return run.by_default and keyword.id != run.survey_id and not run.answers
 
     def _opt_out(self, situation: Situation, word: str, effects: Effects, now) -> Effects:
         """End the open session as opted out; confirm only what the carrier does not."""
@@ -258,7 +291,9 @@ class Conversation:
         if default is None:
             effects.reply = self._keyword_list(ENGLISH)
             return effects
-        return self._start(default, None, effects, now, situation.test)
+        effects = self._start(default, None, effects, now, situation.test)
+        effects.runs[-1].by_default = True
+        return effects
 
     # -- the survey itself ------------------------------------------------
 

@@ -29,7 +29,7 @@ SESSION_STATUS = (
 # A session's columns as the hot path reads and writes them: see store.session_row.
 SESSION_COLUMNS = (
     "id, survey_id, survey_version, state, status, retries, answers, trail, pending, arm, "
-    "orders, started_at, updated_at, completed_at, language, test"
+    "orders, started_at, updated_at, completed_at, language, test, by_default"
 )
 # One round trip for everything a message needs: the reply if this MessageSid
 # was handled before, the number's opt-out state, and its latest session.
@@ -103,6 +103,11 @@ LOCK_QUOTA = """
 UPDATE quota_count SET completes = completes WHERE survey_id = ? AND key = ? RETURNING completes
 """
 ADD_COMPLETE = "UPDATE quota_count SET completes = completes + 1 WHERE survey_id = ? AND key = ?"
+# Its text questions, whose answers the tallies count without their values (0011).
+REMEMBER_TEXT = """
+INSERT INTO text_question (survey_id, survey_version, question_id) VALUES (?, ?, ?)
+ON CONFLICT (survey_id, survey_version, question_id) DO NOTHING
+"""
 STATEMENTS = {  # the hot path's statements by name, prepared once per connection
     "LOOKUP": LOOKUP,
     "INSERT_SESSION": INSERT_SESSION,
@@ -114,6 +119,7 @@ STATEMENTS = {  # the hot path's statements by name, prepared once per connectio
     "INSERT_INBOUND": INSERT_INBOUND,
     "SET_OPT_OUT": SET_OPT_OUT,
     "REMEMBER_VERSION": REMEMBER_VERSION,
+    "REMEMBER_TEXT": REMEMBER_TEXT,
     "ENSURE_ARM_BLOCK": ENSURE_ARM_BLOCK,
     "DRAW_ARM": DRAW_ARM,
     "NEW_ARM_BLOCK": NEW_ARM_BLOCK,

@@ -258,7 +258,7 @@ def test_retired_survey_is_listed_and_exported(app, runner, sms, surveys_dir, cl
     assert listed(runner, "quick").startswith("quick [retired: its file is gone]: quick | ")
     [row] = export(runner, "quick")
     assert (row["q"], row["status"]) == ("Sam", "completed")
-    auth = {"Authorization": "Bearer admin-secret"}
+    auth = {"Authorization": "Bearer admin-secret-token"}
     response = client.get("/surveys/quick/export.csv", headers=auth)
     assert response.status_code == 200 and "Sam" in response.get_data(as_text=True)
     assert client.get("/surveys/never/export.csv", headers=auth).status_code == 404
@@ -270,8 +270,8 @@ def test_simulate_unknown_survey_is_a_clear_error(runner):
 
 
 def test_db_current_and_upgrade(runner):
-    assert "code: 0007" in runner.invoke(args=["db", "current"]).output
-    assert "at 0007" in runner.invoke(args=["db", "upgrade"]).output
+    assert "code: 0012" in runner.invoke(args=["db", "current"]).output
+    assert "at 0012" in runner.invoke(args=["db", "upgrade"]).output
 
 
 def flask(*args: str, settings: dict[str, str]) -> subprocess.CompletedProcess:

@@ -55,7 +55,10 @@ def download(survey_id: str) -> Response:
     return Response(
         stream_with_context(chunks),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{survey_id}-{fmt}.csv"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{survey_id}-{fmt}.csv"',
+            "Cache-Control": "no-store",  # answers: never kept by a browser or a proxy
+        },
     )
 
 
