@@ -20,6 +20,7 @@ import pandas
 import pyreadstat
 import pytest
 from sqlalchemy import text
+from test_export import AUTH
 from test_studio import sign_in
 
 from bot.loader import load_survey
@@ -27,7 +28,6 @@ from conftest import saved, survey_folder
 from service import Inbound
 from storage import floip, research
 
-AUTH = {"Authorization": "Bearer admin-secret"}
 LONG_ID = "people_living_in_your_household_today"  # 37 characters: Stata allows 32
 STUDY = """\
 id: study
