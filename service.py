@@ -438,6 +438,18 @@ class Service:
             db=conn, phone=phone, effects=effects, now=now, inbound=inbound, versions=versions
         )
 
+    def standing(self, survey: Survey) -> list[tuple[str, int, int]]:
+        """A survey's target and quotas with their counts (bot.design.standing)."""
+        if not design.counted(survey):
+            return []
+        with self.engine.connect() as conn:
+            counts = design_store.quota_counts(db=conn, survey_id=survey.id)
+        return design.standing(survey, counts)
+
+    def closed(self, survey: Survey) -> bool:
+        """Whether a survey has its target of completes: it starts nothing new (SPEC 12)."""
+        return any(what == "target" and n >= wanted for what, n, wanted in self.standing(survey))
+
     def situation(self, phone: str) -> Situation:
         """What is known about a number now."""
         with self.engine.connect() as conn:

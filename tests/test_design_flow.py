@@ -209,3 +209,29 @@ def test_sixteen_new_cases_over_two_workers_split_four_and_twelve(database_url, 
         replies = at_once(16, lambda i: sender.send(f"+155500009{i:02d}", "STUDY"))
     arms = Counter(reply.text.split("(")[1].split(")")[0] for reply in replies)
     assert arms == {"short": 4, "long": 12}
+
+
+def test_surveys_list_shows_each_quota_and_the_target_as_count_over_target(app, sms):
+    complete(sms, "+15550001001", "1")
+    complete(sms, "+15550001002", "1")
+    output = app.test_cli_runner().invoke(args=["surveys", "list"]).output
+    assert "| target 2/6 | quota answers.gender == 'f' 2/2 full" in output
+
+
+def test_invite_to_a_closed_survey_sends_nothing_and_says_why(app, sms, tmp_path):
+    for i in range(6):
+        complete(sms, f"+1555000110{i}", "2")
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_text("phone\n+15550001200\n")
+    result = app.test_cli_runner().invoke(args=["invite", "study", str(numbers)])
+    assert result.exit_code == 1
+    assert "Survey 'study' is closed: it has its target of 6 completes" in result.output
+    assert session_count(app, "+15550001200") == 0
+
+
+def session_count(app, phone: str) -> int:
+    """How many sessions a number has."""
+    engine = app.extensions["survey_service"].engine
+    with engine.connect() as conn:
+        query = text("SELECT count(*) FROM survey_session WHERE phone = :p")
+        return conn.execute(query, {"p": phone}).scalar_one()

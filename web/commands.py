@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.checking import check_report, over_segments
 from bot.cost import as_json, format_costs
+from bot.design import count_of
 from bot.model import COMPLETED, OPEN, STATUSES
 from bot.survey_schema import MODELINE, SCHEMA_FILE, survey_schema
 from service import RESEARCH, Inbound, Service, StoredClaims, UnknownSurvey
@@ -171,7 +172,8 @@ def list_surveys(include_tests: bool) -> None:
                 idle_before=survey.idle_before(now),
                 include_tests=include_tests,
             )
-            click.echo(_summary(survey, counts, retired=survey in retired))
+            line = _summary(survey, counts, retired=survey in retired)
+            click.echo(line + _standing(service.standing(survey)))
     for problem in service.catalog.problems():
         click.echo(f"not served: {problem}", err=True)
 
@@ -187,6 +189,14 @@ def _summary(survey, counts: dict[str, int], retired: bool) -> str:
     return (
         f"{what} | languages: {', '.join(survey.languages)} | "
         f"{len(survey.questions)} questions | version {survey.version} | {_sessions(counts)}"
+    )
+
+
+def _standing(rows: list[tuple[str, int, int]]) -> str:
+    """` | target 3/400 | quota answers.gender == 'f' 2/2 full`: what a study still wants."""
+    return "".join(
+        f" | {what if what == 'target' else 'quota ' + what} {count_of(count, wanted)}"
+        for what, count, wanted in rows
     )
 
 
