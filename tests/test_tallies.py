@@ -78,7 +78,7 @@ SECOND = {  # on the second version
     "+15550000011": ["MEZCLA", "2", "1", "STOP"],
 }
 TESTER = ["MIX", "1", "2", "test", "4", "yes"]
-AUTH = {"Authorization": "Bearer admin-secret"}
+AUTH = {"Authorization": "Bearer admin-secret-token"}
 
 
 @pytest.fixture
