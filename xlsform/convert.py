@@ -20,7 +20,7 @@ FORM_SUFFIXES = tuple(t.value for t in SupportedFileTypes)
 # The export's own columns (SPEC 5): a question may not take their names.
 EXPORT_COLUMNS = frozenset(
     {"session_id", "phone", "survey_version", "status", "started_at", "completed_at"}
-    | {"language", "test"}
+    | {"language", "arm", "order", "test"}
 )
 TAKEN_IDS = RESERVED_IDS | EXPORT_COLUMNS
 RENAMED_SUFFIX = "_answer"  # `phone` -> `phone_answer`
