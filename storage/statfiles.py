@@ -13,9 +13,6 @@ from array import array
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import numpy
-import pandas
-import pyreadstat
 from sqlalchemy import Connection
 
 from bot import values
@@ -62,6 +59,11 @@ FORMATS = {"spss": (SPSS, SPSS_UNITS), "stata": (STATA, STATA_UNITS)}
 
 def write(db: Connection, query: Query, found: list[Variable], fmt: str, path: Path) -> int:
     """Write the .sav (`spss`) or .dta (`stata`) file of the wide export; the rows written."""
+    # Imported here: pandas and pyreadstat take ~50 MB and a second to load, which
+    # every other command (`flask export`, serving) would pay for nothing.
+    import pandas
+    import pyreadstat
+
     rules, units = FORMATS[fmt]
     columns = gather(db, query, found, units)
     named = zip((v.names[rules.name] for v in found), columns, strict=True)
@@ -130,8 +132,11 @@ def _utc(moment: datetime | str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _series(column) -> pandas.Series:
+def _series(column) -> pandas.Series:  # noqa: F821 (imported by `write`)
     """A column for the frame: floats without a copy, texts as strings."""
+    import numpy
+    import pandas
+
     if isinstance(column, array):
         return pandas.Series(numpy.frombuffer(column, dtype="float64"), copy=False)
     return pandas.Series(column, dtype=object)
