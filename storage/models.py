@@ -74,6 +74,11 @@ class SurveySession(SQLModel, table=True):
     test: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
+    # Started by the default survey for a number that sent no keyword and was not invited:
+    # another survey's keyword takes over until it holds an answer (SPEC 2).
+    by_default: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
 
 
 class Answer(SQLModel, table=True):

@@ -16,10 +16,12 @@ from storage.db import make_engine
 from storage.models import Answer, Contact, InboundMessage, SurveySession, SurveyVersion
 from web import serving_app
 
+# Each test builds its database from an older revision: start from an empty one.
+pytestmark = pytest.mark.empty_database
 FIRST = "0001"
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 OLD_TABLES = [Contact, SurveyVersion, SurveySession, Answer, InboundMessage]
-ADDED_LATER = {"language", "test", "trail", "pending", "arm", "orders"}  # from 0004, 0007
+ADDED_LATER = {"language", "test", "trail", "pending", "arm", "orders", "by_default"}
 OLD_REPLY = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Q2?</Message></Response>'
 
 
