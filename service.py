@@ -33,14 +33,12 @@ from bot.model import NOTE, Survey
 from storage import codebook, export, floip, research, results, schema, statfiles, store
 from storage import db as database
 from storage import design as design_store
+from storage.messaging import CARRIER_OPT_OUT, VALIDITY_EXPIRED
 
 RESEARCH = ("spss", "stata", "floip", "codebook")  # the research exports' formats (SPEC 13)
 CODEBOOK = "codebook"
 EXTENSION = "survey_service"  # where an app keeps its Service (`app.extensions`)
 CLAIMS_LOCK = "survey claims"  # locked like a phone number: one process decides at a time
-CARRIER_OPT_OUT = 21610  # Twilio's error: the recipient had texted STOP to this sender
-# Twilio's error: the message outlived its ValidityPeriod in Twilio's queue and was never sent.
-VALIDITY_EXPIRED = 30036
 
 
 class Clock:
@@ -168,8 +166,9 @@ class Surveys:
 class StoredClaims:
     """The catalog's claims kept in the database, so every process serves the same files."""
 
-    def __init__(self, engine):
+    def __init__(self, engine, clock: Clock | None = None):
         self.engine = engine
+        self.clock = clock or Clock()
 
     def held(self) -> dict[Claim, str]:
         """The recorded claims and the file name holding each."""
@@ -185,7 +184,7 @@ class StoredClaims:
         """Decide and record under a lock every process takes, so two never both decide."""
         with database.locked(self.engine, CLAIMS_LOCK) as conn:
             served, conflicts = decide(store.claims(db=conn), store.version_keys(db=conn))
-            store.record_claims(db=conn, held=recorded(served), now=datetime.now(UTC))
+            store.record_claims(db=conn, held=recorded(served), now=self.clock.now())
         return served, conflicts
 
 
@@ -235,7 +234,7 @@ class Service:
         """Check once that the database schema is current (creating it on a new database)."""
         if not self._checked:
             schema.ensure_current(self.engine)
-            self.catalog.use_claims(StoredClaims(self.engine))
+            self.catalog.use_claims(StoredClaims(self.engine, self.clock))
             self._checked = True
         return self
 
@@ -463,7 +462,7 @@ class Service:
         """A status callback: follow the message's delivery; an opt-out at Twilio opts out."""
         now = self.clock.now()
         with self.ready().engine.begin() as conn:
-            store.record_delivery(db=conn, sid=sid, status=status, error_code=error_code)
+            store.record_delivery(db=conn, sid=sid, status=status, error_code=error_code, now=now)
             if error_code == VALIDITY_EXPIRED:
                 # Twilio dropped it unsent: as if it had never been sent, so a later run sends it.
                 store.unsend(db=conn, sid=sid)

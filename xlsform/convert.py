@@ -13,7 +13,7 @@ from pyxform.errors import PyXFormError
 from pyxform.xls2json_backends import SupportedFileTypes, get_xlsform
 
 from bot.loader import QUESTION_ID, RESERVED_IDS, SURVEY_ID, Yaml12Loader
-from bot.model import COMMAND_WORDS
+from bot.model import COMMAND_WORDS, EXPORT_COLUMNS, TEST_COLUMN
 from xlsform.languages import language_code
 from xlsform.xpath import (
     MAX_DIGITS,
@@ -30,11 +30,7 @@ from xlsform.xpath import (
 
 FORM_SUFFIXES = tuple(t.value for t in SupportedFileTypes)
 # The export's own columns (SPEC 5): a question may not take their names.
-EXPORT_COLUMNS = frozenset(
-    {"session_id", "phone", "survey_version", "status", "started_at", "completed_at"}
-    | {"language", "test"}
-)
-TAKEN_IDS = RESERVED_IDS | EXPORT_COLUMNS
+TAKEN_IDS = RESERVED_IDS | {*EXPORT_COLUMNS, TEST_COLUMN}
 RENAMED_SUFFIX = "_answer"  # `phone` -> `phone_answer`
 
 # XLSForm type -> survey type, for the rows an SMS can ask.
