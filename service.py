@@ -400,6 +400,11 @@ class Service:
         effects = self._encoded(effects)
         return effects, self._apply(conn, phone, effects, now)
 
+    def preview(self, situation, survey: Survey, now: datetime, language=None) -> str | None:
+        """The first message `start` would send, as sent; nothing written (a dry run)."""
+        effects = self.conversation.begin(situation, survey, now=now, language=language)
+        return self._encoded(effects).reply
+
     def try_start(self, phone: str, survey: Survey, sid: str) -> str | None:
         """Start a test session (the studio's try page), logged like a message; its reply.
 
