@@ -13,18 +13,19 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 
+from bot import outcomes
 from bot.catalog import Catalog, Claim, Resolution, recorded
 from bot.conversation import Conversation, Effects, Situation
 from bot.cost import smart_encode
 from bot.loader import SurveyError, load_survey
 from bot.model import Survey
+from storage import cases, export, results, schema, store
 from storage import db as database
-from storage import export, results, schema, store
 
 EXTENSION = "survey_service"  # where an app keeps its Service (`app.extensions`)
 CLAIMS_LOCK = "survey claims"  # locked like a phone number: one process decides at a time
@@ -334,8 +335,28 @@ class Service:
     def _apply(self, conn, phone: str, effects: Effects, now, inbound=None) -> int | None:
         """Write effects with one storage call, with the survey versions new sessions use."""
         versions = self.surveys.unstored(effects)
+        cases = self._cases(effects, message=inbound is not None)
         return store.apply(
-            db=conn, phone=phone, effects=effects, now=now, inbound=inbound, versions=versions
+            db=conn,
+            phone=phone,
+            effects=effects,
+            now=now,
+            inbound=inbound,
+            versions=versions,
+            cases=cases,
+        )
+
+    def _cases(self, effects: Effects, *, message: bool) -> tuple:
+        """What the runs a message (or a start) changed tell their cases; tests have none."""
+        return tuple(
+            (
+                run,
+                outcomes.note(
+                    run, self.surveys.version(run.survey_id, run.version), message=message
+                ),
+            )
+            for run in effects.runs
+            if not run.test
         )
 
     def situation(self, phone: str) -> Situation:
@@ -350,7 +371,9 @@ class Service:
         now = self.clock.now()
         with self.ready().engine.begin() as conn:
             database.bound_waits(conn)
-            store.record_delivery(db=conn, sid=sid, status=status, error_code=error_code)
+            changed = store.record_delivery(db=conn, sid=sid, status=status, error_code=error_code)
+            if changed and error_code != VALIDITY_EXPIRED:
+                store.note_delivery(db=conn, sid=sid, status=status, error_code=error_code)
             if error_code == VALIDITY_EXPIRED:
                 # Twilio dropped it unsent: as if it had never been sent, so a later run sends it.
                 store.unsend(db=conn, sid=sid)
@@ -403,6 +426,30 @@ class Service:
         with self.engine.connect() as conn:
             return results.results(conn, self.query(survey, tests=tests, **filters), survey, older)
 
+    def outcomes(
+        self,
+        survey_id: str,
+        *,
+        e: float | None = None,
+        walk_ins: bool = False,
+        since: date | None = None,
+        until: date | None = None,
+        arm: str | None = None,
+    ) -> dict:
+        """A survey's dispositions and rates (SPEC 11), as its JSON; UnknownSurvey."""
+        survey = self.ready().surveys.find(survey_id)
+        with self.engine.connect() as conn:
+            tally = cases.tally(
+                conn,
+                survey_id=survey.id,
+                idle_before=survey.idle_before(self.clock.now()),
+                walk_ins=walk_ins,
+                since=_day_start(since),
+                until=_day_start(until, after=True),
+                arm=arm,
+            )
+        return outcomes.report(survey.id, tally, e)
+
     def summary(self, survey: Survey, *, tests: bool = False) -> results.Summary:
         """A survey's sessions by status, completion rate and last activity."""
         with self.ready().engine.connect() as conn:
@@ -441,6 +488,13 @@ def survey_languages(survey: Survey) -> tuple[str, ...]:
 def default_language(survey: Survey) -> str:
     """The language of a session that stored none: the survey's first."""
     return survey_languages(survey)[0]
+
+
+def _day_start(day: date | None, after: bool = False) -> datetime | None:
+    """The UTC midnight that starts `day` (with `after`, the one that ends it)."""
+    if day is None:
+        return None
+    return datetime.combine(day + timedelta(days=int(after)), datetime.min.time(), UTC)
 
 
 def _labels(versions: list[Survey]) -> dict[tuple[str, str], dict[str, str]]:

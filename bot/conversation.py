@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.flow import FINISHED, NEW, Flow, Position
+from bot.flow import FINISHED, NEW, Flow, Position, outcome_of
 from bot.loader import as_keyword
 from bot.model import (
     ABANDONED,
@@ -28,6 +28,7 @@ from bot.model import (
     Question,
     Survey,
 )
+from bot.outcomes import COMPLETE_OUTCOME
 from bot.replies import Invalid, near_miss, normalise, read_reply, read_yesno
 from bot.shown import shown
 from bot.words import (
@@ -72,6 +73,7 @@ class Run:
     # given up), oldest first: where BACK goes
     asked: list[list[str]] = field(default_factory=list)
     pending: str | None = None  # a near-miss choice's value waiting for YES or NO
+    outcome: str | None = None  # what ended it early: refused, ineligible, quota_full (SPEC 11)
 
     def stored_answers(self) -> dict[str, Any]:
         """The answers as storage keeps them; while open, with the engine's keys for BACK and YES.
@@ -445,12 +447,14 @@ class Conversation:
         parts = [lead]
         position = self._position(local, run, now)
         position.state = state
-        while state != FINISHED and local.by_id[state].type == NOTE:
+        while state in local.by_id and local.by_id[state].type == NOTE:
             parts.append(local.by_id[state].text.render(position.context))
             state = self.flow(survey).trigger("unanswered", position)
         run.state = state
-        if state == FINISHED:
+        if state == FINISHED or outcome_of(state):
+            run.state, run.outcome = FINISHED, outcome_of(state)
             self._close(run, COMPLETED, effects, now)
+            position.context["outcome"] = run.outcome or COMPLETE_OUTCOME
             outro = local.outro.render(position.context) if local.outro else ""
             return _join(*parts, outro or bot_text("outro", self._language(run)))
         effects.visits.append((run, state, ASKED))

@@ -30,6 +30,7 @@ from bot.model import (
     Survey,
     parse_window,
 )
+from bot.outcomes import AUTHOR_OUTCOMES
 from bot.replies import TODAY
 from bot.shown import join_labels
 from bot.templates import ENV, Expr, TemplateError, Text, limit_problems
@@ -52,6 +53,7 @@ SURVEY_KEYS = (
     "send_window",
     "smart_encoding",
     "languages",
+    "partial_after",
     "questions",
 )
 QUESTION_KEYS = (
@@ -70,13 +72,13 @@ QUESTION_KEYS = (
     "constraint",
 )
 CHOICE_KEYS = ("label", "value", "aliases")
-BRANCH_KEYS = ("if", "goto")
+BRANCH_KEYS = ("if", "goto", "outcome")
 # The keys each level must have (surveys/survey.schema.json says the same).
 REQUIRED = {
     "survey": ("questions",),
     "question": ("id", "type", "text"),
     "choice": ("label",),
-    "next": BRANCH_KEYS,
+    "next": ("if", "goto"),
 }
 DATE_ORDERS = ("MDY", "DMY")
 # What authors reach for on an answer: it prints as the label already.
@@ -534,6 +536,8 @@ class _Reader:
         settings = self.settings(f)
         questions = self.questions(f["questions"]) if "questions" in f else ()
         self.check_references(questions)
+        if "partial_after" in f:
+            settings["partial_after"] = self.partial_after(f["partial_after"], questions)
         survey = Survey(
             id=self.survey_id(f, root),
             version=hashlib.sha256(data).hexdigest()[:12],
@@ -990,7 +994,36 @@ class _Reader:
         goto = self.text("goto", f["goto"]) if "goto" in f else None
         if goto is not None:
             self.gotos.append((f["goto"][0], goto))
-        return Branch(condition, goto) if condition and goto else None
+        outcome = self.outcome(f["outcome"], goto) if "outcome" in f else None
+        return Branch(condition, goto, outcome) if condition and goto else None
+
+    def outcome(self, pair: Pair, goto: str | None) -> str | None:
+        """A `next` entry's `outcome`: refused or ineligible, ending the survey (SPEC 11)."""
+        outcome = self.text("outcome", pair)
+        if outcome is None:
+            return None
+        if outcome not in AUTHOR_OUTCOMES:
+            hint = _did_you_mean(outcome, AUTHOR_OUTCOMES)
+            self.problem(
+                pair[0], f'outcome "{outcome}" is not {_or_list(list(AUTHOR_OUTCOMES))}{hint}'
+            )
+            return None
+        if goto is not None and goto != END:
+            self.problem(pair[0], f"an entry with outcome: {outcome} must have goto: end")
+            return None
+        return outcome
+
+    def partial_after(self, pair: Pair, questions: tuple[Question, ...]) -> str | None:
+        """`partial_after`: a question of this survey (answering it or a later one: a partial)."""
+        qid = self.text("partial_after", pair)
+        ids = [q.id for q in questions if q.id]
+        if qid is not None and qid not in ids:
+            self.problem(
+                pair[0],
+                f'partial_after: there is no question "{qid}"{_did_you_mean(qid, ids)}',
+            )
+            return None
+        return qid
 
     def check_gotos(self, read: list[tuple[Question, list[tuple[Node, str]]]]) -> None:
         """Each goto leads to `end` or to a question after its own."""

@@ -80,6 +80,7 @@ class Branch:
 
     condition: Expr
     goto: str  # a later question id, or END
+    outcome: str | None = None  # with goto END: refused or ineligible (SPEC 11)
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ class Survey:
     send_window: SendWindow = DEFAULT_SEND_WINDOW
     smart_encoding: bool = False  # send Twilio's GSM-7 replacements (’ -> ') in every message
     help: Text | None = None  # the reply to HELP, replacing the standard one
+    partial_after: str | None = None  # answering this question or a later one: a partial
     languages: tuple[str, ...] = (ENGLISH,)  # the first is the default
     keyword_languages: dict[str, str] = field(default_factory=dict, compare=False)
     path: str = ""

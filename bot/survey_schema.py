@@ -25,6 +25,7 @@ from bot.loader import (
     USED_BY,
 )
 from bot.model import QUESTION_TYPES, WINDOW
+from bot.outcomes import AUTHOR_OUTCOMES
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_FILE = "survey.schema.json"  # kept in the surveys folder, where the modeline finds it
@@ -84,6 +85,7 @@ KINDS: dict[str, dict[str, Any]] = {
     "questions": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/question"}},
     "choices": _list_of({"$ref": "#/$defs/choice"}),
     "next": {"type": "array", "items": {"$ref": "#/$defs/next"}},
+    "outcome": {"enum": list(AUTHOR_OUTCOMES)},
 }
 
 # (kind, description) of every key, by level.
@@ -112,6 +114,11 @@ KEYS: dict[str, dict[str, tuple[str, str]]] = {
             "sent, answers included, so that messages cost fewer segments.",
         ),
         "languages": ("languages", "Language codes (ISO 639-1); the first is the default."),
+        "partial_after": (
+            "question id",
+            "A session that answered this question (or a later one) and then stopped is a "
+            "partial (AAPOR 1.2) in `flask surveys outcomes`; default: no partials.",
+        ),
         "questions": ("questions", "The questions, in the order they are asked."),
     },
     "question": {
@@ -143,6 +150,10 @@ KEYS: dict[str, dict[str, tuple[str, str]]] = {
     "next": {
         "if": ("condition", "An expression over answers."),
         "goto": ("text", "A later question's id, or end."),
+        "outcome": (
+            "outcome",
+            "With goto: end, ends the survey as refused (AAPOR 2.11) or ineligible (4.10).",
+        ),
     },
 }
 LOADER_KEYS = {

@@ -232,8 +232,17 @@ class Mailing:
     def record(self, sent: list[tuple[Outgoing, Sent]]) -> None:
         """Store Twilio's sids and first statuses, a batch in one transaction."""
         rows = [(message.message_id, answer.sid, answer.status) for message, answer in sent]
+        now = self.clock.now()
         with self.service.engine.begin() as conn:
-            store.record_sends(db=conn, sends=rows, now=self.clock.now())
+            store.record_sends(db=conn, sends=rows, now=now)
+            for message, _ in sent:  # its case begins, or hears of it (SPEC 11)
+                store.sent(
+                    db=conn,
+                    phone=message.phone,
+                    session_id=message.session_id,
+                    kind=message.kind,
+                    now=now,
+                )
 
     def failed(self, message: Outgoing, err: SendError) -> Outcome:
         """Store a failure: an opt-out at Twilio ends the session; a lost invite leaves none."""
@@ -242,6 +251,14 @@ class Mailing:
             return outcome  # still pending: the next run sends it once more
         now = self.clock.now()
         with database.locked(self.service.engine, message.phone) as conn:
+            store.sent(
+                db=conn,
+                phone=message.phone,
+                session_id=message.session_id,
+                kind=message.kind,
+                now=now,
+                error_code=err.code,
+            )
             store.record_send(
                 db=conn,
                 message_id=message.message_id,

@@ -67,6 +67,8 @@ class SurveySession(SQLModel, table=True):
     test: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
+    # What ended it when not its last question: refused, ineligible, quota_full (SPEC 11).
+    outcome: str | None = None
 
 
 class Answer(SQLModel, table=True):
@@ -150,3 +152,28 @@ class SurveyClaim(SQLModel, table=True):
     file: str  # the file's name in the surveys folder
     survey_id: str
     claimed_at: datetime
+
+
+class SurveyCase(SQLModel, table=True):
+    """One number in one survey (SPEC 11): its disposition, kept up to date as events arrive.
+
+    The facts of its latest session decide that session's code (bot/outcomes.py);
+    `settled` is the best code its earlier sessions reached, `code` the case's.
+    """
+
+    __tablename__ = "survey_case"
+    __table_args__ = (Index("ix_case_survey_code", "survey_id", "walk_in", "code"),)
+    survey_id: str = Field(primary_key=True)
+    phone: str = Field(primary_key=True)
+    walk_in: bool = False  # started by its number (a keyword), not by an invitation
+    created_at: datetime
+    code: str  # the disposition, as if its open session ended now
+    settled: str | None = None  # the best code of its earlier sessions
+    session_id: int | None = None  # its latest session (None once that is gone)
+    arm: str | None = None  # its session's experiment arm (SPEC 12)
+    ended: str | None = None  # the latest session's facts (bot.outcomes.Facts)...
+    answered: bool = False
+    partial: bool = False
+    replied: bool = False
+    delivery: str | None = None
+    active_at: datetime | None = None  # ...and its last activity while open (None: ended)

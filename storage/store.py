@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot import values
+from bot import outcomes, values
 from bot.conversation import (
     REPROMPTED,
     SKIPPED,
@@ -29,6 +29,8 @@ from bot.conversation import (
     split_answers,
 )
 from bot.model import OPEN, OPTED_OUT
+from bot.outcomes import Note
+from storage import cases as case_store
 from storage.hot import SESSION_STATUS, Statements, driver, statements
 from storage.models import (
     Answer,
@@ -132,6 +134,7 @@ def apply(
     now: datetime,
     inbound: Inbound | None = None,
     versions: tuple[Version, ...] = (),
+    cases: tuple[tuple[Run, Note], ...] = (),
 ) -> int | None:
     """Write all that one message (or one start) changes; the id of the last session written.
 
@@ -153,6 +156,8 @@ def apply(
         hot.write("INSERT_ANSWER", (run.id, qid, values.dump(value), raw, hot.time(now), sid))
     for run, qid, what in effects.visits:
         hot.write("VISIT", (ids[id(run)], qid, int(what == REPROMPTED), VISIT_OUTCOMES.get(what)))
+    for run, told in cases:
+        case_store.note(hot, phone, ids[id(run)], told, now)
     last = ids[id(effects.runs[-1])] if effects.runs else None
     if inbound is not None:
         log = (inbound.sid, phone, inbound.body, hot.time(now), inbound.reply, last)
@@ -178,7 +183,7 @@ def _write_run(hot: Statements, phone: str, run: Run) -> int:
     if run.status == OPEN:
         hot.write("UPDATE_SESSION", changes)
     else:
-        hot.write("END_SESSION", (run.status, *changes))
+        hot.write("END_SESSION", (run.status, run.outcome, *changes))
     return run.id
 
 
@@ -236,6 +241,59 @@ def record_delivery(*, db: Connection, sid: str, status: str, error_code: int | 
         )
     )
     return result.rowcount > 0
+
+
+def note_delivery(*, db: Connection, sid: str, status: str, error_code: int | None) -> None:
+    """Tell a message's case how it went, when it is the latest message to its session."""
+    table = OutboundMessage.__table__
+    row = db.execute(select(table.c.id, table.c.session_id).where(table.c.sid == sid)).one_or_none()
+    if row is None or row.session_id is None:
+        return
+    latest = select(func.max(table.c.id)).where(table.c.session_id == row.session_id)
+    if db.execute(latest).scalar_one() != row.id:
+        return  # among 3.19, 3.20 and 4.30 the latest message decides (SPEC 11)
+    delivery = outcomes.delivery_of(status, error_code)
+    case_store.delivered(db, session_id=row.session_id, delivery=delivery)
+
+
+def sent(
+    *,
+    db: Connection,
+    phone: str,
+    session_id: int | None,
+    kind: str,
+    now,
+    error_code: int | None = None,
+) -> None:
+    """Tell a case that Twilio took a message the bot started (or refused it: `error_code`).
+
+    A refused invitation's session is about to go, so its case keeps none.
+    """
+    if session_id is None:
+        return
+    key = db.execute(
+        select(SESSION.c.survey_id, SESSION.c.test).where(SESSION.c.id == session_id)
+    ).one_or_none()
+    if key is None or key.test:
+        return
+    refused = error_code is not None
+    delivery = outcomes.delivery_of(FAILED if refused else "queued", error_code)
+    if kind == "invite":
+        case_store.invited(
+            db,
+            survey_id=key.survey_id,
+            phone=phone,
+            session_id=None if refused else session_id,
+            delivery=delivery,
+            now=now,
+            ended=OPTED_OUT if error_code == CARRIER_OPT_OUT else None,
+        )
+    else:
+        case_store.delivered(db, session_id=session_id, delivery=delivery)
+
+
+FAILED = "failed"
+CARRIER_OPT_OUT = 21610  # Twilio's error: the number texted STOP to this sender
 
 
 def stored_versions(*, db: Connection, survey_id: str) -> list[tuple[str, str, str]]:
@@ -438,7 +496,11 @@ def unsend(*, db: Connection, sid: str) -> None:
     if row is None or row.session_id is None:
         return
     if row.kind == "invite":
-        drop_unanswered_session(db=db, session_id=row.session_id)
+        key = db.execute(
+            select(SESSION.c.survey_id, SESSION.c.phone).where(SESSION.c.id == row.session_id)
+        ).one_or_none()
+        if drop_unanswered_session(db=db, session_id=row.session_id) and key is not None:
+            case_store.forget(db, survey_id=key[0], phone=key[1], session_id=row.session_id)
     elif row.kind == "reminder":
         db.execute(
             update(SESSION)
@@ -490,11 +552,14 @@ def recipient(*, db: Connection, sid: str) -> str | None:
 def opt_out_everywhere(*, db: Connection, phone: str, now: datetime) -> None:
     """Opt a number out and end every open session it has as opted out."""
     set_opt_out(db=db, phone=phone, opted_out=True, now=now)
+    open_ids = select(SESSION.c.id).where(SESSION.c.phone == phone, SESSION.c.status == OPEN)
+    ending = list(db.execute(open_ids).scalars())
     db.execute(
         update(SESSION)
         .where(SESSION.c.phone == phone, SESSION.c.status == OPEN)
         .values(status=OPTED_OUT, updated_at=now)
     )
+    case_store.ended(db, session_ids=ending)
 
 
 # -- which file serves each id, keyword and default (SPEC 1) ---------------------------------
