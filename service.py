@@ -318,10 +318,13 @@ class Service:
         self.surveys.committed()
         return effects.reply
 
-    def reminder(self, run, now: datetime) -> str | None:
-        """The reminder for an open session, as sent (Smart Encoding applied where asked)."""
+    def reminder(self, run, now: datetime, recontact: bool = False) -> str | None:
+        """The reminder for an open session, as sent (Smart Encoding applied where asked).
+
+        A re-contact of a survey without `reminder` leads with a built-in line.
+        """
         survey = self.surveys.version(run.survey_id, run.version)
-        body = self.conversation.remind(run, now)
+        body = self.conversation.remind(run, now, fallback=recontact)
         return _encode(survey, body)
 
     def _encoded(self, effects: Effects, open_run=None) -> Effects:

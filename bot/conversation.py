@@ -195,14 +195,19 @@ class Conversation:
         run = self._live_run(situation, effects, now)
         return self._start(survey, run, effects, now, situation.test, language)
 
-    def remind(self, run: Run, now: datetime | None = None) -> str | None:
-        """A nudge for an unfinished session: the survey's `reminder`, then its question again."""
+    def remind(self, run: Run, now: datetime | None = None, fallback: bool = False) -> str | None:
+        """A nudge for an unfinished session: the survey's `reminder`, then its question again.
+
+        With `fallback`, a survey without a reminder gets a built-in line (a re-contact's).
+        """
         survey = self._survey_of(run)
         if survey is None or run.state not in survey.by_id:
             return None
         local = survey.in_language(self._language(run))
         context = self._position(local, run, now).context
         reminder = local.reminder.render(context) if local.reminder else ""
+        if not reminder and fallback:
+            reminder = bot_text("recontact", self._language(run))
         return self._with_current(reminder, run, now)
 
     # -- commands ---------------------------------------------------------

@@ -54,6 +54,7 @@ SURVEY_KEYS = (
     "smart_encoding",
     "languages",
     "partial_after",
+    "recontact",
     "questions",
 )
 QUESTION_KEYS = (
@@ -256,6 +257,17 @@ def parse_duration(text: str) -> timedelta | None:
     if not parts or "".join(n + u for n, u in parts) != compact:
         return None
     return sum((timedelta(**{UNITS[u]: int(n)}) for n, u in parts), timedelta())
+
+
+def duration_text(span: timedelta) -> str:
+    """A duration as authors write one: `4d4h`, `90m` is `1h30m`."""
+    seconds = int(span.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
 
 
 # Plain-words hints for the YAML mistakes authors make most.
@@ -538,6 +550,8 @@ class _Reader:
         self.check_references(questions)
         if "partial_after" in f:
             settings["partial_after"] = self.partial_after(f["partial_after"], questions)
+        if "recontact" in f:
+            self.check_recontact(f, settings)
         survey = Survey(
             id=self.survey_id(f, root),
             version=hashlib.sha256(data).hexdigest()[:12],
@@ -638,6 +652,7 @@ class _Reader:
             "timezone": self.timezone,
             "send_window": self.send_window,
             "smart_encoding": self.flag,
+            "recontact": self.recontact,
         }
         values = {key: read(key, f[key]) for key, read in readers.items() if key in f}
         return {key: value for key, value in values.items() if value is not None}
@@ -706,6 +721,31 @@ class _Reader:
             self.problem(pair[0], f"{key} must be longer than 0")
             return None
         return duration
+
+    def recontact(self, key: str, pair: Pair) -> tuple[timedelta, ...] | None:
+        """Delays such as [4h, 1d, 3d]: when a silent invited number is contacted again."""
+        delays = []
+        for node in self.items(key, pair):
+            if not isinstance(node, ScalarNode):
+                self.problem(node, f"each {key} delay must be a duration like 4h or 1d")
+                return None
+            delay = self.expire_after(key, (node, node))
+            if delay is None:
+                return None
+            delays.append(delay)
+        return tuple(delays)
+
+    def check_recontact(self, f: Fields, settings: dict[str, Any]) -> None:
+        """Warn when the re-contacts cannot all go before a silent session expires."""
+        delays = settings.get("recontact") or ()
+        expire_after = settings.get("expire_after", Survey.expire_after)
+        if delays and sum(delays, timedelta()) >= expire_after:
+            self.warn(
+                f["recontact"][0],
+                f"recontact delays add up to {duration_text(sum(delays, timedelta()))}, but "
+                f"sessions expire after {duration_text(expire_after)}: the last re-contacts "
+                "would never go; set expire_after longer",
+            )
 
     def date_order(self, key: str, pair: Pair) -> str | None:
         """MDY or DMY, in any case."""

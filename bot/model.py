@@ -132,6 +132,7 @@ class Survey:
     smart_encoding: bool = False  # send Twilio's GSM-7 replacements (’ -> ') in every message
     help: Text | None = None  # the reply to HELP, replacing the standard one
     partial_after: str | None = None  # answering this question or a later one: a partial
+    recontact: tuple[timedelta, ...] = ()  # delays of the re-contacts of a silent invitation
     languages: tuple[str, ...] = (ENGLISH,)  # the first is the default
     keyword_languages: dict[str, str] = field(default_factory=dict, compare=False)
     path: str = ""

@@ -79,6 +79,7 @@ KINDS: dict[str, dict[str, Any]] = {
     "length": {"type": "integer", "minimum": 1},
     "number": {"type": "number"},
     "duration": DURATION,
+    "durations": _list_of(DURATION),
     "window": {"type": "string", "pattern": rf"^\s*{WINDOW.pattern}\s*$"},
     "date order": _one_of(DATE_ORDERS),
     "type": _one_of(QUESTION_TYPES),
@@ -118,6 +119,11 @@ KEYS: dict[str, dict[str, tuple[str, str]]] = {
             "question id",
             "A session that answered this question (or a later one) and then stopped is a "
             "partial (AAPOR 1.2) in `flask surveys outcomes`; default: no partials.",
+        ),
+        "recontact": (
+            "durations",
+            "Delays such as [4h, 1d, 3d]: an invited number that has not replied gets the "
+            "reminder and its question again after each, sent by `flask worker`.",
         ),
         "questions": ("questions", "The questions, in the order they are asked."),
     },

@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import click
 from sqlalchemy import Connection
@@ -60,6 +60,7 @@ class Outgoing:
     kind: str
     resend: bool = False  # an earlier run's pending message, claimed to be sent once more
     expires: datetime | None = None  # a reminder's session expires then: never later
+    recontact: timedelta | None = None  # an invitation's first re-contact comes this long after
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,7 @@ class Mailing:
                     session_id=message.session_id,
                     kind=message.kind,
                     now=now,
+                    recontact_after=message.recontact,
                 )
 
     def failed(self, message: Outgoing, err: SendError) -> Outcome:
@@ -289,6 +291,7 @@ class Mailing:
                 session_id=message.session_id,
                 kind=message.kind,
                 resend=message.resend,
+                now=self.clock.now(),
             )
 
 
@@ -327,7 +330,10 @@ def prepare_invite(batch: Mailing, survey, again: bool, phone: str, conn, now, *
     effects, session_id = batch.service.start(
         conn, phone, survey, now, situation, language=language
     )
-    return batch.queue(conn, phone, session_id, INVITE, effects.reply, now)
+    first = survey.recontact[0] if survey.recontact else None
+    return replace(
+        batch.queue(conn, phone, session_id, INVITE, effects.reply, now), recontact=first
+    )
 
 
 # -- reminders -------------------------------------------------------------
@@ -339,6 +345,8 @@ def prepare_reminder(batch: Mailing, session_id: int, phone: str, idle_before, c
     if isinstance(found, Outcome):
         return found
     run, expires = found
+    if batch.service.surveys.version(run.survey_id, run.version).recontact:
+        return skipped(phone, "re-contacted by flask worker (recontact)")
     body = batch.service.reminder(run, now)
     if body is None:
         return skipped(phone, "its question is gone")

@@ -57,6 +57,13 @@ def _write(hot: Statements, survey_id: str, phone: str, case: dict, arm=None) ->
             phone,
         ),
     )
+    _session_code(hot, case["session_id"], facts)
+
+
+def _session_code(hot: Statements, session_id: int | None, facts: Facts) -> None:
+    """Keep the session's own code beside it, for the export (SPEC 11: `disposition`)."""
+    if session_id is not None:
+        hot.write("SESSION_DISPOSITION", (facts.code(), session_id))
 
 
 def _insert(hot: Statements, survey_id: str, phone: str, now, walk_in: bool, **case) -> None:
@@ -66,6 +73,7 @@ def _insert(hot: Statements, survey_id: str, phone: str, now, walk_in: bool, **c
     row += (walk_in, facts.code(), None, case["session_id"], facts.ended, facts.answered)
     row += (facts.partial, facts.replied, facts.delivery)
     hot.write("CASE_INSERT", row)
+    _session_code(hot, case["session_id"], facts)
 
 
 def _moved(case: Case, session_id: int | None) -> dict:
@@ -90,6 +98,8 @@ def note(hot: Statements, phone: str, session_id: int, told: Note, now: datetime
         hot.write("CASE_DELETE", (told.survey_id, phone))  # a default survey that gave way
         return
     else:
+        if told.facts.replied and not case.facts.replied:
+            hot.write("END_RECONTACTS", (session_id,))
         facts = outcomes.merged(case.facts, told.facts)
         change = {"settled": case.settled, "session_id": session_id, "facts": facts}
     _write(hot, told.survey_id, phone, change | {"active_at": told.active_at}, told.arm)

@@ -31,6 +31,8 @@ WIDE_HEAD = [
     "started_at",
     "completed_at",
     "language",
+    "disposition",  # SPEC 11: the session's own AAPOR code, interim or not
+    "attempts",  # messages the bot started for it that Twilio took
 ]
 LONG_HEAD = [
     "session_id",
@@ -46,7 +48,7 @@ TEST_HEAD = "test"  # with include_tests: 1 for a test session, else 0
 BATCH = 2000
 WIDE = f"""
 SELECT s.id, s.phone, s.survey_version, {SESSION_STATUS}, s.started_at, s.completed_at,
-       s.language, s.answers, s.test
+       s.language, s.answers, s.test, s.disposition, s.attempts
 FROM survey_session AS s WHERE {{where}} ORDER BY s.started_at, s.id
 """
 LONG = """
@@ -152,7 +154,7 @@ def wide_rows(db: Connection, query: Query, columns: list[str]) -> Iterator[list
 
 def _wide_row(row: tuple, query: Query, columns: list[str]) -> list[str]:
     """One session's row."""
-    session_id, phone, version, status, started, completed, language, answers, test = row
+    session_id, phone, version, status, started, completed, language, answers, test, *case = row
     stored = values.load(answers)
     cells = []
     for qid in columns:
@@ -169,6 +171,8 @@ def _wide_row(row: tuple, query: Query, columns: list[str]) -> list[str]:
         status,
         *times,
         language or "",
+        case[0] or "",
+        str(case[1]),
         *tests,
         *cells,
     ]

@@ -101,6 +101,11 @@ UPDATE survey_case SET code = ?, settled = ?, session_id = ?, ended = ?, answere
 WHERE survey_id = ? AND phone = ?
 """
 CASE_DELETE = "DELETE FROM survey_case WHERE survey_id = ? AND phone = ?"
+SESSION_DISPOSITION = "UPDATE survey_session SET disposition = ? WHERE id = ?"
+# The number's first reply ends its re-contact schedule (SPEC 11).
+END_RECONTACTS = (
+    "UPDATE survey_session SET recontact_due = NULL WHERE id = ? AND recontact_due IS NOT NULL"
+)
 STATEMENTS = {  # the hot path's statements by name, prepared once per connection
     "LOOKUP": LOOKUP,
     "INSERT_SESSION": INSERT_SESSION,
@@ -116,6 +121,8 @@ STATEMENTS = {  # the hot path's statements by name, prepared once per connectio
     "CASE_INSERT": CASE_INSERT,
     "CASE_UPDATE": CASE_UPDATE,
     "CASE_DELETE": CASE_DELETE,
+    "SESSION_DISPOSITION": SESSION_DISPOSITION,
+    "END_RECONTACTS": END_RECONTACTS,
 }
 
 

@@ -30,6 +30,7 @@ class SurveyVersion(SQLModel, table=True):
 
 
 OPEN_ONLY = text(f"status = '{OPEN}'")
+DUE_ONLY = text("recontact_due IS NOT NULL")
 
 
 class SurveySession(SQLModel, table=True):
@@ -41,6 +42,13 @@ class SurveySession(SQLModel, table=True):
         # A number's sessions of one survey (flask invite asks for every number).
         Index("ix_session_phone_survey", "phone", "survey_id", "id"),
         Index("ix_session_survey", "survey_id", "started_at"),
+        # The re-contacts due (flask worker): only sessions that have one are in it.
+        Index(
+            "ix_session_recontact_due",
+            "recontact_due",
+            sqlite_where=DUE_ONLY,
+            postgresql_where=DUE_ONLY,
+        ),
         # At most one open session per number, whatever races happen.
         Index(
             "uq_session_open_phone",
@@ -69,6 +77,14 @@ class SurveySession(SQLModel, table=True):
     )
     # What ended it when not its last question: refused, ineligible, quota_full (SPEC 11).
     outcome: str | None = None
+    disposition: str | None = None  # its own AAPOR code, as if it ended now (SPEC 11)
+    # Messages the bot started to its number for it that Twilio took (invitation, re-contacts).
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # When its next re-contact is due (SPEC 11; None: none), and how many have gone.
+    recontact_due: datetime | None = None
+    recontacts: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
 
 
 class Answer(SQLModel, table=True):
@@ -123,7 +139,11 @@ class OutboundMessage(SQLModel, table=True):
     """A message the bot sent through Twilio's REST API, and its delivery state."""
 
     __tablename__ = "outbound_message"
-    __table_args__ = (Index("ix_outbound_session", "session_id"),)
+    __table_args__ = (
+        Index("ix_outbound_session", "session_id"),
+        # Messages a stopped worker left unsent, found by their kind and age (SPEC 11).
+        Index("ix_outbound_kind_status", "kind", "status", "created_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     sid: str | None = Field(default=None, unique=True)  # Twilio's MessageSid once accepted
     phone: str

@@ -23,8 +23,11 @@ COUNTED = ("choice", "multi", "yesno", "scale")  # types whose answers are count
 STATS = ("number", "scale")  # types whose answers get n, min, max, mean, median
 LATEST = 10  # the latest answers a text question shows
 
+# Sessions ended by an `outcome` (SPEC 11) are completed but never count as completions.
+EARLY = "sum(CASE WHEN s.outcome IS NULL THEN 0 ELSE 1 END)"
 SESSIONS = f"""
-SELECT {SESSION_STATUS}, s.state, count(*) FROM survey_session AS s WHERE {{where}} GROUP BY 1, 2
+SELECT {SESSION_STATUS}, s.state, count(*), {EARLY} FROM survey_session AS s
+WHERE {{where}} GROUP BY 1, 2
 """
 VISITS = """
 SELECT v.question_id, count(*), sum(CASE WHEN v.outcome = 'skipped' THEN 1 ELSE 0 END),
@@ -95,7 +98,7 @@ def results(db: Connection, query: Query, survey: Survey, older: list[Survey]) -
     for question in survey.questions:
         _describe(db, query, question, funnels[question.id], older)
     ended = sessions["total"] - sessions[OPEN]
-    rate = sessions[COMPLETED] / ended if ended else None
+    rate = (sessions[COMPLETED] - sessions.pop("early")) / ended if ended else None
     median = _median_seconds(db, query)
     return Results(survey.id, sessions, rate, median, list(funnels.values()))
 
@@ -109,17 +112,19 @@ def _rows(db: Connection, sql: str, query: Query, lead: tuple = (), tail: tuple 
 
 
 def _sessions(db: Connection, query: Query, funnels: dict[str, Funnel]) -> dict[str, int]:
-    """Sessions by status; each question's dropped and waiting sessions."""
+    """Sessions by status (`early`: ended by an outcome); each question's dropped and waiting."""
     counts = dict.fromkeys(STATUSES, 0)
+    early = 0
     idle_before = driver(db).time(query.idle_before)
-    for status, state, n in _rows(db, SESSIONS, query, lead=(idle_before,)):
+    for status, state, n, ended_early in _rows(db, SESSIONS, query, lead=(idle_before,)):
         counts[status] += n
+        early += ended_early or 0
         funnel = funnels.get(state)
         if funnel is not None and status in ENDED_UNFINISHED:
             funnel.dropped += n
         elif funnel is not None and status == OPEN:
             funnel.waiting += n
-    return {"total": sum(counts.values()), **counts}
+    return {"total": sum(counts.values()), **counts, "early": early}
 
 
 def _visits(db: Connection, query: Query, funnels: dict[str, Funnel]) -> None:
@@ -228,7 +233,7 @@ def _day_time(db: Connection, stored) -> str:
 
 MINUTE = "%Y-%m-%d %H:%M"
 SUMMARY = f"""
-SELECT {SESSION_STATUS}, count(*), max(s.updated_at) FROM survey_session AS s
+SELECT {SESSION_STATUS}, count(*), max(s.updated_at), {EARLY} FROM survey_session AS s
 WHERE {{where}} GROUP BY 1
 """
 STORED = "SELECT survey_id, count(*) FROM survey_version GROUP BY 1"
@@ -248,13 +253,14 @@ class Summary:
 
 def summary(db: Connection, query: Query) -> Summary:
     """Sessions by status, completion rate and last activity of the sessions `query` picks."""
-    counts, last = dict.fromkeys(STATUSES, 0), None
+    counts, last, early = dict.fromkeys(STATUSES, 0), None, 0
     idle_before = driver(db).time(query.idle_before)
-    for status, n, latest in _rows(db, SUMMARY, query, lead=(idle_before,)):
+    for status, n, latest, ended_early in _rows(db, SUMMARY, query, lead=(idle_before,)):
         counts[status] += n
+        early += ended_early or 0
         last = latest if last is None else max(last, latest)
     ended = sum(counts.values()) - counts[OPEN]
-    rate = counts[COMPLETED] / ended if ended else None
+    rate = (counts[COMPLETED] - early) / ended if ended else None
     when = None if last is None else _day_time(db, last)
     return Summary({"total": sum(counts.values()), **counts}, rate, when)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import (
@@ -264,19 +264,25 @@ def sent(
     kind: str,
     now,
     error_code: int | None = None,
+    recontact_after: timedelta | None = None,
 ) -> None:
     """Tell a case that Twilio took a message the bot started (or refused it: `error_code`).
 
-    A refused invitation's session is about to go, so its case keeps none.
+    A refused invitation's session is about to go, so its case keeps none. An
+    accepted invitation whose survey has `recontact` starts its schedule.
     """
     if session_id is None:
         return
+    refused = error_code is not None
+    if not refused:  # one more attempt Twilio took (the export's `attempts`)
+        attempt = update(SESSION).where(SESSION.c.id == session_id)
+        due = {"recontact_due": now + recontact_after} if recontact_after else {}
+        db.execute(attempt.values(attempts=SESSION.c.attempts + 1, **due))
     key = db.execute(
         select(SESSION.c.survey_id, SESSION.c.test).where(SESSION.c.id == session_id)
     ).one_or_none()
     if key is None or key.test:
         return
-    refused = error_code is not None
     delivery = outcomes.delivery_of(FAILED if refused else "queued", error_code)
     if kind == "invite":
         case_store.invited(
@@ -425,7 +431,9 @@ def record_sends(*, db: Connection, sends: list[tuple[int, str, str]], now: date
 RECORD_SEND = "UPDATE outbound_message SET sid = ?, status = ?, updated_at = ? WHERE id = ?"
 
 
-def withdraw(*, db: Connection, message_id: int, session_id, kind: str, resend: bool) -> None:
+def withdraw(
+    *, db: Connection, message_id: int, session_id, kind: str, resend: bool, now=None
+) -> None:
     """Undo a message prepared but never handed to Twilio, as if it had not been prepared."""
     table = OutboundMessage.__table__
     if resend:  # an earlier run's message, claimed for sending: pending again
@@ -436,6 +444,12 @@ def withdraw(*, db: Connection, message_id: int, session_id, kind: str, resend: 
         drop_unanswered_session(db=db, session_id=session_id)
     elif kind == "reminder":
         db.execute(update(SESSION).where(SESSION.c.id == session_id).values(reminded_at=None))
+    elif kind == RECONTACT:  # due again at once, as if never claimed
+        db.execute(
+            update(SESSION)
+            .where(SESSION.c.id == session_id)
+            .values(recontact_due=now, recontacts=SESSION.c.recontacts - 1)
+        )
 
 
 def claim_resend(*, db: Connection, message_id: int, now: datetime) -> bool:
@@ -590,3 +604,75 @@ def record_claims(*, db: Connection, held: dict[Claim, tuple[str, str]], now: da
 def version_keys(*, db: Connection) -> set[tuple[str, str]]:
     """Every (survey id, version) a session has started on."""
     return {tuple(row) for row in db.execute(select(VERSION.c.survey_id, VERSION.c.version))}
+
+
+# -- re-contacts (SPEC 11: `recontact`, flask worker) ---------------------------------------
+
+RECONTACT = "recontact"  # an outbound message's kind
+CLAIM_DUE = """
+UPDATE survey_session SET recontact_due = ?
+WHERE id IN (SELECT id FROM survey_session WHERE recontact_due <= ?
+             ORDER BY recontact_due LIMIT ? {skip_locked})
+RETURNING id, phone, survey_id, survey_version
+"""
+
+
+def claim_due(*, db: Connection, now: datetime, lease_until: datetime, limit: int) -> list:
+    """Claim up to `limit` due re-contacts until `lease_until`: (id, phone, survey, version).
+
+    Claimed sessions are due again only once the lease is over, so other workers
+    pass them by; PostgreSQL's SKIP LOCKED lets two claims run at once without
+    waiting for each other, and SQLite's single writer takes them one after the other.
+    """
+    hot = driver(db)
+    skip = "" if hot.sqlite else "FOR UPDATE SKIP LOCKED"
+    sql = CLAIM_DUE.format(skip_locked=skip)
+    rows = hot.execute(db, sql, (hot.time(lease_until), hot.time(now), limit)).fetchall()
+    return sorted(rows, key=lambda row: row[0])
+
+
+def take_recontact(
+    *, db: Connection, session_id: int, lease_until: datetime, next_due: datetime | None
+) -> bool:
+    """Count one re-contact of a session this worker claimed; False if it lost the claim."""
+    result = db.execute(
+        update(SESSION)
+        .where(SESSION.c.id == session_id, SESSION.c.recontact_due == lease_until)
+        .values(recontact_due=next_due, recontacts=SESSION.c.recontacts + 1)
+    )
+    return result.rowcount > 0
+
+
+def recontact_later(*, db: Connection, session_id: int, due: datetime | None) -> None:
+    """Move a session's next re-contact (None: it has no more)."""
+    db.execute(update(SESSION).where(SESSION.c.id == session_id).values(recontact_due=due))
+
+
+def left_in_flight(*, db: Connection, kind: str, before: datetime) -> list:
+    """Pending messages of `kind` never confirmed sent, prepared before `before` (a stopped run)."""
+    table = OutboundMessage.__table__
+    return db.execute(
+        select(table.c.id, table.c.phone, table.c.session_id, table.c.kind, table.c.body)
+        .where(
+            table.c.kind == kind,
+            table.c.status == "pending",
+            table.c.created_at < before,
+            table.c.sid.is_(None),
+        )
+        .order_by(table.c.id)
+    ).all()
+
+
+def session_version(*, db: Connection, session_id: int | None) -> tuple[str, str] | None:
+    """A session's (survey id, version), None when it is gone."""
+    if session_id is None:
+        return None
+    query = select(SESSION.c.survey_id, SESSION.c.survey_version).where(SESSION.c.id == session_id)
+    row = db.execute(query).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+def recontacts_sent(*, db: Connection, session_id: int) -> int:
+    """How many re-contacts a session has had."""
+    query = select(SESSION.c.recontacts).where(SESSION.c.id == session_id)
+    return db.execute(query).scalar_one_or_none() or 0

@@ -26,7 +26,9 @@ from web import serving_app
 FIRST = "0001"
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 OLD_TABLES = [Contact, SurveyVersion, SurveySession, Answer, InboundMessage]
-ADDED_LATER = {"language", "test", "outcome"}  # survey_session: from migrations 0004, 0009
+# survey_session's columns from migrations 0004 and 0009
+ADDED_LATER = {"language", "test", "outcome", "disposition", "attempts"}
+ADDED_LATER |= {"recontact_due", "recontacts"}
 
 
 def fill(conn) -> None:

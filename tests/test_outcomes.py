@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from datetime import timedelta
@@ -228,10 +230,32 @@ def test_the_worked_example(app, invite, twilio, sms, clock):
     assert_rates(given["rates"], independent_rates(INVITED_COUNTS, 0.5))
 
     assert_reported_alike(app, report, walk_ins)
+    assert_exported(app)
 
     clock.set(clock.now() + timedelta(days=3))  # every open session idle past expire_after
     final = outcomes(app)
     assert counts(final) == INVITED_COUNTS and final["interim"] == 0
+
+
+def assert_exported(app) -> None:
+    """The export's `disposition` and `attempts` of each session."""
+    text = app.test_cli_runner().invoke(args=["export", "poll"]).output
+    found = {
+        row["phone"]: (row["disposition"], row["attempts"])
+        for row in csv.DictReader(io.StringIO(text))
+    }
+    assert found == {
+        COMPLETE: ("1.1", "1"),
+        PARTIAL: ("1.2", "1"),
+        ONE_ANSWER: ("2.12", "1"),
+        STOP_AT_ONCE: ("2.11", "1"),
+        REFUSED: ("2.11", "1"),
+        SCREENED_OUT: ("4.10", "1"),
+        SILENT: ("3.19", "1"),
+        UNDELIVERED: ("3.20", "1"),
+        INVALID: ("2.11", "1"),
+        WALK_IN: ("1.1", "0"),
+    }  # NOT_MOBILE has a case but no session: its invitation was refused
 
 
 def assert_reported_alike(app, report: dict, walk_ins: dict) -> None:
@@ -265,6 +289,10 @@ def test_outcome_ends_the_survey_with_its_outro(app, sms):
     sms.send(other, "yes")
     assert sms.send(other, "12") == "Thanks! (ineligible)"
     assert counts(outcomes(app, walk_ins=True)) == {"2.11": 1, "4.10": 1}
+    service = app.extensions["survey_service"]
+    summary = service.summary(service.surveys.get("poll"))
+    assert summary.sessions["completed"] == 2 and summary.completion_rate == 0  # no 1.1
+    assert service.results("poll").completion_rate == 0
 
 
 def test_a_default_survey_that_yields_to_a_keyword_makes_no_case(app, sms, surveys_dir):

@@ -23,6 +23,21 @@ depends_on = None
 def upgrade() -> None:
     """Apply this revision."""
     op.add_column("survey_session", sa.Column("outcome", sa.String(), nullable=True))
+    op.add_column("survey_session", sa.Column("disposition", sa.String(), nullable=True))
+    attempts = sa.Column("attempts", sa.Integer(), nullable=False, server_default="0")
+    op.add_column("survey_session", attempts)
+    op.add_column("survey_session", sa.Column("recontact_due", sa.DateTime(timezone=True)))
+    recontacts = sa.Column("recontacts", sa.Integer(), nullable=False, server_default="0")
+    op.add_column("survey_session", recontacts)
+    due = sa.text("recontact_due IS NOT NULL")
+    op.create_index(
+        "ix_session_recontact_due",
+        "survey_session",
+        ["recontact_due"],
+        sqlite_where=due,
+        postgresql_where=due,
+    )
+    op.create_index("ix_outbound_kind_status", "outbound_message", ["kind", "status", "created_at"])
     op.create_table(
         "survey_case",
         sa.Column("survey_id", sa.String(), nullable=False),
@@ -49,6 +64,12 @@ def downgrade() -> None:
     """Undo this revision."""
     op.drop_index("ix_case_survey_code", table_name="survey_case")
     op.drop_table("survey_case")
+    op.drop_index("ix_outbound_kind_status", table_name="outbound_message")
+    op.drop_index("ix_session_recontact_due", table_name="survey_session")
+    op.drop_column("survey_session", "recontacts")
+    op.drop_column("survey_session", "recontact_due")
+    op.drop_column("survey_session", "attempts")
+    op.drop_column("survey_session", "disposition")
     op.drop_column("survey_session", "outcome")
 
 
@@ -66,7 +87,8 @@ SELECT s.id, s.survey_id, s.phone, s.status, s.started_at, s.updated_at,
        (SELECT o.status FROM outbound_message AS o WHERE o.session_id = s.id
         ORDER BY o.id DESC LIMIT 1),
        (SELECT o.error_code FROM outbound_message AS o WHERE o.session_id = s.id
-        ORDER BY o.id DESC LIMIT 1)
+        ORDER BY o.id DESC LIMIT 1),
+       (SELECT count(*) FROM outbound_message AS o WHERE o.session_id = s.id AND o.sid IS NOT NULL)
 FROM survey_session AS s WHERE NOT s.test ORDER BY s.survey_id, s.phone, s.id
 """
 
@@ -80,13 +102,14 @@ def _backfill(conn) -> None:
         *(sa.column(name) for name in ("partial", "replied", "delivery", "active_at")),
     )
     cases: dict[tuple[str, str], dict] = {}
+    sessions: list[dict] = []
     for row in conn.execute(sa.text(SESSIONS)):
-        sid, survey_id, phone, status, started, updated, answered, invited, inbound, last, error = (
-            row
-        )
+        sid, survey_id, phone, status, started, updated, answered, invited, inbound, *rest = row
+        last, error, attempts = rest
         replied = inbound > (0 if invited else 1)  # a walk-in's first message started it
         delivery = None if last is None else _delivery(last, error)
         code = _code(status, answered, replied, delivery)
+        sessions.append({"id": sid, "code": code, "attempts": attempts})
         key = (survey_id, phone)
         earlier = cases.get(key)
         settled = None if earlier is None else _best(earlier["settled"], earlier["live"])
@@ -109,6 +132,11 @@ def _backfill(conn) -> None:
     rows = [{k: v for k, v in case.items() if k != "live"} for case in cases.values()]
     if rows:
         conn.execute(sa.insert(table), rows)
+    session = sa.table("survey_session", sa.column("id"), sa.column("disposition"))
+    session.append_column(sa.column("attempts"))
+    for one in sessions:
+        change = {"disposition": one["code"], "attempts": one["attempts"]}
+        conn.execute(sa.update(session).where(session.c.id == one["id"]).values(**change))
 
 
 def _delivery(status: str, error) -> str:
