@@ -3,15 +3,20 @@
 It wires the engine (`bot/`) to storage (`storage/`): it reads a number's
 situation, asks the engine what the message changes, and writes that with one
 storage call (`store.apply`). The web side, the command line and the sending
-side all go through it; it knows nothing of HTTP, and only the reply's format
-(TwiML) is handed to it by the web side.
+side all go through it; it knows nothing of HTTP. Replies are plain text here and
+in storage: the webhook makes them TwiML (web/twiml.py).
+
+Before the engine decides, the service gives it all it needs: the open
+session's survey version (`resolve`, which may read a stored version's source)
+and the catalog's served surveys, in memory; the engine reads nothing else.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
@@ -20,8 +25,8 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import outcomes
 from bot.catalog import Catalog, Claim, Resolution, recorded
+from bot.compose import as_sent
 from bot.conversation import Conversation, Effects, Situation
-from bot.cost import smart_encode
 from bot.loader import SurveyError, load_survey
 from bot.model import Survey
 from storage import cases, export, results, schema, store
@@ -55,7 +60,7 @@ class UnknownSurvey(LookupError):
 
 
 class Surveys:
-    """The surveys the engine sees: the catalog's files, plus versions kept in the database."""
+    """The catalog's files plus the versions kept in the database (`version` rebuilds one)."""
 
     def __init__(self, catalog: Catalog, engine):
         self.catalog = catalog
@@ -144,7 +149,7 @@ class Surveys:
         for run in effects.runs:
             key = (run.survey_id, run.version)
             if run.id is None and key not in self.stored:
-                survey = self.version(*key)
+                survey = run.survey or self.version(*key)
                 found.append(store.Version(*key, survey.path, survey.source))
                 self.pending.add(key)
         return tuple(found)
@@ -201,13 +206,12 @@ class Inbound:
 class Service:
     """Everything one process needs to answer messages: database, surveys, engine."""
 
-    def __init__(self, config, formatter: Callable[[str | None], str] = lambda text: text or ""):
+    def __init__(self, config):
         self.engine = database.make_engine(config["DATABASE_URL"])
         self._checked = False
         self.catalog = Catalog(config["SURVEYS_DIR"])
         self.surveys = Surveys(self.catalog, self.engine)
-        self.conversation = Conversation(self.surveys)
-        self.formatter = formatter  # the reply as the carrier takes it (TwiML for the webhook)
+        self.conversation = Conversation(self.catalog)
         self.clock: Clock = config.get("CLOCK") or Clock()
 
     @staticmethod
@@ -228,10 +232,26 @@ class Service:
             self._checked = True
         return self
 
+    def watch_surveys(self) -> None:
+        """Keep the surveys in step with their folder from a thread, for a serving process.
+
+        A process forked from this one (`gunicorn --preload`) watches in its
+        own thread, with its own database connections.
+        """
+        self.catalog.watch()
+        engine = self.engine
+        os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+
+    def close(self) -> None:
+        """Stop the survey watcher and close the database connections."""
+        self.catalog.stop_watching()
+        self.engine.dispose()
+
     def receive(self, message: Inbound, now: datetime | None = None) -> str:
-        """Handle one inbound message exactly once and return the reply, formatted."""
+        """Handle one inbound message exactly once and return the reply's text ("" for none)."""
         now = now or self.clock.now()
-        self.ready().catalog.refresh_in_background()  # a big or slow file never holds it up
+        if not self.ready().catalog.watched:  # a command or a test's app: no watcher, look now
+            self.catalog.refresh()
         self.catalog.ensure_available()  # never "no survey" for a folder it could not read
         try:
             return self._receive(message, now)
@@ -277,9 +297,17 @@ class Service:
         if reply is not None:
             return Decision(found, reply, None)
         situation.test = message.test
+        self.resolve(situation)
         effects = self.conversation.handle(situation, message.body, now=now, media=message.media)
         effects = self._encoded(effects, situation.run)
-        return Decision(found, self.formatter(effects.reply), effects)
+        return Decision(found, effects.reply or "", effects)
+
+    def resolve(self, situation: Situation) -> Situation:
+        """Give the open session, if any, its survey version: all the engine may not have."""
+        run = situation.run
+        if run is not None and run.survey is None:
+            run.survey = self.surveys.version(run.survey_id, run.version)
+        return situation
 
     def start(
         self,
@@ -295,7 +323,7 @@ class Service:
 
         The session is in `language` when the survey has it, else in the survey's default.
         """
-        situation = situation or store.situation(db=conn, phone=phone)
+        situation = self.resolve(situation or store.situation(db=conn, phone=phone))
         situation.test = test
         effects = self.conversation.begin(situation, survey, now=now, language=language)
         effects = self._encoded(effects)
@@ -310,10 +338,10 @@ class Service:
         now = self.clock.now()
         self.surveys.pending.clear()
         with database.locked(self.ready().engine, phone) as conn:
-            situation = store.situation(db=conn, phone=phone)
+            situation = self.resolve(store.situation(db=conn, phone=phone))
             situation.test = True
             effects = self._encoded(self.conversation.begin(situation, survey, now=now))
-            inbound = store.Inbound(sid, "", self.formatter(effects.reply))
+            inbound = store.Inbound(sid, "", effects.reply or "")
             self._apply(conn, phone, effects, now, inbound)
         self.surveys.committed()
         return effects.reply
@@ -323,17 +351,15 @@ class Service:
 
         A re-contact of a survey without `reminder` leads with a built-in line.
         """
-        survey = self.surveys.version(run.survey_id, run.version)
-        body = self.conversation.remind(run, now, fallback=recontact)
-        return _encode(survey, body)
+        run.survey = run.survey or self.surveys.version(run.survey_id, run.version)
+        return _encode(run.survey, self.conversation.remind(run, now, fallback=recontact))
 
     def _encoded(self, effects: Effects, open_run=None) -> Effects:
         """The effects with their reply in GSM-7 look-alikes when its survey asks for it."""
         run = effects.runs[-1] if effects.runs else open_run
         if run is None or not effects.reply:
             return effects
-        survey = self.surveys.version(run.survey_id, run.version)
-        return replace(effects, reply=_encode(survey, effects.reply))
+        return replace(effects, reply=_encode(run.survey, effects.reply))
 
     def _apply(self, conn, phone: str, effects: Effects, now, inbound=None) -> int | None:
         """Write effects with one storage call, with the survey versions new sessions use."""
@@ -352,15 +378,14 @@ class Service:
     def _cases(self, effects: Effects, *, message: bool) -> tuple:
         """What the runs a message (or a start) changed tell their cases; tests have none."""
         return tuple(
-            (
-                run,
-                outcomes.note(
-                    run, self.surveys.version(run.survey_id, run.version), message=message
-                ),
-            )
+            (run, outcomes.note(run, self._survey_of(run), message=message))
             for run in effects.runs
             if not run.test
         )
+
+    def _survey_of(self, run) -> Survey | None:
+        """The survey version a run is on: the one the engine was given, else looked up."""
+        return run.survey or self.surveys.version(run.survey_id, run.version)
 
     def situation(self, phone: str) -> Situation:
         """What is known about a number now."""
@@ -459,7 +484,7 @@ class Service:
             return results.summary(conn, self.query(survey, tests=tests))
 
     def transcript(self, phone: str) -> list[tuple[str, str]]:
-        """A number's messages in order: (body, formatted reply) each."""
+        """A number's messages in order: (body, reply's text) each."""
         with self.ready().engine.connect() as conn:
             return results.transcript(conn, phone)
 
@@ -533,4 +558,4 @@ def carrier_opt_out(conn, phone: str, now: datetime) -> None:
 
 def _encode(survey: Survey | None, text: str | None) -> str | None:
     """`text` after Twilio's Smart Encoding replacements when the survey sets smart_encoding."""
-    return smart_encode(text) if text and survey is not None and survey.smart_encoding else text
+    return as_sent(text, survey.smart_encoding) if text and survey is not None else text

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/run.py throughput [--db postgresql://...]
     .venv/bin/python bench/run.py bigdb | export | results | invite | surveyfiles | profile
+    .venv/bin/python bench/run.py loading [--big]
 
 Everything runs on 127.0.0.1 in a temporary folder; servers are started and
 stopped here, and every run is bounded in time. Results are printed and saved
@@ -60,6 +61,7 @@ from loadgen import (
     round_line,
     servers,
 )
+from loading import add_parser as add_loading
 from profiling import profile_command, py_spy, summarise_profile
 from seeding import LONG_JOIN, create_schema, database, seed, survey_version
 
@@ -535,6 +537,8 @@ def main(argv: list[str] | None = None) -> int:
     load_options(p)
     p.add_argument("--files", type=int, default=200)
     p.set_defaults(run=cmd_surveyfiles)
+
+    add_loading(sub)
 
     args = parser.parse_args(argv)
     # a SIGTERM (timeout, kill) unwinds like an exception, so every server started is stopped

@@ -67,10 +67,7 @@ SEED_ANSWERS_JSON = (
 )
 
 
-SEED_REPLY = (
-    '<?xml version="1.0" encoding="UTF-8"?><Response><Message>'
-    "How many times did you visit this year?</Message></Response>"
-)
+SEED_REPLY = "How many times did you visit this year?"  # replies are stored as text
 
 
 def seed(path: Path, version: str, sessions: int, *, expired_every: int, inbound: bool) -> dict:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from bot.loader import Problem, as_keyword
+from bot.loader import Problem, as_keyword, line_of
 from bot.model import Question, Survey
 from bot.replies import normalise
 from bot.words import LANGUAGES, TWILIO_OPT_OUT_WORDS, command_of, plain
@@ -89,10 +89,25 @@ def single_choices(survey: Survey, others: list[Survey]) -> list[Problem]:
     ]
 
 
+def unreachable(survey: Survey, others: list[Survey]) -> list[Problem]:
+    """A survey no text can start: no keyword, and not the default."""
+    if survey.keywords or survey.default:
+        return []
+    return [
+        Problem(
+            survey.path,
+            line_of(survey, "keywords"),
+            f'survey "{survey.id}" has no keywords and is not the default: no text starts it, '
+            "only `flask invite` can; add keywords: [...] to let people text in",
+        )
+    ]
+
+
 WARNINGS: tuple[Callable[[Survey, list[Survey]], list[Problem]], ...] = (
     command_choices,
     keyword_choices,
     single_choices,
+    unreachable,
 )
 
 

@@ -7,13 +7,15 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot.cost import TWILIO_MAX_CHARACTERS, Message, over_limit, survey_messages
+from bot.cost import Message, over_limit, survey_messages
 from bot.loader import Problem, SurveyError, as_keyword, line_of, load_survey
 from bot.model import Survey
+from bot.segments import TWILIO_MAX_CHARACTERS
 from bot.watch import FolderWatch
 
 log = logging.getLogger(__name__)
@@ -27,10 +29,10 @@ RACY_NS = 2_000_000_000
 # SPEC 1: new content is taken once the file is closed (or moved into place) and
 # unchanged for this long, so that a save in progress is never served as a
 # shorter survey; a saved change is then in effect within two seconds.
-STABLE_NS = 1_000_000_000
-# How long a message waits for a reload it set off; a longer one (a big file)
-# goes on in the loader thread while messages are answered from what is loaded.
-LOAD_WAIT = 0.2  # seconds
+STABLE_NS = 500_000_000
+# How often the watcher looks at the folder (an inotify read, or a stat of each file
+# where inotify is missing): a save is then served STABLE_NS plus at most this later.
+WATCH_INTERVAL = 0.2  # seconds
 
 Stamp = tuple[int, int, int]  # (mtime_ns, size, inode)
 MISSING: Stamp = (0, 0, 0)
@@ -73,7 +75,7 @@ def load_file(data: bytes, path: str) -> Survey:
     survey = load_survey(data, path)
     too_long = _too_long(survey)
     if too_long:
-        raise SurveyError(too_long)
+        raise SurveyError(too_long, survey.warnings, survey)
     return survey
 
 
@@ -106,6 +108,15 @@ def _message_lengths(survey: Survey) -> list[Problem]:
         )
         for line, m in sorted(longest.items())
     ]
+
+
+def _rewatch(catalog: weakref.ref[Catalog]) -> None:
+    """In a forked child: the watcher thread did not follow, start one if it was running."""
+    found = catalog()
+    if found is not None and found._watcher is not None:
+        found._lock = threading.Lock()  # the parent's may have been held at the fork
+        found._watcher = None
+        found.watch(found._interval)
 
 
 Claim = tuple[str, str]  # (kind, name): ("id", survey id), ("keyword", word), ("default", "")
@@ -167,6 +178,12 @@ def resolve(
             served[survey.id] = survey
             owners.update(dict.fromkeys(claims_of(survey), survey))
     return list(served.values()), problems
+
+
+def conflicts_with(survey: Survey, served: list[Survey]) -> list[Problem]:
+    """What of `survey` (one that may not even load) the `served` surveys already claim."""
+    owners = {claim: other for other in served for claim in claims_of(other)}
+    return _conflicts(survey, owners)
 
 
 def _conflicts(survey: Survey, owners: dict[Claim, Survey]) -> list[Problem]:
@@ -269,7 +286,10 @@ class Catalog:
         self._listed = False  # whether the folder was ever read: its surveys are known
         self._dirty = False  # the folder changed since the last reload began
         self._unstable = False  # a file's new content is not taken yet: look again
-        self._loader: threading.Thread | None = None
+        self._watcher: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._interval = WATCH_INTERVAL
+        self._fork_hook = False
         self._watch = FolderWatch(self.directory)
         self._claims: Claims | None = None
         self.refresh()
@@ -283,20 +303,46 @@ class Catalog:
             with self._lock:
                 self._reload()
 
-    def refresh_in_background(self, wait: float = LOAD_WAIT) -> None:
-        """`refresh` for a message: the loading runs in a thread, waited for at most `wait`.
+    def watch(self, interval: float = WATCH_INTERVAL) -> None:
+        """Keep the surveys in step with the folder from a thread of this process (SPEC 1).
 
-        A big or slow file never holds a message up: it is answered from the
-        surveys loaded so far while the loader thread goes on.
+        A saved change is then served within two seconds whether or not
+        messages arrive, and no message ever waits for a file to load. A
+        process forked from this one (`gunicorn --preload`) watches again in
+        the child, where the thread did not follow.
         """
-        if not self._stale():
-            return
-        loader = self._loader
-        if loader is None or not loader.is_alive():
-            loader = threading.Thread(target=self.refresh_now, name="survey-loader", daemon=True)
-            self._loader = loader
-            loader.start()
-        loader.join(wait)
+        with self._lock:
+            if self._watcher is not None and self._watcher.is_alive():
+                return
+            self._interval, self._stopping = interval, threading.Event()
+            self._watcher = threading.Thread(
+                target=self._watch_loop, name="survey-watcher", daemon=True
+            )
+            self._watcher.start()
+        if not self._fork_hook:
+            self._fork_hook = True
+            own = weakref.ref(self)
+            os.register_at_fork(after_in_child=lambda: _rewatch(own))
+
+    def stop_watching(self) -> None:
+        """Stop the watcher thread and wait for it (a reload under way finishes first)."""
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            self._stopping.set()
+            watcher.join()
+
+    @property
+    def watched(self) -> bool:
+        """Whether a watcher thread keeps this catalog in step: no caller needs to refresh."""
+        return self._watcher is not None and self._watcher.is_alive()
+
+    def _watch_loop(self) -> None:
+        """The watcher's loop: refresh, then sleep, until stopped."""
+        while not self._stopping.wait(self._interval):
+            try:
+                self.refresh()
+            except Exception:  # a bug must not stop the watching: the next look tries again
+                log.exception("the survey watcher could not reload %s", self.directory)
 
     def refresh_now(self) -> None:
         """Reload now, whatever the watch says."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from bot import advice
-from bot.catalog import Claim, read_survey, resolve, survey_files
+from bot.catalog import Claim, conflicts_with, read_survey, resolve, survey_files
 from bot.cost import SurveyCost, refused, survey_cost
 from bot.loader import Problem, SurveyError
 from bot.model import Survey
@@ -22,32 +22,54 @@ def check_report(
     named = {os.path.realpath(path) for path in targets}
     others = [_load(p) for p in _listed(folder) if os.path.realpath(p) not in named]
     loaded: dict[str, Survey] = {}
-    reports: dict[str, SurveyCost] = {}
+    broken: dict[str, SurveyError] = {}
     for path in targets:
         try:
             loaded[path] = read_survey(path)
         except SurveyError as err:
-            reports[path] = refused(path, err.problems)
+            broken[path] = err
     served, conflicts = resolve([*loaded.values(), *filter(None, others)], held, stored)
+    reports = {path: _broken(path, err, served) for path, err in broken.items()}
     for path, survey in loaded.items():
         reports[path] = _report(survey, [p for p in conflicts if p.path == path], served)
     return [reports[path] for path in targets]
 
 
+def _broken(path: str, err: SurveyError, served: list[Survey]) -> SurveyCost:
+    """A file that does not load: every problem and warning found, conflicts included."""
+    partial = err.partial
+    if partial is None:
+        return refused(path, err.problems, warnings=err.warnings)
+    # The problems of this round and the next: a conflict is news only once the rest is fixed.
+    others = [s for s in served if s.path != partial.path]
+    errors = err.problems + conflicts_with(partial, others)
+    warnings = _warnings(partial, served, err.warnings)
+    return refused(path, sorted(errors, key=_line), warnings=warnings)
+
+
 def _report(survey: Survey, conflicts: list[Problem], served: list[Survey]) -> SurveyCost:
-    """One loaded survey's report: refused for its conflicts, else its costs and warnings."""
+    """One loaded survey's report: refused for its conflicts, else its costs; warnings in both."""
     if conflicts:
-        return refused(survey.path, conflicts, survey.id)
+        return refused(survey.path, conflicts, survey.id, _warnings(survey, served))
     report = survey_cost(survey, languages=survey.languages, smart_encoding=survey.smart_encoding)
-    report.warnings = sorted(
-        report.warnings + advice.warnings(survey, served), key=lambda p: p.line
-    )
+    report.warnings = _warnings(survey, served, report.warnings)
     return report
 
 
+def _warnings(survey: Survey, served: list[Survey], found: list[Problem] = ()) -> list[Problem]:
+    """The loader's warnings, `found` and the advice for a survey, each once, by line."""
+    every = [*survey.warnings, *found, *advice.warnings(survey, served)]
+    return sorted(dict.fromkeys(every), key=_line)
+
+
+def _line(problem: Problem) -> int:
+    """Problems of one file go by line."""
+    return problem.line
+
+
 def over_segments(reports: list[SurveyCost], limit: int) -> list[Problem]:
-    """A problem for each message whose worst case is over `limit` segments."""
-    return [
+    """A problem for each message whose worst case is over `limit` segments, each said once."""
+    found = (
         Problem(
             report.file,
             message.line or 1,
@@ -57,7 +79,8 @@ def over_segments(reports: list[SurveyCost], limit: int) -> list[Problem]:
         for report in reports
         for message in report.messages
         if message.segments > limit
-    ]
+    )
+    return list(dict.fromkeys(found))  # a question's re-prompts differ, its line does not
 
 
 def _targets(paths: list[str]) -> list[str]:

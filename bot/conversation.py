@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.compose import Composer, Part, Render, message
 from bot.flow import FINISHED, NEW, Flow, Position, outcome_of
 from bot.loader import as_keyword
 from bot.model import (
@@ -44,10 +45,9 @@ from bot.words import text as bot_text
 
 
 class SurveySource(Protocol):
-    """Where the engine finds surveys (the catalog, plus versions kept in storage)."""
+    """The served surveys the engine may start (the catalog, already in memory)."""
 
     def get(self, survey_id: str) -> Survey | None: ...
-    def version(self, survey_id: str, version: str) -> Survey | None: ...
     def by_keyword(self, word: str) -> Survey | None: ...
     def default(self) -> Survey | None: ...
     def surveys(self) -> list[Survey]: ...
@@ -55,7 +55,11 @@ class SurveySource(Protocol):
 
 @dataclass
 class Run:
-    """A respondent's session with one survey version."""
+    """A respondent's session with one survey version.
+
+    `answers` holds answers only, by question id; what the engine keeps to go on
+    (where BACK goes, a confirmation waiting, the arm, the orders) has fields of its own.
+    """
 
     survey_id: str
     version: str
@@ -71,31 +75,16 @@ class Run:
     test: bool = False  # a test session (flask simulate, the studio's try page)
     # [question id, language it was asked in] of each question left (answered, skipped or
     # given up), oldest first: where BACK goes
-    asked: list[list[str]] = field(default_factory=list)
+    trail: list[list[str]] = field(default_factory=list)
     pending: str | None = None  # a near-miss choice's value waiting for YES or NO
     outcome: str | None = None  # what ended it early: refused, ineligible, quota_full (SPEC 11)
-
-    def stored_answers(self) -> dict[str, Any]:
-        """The answers as storage keeps them; while open, with the engine's keys for BACK and YES.
-
-        A session that has ended keeps only its answers: nothing can go back in it any more.
-        """
-        stored = dict(self.answers)
-        if self.status == OPEN and self.asked:
-            stored[ASKED] = self.asked
-        if self.status == OPEN and self.pending is not None:
-            stored[PENDING] = self.pending
-        return stored
-
-
-# The engine's own keys among a session's stored answers: never a question id (a-z first).
-ASKED, PENDING = "$asked", "$confirm"
-
-
-def split_answers(stored: dict[str, Any]) -> tuple[dict[str, Any], list[list[str]], str | None]:
-    """A session's stored answers: (the answers, the questions asked and left, a pending value)."""
-    answers = {key: value for key, value in stored.items() if key not in (ASKED, PENDING)}
-    return answers, stored.get(ASKED, []), stored.get(PENDING)
+    arm: str | None = None  # the study arm the session was given, if the survey has arms
+    # The order things are shown in this round: {"questions": [ids], "choices": {qid:
+    # [values]}}; empty when nothing is shuffled.
+    orders: dict[str, Any] = field(default_factory=dict)
+    # The survey version it runs on, resolved by the caller from `version` before the
+    # engine sees the run (None: that version is gone); never stored.
+    survey: Survey | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -123,7 +112,7 @@ class Effects:
     reports the ids it gave them instead of writing them back.
     """
 
-    reply: str | None = None  # None: an empty <Response/>
+    reply: str | None = None  # the reply's text; None: no reply (the webhook: an empty <Response/>)
     opted_out: bool | None = None  # the contact's new opt-out state, None if unchanged
     runs: list[Run] = field(default_factory=list)  # every run whose row changed
     saved: list[tuple[Run, str, Any]] = field(default_factory=list)  # (run, question id, value)
@@ -144,7 +133,7 @@ class Conversation:
     """Reads messages and moves sessions, sharing one Flow per survey version."""
 
     def __init__(self, library: SurveySource):
-        self.library = library
+        self.library = library  # the served surveys; a run's own version comes with the run
         self._flows: dict[tuple[str, str], Flow] = {}
 
     def flow(self, survey: Survey) -> Flow:
@@ -166,14 +155,15 @@ class Conversation:
         language = self._language(run) if run else None
         command = command_of(word, (language, ENGLISH) if language else LANGUAGES)
         if not word and not text.strip():
-            effects.reply = self._with_current(bot_text("need_text", language or ENGLISH), run, now)
+            lead = Part(bot_text("need_text", language or ENGLISH))
+            effects.reply = self._with_current(lead, run, now)
             return effects
         said = language or _language_of_word(word, command)  # with no session: the word's
         if command == "help":
             effects.reply = self._help(run, said, now)
             return effects
         if command == "opt_in":  # already subscribed: confirm, carry on
-            effects.reply = self._with_current(bot_text("opted_in", said), run, now, said)
+            effects.reply = self._with_current(Part(bot_text("opted_in", said)), run, now, said)
             return effects
         if command == "restart":
             return self._restart(situation, run, effects, now)
@@ -203,12 +193,11 @@ class Conversation:
         survey = self._survey_of(run)
         if survey is None or run.state not in survey.by_id:
             return None
-        local = survey.in_language(self._language(run))
-        context = self._position(local, run, now).context
-        reminder = local.reminder.render(context) if local.reminder else ""
-        if not reminder and fallback:
-            reminder = bot_text("recontact", self._language(run))
-        return self._with_current(reminder, run, now)
+        compose = self._composer(survey, run, now)
+        lead = compose.reminder()
+        if fallback and not lead.text:
+            lead = compose.said("recontact")
+        return self._with_current(lead, run, now)
 
     # -- commands ---------------------------------------------------------
 
@@ -246,16 +235,13 @@ class Conversation:
         """The survey's help text (else the standard one), then the current question again."""
         survey = self._survey_of(run) if run else self.library.default()
         if survey is None:
-            return self._with_current(
-                bot_text("help", language, name="Surveys"), run, now, language
-            )
-        local = survey.in_language(language)
-        if local.help is None:
-            lead = bot_text("help", language, name=local.name)
+            lead = Part(bot_text("help", language, name="Surveys"))
             return self._with_current(lead, run, now, language)
+        local = survey.in_language(language)
         answers = run.answers if run else {}
         context = Position(local, NEW, answers, _today(survey, now), language).context
-        return self._with_current(local.help.render(context), run, now, language)
+        lead = Composer(survey, language, _rendered(context)).help()
+        return self._with_current(lead, run, now, language)
 
     def _restart(self, situation: Situation, run: Run | None, effects: Effects, now: datetime):
         """Start the same survey again, in its current version, from the top."""
@@ -301,12 +287,13 @@ class Conversation:
             self._close(run, ABANDONED, effects, now)
         language = language if language in survey.languages else survey.language
         new = Run(survey.id, survey.version, NEW, now, now, language=language, test=test)
+        new.survey = survey
         effects.touch(new)
         local = survey.in_language(language)
         position = Position(local, NEW, new.answers, _today(survey, now), language)
         state = self.flow(survey).trigger("start", position)
-        intro = local.intro.render(position.context) if local.intro else ""
-        effects.reply = self._arrive(survey, new, state, intro, effects, now)
+        intro = Composer(survey, language, _rendered(position.context)).intro()
+        effects.reply = self._arrive(survey, new, state, [intro], effects, now)
         return effects
 
     def _answer(
@@ -337,7 +324,7 @@ class Conversation:
         pending, run.pending = run.pending, None  # any reply ends a confirmation
         confirmed = read_yesno(asked, text, language) if pending is not None else None
         if confirmed is False:
-            effects.reply = self._ask(local, asked, self._position(local, run, now))
+            effects.reply = message([self._composer(survey, run, now).ask(asked)])
             return effects
         value = pending if confirmed is True else self._read(survey, run, asked, text, command, now)
         value = self._constrained(local, asked, run, value, now)
@@ -358,7 +345,7 @@ class Conversation:
             if question.type == LANGUAGE:  # the reply to it is already in the new language
                 run.language = value
             state = self.flow(survey).trigger("answered", position)
-        effects.reply = self._arrive(survey, run, state, "", effects, now)
+        effects.reply = self._arrive(survey, run, state, [], effects, now)
         return effects
 
     def _invalid(
@@ -375,23 +362,22 @@ class Conversation:
         language = self._language(run)
         local = survey.in_language(language)
         position = self._position(local, run, now)
+        compose = Composer(survey, language, _rendered(position.context))
         if (close := near_miss(asked, text, language)) is not None:  # uses no retry
             run.pending = close.value
-            effects.reply = bot_text("did_you_mean", language, label=close.label)
+            effects.reply = message(compose.confirm(close.label))
             return effects
         flow = self.flow(survey)
         if run.retries < survey.max_retries:
             run.retries += 1
             effects.visits.append((run, asked.id, REPROMPTED))
             flow.trigger("reprompt", position)
-            reason = asked.error.render(position.context) if asked.error else value.reason
-            effects.reply = reason + "\n\n" + self._ask(local, asked, position)
+            effects.reply = message(compose.reprompt(asked, value.reason))
             return effects
         self._leave(run, asked, language)
         effects.visits.append((run, asked.id, UNANSWERED))
         state = flow.trigger("unanswered", position)
-        lead = bot_text("move_on", language)
-        effects.reply = self._arrive(survey, run, state, lead, effects, now)
+        effects.reply = self._arrive(survey, run, state, [compose.said("move_on")], effects, now)
         return effects
 
     def _constrained(self, local: Survey, asked: Question, run: Run, value, now: datetime):
@@ -406,21 +392,20 @@ class Conversation:
 
     def _leave(self, run: Run, question: Question, language: str) -> None:
         """Note that `question` was asked and left (answered, skipped or given up), for BACK."""
-        run.asked = [*run.asked, [question.id, language]]
+        run.trail = [*run.trail, [question.id, language]]
 
     def _back(self, survey: Survey, run: Run, effects: Effects, now: datetime) -> Effects:
         """Ask the previous question again, its answer taken back and its language restored."""
         run.retries = 0
         run.pending = None
-        history = run.asked
+        history = run.trail
         if not history:  # at the first question: say so, and ask it again
-            local = survey.in_language(self._language(run))
-            lead = bot_text("back_at_first", self._language(run))
-            question = local.by_id[run.state]
-            effects.reply = _join(lead, self._ask(local, question, self._position(local, run, now)))
+            compose = self._composer(survey, run, now)
+            lead = compose.said("back_at_first")
+            effects.reply = message(compose.with_question(lead, survey.by_id[run.state]))
             return effects
         last, language = history[-1]
-        run.asked = history[:-1]
+        run.trail = history[:-1]
         if last in run.answers:
             del run.answers[last]
             effects.removed.append((run, last))
@@ -429,41 +414,35 @@ class Conversation:
         local = survey.in_language(language)
         position = self._position(local, run, now)
         run.state = self.flow(survey).trigger(f"back_to_{last}", position)
-        notes = self._notes_before(local, last, position)
-        effects.reply = _join(*notes, self._ask(local, local.by_id[last], position))
+        compose = Composer(survey, language, _rendered(position.context))
+        context = position.context
+        notes = compose.notes_before(
+            survey.by_id[last], lambda note: note.when is None or note.when.is_true(context)
+        )
+        effects.reply = message(compose.arrival(survey.by_id[last], notes))
         return effects
 
-    def _notes_before(self, local: Survey, qid: str, position: Position) -> list[str]:
-        """The texts of the notes sent with question `qid`: those right before it that apply."""
-        index = next(i for i, q in enumerate(local.questions) if q.id == qid)
-        notes = []
-        for question in reversed(local.questions[:index]):
-            if question.type != NOTE:
-                break
-            if question.when is None or question.when.is_true(position.context):
-                notes.insert(0, question.text.render(position.context))
-        return notes
-
-    def _arrive(self, survey: Survey, run: Run, state: str, lead: str, effects, now) -> str:
+    def _arrive(self, survey: Survey, run: Run, state: str, lead: list[Part], effects, now) -> str:
         """Put `run` in `state` and say the next question (notes first), or the outro at the end."""
         run.retries, run.updated_at = 0, now
         effects.touch(run)
-        local = survey.in_language(self._language(run))
-        parts = [lead]
+        language = self._language(run)
+        local = survey.in_language(language)
+        parts = list(lead)
         position = self._position(local, run, now)
         position.state = state
+        compose = Composer(survey, language, _rendered(position.context))
         while state in local.by_id and local.by_id[state].type == NOTE:
-            parts.append(local.by_id[state].text.render(position.context))
+            parts.append(compose.note(local.by_id[state]))
             state = self.flow(survey).trigger("unanswered", position)
         run.state = state
         if state == FINISHED or outcome_of(state):
             run.state, run.outcome = FINISHED, outcome_of(state)
             self._close(run, COMPLETED, effects, now)
-            position.context["outcome"] = run.outcome or COMPLETE_OUTCOME
-            outro = local.outro.render(position.context) if local.outro else ""
-            return _join(*parts, outro or bot_text("outro", self._language(run)))
+            position.context["outcome"] = run.outcome or COMPLETE_OUTCOME  # the outro sees it
+            return message(compose.arrival(None, parts))
         effects.visits.append((run, state, ASKED))
-        return _join(*parts, self._ask(local, local.by_id[state], position))
+        return message(compose.arrival(local.by_id[state], parts))
 
     def _read(self, survey: Survey, run: Run, asked: Question, text: str, command, now):
         """Read a reply in the survey's own calendar and the session's language; None: SKIP."""
@@ -483,8 +462,8 @@ class Conversation:
         effects.touch(run)
 
     def _survey_of(self, run: Run) -> Survey | None:
-        """The survey version a session started on."""
-        return self.library.version(run.survey_id, run.version)
+        """The survey version a session started on, as the caller resolved it."""
+        return run.survey
 
     def _language(self, run: Run) -> str:
         """The language a session is in: its own, else (a session from before languages) the
@@ -499,23 +478,22 @@ class Conversation:
         today = _today(local, now) if now else None
         return Position(local, run.state, run.answers, today, self._language(run))
 
-    def _ask(self, local: Survey, question: Question, position: Position) -> str:
-        """A question's text with its choices as numbered lines."""
-        text = question.text.render(position.context)
-        lines = [f"{i}. {choice.label}" for i, choice in enumerate(question.choices, 1)]
-        return "\n".join([text, *lines])
+    def _composer(self, survey: Survey, run: Run, now: datetime | None) -> Composer:
+        """The composer of `run`'s messages: in its language, rendering where it stands."""
+        language = self._language(run)
+        position = self._position(survey.in_language(language), run, now)
+        return Composer(survey, language, _rendered(position.context))
 
     def _with_current(
-        self, lead: str, run: Run | None, now: datetime | None, language: str = ENGLISH
+        self, lead: Part, run: Run | None, now: datetime | None, language: str = ENGLISH
     ) -> str:
         """`lead`, then the current question when a session is open, else the keywords."""
         survey = self._survey_of(run) if run else None
         question = survey.by_id.get(run.state) if survey else None
         if question is None:
-            return _join(lead, self._keyword_list(self._language(run) if run else language))
-        local = survey.in_language(self._language(run))
-        position = self._position(local, run, now)
-        return _join(lead, self._ask(local, local.by_id[question.id], position))
+            keywords = self._keyword_list(self._language(run) if run else language)
+            return message([lead, Part(keywords)])
+        return message(self._composer(survey, run, now).with_question(lead, question))
 
     def _keyword_list(self, language: str) -> str:
         """A short line that says which keywords start which survey, in `language`."""
@@ -547,13 +525,15 @@ def _language_of_word(word: str, command: str | None) -> str:
 def _copy(run: Run) -> Run:
     """A run the engine may change, leaving the one it was given as it was."""
     copied = copy.copy(run)  # a fraction of dataclasses.replace's cost, on every message
-    copied.answers, copied.asked = dict(run.answers), list(run.asked)
+    copied.answers, copied.trail = dict(run.answers), list(run.trail)
+    if run.orders:
+        copied.orders = copy.deepcopy(run.orders)
     return copied
 
 
-def _join(*parts: str) -> str:
-    """The parts of a reply that have text, separated by blank lines."""
-    return "\n\n".join(part for part in parts if part)
+def _rendered(context: dict[str, Any]) -> Render:
+    """How the conversation renders an author's text: with the session's answers and today."""
+    return lambda text, where: Part(text.render(context))
 
 
 def _today(survey: Survey, now: datetime) -> date:

@@ -1,10 +1,7 @@
 """What each message costs (SPEC section 8): segments, worst cases, and what to change.
 
-SMS are billed by segment. A message in GSM-7 (3GPP TS 23.038's default
-alphabet) is one segment up to 160 septets and 153 per segment above; any
-other character makes the whole message UCS-2: one segment up to 70 UTF-16
-code units, 67 per segment above. A two-septet character or a surrogate pair
-is never split across segments.
+Every message is composed as the conversation composes it (`bot/compose.py`)
+and measured as Twilio bills it (`bot/segments.py`).
 
 A text that pipes answers is counted at its worst case: it is rendered with
 each answer replaced by a stand-in as long as that answer can be, printed as
@@ -17,149 +14,36 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
-import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
-
+from bot.compose import Composer, Part
+from bot.compose import message as composed
 from bot.loader import Problem, line_of
 from bot.model import NOTE, Question, Survey
 from bot.replies import Invalid, read_reply
-from bot.shown import Day, day, shown
+from bot.segments import (
+    GSM7,
+    SMART_ENCODING,
+    TWILIO_MAX_CHARACTERS,
+    UCS2,
+    Measure,
+    culprits,
+    measure,
+    smart_encode,
+    ucs2,
+)
+from bot.shown import Day, day, join_labels, shown
 from bot.templates import Text
 from bot.words import text as bot_text
 
-GSM7, UCS2 = "GSM-7", "UCS-2"
-GSM7_SINGLE, GSM7_PER_SEGMENT = 160, 153  # septets
-UCS2_SINGLE, UCS2_PER_SEGMENT = 70, 67  # UTF-16 code units
-TWILIO_MAX_CHARACTERS = 1600  # Twilio refuses a longer body
 TEXT_ANSWER_LENGTH = 100  # a text answer without max_length, at its worst
 NUMBER_ANSWER_LENGTH = 15  # a number without bounds, at its worst
-PARAGRAPH = "\n\n"  # between the parts of one reply, as the conversation joins them
-
-# The codec maps U+001B to the escape septet, but that septet only announces an
-# extension character: ESC itself cannot be sent as text.
-_NOT_GSM = frozenset("\x1b")
-
-# Twilio's Smart Encoding: characters with a GSM-7 stand-in, from Twilio's
-# published list (docs "List of characters replaced by Smart Encoding" and its
-# message-segment-calculator). Control characters of that list are left out: a
-# survey text holds none. ‹ and › go to < and >, as their shapes say.
-_SMART_GROUPS = {
-    '"': "«»“”ʺˮ‟❝❞〝〞＂„",
-    "'": "‘’ʻˈʼʽʹ‛＇´ˊ`ˋ❛❜\u0313\u0314︐︑",
-    "/": "÷⧸\u0337\u0338⁄∕／",
-    "\\": "⧹⧵\u20e5﹨＼",
-    "_": "\u0332＿",
-    "|": "\u20d2\u20d3∣｜⎸⎹⏐⎜⎟",
-    "-": "⎼⎽―﹣－‐⁃–—•",
-    "@": "﹫＠",
-    "$": "﹩＄",
-    "!": "ǃ︕﹗！",
-    "#": "﹟＃",
-    "%": "﹪％",
-    "&": "﹠＆",
-    ",": "‚\u0326﹐﹑，､、",
-    "(": "❨❪﹙（⟮⦅",
-    ")": "❩❫﹚）⟯⦆",
-    "*": "⁎∗⊛✢✣✤✥✱✲✳✺✻✼✽❃❉❊❋⧆﹡＊",
-    "+": "˖﹢＋",
-    ".": "。﹒．｡",
-    ":": "ː˸⦂꞉︓：",
-    ";": "⁏︔﹔；",
-    "<": "﹤＜‹",
-    "=": "\u0347꞊﹦＝",
-    ">": "﹥＞›",
-    "?": "︖﹖？",
-    "^": "ˆ\u0302＾\u1dcd",
-    "{": "❴﹛｛",
-    "}": "❵﹜｝",
-    "[": "［",
-    "]": "］",
-    "~": "˜˷\u0334\u0330\u0303∼～",
-    " ": "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-    "\u202f\u205f\u3000\u2028\u2029",
-    "": "\u200b\u2060\ufeff",  # invisible: dropped
-    "...": "…",
-    "!!": "‼",
-    "1/4": "¼",
-    "1/2": "½",
-    "3/4": "¾",
-}
-_SMART_LETTERS = {  # fullwidth digits and letters, small capitals
-    **{chr(0xFF10 + i): str(i) for i in range(10)},
-    **{chr(0xFF21 + i): chr(ord("A") + i) for i in range(26)},
-    **dict(zip("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ", "ABCDEFGHIJKLMNOPRSTUVWYZ", strict=True)),
-}
-SMART_ENCODING = {
-    **{char: gsm for gsm, chars in _SMART_GROUPS.items() for char in chars},
-    **_SMART_LETTERS,
-}
-_SMART_TABLE = str.maketrans(SMART_ENCODING)
 
 # Replies that are invalid for some question type, each drawing one reason the bot
 # can give (no number, two numbers, a decimal, out of range, one pick).
 _PROBES = ("zzz", "1 2", "0.5", "-999999999999", "999999999999", "1")
 # The longest day to write: two-digit day and month, in example reasons and answers.
 _LONGEST_DAY = date(2026, 12, 31)
-
-
-class Measure(NamedTuple):
-    """What a message costs: its encoding, its units (septets or UTF-16 code units), segments."""
-
-    encoding: str
-    units: int
-    segments: int
-
-
-@lru_cache(maxsize=4096)
-def _septets(char: str) -> int | None:
-    """The septets `char` takes in GSM-7 (2 for the extension table), None if it has none."""
-    if char in _NOT_GSM:
-        return None
-    try:
-        return len(char.encode("gsm03.38"))
-    except UnicodeEncodeError:
-        return None
-
-
-def _segments(widths: Iterable[int], single: int, per_segment: int) -> tuple[int, int]:
-    """(units, segments) for characters of these widths, never splitting one character."""
-    widths = list(widths)
-    units = sum(widths)
-    if units <= single:
-        return units, 1 if units else 0
-    segments, used = 1, 0
-    for width in widths:
-        if used + width > per_segment:
-            segments, used = segments + 1, 0
-        used += width
-    return units, segments
-
-
-def _ucs2(text: str) -> Measure:
-    """The cost of `text` sent in UCS-2."""
-    widths = (2 if ord(char) > 0xFFFF else 1 for char in text)  # astral: a surrogate pair
-    return Measure(UCS2, *_segments(widths, UCS2_SINGLE, UCS2_PER_SEGMENT))
-
-
-def measure(text: str) -> Measure:
-    """The cost of `text`: GSM-7 when every character has a septet, else UCS-2."""
-    widths = [_septets(char) for char in text]
-    if None in widths:
-        return _ucs2(text)
-    return Measure(GSM7, *_segments(widths, GSM7_SINGLE, GSM7_PER_SEGMENT))
-
-
-def smart_encode(text: str) -> str:
-    """`text` with Twilio's Smart Encoding replacements made."""
-    return text.translate(_SMART_TABLE)
-
-
-def culprits(text: str) -> list[tuple[str, str | None]]:
-    """Each character that keeps `text` out of GSM-7, once, with its replacement if it has one."""
-    found = dict.fromkeys(char for char in text if _septets(char) is None)
-    return [(char, SMART_ENCODING.get(char)) for char in found]
 
 
 # --- worst-case answers ---------------------------------------------------------------------
@@ -236,28 +120,20 @@ class Message:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class _Part:
-    """One part of a message (an intro, a reason, a question) and where an author wrote it."""
-
-    text: str
-    line: int = 0  # 0: the bot's own words
-    piped: frozenset[str] = frozenset()  # text questions whose answers it prints
-    worst_case: bool = False
-
-
 @dataclass
-class _Composer:
-    """Renders a survey's texts at their worst case and composes its messages."""
+class _Counter:
+    """Renders a survey's texts at their worst case, composes its messages and counts them."""
 
-    survey: Survey
+    survey: Survey  # as seen in `language`
     language: str
     smart_encoding: bool
     answers: dict[str, Any] = field(init=False)
-    composed: list[tuple[Message, list[_Part]]] = field(default_factory=list)
+    compose: Composer = field(init=False)
+    composed: list[tuple[Message, list[Part]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.answers = worst_answers(self.survey, self.language)
+        self.compose = Composer(self.survey, self.language, self.render)
 
     def context(self, answers: dict[str, Any]) -> dict[str, Any]:
         """What templates see: the answers, the survey and today (at its longest to write)."""
@@ -267,10 +143,9 @@ class _Composer:
             "today": _longest_day(self.language),
         }
 
-    def part(self, text: Text | None, line: int, fallback: str = "") -> _Part:
+    def render(self, text: Text, where: Question | str) -> Part:
         """`text` rendered at its worst: with every answer at its longest, or with none."""
-        if text is None:
-            return _Part(fallback)
+        line = where.line if isinstance(where, Question) else line_of(self.survey, where)
         full = text.render(self.context(self.answers), max_output=None)  # the whole worst case
         empty = text.render(self.context({}), max_output=None)
         # A render that fails gives back the source: no respondent's message looks like that
@@ -278,7 +153,7 @@ class _Composer:
         failed = text.source.strip()
         rendered = [t for t in (full, empty) if t != failed] or [failed]
         worst = max(rendered, key=lambda t: _cost_key(measure(t)))
-        return _Part(worst, line, self.piped(text, full), worst_case=full != empty)
+        return Part(worst, line, self.piped(text, full), worst_case=full != empty)
 
     def piped(self, text: Text, full: str) -> frozenset[str]:
         """The text questions whose answers `text` prints: changing them changes it."""
@@ -290,22 +165,13 @@ class _Composer:
                     found.add(question.id)
         return frozenset(found)
 
-    def ask(self, question: Question) -> _Part:
-        """A question's text with its choices as numbered lines."""
-        part = self.part(question.text, question.line)
-        lines = [f"{i}. {choice.label}" for i, choice in enumerate(question.choices, 1)]
-        return _Part("\n".join([part.text, *lines]), part.line, part.piped, part.worst_case)
-
-    def add(self, what: str, line: int, *parts: _Part) -> None:
-        """Compose one message from its parts (empty ones left out) and count it."""
+    def add(self, what: str, line: int, parts: list[Part]) -> None:
+        """Count one message composed from its parts (empty ones left out)."""
         parts = [p for p in parts if p.text]
-        text = PARAGRAPH.join(p.text for p in parts)
-        if self.smart_encoding:
-            text = smart_encode(text)
-        cost = measure(text)
+        text = composed(parts, self.smart_encoding)
         worst_case = any(p.worst_case for p in parts)
-        message = Message(what, self.language, line, text, *cost, worst_case)
-        self.composed.append((message, parts))
+        counted = Message(what, self.language, line, text, *measure(text), worst_case)
+        self.composed.append((counted, parts))
 
 
 def _cost_key(cost: Measure) -> tuple[int, int]:
@@ -336,6 +202,8 @@ def _reasons(survey: Survey, question: Question, language: str) -> list[str]:
     ]
     if not question.optional:
         reasons.append(bot_text("skip_refused", language))
+    if question.constraint is not None:
+        reasons.append(bot_text("constraint", language))
     return list(dict.fromkeys(reasons))
 
 
@@ -349,53 +217,50 @@ def _may_come_first(survey: Survey) -> list[Question]:
     return first
 
 
-def _help(composer: _Composer) -> _Part:
-    """The reply to HELP: the survey's own `help`, else the bot's."""
-    survey, language = composer.survey, composer.language
-    standard = bot_text("help", language, name=survey.name)
-    return composer.part(survey.help, line_of(survey, "help"), standard)
-
-
-def _question_messages(composer: _Composer, index: int, lead: list[_Part]) -> None:
-    """A question as sent, its re-prompts, help, reminder and "let's move on" before it."""
-    survey, language = composer.survey, composer.language
+def _question_messages(counter: _Counter, index: int, notes: list[Part], opens: bool) -> None:
+    """A question as sent, its re-prompts, confirmation, help, reminder and "let's move on"."""
+    survey, language, compose = counter.survey, counter.language, counter.compose
     question = survey.questions[index]
-    line, ask = question.line, composer.ask(question)
-    composer.add(f"question {question.id}", line, *lead, ask)
-    reasons = [_Part(reason) for reason in _reasons(survey, question, language)]
+    line = question.line
+    lead = [compose.intro(), *notes] if opens else notes
+    counter.add(f"question {question.id}", line, compose.arrival(question, lead))
+    reasons = _reasons(survey, question, language)
     if question.error is not None:  # the author's reason replaces every default one
-        reasons = [composer.part(question.error, line)]
-    elif question.constraint is not None:
-        reasons.append(_Part(bot_text("constraint", language)))
-    for reason in [*reasons, _Part(bot_text("need_text", language))]:
-        composer.add(f"re-prompt {question.id}", line, reason, ask)
-    move_on = _Part(bot_text("move_on", language))
+        reasons = [""]
+    for reason in reasons:
+        counter.add(f"re-prompt {question.id}", line, compose.reprompt(question, reason))
+    need_text = compose.with_question(compose.said("need_text"), question)
+    counter.add(f"re-prompt {question.id}", line, need_text)
+    if question.type == "choice":  # a near miss of its longest label, to confirm
+        confirm = compose.confirm(max(question.choices, key=lambda c: len(c.label)).label)
+        counter.add(f"confirm {question.id}", line, confirm)
     if index > 0:  # the question after one given up on
-        composer.add(f"move on {question.id}", line, move_on, *lead[-1:], ask)
-    composer.add(f"help {question.id}", line, _help(composer), ask)
-    if survey.reminder is not None:
-        reminder = composer.part(survey.reminder, line_of(survey, "reminder"))
-        composer.add(f"reminder {question.id}", reminder.line, reminder, ask)
+        move_on = compose.arrival(question, [compose.said("move_on"), *notes])
+        counter.add(f"move on {question.id}", line, move_on)
+    counter.add(f"help {question.id}", line, compose.with_question(compose.help(), question))
+    reminder = compose.reminder()  # flask remind sends the question alone without one
+    counter.add(
+        f"reminder {question.id}", reminder.line or line, compose.with_question(reminder, question)
+    )
 
 
-def _compose(survey: Survey, language: str, smart_encoding: bool) -> _Composer:
+def _compose(survey: Survey, language: str, smart_encoding: bool) -> _Counter:
     """Every message the bot can send from `survey`, with the parts each is made of."""
-    survey = survey.in_language(language)
-    composer = _Composer(survey, language, smart_encoding)
-    intro = composer.part(survey.intro, line_of(survey, "intro"))
+    counter = _Counter(survey.in_language(language), language, smart_encoding)
+    survey, compose = counter.survey, counter.compose
     first = _may_come_first(survey)
-    notes: list[_Part] = []  # a note goes out with the message after it
+    notes: list[Part] = []  # notes go out with the message after them
     for index, question in enumerate(survey.questions):
         if question.type == NOTE:
-            notes = [composer.part(question.text, question.line)]
+            notes.append(compose.note(question))
             continue
-        opening = [intro] if question in first and intro.text else []
-        _question_messages(composer, index, opening + notes)
+        _question_messages(counter, index, notes, question in first)
         notes = []
-    outro = composer.part(survey.outro, line_of(survey, "outro"), bot_text("outro", language))
-    composer.add("outro", outro.line, *notes, outro)
-    composer.add("move on outro", outro.line, _Part(bot_text("move_on", language)), outro)
-    return composer
+    outro = compose.outro()
+    counter.add("outro", outro.line, compose.arrival(None, notes))
+    move_on = compose.arrival(None, [compose.said("move_on"), *notes])
+    counter.add("move on outro", outro.line, move_on)
+    return counter
 
 
 def survey_messages(
@@ -434,48 +299,60 @@ def _segments_text(count: int) -> str:
     return f"{count} segment" + ("" if count == 1 else "s")
 
 
-def _culprit_warnings(composer: _Composer) -> list[Problem]:
-    """One warning for each author's character that sends messages in UCS-2."""
-    found: dict[tuple[int, str], list[Message]] = {}
-    for message, parts in composer.composed:
+def _culprit_warnings(counter: _Counter) -> list[Problem]:
+    """One warning for each line of an author's whose characters send messages in UCS-2."""
+    found: dict[int, dict[str, list[Message]]] = {}
+    for message, parts in counter.composed:
         if message.encoding != UCS2:
             continue
         for part in (p for p in parts if p.line):
-            text = smart_encode(part.text) if composer.smart_encoding else part.text
+            text = smart_encode(part.text) if counter.smart_encoding else part.text
             for char, _ in culprits(text):
-                line = _source_line(composer.survey, char, part.line)
-                found.setdefault((line, char), []).append(message)
+                line = _source_line(counter.survey, char, part.line)
+                sent = found.setdefault(line, {}).setdefault(char, [])
+                if message not in sent:
+                    sent.append(message)
+    language = f" in {counter.language}" if len(counter.survey.languages) > 1 else ""
     return [
-        Problem(composer.survey.path, line, _culprit_message(char, messages))
-        for (line, char), messages in sorted(found.items())
+        Problem(counter.survey.path, line, _culprit_message(chars, language))
+        for line, chars in sorted(found.items())
     ]
 
 
-def _culprit_message(char: str, messages: list[Message]) -> str:
-    """What an author's character costs, and what to write instead."""
+def _culprit_message(chars: dict[str, list[Message]], language: str) -> str:
+    """What the author's characters on one line cost, and what to write instead."""
+    messages = list(dict.fromkeys(m for sent in chars.values() for m in sent))
     costliest = worst(messages)
     count = len(messages)
+    named = ", ".join(f'"{char}" (U+{ord(char):04X})' for char in chars)
     text = (
-        f'"{char}" (U+{ord(char):04X}) sends {count} message{"s" if count > 1 else ""} in UCS-2, '
-        f"such as {costliest.what} ({_segments_text(costliest.segments)})"
+        f"{named} send{'s' if len(chars) == 1 else ''} {count} message{'s' if count > 1 else ''}"
+        f" in UCS-2{language}, such as {costliest.what} ({_segments_text(costliest.segments)})"
     )
-    replacement = SMART_ENCODING.get(char)
-    if replacement is None:
-        return text + "; it has no GSM-7 replacement"
-    return text + f'; write "{replacement}" instead, or set smart_encoding: true'
+    replaced = {char: SMART_ENCODING[char] for char in chars if char in SMART_ENCODING}
+    kept = [f'"{char}"' for char in chars if char not in replaced]
+    advice = []
+    if replaced:
+        writes = ", ".join(f'"{new}" for "{char}"' for char, new in replaced.items())
+        advice.append(f"write {writes}, or set smart_encoding: true")
+    if kept:
+        advice.append(
+            f"{join_labels(kept)} {'has' if len(kept) == 1 else 'have'} no GSM-7 replacement"
+        )
+    return text + "; " + "; ".join(advice)
 
 
-def _piped_warnings(composer: _Composer) -> list[Problem]:
+def _piped_warnings(counter: _Counter) -> list[Problem]:
     """One warning for each text that prints a text answer: what UCS-2 would cost there."""
     found: dict[tuple[int, str], list[Message]] = {}
-    for message, parts in composer.composed:
+    for message, parts in counter.composed:
         for part in parts:
             for question_id in part.piped:
                 found.setdefault((part.line, question_id), []).append(message)
     warnings = []
     for (line, question_id), messages in sorted(found.items()):
-        costliest = max(messages, key=lambda m: _cost_key(_ucs2(m.text)))
-        cost = _ucs2(costliest.text)
+        costliest = max(messages, key=lambda m: _cost_key(ucs2(m.text)))
+        cost = ucs2(costliest.text)
         count = len(messages)
         text = (
             f"{count} message{'s' if count > 1 else ''} print the answer to {question_id}: "
@@ -483,7 +360,7 @@ def _piped_warnings(composer: _Composer) -> list[Problem]:
             f"{_segments_text(cost.segments)} ({cost.units} UTF-16 units) for {costliest.what}"
             f" instead of {_segments_text(costliest.segments)}"
         )
-        warnings.append(Problem(composer.survey.path, line, text))
+        warnings.append(Problem(counter.survey.path, line, text))
     return warnings
 
 
@@ -528,18 +405,20 @@ def survey_cost(
     """Every message of `survey` in each language, with the warnings their costs call for."""
     report = SurveyCost(survey.id, survey.path, served)
     for language in languages:
-        composer = _compose(survey, language, smart_encoding)
-        report.messages.extend(message for message, _ in composer.composed)
-        for warning in _culprit_warnings(composer) + _piped_warnings(composer):
+        counter = _compose(survey, language, smart_encoding)
+        report.messages.extend(message for message, _ in counter.composed)
+        for warning in _culprit_warnings(counter) + _piped_warnings(counter):
             if warning not in report.warnings:
                 report.warnings.append(warning)
     report.warnings.sort(key=lambda p: p.line)
     return report
 
 
-def refused(path: str, errors: list[Problem], survey_id: str = "") -> SurveyCost:
+def refused(
+    path: str, errors: list[Problem], survey_id: str = "", warnings: list[Problem] = ()
+) -> SurveyCost:
     """The report of a file that does not load, or is not served."""
-    return SurveyCost(survey_id, path, served=False, errors=list(errors))
+    return SurveyCost(survey_id, path, False, list(errors), list(warnings))
 
 
 def as_json(reports: Iterable[SurveyCost]) -> dict[str, Any]:
@@ -553,6 +432,7 @@ def as_json(reports: Iterable[SurveyCost]) -> dict[str, Any]:
 COLUMNS = (
     ("question", "ask"),
     ("re-prompt", "re-prompt"),
+    ("confirm", "confirm"),
     ("move", "move on"),
     ("help", "help"),
     ("reminder", "reminder"),
@@ -611,7 +491,7 @@ def format_costs(reports: Iterable[SurveyCost]) -> str:
     for report in reports:
         if not report.served:
             out.append(f"{report.id or report.file} ({report.file}): not served")
-            out.extend(f"  {problem}" for problem in report.errors)
+            out.extend(f"  {problem}" for problem in report.errors + report.warnings)
             continue
         by_language: dict[str, list[Message]] = {}
         for message in report.messages:

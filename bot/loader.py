@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import re
 import unicodedata
@@ -14,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import TemplateSyntaxError, nodes
+from jinja2 import meta, nodes
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bot.design_keys import DESIGN_KEYS, DesignKeys
 from bot.model import (
     COMMAND_WORDS,
     END,
@@ -33,7 +35,7 @@ from bot.model import (
 from bot.outcomes import AUTHOR_OUTCOMES
 from bot.replies import TODAY
 from bot.shown import join_labels
-from bot.templates import ENV, Expr, TemplateError, Text, limit_problems
+from bot.templates import ENV, Expr, TemplateError, Text, limit_problems, parsed
 from bot.values import MULTI_SEPARATOR
 from bot.words import ENGLISH, LANGUAGE_NAMES, LANGUAGES, plain
 
@@ -55,6 +57,7 @@ SURVEY_KEYS = (
     "languages",
     "partial_after",
     "recontact",
+    *DESIGN_KEYS,
     "questions",
 )
 QUESTION_KEYS = (
@@ -71,8 +74,9 @@ QUESTION_KEYS = (
     "next",
     "error",
     "constraint",
+    "shuffle_choices",
 )
-CHOICE_KEYS = ("label", "value", "aliases")
+CHOICE_KEYS = ("label", "value", "aliases", "fixed")
 BRANCH_KEYS = ("if", "goto", "outcome")
 # The keys each level must have (surveys/survey.schema.json says the same).
 REQUIRED = {
@@ -98,6 +102,12 @@ USED_BY = {
 # A note takes no reply, so nothing about reading one applies to it.
 REPLY_KEYS = ("optional", "next", "error", "constraint")
 LANGUAGE_CODE = re.compile(r"[a-z]{2}")  # ISO 639-1
+
+# The names a template or expression sees (SPEC 1), besides the loop variables and
+# `{% set %}` names it defines and Jinja's own globals such as range(); a
+# constraint also sees `value`, the reply as read.
+VISIBLE = ("answers", "survey", "today", "arm", "outcome")
+CONSTRAINT_VISIBLE = ("value",)
 
 # `answers.items` in a template means the dict method, never the answer: refuse such ids.
 RESERVED_IDS = frozenset(name for name in dir(dict) if not name.startswith("_")) | {END}
@@ -129,15 +139,34 @@ class Problem:
 class SurveyError(Exception):
     """A survey file that does not load, with every problem found in it."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(
+        self,
+        problems: list[Problem],
+        warnings: list[Problem] | tuple = (),
+        partial: Survey | None = None,
+    ):
         super().__init__("\n".join(str(p) for p in problems))
         self.problems = problems
+        # What else an author should hear about in the same round: the warnings, and
+        # the survey as far as it was read (its id, keywords and default, for conflicts).
+        self.warnings = list(warnings)
+        self.partial = partial
 
 
 class Yaml12Loader(yaml.SafeLoader):
     """A SafeLoader that resolves plain scalars by the YAML 1.2 core schema."""
 
     # Only these resolvers, so `yes`, `on`, `1:30` and `2026-11-27` stay strings.
+    yaml_implicit_resolvers: dict[str, list[Any]] = {}
+
+
+# libyaml's parser where PyYAML was built with it: the same nodes, ten times faster.
+_CParser = getattr(yaml, "CSafeLoader", None)
+
+
+class _CYaml12Loader(_CParser or Yaml12Loader):  # type: ignore[misc]
+    """Yaml12Loader's resolution on libyaml's parser (Yaml12Loader itself without it)."""
+
     yaml_implicit_resolvers: dict[str, list[Any]] = {}
 
 
@@ -152,7 +181,22 @@ for _tag, _pattern, _first in (
     ),
     (NULL, r"~|null|Null|NULL|", ["~", "n", "N", ""]),
 ):
-    Yaml12Loader.add_implicit_resolver(_tag, re.compile(rf"^(?:{_pattern})$"), list(_first))
+    for _loader in (Yaml12Loader, _CYaml12Loader):
+        _loader.add_implicit_resolver(_tag, re.compile(rf"^(?:{_pattern})$"), list(_first))
+
+
+def compose_yaml(text: str) -> Node | None:
+    """The YAML node tree of `text`, read by libyaml where available.
+
+    A file libyaml refuses is read again by PyYAML's own parser, whose error
+    messages (and the hints keyed on them) are the ones authors see.
+    """
+    if _CParser is not None:
+        try:
+            return yaml.compose(text, Loader=_CYaml12Loader)
+        except yaml.YAMLError:
+            pass
+    return yaml.compose(text, Loader=Yaml12Loader)
 
 
 def load_survey(data: bytes, path: str, limits: bool = True) -> Survey:
@@ -170,7 +214,11 @@ def load_survey(data: bytes, path: str, limits: bool = True) -> Survey:
     except RecursionError:  # brackets nested thousands deep, in the YAML or a template
         raise SurveyError([Problem(path, 1, "the file is nested too deeply to read")]) from None
     if reader.problems or survey is None:
-        raise SurveyError(sorted(reader.problems, key=lambda p: p.line))
+        raise SurveyError(
+            sorted(reader.problems, key=lambda p: p.line),
+            sorted(reader.warnings, key=lambda p: p.line),
+            survey,
+        )
     return survey
 
 
@@ -182,18 +230,26 @@ def as_keyword(word: str) -> str:
 def line_of(survey: Survey, key: str, item: str | None = None) -> int:
     """The line of a top-level `key` in a loaded survey (of `item` in its list, or in its
     lists per language); 1 if absent."""
-    root = yaml.compose(survey.source, Loader=Yaml12Loader)
-    for key_node, value_node in root.value:
-        if key_node.value == key:
-            lists = (
-                [v for _, v in value_node.value] if _is_language_map(value_node) else [value_node]
-            )
-            items = [n for v in lists for n in (v.value if isinstance(v, SequenceNode) else [v])]
-            for node in items if item else ():
-                if isinstance(node, ScalarNode) and as_keyword(node.value) == item:
-                    return _line(node)
-            return _line(key_node)
-    return 1
+    key_line, items = _top_lines(survey.source).get(key, (1, {}))
+    return items.get(item, key_line) if item else key_line
+
+
+@functools.lru_cache(maxsize=256)
+def _top_lines(source: str) -> dict[str, tuple[int, dict[str, int]]]:
+    """Each top-level key's line, with the line of each scalar in its list(s): the file is
+    composed once per source, not once per message the cost check looks at."""
+    found: dict[str, tuple[int, dict[str, int]]] = {}
+    for key_node, value_node in reversed(compose_yaml(source).value):  # the first one wins
+        if not isinstance(key_node, ScalarNode):
+            continue
+        lists = [v for _, v in value_node.value] if _is_language_map(value_node) else [value_node]
+        nodes = [n for v in lists for n in (v.value if isinstance(v, SequenceNode) else [v])]
+        items: dict[str, int] = {}
+        for node in reversed(nodes):
+            if isinstance(node, ScalarNode):
+                items[as_keyword(node.value)] = _line(node)
+        found[key_node.value] = (_line(key_node), items)
+    return found
 
 
 def _line(node: Node) -> int:
@@ -284,10 +340,17 @@ _YAML_HINTS = (
 )
 
 
+# A line whose only `key:` is where PyYAML stopped: it is indented too far, not unquoted.
+_KEY_ONLY = re.compile(r"\s*(?:-\s+)?[\w.-]+\s*")
+
+
 def _yaml_message(err: yaml.MarkedYAMLError, line: str) -> str:
     """PyYAML's complaint, with a hint in plain words when there is one."""
     problem = err.problem or "does not parse"
     hint = next((h for needle, h in _YAML_HINTS if needle in problem), "")
+    column = err.problem_mark.column if err.problem_mark else -1
+    if "mapping values are not allowed" in problem and _KEY_ONLY.fullmatch(line[:column]):
+        hint = "this line is indented further than the one above it: keys at one level must line up"
     if re.search(r"[:-]\s+\{[{%]", line):  # `text: {{ x }}, hi` reads as a YAML {mapping}
         hint = "a text that starts with {{ or {% must be put in quotes"
     return f"not valid YAML: {problem}" + (f" ({hint})" if hint else "")
@@ -370,8 +433,10 @@ class _Template:
     before: int | None = None  # the first question it cannot name: not asked yet; None: any
 
 
-class _Reader:
+class _Reader(DesignKeys):
     """Turns one file's YAML tree into a Survey, collecting every problem on the way."""
+
+    did_you_mean = staticmethod(_did_you_mean)  # for the design keys' messages
 
     def __init__(self, path: str, limits: bool = True):
         self.path = path
@@ -406,7 +471,7 @@ class _Reader:
     def compose(self, text: str) -> Node | None:
         """The YAML node tree, or None (and a problem) when the YAML does not parse."""
         try:
-            root = yaml.compose(text, Loader=Yaml12Loader)
+            root = compose_yaml(text)
         except yaml.MarkedYAMLError as err:
             mark = err.problem_mark or err.context_mark
             line = mark.line + 1 if mark else 1
@@ -545,9 +610,10 @@ class _Reader:
                 self.problem(root, f'the survey is missing the required key "{key}"')
         if "languages" in f:
             self.languages = self.language_codes(f["languages"]) or self.languages
-        settings = self.settings(f)
+        settings = self.settings(f) | self.design_settings(f)
         questions = self.questions(f["questions"]) if "questions" in f else ()
         self.check_references(questions)
+        self.check_design(f, questions)
         if "partial_after" in f:
             settings["partial_after"] = self.partial_after(f["partial_after"], questions)
         if "recontact" in f:
@@ -828,6 +894,7 @@ class _Reader:
             line=_line(node),
             **self.options(f),
             **self.typed_options(f, qtype, node),
+            **self.shuffle_choices(f, qtype),
         )
 
     def question_id(self, pair: Pair) -> str | None:
@@ -984,7 +1051,7 @@ class _Reader:
         default_label = label[self.languages[0]] if isinstance(label, Local) else label
         value = self.text("value", f["value"]) if "value" in f else default_label
         aliases = self.local("aliases", f["aliases"], self.aliases, ()) if "aliases" in f else ()
-        return Choice(label or "", value or "", aliases or ())
+        return Choice(label or "", value or "", aliases or (), self.fixed(f))
 
     def aliases(self, key: str, pair: Pair) -> tuple[str, ...]:
         """A list of other words for a choice."""
@@ -1121,6 +1188,13 @@ class _Reader:
                     )
                 elif name in ids and template.before is not None:
                     self.check_order_of_use(line, questions, name, template.before)
+            for name, lineno, hint in _unseen_names(template, ids) if self.limits else ():
+                visible = list(_visible(template))
+                self.problem(
+                    self.inner_line((template.key, template.value), lineno),
+                    f'{_what(template)} uses "{name}", which it cannot see{hint}; '
+                    f"it can use {', '.join(visible[:-1])} and {visible[-1]}",
+                )
             for name, attr, lineno in _answer_fields(template):
                 self.problem(
                     self.inner_line((template.key, template.value), lineno),
@@ -1169,13 +1243,53 @@ def _answer_fields(template: _Template) -> list[tuple[str, str, int]]:
     return found
 
 
+def _what(template: _Template) -> str:
+    """How a problem names a template: `condition "x > 1"` or `text template`."""
+    if template.condition:
+        return f'condition "{template.source.strip()}"'
+    return f"{template.key.value} template"
+
+
+def _visible(template: _Template) -> tuple[str, ...]:
+    """The names a template sees."""
+    return VISIBLE + (CONSTRAINT_VISIBLE if template.key.value == "constraint" else ())
+
+
+def _unseen_names(template: _Template, ids: list[str]) -> list[tuple[str, int, str]]:
+    """(name, line, hint) of each name a template uses but cannot see, at its first use."""
+    tree = _parse(template)
+    if not tree.body:  # text alone names nothing
+        return []
+    unseen = meta.find_undeclared_variables(tree) - set(_visible(template)) - set(ENV.globals)
+    attrs = {  # `answer.fruit`: the attribute read from a name says which answer was meant
+        id(node.node): node.attr
+        for node in tree.find_all(nodes.Getattr)
+        if isinstance(node.node, nodes.Name)
+    }
+    found: dict[str, tuple[str, int, str]] = {}
+    for node in tree.find_all(nodes.Name):
+        if node.name in unseen and node.name not in found:
+            hint = _name_hint(node.name, attrs.get(id(node)), ids, _visible(template))
+            found[node.name] = (node.name, node.lineno, hint)
+    return sorted(found.values(), key=lambda item: item[1])
+
+
+def _name_hint(name: str, attr: str | None, ids: list[str], visible: tuple[str, ...]) -> str:
+    """` (did you mean `answers.fruit`?)` for what an unseen name most likely meant, or nothing."""
+    if name in ids:
+        return f" (did you mean `answers.{name}`?)"
+    close = difflib.get_close_matches(name, visible, n=1, cutoff=0.6)
+    if close and close[0] == "answers" and attr in ids:
+        return f" (did you mean `answers.{attr}`?)"
+    if close:
+        return f" (did you mean `{close[0]}{'.' + attr if attr else ''}`?)"
+    close = difflib.get_close_matches(name, ids, n=1, cutoff=0.6)
+    return f" (did you mean `answers.{close[0]}`?)" if close else ""
+
+
 def _parse(template: _Template) -> nodes.Template:
     """The Jinja tree of a template or condition that compiled."""
-    source = f"{{{{ {template.source} }}}}" if template.condition else template.source
-    try:
-        return ENV.parse(source)
-    except TemplateSyntaxError:  # compiled fine already; be safe rather than crash
-        return nodes.Template([])
+    return parsed(f"{{{{ {template.source} }}}}" if template.condition else template.source)
 
 
 def _answer_names(template: _Template) -> list[tuple[str, int]]:

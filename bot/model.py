@@ -72,6 +72,7 @@ class Choice:
     label: str
     value: str
     aliases: tuple[str, ...] = ()
+    fixed: bool = False  # with shuffle_choices: stays last, in file order (SPEC 12)
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,30 @@ class Question:
     next: tuple[Branch, ...] = ()
     error: Text | None = None
     constraint: Expr | None = None  # over `value` (the reply as read) and `answers`
+    shuffle_choices: bool = False  # choices shown in a random order per session (SPEC 12)
     line: int = 0
+
+
+@dataclass(frozen=True)
+class Quota:
+    """Completes wanted from sessions whose `when` holds (SPEC 12)."""
+
+    when: Expr
+    target: int
+    line: int = 0
+
+    @property
+    def key(self) -> str:
+        """What its count is stored under: the condition with its spaces squeezed."""
+        return " ".join(self.when.source.split())
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm of an experiment: new cases get it in `weight` of every block (SPEC 12)."""
+
+    id: str
+    weight: int
 
 
 @dataclass(frozen=True)
@@ -134,6 +158,12 @@ class Survey:
     partial_after: str | None = None  # answering this question or a later one: a partial
     recontact: tuple[timedelta, ...] = ()  # delays of the re-contacts of a silent invitation
     languages: tuple[str, ...] = (ENGLISH,)  # the first is the default
+    target: int | None = None  # completes wanted in all: then the survey is closed
+    quotas: tuple[Quota, ...] = ()
+    quota_full: Text | None = None  # instead of the outro when a quota is full
+    closed: Text | None = None  # the reply to a keyword once `target` is reached
+    arms: tuple[Arm, ...] = ()
+    shuffle: tuple[tuple[str, ...], ...] = ()  # groups of consecutive question ids
     keyword_languages: dict[str, str] = field(default_factory=dict, compare=False)
     path: str = ""
     source: str = field(default="", repr=False, compare=False)
@@ -158,6 +188,11 @@ class Survey:
     def by_id(self) -> dict[str, Question]:
         """Questions by id."""
         return {q.id: q for q in self.questions}
+
+    @cached_property
+    def block_size(self) -> int:
+        """How many new cases a block of arm assignments holds: the sum of the weights."""
+        return sum(arm.weight for arm in self.arms)
 
     @cached_property
     def info(self) -> SurveyInfo:

@@ -207,7 +207,8 @@ def _find(table: _Choices, words: Words, part: str, *, loose: bool = True) -> in
     bare = _strip(part, _is_decoration)  # emoji and symbols around a reply: "2 🙂"
     if bare != part:
         return _find(table, words, bare, loose=loose) if bare else None
-    if numbered := _NUMBERED.fullmatch(part):
+    numbered = _NUMBERED.fullmatch(part)
+    if numbered and not set(numbered[2].split()) <= words.choice_fillers:  # not "2 i guess"
         index = _find(table, words, numbered[1])
         label = table.names.get(_strip(numbered[2]), _NOTHING)
         return index if index is not None and label == {index} else None  # never guess
@@ -313,6 +314,8 @@ def read_multi(question: Question, text: str, language: str = ENGLISH) -> list[s
     low, high = _pick_bounds(question)
     picks = _picks(_choices(question.choices), words, reply) if reply else None
     example = _multi_example(question)
+    if not picks and reply in words.all_picks:  # "all of them": every choice
+        picks = set(range(len(question.choices)))
     if not picks:
         return [] if low == 0 and reply in words.none else _multi_reason(question, words)
     if len(picks) < low:
@@ -480,11 +483,29 @@ def _article(words: Words) -> re.Pattern[str]:
     return re.compile(rf"(?<![^\W_])(?:{'|'.join(words.articles) or '(?!)'}) (?=\d)")
 
 
+@lru_cache(maxsize=16)
+def _dozens(words: Words) -> re.Pattern[str]:
+    """`a dozen`, `half a dozen`, `2 dozen`, `una docena`, `meia dúzia` (accents dropped)."""
+    articles = "|".join(words.articles)
+    return re.compile(
+        rf"(?<![^\W_])(?:(?:{articles}) )?(?:(?P<half>{'|'.join(words.half_words)})[ -]?)?"
+        rf"(?:(?:{articles}) )?"
+        rf"(?:(?P<count>\d+) )?(?:{'|'.join(words.dozen_words)})(?![^\W_])"
+    )
+
+
+def _dozen(match: re.Match[str]) -> str:
+    """The number a dozen phrase says, in digits."""
+    count = int(match["count"] or 1) * 12
+    return f" {count // 2 if match['half'] else count} "
+
+
 def _numbers(text: str, words: Words) -> list[_Number | None]:
     """Every number in a folded reply, in digits or words."""
     if (bare := text.strip()).isdecimal() and bare.isascii():  # the usual reply: no regex needed
         return [_Number(Decimal(bare), False)]
-    digits, rest = _digit_numbers(_article(words).sub("", plain(text)), words)
+    text = _dozens(words).sub(_dozen, plain(text))
+    digits, rest = _digit_numbers(_article(words).sub("", text), words)
     found = digits + _word_numbers(rest, words)
     if words.half_words.intersection(_WORD_TOKEN.findall(rest)):
         found.append(_UNCLEAR)  # "two and a half", "dois e meio": not read, asked again
@@ -641,30 +662,66 @@ def _bound(value: object, today: date) -> date | None:
     return today if value == TODAY else value if isinstance(value, date) else None
 
 
-def _explicit_date(reply: str, words: Words, today: date, date_order: str) -> date | None | bool:
-    """The one written date (`Nov 27`, `27/11`); False when there is none, None when unclear."""
+def _explicit_date(
+    reply: str, words: Words, today: date, date_order: str, limits: _Limits = (None, None)
+) -> date | None | bool:
+    """The one written date (`Nov 27`, `27/11`); False when there is none, None when unclear.
+
+    Without a year, the current year when the date fits the question's limits, else the
+    nearest year that does; a two-digit year is 20xx, or 19xx when only that fits.
+    """
     matches = list(_date_reading(words).date.finditer(reply))
     if not matches:
         return False
     if len(matches) > 1:
         return None
     year, month, day = _date_parts(matches[0], words, date_order)
-    full_year = today.year if year is None else int(year) + (2000 if len(year) == 2 else 0)
+    if year is None:
+        years = _nearest(today.year, _YEARS_AROUND)
+    elif len(year) == 2:
+        years = [2000 + int(year), 1900 + int(year)]
+    else:
+        years = [int(year)]
+    if _day(years[0], int(month), int(day)) is None:  # Feb 30, or Feb 29 of 2026: refused
+        return None
+    found = [d for y in years if (d := _day(y, int(month), int(day))) is not None]
+    return next((d for d in found if _fits(d, limits)), found[0])
+
+
+_Limits = tuple[date | None, date | None]  # a date question's min and max, as dates
+_YEARS_AROUND = 100  # how far from this year a date without a year may fall, to fit the limits
+
+
+def _nearest(middle: int, spread: int) -> list[int]:
+    """`middle`, then the numbers around it nearest first, the earlier of two first."""
+    return [middle + step * sign for step in range(spread + 1) for sign in (-1, 1)][1:]
+
+
+def _day(year: int, month: int, day: int) -> date | None:
+    """The date, or None when it does not exist (Feb 30, month 13, Feb 29 of 2025)."""
     try:
-        return date(full_year, int(month), int(day))
-    except ValueError:  # Feb 30, month 13, or a day-first date read month first
+        return date(year, month, day)
+    except ValueError:
         return None
 
 
-def _day_of_month(reply: str, words: Words, today: date) -> date | None:
-    """`the 28th`, `le 28`: that day of the current month."""
+def _fits(day: date, limits: _Limits) -> bool:
+    """Whether a date is within a question's min and max."""
+    low, high = limits
+    return not ((low and day < low) or (high and day > high))
+
+
+def _day_of_month(reply: str, words: Words, today: date, limits: _Limits = (None, None)):
+    """`the 28th`, `le 28`: that day of the current month, else of the nearest month that fits."""
     match = _date_reading(words).day_of_month.fullmatch(reply)
     if not match or not (match["filler"] or match["suffix"]):
         return None
-    try:
-        return today.replace(day=int(match["day"]))
-    except ValueError:
+    this_month = _day(today.year, today.month, int(match["day"]))
+    if this_month is None:  # the 31st in November: refused, not moved
         return None
+    number = today.year * 12 + today.month - 1
+    found = (_day(n // 12, n % 12 + 1, this_month.day) for n in _nearest(number, 12))
+    return next((d for d in found if d is not None and _fits(d, limits)), this_month)
 
 
 def _days_ago(reply: str, words: Words, today: date) -> date | None:
@@ -728,16 +785,17 @@ def _date_reason(question: Question, words: Words, today: date, date_order: str)
 
 
 def _any_date(
-    reply: str, words: Words, today: date, date_order: str, low: date | None
+    reply: str, words: Words, today: date, date_order: str, limits: _Limits
 ) -> date | None:
     """The date a normalised reply names in any of the ways people write one, else None."""
+    low = limits[0]
     if reply in words.relative_days:
         return today + timedelta(days=words.relative_days[reply])
-    explicit = _explicit_date(reply, words, today, date_order)
+    explicit = _explicit_date(reply, words, today, date_order, limits)
     if explicit is not False:
         return explicit
     return (
-        _day_of_month(reply, words, today)
+        _day_of_month(reply, words, today, limits)
         or _days_ago(reply, words, today)
         or _weekday(reply, words, today, low)
         or _relative_day(reply, words, today)
@@ -750,7 +808,7 @@ def read_date(
     """One calendar date within the question's min and max; never swaps day and month."""
     words = words_for(language)
     low, high = _bound(question.min, today), _bound(question.max, today)
-    found = _any_date(plain(normalise(text)), words, today, date_order, low)
+    found = _any_date(plain(normalise(text)), words, today, date_order, (low, high))
     if found is None or (low and found < low) or (high and found > high):
         return _date_reason(question, words, today, date_order)
     return found

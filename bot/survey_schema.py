@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.design_keys import ARM_ID, ARM_KEYS, QUOTA_KEYS
 from bot.loader import (
     BRANCH_KEYS,
     CHOICE_KEYS,
@@ -87,6 +88,19 @@ KINDS: dict[str, dict[str, Any]] = {
     "choices": _list_of({"$ref": "#/$defs/choice"}),
     "next": {"type": "array", "items": {"$ref": "#/$defs/next"}},
     "outcome": {"enum": list(AUTHOR_OUTCOMES)},
+    "target": {"type": "integer", "minimum": 1},
+    "quotas": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/quota"}},
+    "arms": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/arm"}},
+    "arm id": {"type": "string", "pattern": f"^{ARM_ID.pattern}$"},
+    "groups": {
+        "type": "array",
+        "minItems": 1,
+        "items": {
+            "type": "array",
+            "minItems": 2,
+            "items": {"type": "string", "pattern": f"^{QUESTION_ID.pattern}$"},
+        },
+    },
 }
 
 # (kind, description) of every key, by level.
@@ -125,6 +139,18 @@ KEYS: dict[str, dict[str, tuple[str, str]]] = {
             "Delays such as [4h, 1d, 3d]: an invited number that has not replied gets the "
             "reminder and its question again after each, sent by `flask worker`.",
         ),
+        "target": ("target", "Completes wanted in all: then the survey is closed."),
+        "quotas": ("quotas", "Completes wanted from respondents for whom a condition is true."),
+        "quota_full": (
+            "template",
+            "Sent instead of the outro when the respondent's quota is full.",
+        ),
+        "closed": ("template", "The reply to a keyword once the target is reached."),
+        "arms": (
+            "arms",
+            "Arms of an experiment: each new respondent gets one, in balanced blocks.",
+        ),
+        "shuffle": ("groups", "Groups of consecutive questions, each asked in a random order."),
         "questions": ("questions", "The questions, in the order they are asked."),
     },
     "question": {
@@ -147,11 +173,13 @@ KEYS: dict[str, dict[str, tuple[str, str]]] = {
         "next": ("next", "After an answer, the first entry whose if is true says where to go."),
         "error": ("template", "The reason given in a re-prompt, replacing the default one."),
         "constraint": ("condition", "A reply is valid only if this expression over value is true."),
+        "shuffle_choices": ("flag", "Choices shown in a random order, except fixed ones."),
     },
     "choice": {
         "label": ("texts", "The choice as shown and read."),
         "value": ("text", "What is stored and exported (default: the label)."),
         "aliases": ("aliases", "Other replies that pick this choice."),
+        "fixed": ("flag", "With shuffle_choices: this choice stays last, in file order."),
     },
     "next": {
         "if": ("condition", "An expression over answers."),
@@ -161,12 +189,22 @@ KEYS: dict[str, dict[str, tuple[str, str]]] = {
             "With goto: end, ends the survey as refused (AAPOR 2.11) or ineligible (4.10).",
         ),
     },
+    "quota": {
+        "when": ("condition", "Which completes count toward the quota: an expression."),
+        "target": ("target", "How many completes the quota wants."),
+    },
+    "arm": {
+        "id": ("arm id", "The arm's name, seen by templates as arm."),
+        "weight": ("target", "Its share of every block of new respondents: a whole number."),
+    },
 }
 LOADER_KEYS = {
     "survey": SURVEY_KEYS,
     "question": QUESTION_KEYS,
     "choice": CHOICE_KEYS,
     "next": BRANCH_KEYS,
+    "quota": QUOTA_KEYS,
+    "arm": ARM_KEYS,
 }
 
 
@@ -179,7 +217,7 @@ def _object(level: str) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": properties,
-        "required": list(REQUIRED[level]),
+        "required": list(REQUIRED.get(level, LOADER_KEYS[level])),
         "additionalProperties": False,
     }
 
@@ -227,5 +265,11 @@ def survey_schema() -> dict[str, Any]:
         "title": "Survey file",
         "description": "One SMS survey. The authors' guide: docs/authoring.md.",
         **_object("survey"),
-        "$defs": {"question": _question(), "choice": _choice(), "next": _object("next")},
+        "$defs": {
+            "question": _question(),
+            "choice": _choice(),
+            "next": _object("next"),
+            "quota": _object("quota"),
+            "arm": _object("arm"),
+        },
     }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -103,6 +105,10 @@ ENV = _sandbox(undefined=_Missing, keep_trailing_newline=False)
 _STRICT_ENV = _sandbox(undefined=StrictUndefined)
 
 
+# Jinja renders every line break as "\n" (its newline_sequence).
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
 class TemplateError(ValueError):
     """A template or expression that does not parse; `lineno` is inside the source."""
 
@@ -126,6 +132,8 @@ class Text:
     @classmethod
     def compile(cls, source: str) -> Text:
         """Compile `source`, raising TemplateError if it does not parse."""
+        if "{" not in source:  # no tag can start: the text renders as itself, Jinja unneeded
+            return cls(source, None, _NEWLINE.sub("\n", source).strip())
         try:
             compiled = ENV.from_string(source)
             # Text without a single tag renders the same for everyone: render it now.
@@ -135,10 +143,11 @@ class Text:
         return cls(source, compiled, compiled.render().strip() if plain else None)
 
     def render(self, context: dict[str, Any], max_output: int | None = RENDER_OUTPUT) -> str:
-        """Render with `context` within the budget; a failing template falls back to its source.
+        """Render with `context` within the budget; a failing part is left out.
 
-        A render stopped by its budget gives the text without the parts that
-        failed: never a stalled worker or a huge message. `max_output=None`
+        A render that fails or is stopped by its budget gives the text without
+        the parts that failed: never a stalled worker, a huge message or the
+        template's source. `max_output=None`
         (the cost report's worst case) lets the output run past RENDER_OUTPUT.
         """
         if self._constant is not None:
@@ -148,9 +157,11 @@ class Text:
         except RenderLimit as err:
             log.warning("template stopped (%s): %r", err, self.source[:200])
             return self._without_failing_parts(context, max_output or RENDER_OUTPUT)
-        except Exception:  # an author's runtime error must never break a conversation
-            log.warning("template failed to render: %r", self.source, exc_info=True)
-            return self.source.strip()
+        except Exception as err:  # an author's runtime error must never break a conversation
+            log.warning("template failed to render (%s): %r", err, self.source[:200])
+            # The parts that render, never the template's source: a respondent must not
+            # receive `{{ answer.name }}`.
+            return self._without_failing_parts(context, max_output or RENDER_OUTPUT)
 
     def _without_failing_parts(self, context: dict[str, Any], max_output: int) -> str:
         """Render each part (a text, an {{ expression }}, a tag block) alone, failures left out."""
@@ -212,12 +223,25 @@ class Expr:
             return False
 
 
+@functools.lru_cache(maxsize=1024)
+def parsed(source: str) -> nodes.Template:
+    """The Jinja tree of a template, empty when it does not parse (reported elsewhere).
+
+    A load looks at each template three ways (limits, answers named, answer
+    fields) and a reload sees mostly the same texts: parse each source once.
+    Callers only read the tree.
+    """
+    if "{" not in source:  # text alone: nothing to find in it
+        return nodes.Template([])
+    try:
+        return ENV.parse(source)
+    except TemplateSyntaxError:
+        return nodes.Template([])
+
+
 def limit_problems(source: str, condition: bool = False) -> list[tuple[int, str]]:
     """What a template does beyond the limits judged at load, as (its line, message)."""
-    try:
-        tree = ENV.parse(f"{{{{ {source} }}}}" if condition else source)
-    except TemplateSyntaxError:  # reported as a parse problem already
-        return []
+    tree = parsed(f"{{{{ {source} }}}}" if condition else source)
     found = []
     for loop in tree.find_all(nodes.For):
         if next(loop.find_all(nodes.For), None) is not None:

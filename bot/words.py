@@ -165,6 +165,12 @@ _NONE = {  # a multi reply meaning no pick, where the question allows none
     "fr": "aucun|aucune|rien|0",
     "pt": "nenhum|nenhuma|nada|0",
 }
+_ALL = {  # a multi reply meaning every choice, where the question allows that many picks
+    "en": "all|all of them|all of these|all of the above|everything|every one|each one|the lot",
+    "es": "todos|todas|todo|todos ellos|todas ellas|todos los anteriores|todas las anteriores",
+    "fr": "tous|toutes|tout|tous les trois|toutes les trois|tout ça|tout ca",
+    "pt": "todos|todas|tudo|todos eles|todas elas|todos os anteriores|todas as anteriores",
+}
 _NEGATION = {  # a choice found inside a reply that also says one of these is not guessed
     "en": "not no never don't isn't wasn't didn't neither nor",
     "es": "no nunca ni tampoco",
@@ -223,6 +229,12 @@ _MILLION_WORD = {"en": "million millions", "es": "millón millones",
                  "fr": "million millions", "pt": "milhão milhões"}  # fmt: skip
 # "a week ago", "un 8" (an 8): an article, read as one only where a number must be.
 _ARTICLES = {"en": "a an", "es": "un una", "fr": "un une", "pt": "um uma"}
+_DOZEN = {
+    "en": "dozen",
+    "es": "docena",
+    "fr": "douzaine",
+    "pt": "dúzia",
+}  # "about a dozen" is 12, "half a dozen" 6, "2 dozen" 24
 _HALF = {"en": "half", "es": "medio media", "fr": "demi demie", "pt": "meio meia"}
 _NUMBER_AND = {
     "en": "and",
@@ -275,6 +287,8 @@ class Words:
     ordinals: dict[str, int]
     ordinal_suffix: str  # a regex of what may follow the digits of an ordinal (2nd, 2º, 2e)
     choice_fillers: frozenset[str]
+    all_picks: frozenset[str]  # a multi reply picking every choice
+    dozen_words: frozenset[str]
     months: dict[str, int]
     weekdays: dict[str, int]
     relative_days: dict[str, int]
@@ -360,10 +374,14 @@ def _ordinals(language: str) -> dict[str, int]:
 
 
 _CHOICE_FILLERS = {  # words around a number that names a choice: "the second one", "option 2"
-    "en": "the option number choice answer no # one i pick choose want please pls it's is",
-    "es": "el la lo opción opcion número numero respuesta elijo quiero por favor porfa es",
-    "fr": "le la l' option numéro numero réponse choix je choisis prends s'il vous plaît stp",
-    "pt": "o a opção opcao número numero resposta escolho quero por favor é",
+    "en": "the option number choice answer no # one i pick choose want please pls it's is"
+    " think guess maybe probably perhaps say i'd id",  # "I think 3", "2 I guess"
+    "es": "el la lo opción opcion número numero respuesta elijo quiero por favor porfa es"
+    " creo que pienso quizás quizá tal vez diría",
+    "fr": "le la l' option numéro numero réponse choix je choisis prends s'il vous plaît stp"
+    " pense crois peut-être peut être dirais",
+    "pt": "o a opção opcao número numero resposta escolho quero por favor é"
+    " acho que penso talvez diria",
 }
 
 # --- dates ----------------------------------------------------------------------------------
@@ -465,6 +483,8 @@ def _words_for(language: str) -> Words:
         ordinals={k: v for code in reversed(both) for k, v in _ordinals(code).items()},
         ordinal_suffix="|".join(_ORDINAL_SUFFIX[code] for code in both),
         choice_fillers=frozenset().union(*(_words(_CHOICE_FILLERS[code]) for code in both)),
+        all_picks=frozenset(plain(w) for code in both for w in _ALL[code].split("|")),
+        dozen_words=frozenset().union(*(_words(_DOZEN[code]) for code in both)),
         months={
             k: v
             for code in reversed(both)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from functools import lru_cache
 
-from bot.cost import measure
+from bot.segments import measure
 from service import Clock
 
 

@@ -303,7 +303,7 @@ def prepare_invite(batch: Mailing, survey, again: bool, phone: str, conn, now, *
 
     `language` is the number's code from the CSV; one the survey does not have is its default.
     """
-    situation = store.situation(db=conn, phone=phone)
+    situation = batch.service.resolve(store.situation(db=conn, phone=phone))
     if situation.opted_out:
         return skipped(phone, "opted out")
     last = store.last_invite(db=conn, phone=phone, survey_id=survey.id)

@@ -26,9 +26,10 @@ SESSION_STATUS = (
     f"CASE WHEN s.status = '{OPEN}' AND s.updated_at < ? THEN '{EXPIRED}' ELSE s.status END"
 )
 
+# A session's columns as the hot path reads and writes them: see store.session_row.
 SESSION_COLUMNS = (
-    "id, survey_id, survey_version, state, status, retries, answers, "
-    "started_at, updated_at, completed_at, language, test"
+    "id, survey_id, survey_version, state, status, retries, answers, trail, pending, arm, "
+    "orders, started_at, updated_at, completed_at, language, test"
 )
 # One round trip for everything a message needs: the reply if this MessageSid
 # was handled before, the number's opt-out state, and its latest session.
@@ -40,23 +41,23 @@ FROM (SELECT 1 AS one) AS x
 LEFT JOIN survey_session AS s
   ON s.id = (SELECT max(id) FROM survey_session WHERE phone = ?)
 """
-INSERT_SESSION = """
-INSERT INTO survey_session (phone, survey_id, survey_version, state, status, retries, answers,
-                            started_at, updated_at, completed_at, language, test)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
+_INSERTED = "phone, " + SESSION_COLUMNS.removeprefix("id, ")  # the database gives the id
+INSERT_SESSION = f"""
+INSERT INTO survey_session ({_INSERTED})
+VALUES ({", ".join("?" for _ in _INSERTED.split(", "))}) RETURNING id
 """
 # Only the columns a message changes: SQLite rewrites the entries of every index
 # on a column in the SET list, even when its value stays the same, and
-# PostgreSQL cannot update such a row in place. A session's survey never
-# changes, and its status only when it ends.
+# PostgreSQL cannot update such a row in place. A session's survey and arm never
+# change, and its status only when it ends.
 UPDATE_SESSION = """
-UPDATE survey_session SET state = ?, retries = ?, answers = ?, updated_at = ?, completed_at = ?,
-                          language = ?
+UPDATE survey_session SET state = ?, retries = ?, answers = ?, trail = ?, pending = ?,
+                          orders = ?, updated_at = ?, completed_at = ?, language = ?
 WHERE id = ?
 """
 END_SESSION = """
-UPDATE survey_session SET status = ?, outcome = ?, state = ?, retries = ?, answers = ?,
-                          updated_at = ?, completed_at = ?, language = ?
+UPDATE survey_session SET status = ?, outcome = ?, state = ?, retries = ?, answers = ?, trail = ?,
+                          pending = ?, orders = ?, updated_at = ?, completed_at = ?, language = ?
 WHERE id = ?
 """
 INSERT_ANSWER = """
@@ -106,6 +107,25 @@ SESSION_DISPOSITION = "UPDATE survey_session SET disposition = ? WHERE id = ?"
 END_RECONTACTS = (
     "UPDATE survey_session SET recontact_due = NULL WHERE id = ? AND recontact_due IS NOT NULL"
 )
+# Study design (SPEC 12): an UPDATE locks the one row every worker counts on until
+# COMMIT (PostgreSQL), so draws and completes are counted one at a time.
+ENSURE_ARM_BLOCK = """
+INSERT INTO arm_block (survey_id, version, drawn, block) VALUES (?, ?, 0, '[]')
+ON CONFLICT (survey_id, version) DO NOTHING
+"""
+DRAW_ARM = """
+UPDATE arm_block SET drawn = drawn + 1 WHERE survey_id = ? AND version = ? RETURNING drawn, block
+"""
+NEW_ARM_BLOCK = "UPDATE arm_block SET block = ? WHERE survey_id = ? AND version = ?"
+QUOTA_COUNTS = "SELECT key, completes FROM quota_count WHERE survey_id = ?"
+ENSURE_QUOTA = """
+INSERT INTO quota_count (survey_id, key, completes) VALUES (?, ?, 0)
+ON CONFLICT (survey_id, key) DO NOTHING
+"""
+LOCK_QUOTA = """
+UPDATE quota_count SET completes = completes WHERE survey_id = ? AND key = ? RETURNING completes
+"""
+ADD_COMPLETE = "UPDATE quota_count SET completes = completes + 1 WHERE survey_id = ? AND key = ?"
 STATEMENTS = {  # the hot path's statements by name, prepared once per connection
     "LOOKUP": LOOKUP,
     "INSERT_SESSION": INSERT_SESSION,
@@ -123,6 +143,13 @@ STATEMENTS = {  # the hot path's statements by name, prepared once per connectio
     "CASE_DELETE": CASE_DELETE,
     "SESSION_DISPOSITION": SESSION_DISPOSITION,
     "END_RECONTACTS": END_RECONTACTS,
+    "ENSURE_ARM_BLOCK": ENSURE_ARM_BLOCK,
+    "DRAW_ARM": DRAW_ARM,
+    "NEW_ARM_BLOCK": NEW_ARM_BLOCK,
+    "QUOTA_COUNTS": QUOTA_COUNTS,
+    "ENSURE_QUOTA": ENSURE_QUOTA,
+    "LOCK_QUOTA": LOCK_QUOTA,
+    "ADD_COMPLETE": ADD_COMPLETE,
 }
 
 

@@ -65,7 +65,14 @@ class SurveySession(SQLModel, table=True):
     state: str  # the current question id, `completed`, or where it stopped
     status: str  # open, completed, opted_out, expired, abandoned
     retries: int = 0
-    answers: str = Field(sa_column=Column(Text, nullable=False))  # JSON copy, read in one go
+    # Answers only, by question id (JSON): a copy of the session's `answer` rows, read in one go.
+    answers: str = Field(sa_column=Column(Text, nullable=False))
+    # The engine's bookkeeping, apart from the answers (see bot/conversation.py `Run`):
+    # [[question id, language], ...] of the questions left, where BACK goes (JSON)
+    trail: str = Field(sa_column=Column(Text, nullable=False, server_default="[]"))
+    pending: str | None = Field(default=None, sa_column=Column(Text))  # a choice awaiting YES
+    arm: str | None = None  # the study arm it was given (SPEC 10), if any
+    orders: str | None = Field(default=None, sa_column=Column(Text))  # shown orders (JSON)
     started_at: datetime
     updated_at: datetime
     completed_at: datetime | None = None
@@ -131,7 +138,8 @@ class InboundMessage(SQLModel, table=True):
     phone: str
     body: str = Field(sa_column=Column(Text, nullable=False))
     received_at: datetime
-    reply: str = Field(sa_column=Column(Text, nullable=False))  # the TwiML returned
+    # The reply's text as sent ("" for none): TwiML is made only by the webhook (web/twiml.py).
+    reply: str = Field(sa_column=Column(Text, nullable=False))
     session_id: int | None = None
 
 
@@ -172,6 +180,29 @@ class SurveyClaim(SQLModel, table=True):
     file: str  # the file's name in the surveys folder
     survey_id: str
     claimed_at: datetime
+
+
+class ArmBlock(SQLModel, table=True):
+    """The arm draws of one survey version (SPEC 12): how many so far, and the current block.
+
+    Every worker draws from this row, locked by the UPDATE that counts the draw, so
+    each block of (sum of weights) new cases holds each arm exactly its weight.
+    """
+
+    __tablename__ = "arm_block"
+    survey_id: str = Field(primary_key=True)
+    version: str = Field(primary_key=True)
+    drawn: int = 0  # new cases assigned an arm so far
+    block: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON arm ids
+
+
+class QuotaCount(SQLModel, table=True):
+    """Completes counted toward a survey's target ("") or one of its quotas, every version."""
+
+    __tablename__ = "quota_count"
+    survey_id: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)  # the quota's `when`, spaces squeezed; "" the target
+    completes: int = 0
 
 
 class SurveyCase(SQLModel, table=True):

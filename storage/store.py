@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Connection,
@@ -26,7 +26,6 @@ from bot.conversation import (
     Effects,
     Run,
     Situation,
-    split_answers,
 )
 from bot.model import OPEN, OPTED_OUT
 from bot.outcomes import Note
@@ -78,30 +77,73 @@ class Found(NamedTuple):
 
     def unpack(self) -> tuple[str | None, Situation]:
         """The stored reply, if any, and a new Situation (the engine changes the one it gets)."""
-        reply, opted_out, session_id, survey_id, version, state, status, *rest = self.row
+        reply, opted_out, *session = self.row
         found = Situation(phone=self.phone, opted_out=bool(opted_out))
-        if session_id is not None:
-            found.latest_survey, found.latest_status = survey_id, status
-            if status == OPEN:
-                retries, stored, started, updated, completed, language, test = rest
-                answers, asked, pending = split_answers(values.load(stored))
-                found.run = Run(
-                    id=session_id,
-                    survey_id=survey_id,
-                    version=version,
-                    state=state,
-                    status=status,
-                    retries=retries,
-                    answers=answers,
-                    asked=asked,
-                    pending=pending,
-                    started_at=self.read_time(started),
-                    updated_at=self.read_time(updated),
-                    completed_at=self.read_time(completed),
-                    language=language,
-                    test=bool(test),
-                )
+        if session[0] is not None:
+            run = session_of(session, self.read_time)
+            found.latest_survey, found.latest_status = run.survey_id, run.status
+            if run.status == OPEN:
+                found.run = run
         return reply, found
+
+
+class SessionRow(NamedTuple):
+    """A session's columns in the order of `SESSION_COLUMNS` (storage/hot.py), as stored."""
+
+    id: int | None
+    survey_id: str
+    survey_version: str
+    state: str
+    status: str
+    retries: int
+    answers: str  # JSON: answers only
+    trail: str  # JSON: [[question id, language], ...]
+    pending: str | None
+    arm: str | None
+    orders: str | None  # JSON, None when nothing is shuffled
+    started_at: Any
+    updated_at: Any
+    completed_at: Any
+    language: str | None
+    test: bool
+
+
+def session_row(run: Run, time: Callable) -> SessionRow:
+    """A session as its columns hold it; `time` makes the dialect's times."""
+    return SessionRow(
+        *(run.id, run.survey_id, run.version, run.state, run.status, run.retries),
+        values.dump(run.answers),
+        values.dump(run.trail),
+        run.pending,
+        run.arm,
+        values.dump(run.orders) if run.orders else None,
+        *(time(run.started_at), time(run.updated_at), time(run.completed_at)),
+        *(run.language, run.test),
+    )
+
+
+def session_of(row, read_time: Callable) -> Run:
+    """The Run that `session_row` stored, from its columns as read."""
+    session_id, survey_id, version, state, status, retries, answers, trail, *rest = row
+    pending, arm, orders, started, updated, completed, language, test = rest
+    return Run(
+        id=session_id,
+        survey_id=survey_id,
+        version=version,
+        state=state,
+        status=status,
+        retries=retries,
+        answers=values.load(answers),
+        trail=values.load(trail) or [],
+        pending=pending,
+        arm=arm,
+        orders=values.load(orders) or {},
+        started_at=read_time(started),
+        updated_at=read_time(updated),
+        completed_at=read_time(completed),
+        language=language,
+        test=bool(test),
+    )
 
 
 def situation(*, db: Connection | Statements, phone: str) -> Situation:
@@ -171,15 +213,12 @@ VISIT_OUTCOMES = {SKIPPED: SKIPPED, UNANSWERED: UNANSWERED}
 
 def _write_run(hot: Statements, phone: str, run: Run) -> int:
     """Insert a new session or update an existing one; its id."""
-    answers = values.dump(run.stored_answers())
+    row = session_row(run, hot.time)
     if run.id is None:
-        fields = (run.survey_id, run.version, run.state, run.status, run.retries, answers)
-        times = (hot.time(run.started_at), hot.time(run.updated_at), hot.time(run.completed_at))
-        insert = (phone, *fields, *times, run.language, run.test)
-        return hot.read("INSERT_SESSION", insert).fetchone()[0]
+        return hot.read("INSERT_SESSION", (phone, *row[1:])).fetchone()[0]
     # Sessions are read only while open (`read`), so "open" means the status stands.
-    changes = (run.state, run.retries, answers, hot.time(run.updated_at))
-    changes += (hot.time(run.completed_at), run.language, run.id)
+    changes = (row.state, row.retries, row.answers, row.trail, row.pending, row.orders)
+    changes += (row.updated_at, row.completed_at, row.language, run.id)
     if run.status == OPEN:
         hot.write("UPDATE_SESSION", changes)
     else:

@@ -12,8 +12,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # Each package's layer: a module imports from lower layers and its own package only.
 LAYERS = {"bot": 0, "storage": 1, "xlsform": 1, "service": 2, "outbound": 3, "web": 4, "app": 5}
+# What opens a connection: no module of the engine's package may hold one.
+CONNECTING = {"sqlite3", "psycopg", "psycopg2", "socket", "http", "urllib", "requests", "httpx"}
 FORBIDDEN = {  # third-party packages a layer must not know
-    "bot": {"flask", "werkzeug", "sqlalchemy", "sqlmodel", "alembic", "psycopg", "twilio"},
+    "bot": {"flask", "werkzeug", "sqlalchemy", "sqlmodel", "alembic", "twilio", *CONNECTING},
     "storage": {"flask", "werkzeug", "twilio"},
     "xlsform": {"flask", "werkzeug", "sqlalchemy", "sqlmodel", "twilio"},
     "service": {"flask", "werkzeug", "twilio"},
@@ -113,6 +115,30 @@ def test_the_application_keeps_the_layout():
     assert {"app", "web", "outbound", "service", "storage", "bot"} <= {
         top(name) for name in modules(ROOT)
     }
+
+
+# The conversation engine decides from what it is given: it reaches no module that
+# serves surveys (reads the folder, watches it, settles claims) or stores anything.
+ENGINE = "bot.conversation"
+SERVING = {"bot.catalog", "bot.watch", "bot.checking"}
+
+
+def reached(name: str, found: dict[str, Path]) -> set[str]:
+    """Every first-party module that `name` imports, directly or through others."""
+    seen, todo = set(), [name]
+    while todo:
+        for target, _, _ in imports(todo.pop(), found):
+            if target in found and target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def test_the_engine_reaches_nothing_that_serves_or_stores():
+    reach = reached(ENGINE, modules(ROOT))
+    assert "bot.flow" in reach  # the walk follows imports
+    assert reach & SERVING == set()
+    assert {top(name) for name in reach} == {"bot"}
 
 
 def test_each_kind_of_breach_is_reported(tmp_path):

@@ -41,7 +41,7 @@ def test_check_passes_on_the_examples_with_their_costs(runner):
     result = runner.invoke(args=["surveys", "check"])
     assert result.exit_code == 0, result.output
     assert "No problems in 5 survey files." in result.output
-    assert "visit-feedback (" in result.output and "[en]: 48 messages, all GSM-7" in result.output
+    assert "visit-feedback (" in result.output and "[en]: 57 messages, all GSM-7" in result.output
     assert "segments per message" in result.output
 
 
@@ -85,6 +85,8 @@ def test_check_warns_without_failing(runner, surveys_dir):
     assert result.exit_code == 0, result.output
     warnings = [line.strip() for line in result.output.splitlines() if "warned.yaml:" in line]
     assert warnings == [
+        f'{surveys_dir}/warned.yaml:1: survey "warned" has no keywords and is not the default: '
+        "no text starts it, only `flask invite` can; add keywords: [...] to let people text in",
         f'{surveys_dir}/warned.yaml:5: choice "End" of pick: Twilio opts out anyone who texts '
         "END; reply with its number instead or rename it",
         f'{surveys_dir}/warned.yaml:5: choice "Parar" of pick: texting PARAR opts the '

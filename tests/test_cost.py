@@ -283,11 +283,18 @@ def test_an_authors_character_in_ucs2_is_named_with_its_line_and_replacement():
     )
     report = survey_cost(survey)
     assert message(report.messages, "question q").encoding == "UCS-2"
-    warnings = {(w.line, w.message.split(" sends")[0]) for w in report.warnings}
-    assert warnings == {(2, '"—" (U+2014)'), (6, '"’" (U+2019)'), (6, '"🙂" (U+1F642)')}
-    by_char = {w.message[:3]: w.message for w in report.warnings}
-    assert by_char['"—"'].endswith('write "-" instead, or set smart_encoding: true')
-    assert by_char['"🙂"'].endswith("it has no GSM-7 replacement")
+    assert [(w.line, w.message) for w in report.warnings] == [
+        (
+            2,
+            '"—" (U+2014) sends 1 message in UCS-2, such as question q (1 segment); '
+            'write "-" for "—", or set smart_encoding: true',
+        ),
+        (
+            6,
+            '"’" (U+2019), "🙂" (U+1F642) send 6 messages in UCS-2, such as help q (2 segments); '
+            'write "\'" for "’", or set smart_encoding: true; "🙂" has no GSM-7 replacement',
+        ),
+    ]
 
 
 def test_smart_encoding_counts_after_the_replacements():
@@ -340,13 +347,14 @@ def test_the_cost_table():
     table = format_costs([report]).splitlines()
     assert table[0].startswith("visit-feedback (")
     assert table[0].endswith(
-        "[en]: 48 messages, all GSM-7; costliest: help satisfaction, 2 segments (235 septets)"
+        "[en]: 57 messages, all GSM-7; costliest: help satisfaction, 2 segments (235 septets)"
     )
-    assert table[1].split() == ["ask", "re-prompt", "move", "on", "help"]
+    head = ["ask", "re-prompt", "confirm", "move", "on", "help", "reminder"]
+    assert table[1].split() == head
     rows = {line.split()[0]: line.split()[1:] for line in table[2:11]}
-    assert rows["name"] == ["1", "1", "-", "1"]
-    assert rows["satisfaction"] == ["1*", "1*", "1*", "2*"]
-    assert rows["outro"] == ["1*", "-", "1*", "-"]
+    assert rows["name"] == ["1", "1", "-", "-", "1", "1"]
+    assert rows["satisfaction"] == ["1*", "1*", "1", "1*", "2*", "1*"]
+    assert rows["outro"] == ["1*", "-", "-", "1*", "-", "-"]
     assert any("print the answer to name" in line for line in table)
     assert table[-1].startswith("segments per message; u: UCS-2; *: worst case")
 

@@ -130,7 +130,7 @@ def as_read(words: list[str]) -> set[str]:
 
 
 def test_the_guide_lists_every_language_in_every_word_table():
-    for name in ("commands", "yesno", "numbers", "days", "ordinals"):
+    for name in ("commands", "yesno", "numbers", "days", "ordinals", "loose"):
         for row in word_table(name).values():
             assert list(row) == list(LANGUAGES), name
 
@@ -194,3 +194,23 @@ def test_every_ordinal_listed_names_its_choice(language):
     question = Question(id="c", type="choice", text=None, choices=choices)
     for number, word in enumerate(word_table("ordinals")["first to tenth"][language], start=1):
         assert read_reply(question, word, today=TODAY, language=language) == f"c{number}", word
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_loose_reply_listed_reads_as_the_guide_says(language):
+    table = word_table("loose")
+    choices = tuple(Choice(f"Option {n}", f"c{n}") for n in range(1, 5))
+    multi = Question(id="m", type="multi", text=None, choices=choices, min=1, max=4)
+    choice = Question(id="c", type="choice", text=None, choices=choices)
+    number = Question(id="n", type="number", text=None)
+
+    def read(question: Question, text: str):
+        return read_reply(question, text, today=TODAY, language=language)
+
+    for words in table["every choice, on a `multi`"][language]:
+        assert read(multi, words) == ["c1", "c2", "c3", "c4"], words
+    for row, expected in (("a dozen (12)", 12), ("half a dozen (6)", 6)):
+        for words in table[row][language]:
+            assert read(number, words) == expected, words
+    for words in table["around choice 3"][language]:
+        assert read(choice, words) == "c3", words

@@ -1,9 +1,11 @@
 """The engine on its own: conversations as data (tests/engine/*.yaml), no Flask, no database.
 
 Each case plays messages from one number through `Conversation.handle` and
-keeps what storage would keep in memory: the engine's effects are applied to
-the number's situation the way storage applies them, so the cases see the
-same behaviour the webhook does, thousands of messages a second.
+keeps what storage would keep: after every message each session the engine
+changed is encoded into its columns and decoded back by storage's own
+functions (as goflow's test runner serialises the session between resumes),
+and its survey version resolved as the service does, so a state that does not
+survive storage fails here, thousands of messages a second.
 """
 
 from __future__ import annotations
@@ -16,15 +18,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.conversation import Conversation, Effects, Situation
+from bot.conversation import Conversation, Effects, Run, Situation
 from bot.loader import load_survey, parse_duration
 from bot.model import OPEN, Survey
+from storage import hot, store
 
 HERE = Path(__file__).parent / "engine"
 SURVEYS = yaml.safe_load((HERE / "surveys.yaml").read_text())
 CASES = yaml.safe_load((HERE / "cases.yaml").read_text())
 START = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 PHONE = "+15551230001"
+SQLITE = hot.Driver("sqlite")  # its times are text: the stricter round trip
 
 
 class Surveys:
@@ -36,10 +40,6 @@ class Surveys:
     def get(self, survey_id: str) -> Survey | None:
         return next((s for s in self.loaded if s.id == survey_id), None)
 
-    def version(self, survey_id: str, version: str) -> Survey | None:
-        found = self.get(survey_id)
-        return found if found is not None and found.version == version else None
-
     def by_keyword(self, word: str) -> Survey | None:
         return next((s for s in self.loaded if word.upper() in s.keywords), None)
 
@@ -50,10 +50,19 @@ class Surveys:
         return self.loaded
 
 
+def stored(run: Run, surveys: Surveys) -> Run:
+    """`run` written to its columns and read back, its version resolved as the service does."""
+    back = store.session_of(store.session_row(run, SQLITE.time), SQLITE.read_time)
+    found = surveys.get(back.survey_id)
+    back.survey = found if found is not None and found.version == back.version else None
+    return back
+
+
 class Number:
     """One phone number's state as storage keeps it, applied from the engine's effects."""
 
-    def __init__(self, phone: str):
+    def __init__(self, phone: str, surveys: Surveys):
+        self.surveys = surveys
         self.situation = Situation(phone)
         self.sessions: list = []  # every session, in order of start, as last written
         self.ids = itertools.count(1)
@@ -64,10 +73,10 @@ class Number:
             self.situation.opted_out = effects.opted_out
         for run in effects.runs:
             if run.id is None:
-                run = replace(run, id=next(self.ids))
+                run = stored(replace(run, id=next(self.ids)), self.surveys)
                 self.sessions.append(run)
             else:
-                self.sessions[run.id - 1] = run
+                self.sessions[run.id - 1] = stored(run, self.surveys)
         if self.sessions:
             latest = self.sessions[-1]
             self.situation.latest_survey, self.situation.latest_status = (
@@ -114,8 +123,9 @@ def check(step: dict, reply: str | None) -> None:
     "case", [case for _, case in expand(CASES)], ids=[n for n, _ in expand(CASES)]
 )
 def test_engine_case(case):
-    engine = Conversation(Surveys(case["surveys"]))
-    number, now = Number(PHONE), START
+    surveys = Surveys(case["surveys"])
+    engine = Conversation(surveys)
+    number, now = Number(PHONE, surveys), START
     for step in case["steps"]:
         now += parse_duration(step.get("after", "1s")) or timedelta(seconds=1)
         effects = engine.handle(number.situation, step["send"], now=now, media=step.get("media", 0))
@@ -128,8 +138,9 @@ def test_engine_case(case):
 
 
 def test_the_engine_never_changes_the_situation_it_is_given():
-    engine = Conversation(Surveys(["everything", "other"]))
-    number = Number(PHONE)
+    surveys = Surveys(["everything", "other"])
+    engine = Conversation(surveys)
+    number = Number(PHONE, surveys)
     for text in ("ALL", "Ada", "2"):
         number.apply(engine.handle(number.situation, text, now=START))
     before = replace(number.situation.run, answers=dict(number.situation.run.answers))

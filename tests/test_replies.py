@@ -80,6 +80,9 @@ LAST_VISIT = question("last_visit", "date")  # TODAY is a Friday
 NEXT_VISIT = question("next_visit", "date", min="today")
 THIS_MONTH = question("this_month", "date", min=date(2026, 11, 1), max="today")
 BY_XMAS = question("by_xmas", "date", max=date(2026, 12, 24))
+ENTERED_2026 = question("entered", "date", min=date(2026, 1, 1), max=date(2026, 12, 31))
+BORN_LAST_CENTURY = question("born", "date", max=date(1999, 12, 31))
+SEEN_BY_NOW = question("seen", "date", max="today")
 
 
 def case(q, reply, expected, order="MDY"):
@@ -106,6 +109,12 @@ TEXT_CASES = [
 CHOICE_CASES = [
     case(SATISFACTION, "1", "Very satisfied"),
     case(SATISFACTION, "2", "Satisfied"),
+    case(SATISFACTION, "I think 3", "unsatisfied"),  # issue 20: a hedge around the number
+    case(SATISFACTION, "maybe 2", "Satisfied"),
+    case(SATISFACTION, "2 I guess", "Satisfied"),
+    case(SATISFACTION, "probably 1", "Very satisfied"),
+    case(SATISFACTION, "I think 4", BAD),
+    case(SATISFACTION, "2 or 3 I think", BAD),
     case(SATISFACTION, "3", "unsatisfied"),
     case(SATISFACTION, "2.", "Satisfied"),
     case(SATISFACTION, "(2)", "Satisfied"),
@@ -225,7 +234,9 @@ MULTI_CASES = [
     case(TOPICS, "1-3", BAD),
     case(TOPICS, "parking shop", BAD),
     case(TOPICS, "parking, gym", BAD),
-    case(TOPICS, "all of them", BAD),
+    case(TOPICS, "all of them", ["Parking", "Restaurant", "Shop"]),  # issue 20
+    case(TOPICS, "All of the above!", ["Parking", "Restaurant", "Shop"]),
+    case(TWO_AT_MOST, "all of them", BAD),  # more picks than it takes: re-prompted
     case(TOPICS, "none", BAD),
     case(TOPICS, "", BAD),
     case(TOPICS, ",", BAD),
@@ -261,7 +272,7 @@ MULTI_CASES = [
     case(DRINKS, "tea, milk", BAD),
     case(DRINKS, "5", BAD),
     case(DRINKS, "#1 #5", BAD),
-    case(DRINKS, "all", BAD),
+    case(DRINKS, "all", ["Tea", "Coffee", "Juice", "Water"]),
 ]
 
 YESNO_CASES = [
@@ -293,6 +304,12 @@ NUMBER_CASES = [
     case(AMOUNT, "42", 42),
     case(AMOUNT, "42.", 42),
     case(AMOUNT, "about 40", 40),
+    case(AMOUNT, "about a dozen", 12),  # issue 20
+    case(AMOUNT, "a dozen", 12),
+    case(AMOUNT, "half a dozen", 6),
+    case(AMOUNT, "2 dozen", 24),
+    case(AMOUNT, "a dozen or 13", BAD),
+    case(VISITS, "dozens", BAD),  # many dozens: not one number
     case(AMOUNT, "40 times", 40),
     case(AMOUNT, "around 1,000", 1000),
     case(AMOUNT, "1,000", 1000),
@@ -512,7 +529,7 @@ DATE_CASES = [
     case(NEXT_VISIT, "the 28th", date(2026, 11, 28)),
     case(NEXT_VISIT, "Dec 3", date(2026, 12, 3)),
     case(NEXT_VISIT, "yesterday", BAD),
-    case(NEXT_VISIT, "Nov 20", BAD),
+    case(NEXT_VISIT, "Nov 20", date(2027, 11, 20)),  # SPEC 2: the nearest year that fits
     case(NEXT_VISIT, "last tuesday", BAD),
     case(THIS_MONTH, "Nov 1", date(2026, 11, 1)),
     case(THIS_MONTH, "the 1st", date(2026, 11, 1)),
@@ -522,7 +539,17 @@ DATE_CASES = [
     case(THIS_MONTH, "tomorrow", BAD),
     case(THIS_MONTH, "4 weeks ago", BAD),
     case(BY_XMAS, "Dec 24", date(2026, 12, 24)),
-    case(BY_XMAS, "Dec 25", BAD),
+    case(BY_XMAS, "Dec 25", date(2025, 12, 25)),  # SPEC 2: the nearest year that fits
+    case(BY_XMAS, "12/25/2026", BAD),
+    case(BY_XMAS, "the 25th", date(2026, 11, 25)),
+    case(NEXT_VISIT, "the 3rd", date(2026, 12, 3)),  # the nearest month that fits
+    case(NEXT_VISIT, "Feb 29", BAD),  # not in 2026: refused, never moved to 2028
+    case(ENTERED_2026, "Dec 25", date(2026, 12, 25)),
+    case(ENTERED_2026, "the 30th", date(2026, 11, 30)),
+    case(BORN_LAST_CENTURY, "3/4/85", date(1985, 3, 4)),  # 19xx when only that fits
+    case(BORN_LAST_CENTURY, "Mar 4", date(1999, 3, 4)),
+    case(SEEN_BY_NOW, "the 28th", date(2026, 10, 28)),  # a month back: not in the future
+    case(SEEN_BY_NOW, "Dec 25", date(2025, 12, 25)),  # max today: last year
 ]
 
 ALL_CASES = TEXT_CASES + CHOICE_CASES + MULTI_CASES + YESNO_CASES
@@ -607,7 +634,7 @@ REASON_CASES = [
         "Oct 3",
         "Please reply with a date from 11/1/2026 to 11/27/2026, like 11/27/2026.",
     ),
-    (BY_XMAS, "Dec 25", "Please reply with a date on or before 12/24/2026, like 11/27/2026."),
+    (BY_XMAS, "12/25/2026", "Please reply with a date on or before 12/24/2026, like 11/27/2026."),
 ]
 
 

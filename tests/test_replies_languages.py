@@ -68,6 +68,13 @@ FECHA = question("fecha", "date")
 PROXIMA = question("proxima", "date", min="today")
 
 ES_CASES = [
+    case(FRUTA, "es", "creo que 2", "pear"),  # issue 20: hedges, every choice, a dozen
+    case(FRUTA, "es", "quizás 3", "banana"),
+    case(FRUTA, "es", "creo que 4", BAD),
+    case(BEBIDAS, "es", "todos", ["tea", "coffee", "juice", "water"]),
+    case(BEBIDAS, "es", "Todas ellas", ["tea", "coffee", "juice", "water"]),
+    case(IMPORTE, "es", "una docena", 12),
+    case(IMPORTE, "es", "media docena", 6),
     case(FRUTA, "es", "1", "apple"),
     case(FRUTA, "es", "dos", "pear"),
     case(FRUTA, "es", "Dos", "pear"),
@@ -239,6 +246,12 @@ OUI_NON = question("oui_non", "yesno")
 JOUR = question("jour", "date")
 
 FR_CASES = [
+    case(FRUIT, "fr", "je pense 2", "pear"),
+    case(FRUIT, "fr", "peut-être 3", "banana"),
+    case(BOISSONS, "fr", "tous", ["tea", "coffee", "juice", "water"]),
+    case(BOISSONS, "fr", "toutes", ["tea", "coffee", "juice", "water"]),
+    case(MONTANT, "fr", "environ une douzaine", 12),
+    case(MONTANT, "fr", "une demi-douzaine", 6),
     case(FRUIT, "fr", "2", "pear"),
     case(FRUIT, "fr", "deux", "pear"),
     case(FRUIT, "fr", "la deuxième", "pear"),
@@ -372,6 +385,12 @@ SIM_NAO = question("sim_nao", "yesno")
 DIA = question("dia", "date")
 
 PT_CASES = [
+    case(FRUTA_PT, "pt", "acho que 2", "pear"),
+    case(FRUTA_PT, "pt", "talvez 3", "banana"),
+    case(BEBIDAS_PT, "pt", "todos", ["tea", "coffee", "juice", "water"]),
+    case(BEBIDAS_PT, "pt", "tudo", ["tea", "coffee", "juice", "water"]),
+    case(VALOR, "pt", "uma dúzia", 12),
+    case(VALOR, "pt", "meia dúzia", 6),
     case(FRUTA_PT, "pt", "2", "pear"),
     case(FRUTA_PT, "pt", "dois", "pear"),
     case(FRUTA_PT, "pt", "duas", "pear"),

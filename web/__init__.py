@@ -17,7 +17,6 @@ from bot.catalog import SurveysUnavailable
 from service import EXTENSION, Service
 from storage import schema
 from web import access, commands, export, settings, studio, webhooks
-from web.twiml import to_twiml
 
 log = logging.getLogger("survey")
 WORKER_BOOT_ERROR = 3  # gunicorn's exit status for a worker that cannot start
@@ -28,7 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     settings.configure(app, test_config)
-    service = Service(app.config, formatter=to_twiml)
+    service = Service(app.config)
     app.extensions[EXTENSION] = service
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(export.bp)
@@ -102,6 +101,7 @@ def serving_app() -> Flask:
             raise SystemExit(1 if ctx else WORKER_BOOT_ERROR) from None
         settings.warn_if_unverified(app)
         engine = Service.of(app).engine  # fail at start, not later
+        Service.of(app).watch_surveys()  # SPEC 1: a saved change served with no message needed
         # With `gunicorn --preload` this runs before the fork: leave no pooled
         # connection that several worker processes would then share.
         engine.dispose()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
@@ -25,7 +26,6 @@ from service import Inbound, Service, StoredClaims, UnknownSurvey
 from storage import db as database
 from storage import schema, store
 from web.context import current_service
-from web.twiml import message_text
 from xlsform import FormError, import_form
 
 surveys_cli = AppGroup("surveys", help="Check, list, import and describe survey files.")
@@ -89,7 +89,12 @@ def _print_check(reports, problems) -> None:
     """Problems first, one `file:line: message` each, then the cost table and warnings."""
     for problem in problems:
         click.echo(str(problem))
-    costs = format_costs(r for r in reports if r.served)
+    # A refused file's errors are listed above; its warnings come with the others.
+    costs = format_costs(
+        report if report.served else replace(report, errors=[])
+        for report in reports
+        if report.served or report.warnings
+    )
     if costs:
         click.echo(("\n" if problems else "") + costs)
     if problems:
@@ -294,7 +299,7 @@ def _converse(service, phone: str, survey) -> None:
             click.echo()
             return
         sid = f"SM{uuid4().hex}"  # each typed line is a new message, in Twilio's form
-        _say(message_text(service.receive(Inbound(phone, line, sid, test=True))))
+        _say(service.receive(Inbound(phone, line, sid, test=True)))
         now = service.situation(phone)
         if now.opted_out:
             click.echo(OPTED_OUT_NOTE.format(phone=phone))

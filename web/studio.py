@@ -44,7 +44,6 @@ from web.access import (
 )
 from web.context import current_service
 from web.export import TRUE, filters
-from web.twiml import message_text
 
 log = logging.getLogger("survey")
 bp = Blueprint(
@@ -334,7 +333,6 @@ def _messages(transcript: list[tuple[str, str]]) -> list[tuple[str, str]]:
     for body, reply in transcript:
         if body:
             found.append(("you", body))
-        text = message_text(reply)
-        if text:
-            found.append(("bot", text))
+        if reply:
+            found.append(("bot", reply))
     return found

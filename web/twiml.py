@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
 # Characters XML 1.0 cannot hold even escaped: a reply that quotes such an
@@ -25,9 +24,3 @@ def to_twiml(reply: str | None) -> str:
         return TWIML_EMPTY
     text = escape(NOT_XML.sub("", reply))
     return TWIML_MESSAGE.format(text) if text else TWIML_BLANK
-
-
-def message_text(twiml: str) -> str | None:
-    """The text of the <Message> in a TwiML reply; None for an empty <Response/>."""
-    message = ET.fromstring(twiml).find("Message")
-    return None if message is None else (message.text or "")

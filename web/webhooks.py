@@ -10,6 +10,7 @@ from sqlalchemy import text
 from service import Inbound
 from web.context import current_service
 from web.twilio_signature import Form, twilio_form
+from web.twiml import to_twiml
 
 bp = Blueprint("webhooks", __name__)
 
@@ -56,8 +57,8 @@ def sms() -> Response:
     if len(body) > MAX_BODY:
         abort(400, f"Body is longer than {MAX_BODY} characters.")
     media = _media_count(form)
-    twiml = current_service().receive(Inbound(phone=phone, body=body, sid=sid, media=media))
-    return Response(twiml, mimetype="text/xml")
+    reply = current_service().receive(Inbound(phone=phone, body=body, sid=sid, media=media))
+    return Response(to_twiml(reply), mimetype="text/xml")  # the one place TwiML is made
 
 
 @bp.post("/sms/status")

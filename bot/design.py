@@ -1,0 +1,111 @@
+"""A study's random draws and quota rules (SPEC 12), as pure functions of a survey.
+
+Storage keeps what must be shared between workers (arm blocks, quota counts);
+the engine asks these functions what a session is shown and whether it may
+complete. `orders` is the session's stored draw: {"questions": [ids of the
+shuffled groups' questions in the order asked], "choices": {question id:
+[values in the order shown]}}.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from typing import Any
+
+from bot.model import Arm, Question, Quota, Survey
+from bot.values import MULTI_SEPARATOR
+
+TARGET = ""  # the key the survey's own `target` is counted under, beside the quotas'
+
+
+def draw_block(arms: tuple[Arm, ...], rng: random.Random) -> list[str]:
+    """One permuted block: each arm id `weight` times, in a random order."""
+    block = [arm.id for arm in arms for _ in range(arm.weight)]
+    rng.shuffle(block)
+    return block
+
+
+def draw_outside(arms: tuple[Arm, ...], rng: random.Random) -> str:
+    """An arm drawn by weight alone, for a test session that must not use up a block."""
+    return rng.choices([arm.id for arm in arms], weights=[arm.weight for arm in arms])[0]
+
+
+def draw_orders(survey: Survey, rng: random.Random) -> dict[str, Any]:
+    """A new session's orders: each shuffle group and each shuffled question's choices."""
+    orders: dict[str, Any] = {}
+    questions = []
+    for group in survey.shuffle:
+        drawn = list(group)
+        rng.shuffle(drawn)
+        questions.extend(drawn)
+    if questions:
+        orders["questions"] = questions
+    choices = {}
+    for question in survey.questions:
+        if question.shuffle_choices:
+            moving = [c.value for c in question.choices if not c.fixed]
+            rng.shuffle(moving)
+            choices[question.id] = moving + [c.value for c in question.choices if c.fixed]
+    if choices:
+        orders["choices"] = choices
+    return orders
+
+
+def slots(survey: Survey, orders: dict[str, Any]) -> dict[str, str]:
+    """The question asked at each shuffled place: {id in the file there: id asked there}."""
+    drawn = iter(orders.get("questions", ()))
+    placed = {}
+    for group in survey.shuffle:
+        for place in group:
+            asked = next(drawn, place)
+            if asked != place:
+                placed[place] = asked
+    return placed
+
+
+def as_shown(question: Question, orders: dict[str, Any]) -> Question:
+    """The question with its choices in the order this session sees them."""
+    order = orders.get("choices", {}).get(question.id)
+    if not order:
+        return question
+    by_value = {choice.value: choice for choice in question.choices}
+    shown = [by_value[value] for value in order if value in by_value]
+    shown += [choice for choice in question.choices if choice.value not in order]
+    return replace(question, choices=tuple(shown))
+
+
+def question_order(orders: dict[str, Any] | None) -> str:
+    """The export's `order` cell: the shuffled questions' ids as asked, joined by `;`."""
+    return MULTI_SEPARATOR.join((orders or {}).get("questions", ()))
+
+
+def choice_order(orders: dict[str, Any] | None, question_id: str) -> str:
+    """The long export's `choice_order` cell for one answer: its choices' values as shown."""
+    return MULTI_SEPARATOR.join((orders or {}).get("choices", {}).get(question_id, ()))
+
+
+def applying(survey: Survey, context: dict[str, Any]) -> list[Quota]:
+    """The quotas whose `when` holds for a session (its answers and arm in `context`)."""
+    return [quota for quota in survey.quotas if quota.when.is_true(context)]
+
+
+def full(quotas: list[Quota], counts: dict[str, int]) -> Quota | None:
+    """The first of `quotas` that has its target of completes already, if any."""
+    return next((q for q in quotas if counts.get(q.key, 0) >= q.target), None)
+
+
+def closed(survey: Survey, counts: dict[str, int]) -> bool:
+    """Whether the survey has its `target` of completes: it starts no new session."""
+    return survey.target is not None and counts.get(TARGET, 0) >= survey.target
+
+
+def counted(survey: Survey) -> bool:
+    """Whether completes of this survey are counted (it has a target or quotas)."""
+    return survey.target is not None or bool(survey.quotas)
+
+
+def count_keys(survey: Survey, quotas: list[Quota]) -> list[str]:
+    """What one complete adds to: the survey's target (when it has one) and `quotas`."""
+    keys = [TARGET] if survey.target is not None else []
+    return keys + [quota.key for quota in quotas]
