@@ -62,6 +62,7 @@ from loadgen import (
     servers,
 )
 from loading import add_parser as add_loading
+from outcomes import add_parsers as add_outcomes
 from profiling import profile_command, py_spy, summarise_profile
 from seeding import LONG_JOIN, create_schema, database, seed, survey_version
 
@@ -539,6 +540,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(run=cmd_surveyfiles)
 
     add_loading(sub)
+    add_outcomes(sub)
 
     args = parser.parse_args(argv)
     # a SIGTERM (timeout, kill) unwinds like an exception, so every server started is stopped
@@ -552,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("wrk is not installed: apt-get install -y wrk")
     if not shutil.which("sqlite3") and args.measure == "export":
         parser.error("sqlite3 is not installed: apt-get install -y sqlite3")
-    if not os.path.exists("/usr/bin/time") and args.measure in ("export", "invite"):
+    if not os.path.exists("/usr/bin/time") and args.measure in ("export", "invite", "worker"):
         parser.error("GNU time is not installed: apt-get install -y time")
     return args.run(args)
 
