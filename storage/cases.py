@@ -114,6 +114,7 @@ def invited(
     delivery: str,
     now: datetime,
     ended: str | None = None,
+    arm: str | None = None,
 ) -> None:
     """Twilio took (or refused) an invitation: the case begins, or moves to its new session.
 
@@ -129,7 +130,7 @@ def invited(
     if case is None:
         _insert(
             hot, survey_id, phone, now, False, facts=facts, session_id=session_id,
-            active_at=active_at,
+            active_at=active_at, arm=arm,
         )  # fmt: skip
         return
     if case.session_id == session_id and session_id is not None:
@@ -137,7 +138,7 @@ def invited(
         facts = replace(case.facts, delivery=delivery)
     else:
         change = _moved(case, session_id)
-    _write(hot, survey_id, phone, change | {"facts": facts, "active_at": active_at})
+    _write(hot, survey_id, phone, change | {"facts": facts, "active_at": active_at}, arm)
 
 
 def delivered(db: Connection, *, session_id: int, delivery: str) -> None:

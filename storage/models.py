@@ -213,7 +213,8 @@ class SurveyCase(SQLModel, table=True):
     """
 
     __tablename__ = "survey_case"
-    __table_args__ = (Index("ix_case_survey_code", "survey_id", "walk_in", "code"),)
+    # The report reads only this index: one row per case, no table lookups.
+    __table_args__ = (Index("ix_case_survey_code", "survey_id", "walk_in", "code", "active_at"),)
     survey_id: str = Field(primary_key=True)
     phone: str = Field(primary_key=True)
     walk_in: bool = False  # started by its number (a keyword), not by an invitation

@@ -318,7 +318,7 @@ def sent(
         due = {"recontact_due": now + recontact_after} if recontact_after else {}
         db.execute(attempt.values(attempts=SESSION.c.attempts + 1, **due))
     key = db.execute(
-        select(SESSION.c.survey_id, SESSION.c.test).where(SESSION.c.id == session_id)
+        select(SESSION.c.survey_id, SESSION.c.test, SESSION.c.arm).where(SESSION.c.id == session_id)
     ).one_or_none()
     if key is None or key.test:
         return
@@ -332,6 +332,7 @@ def sent(
             delivery=delivery,
             now=now,
             ended=OPTED_OUT if error_code == CARRIER_OPT_OUT else None,
+            arm=key.arm,
         )
     else:
         case_store.delivered(db, session_id=session_id, delivery=delivery)

@@ -56,7 +56,9 @@ def upgrade() -> None:
         sa.Column("active_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("survey_id", "phone"),
     )
-    op.create_index("ix_case_survey_code", "survey_case", ["survey_id", "walk_in", "code"])
+    op.create_index(
+        "ix_case_survey_code", "survey_case", ["survey_id", "walk_in", "code", "active_at"]
+    )
     _backfill(op.get_bind())
 
 
