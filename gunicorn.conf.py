@@ -9,6 +9,11 @@ options (`-w`, `-b`, `--threads`) override these; see docs/serving.md.
 """
 
 import os
+import sys
+
+from dotenv import load_dotenv
+
+from web.settings import short_token_refusal
 
 wsgi_app = "app:app"
 bind = os.environ.get("BIND", "0.0.0.0:8000")
@@ -21,3 +26,12 @@ threads = 16
 timeout = 10
 graceful_timeout = 10
 keepalive = 5  # Twilio reuses connections; an idle one costs no thread under gthread
+
+
+def on_starting(_server) -> None:
+    """Refuse a short ADMIN_TOKEN before any worker starts: one line, exit 1 (SPEC 9)."""
+    load_dotenv()  # as the app itself reads it
+    refusal = short_token_refusal(os.environ.get("ADMIN_TOKEN"))
+    if refusal:
+        print(refusal, file=sys.stderr)
+        raise SystemExit(1)

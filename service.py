@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import NamedTuple
 
 from sqlalchemy.exc import IntegrityError
@@ -28,10 +29,12 @@ from bot.catalog import Catalog, Claim, Resolution, recorded
 from bot.compose import as_sent
 from bot.conversation import Conversation, Effects, Situation
 from bot.loader import SurveyError, load_survey
-from bot.model import Survey
-from storage import cases, export, results, schema, store
+from bot.model import NOTE, Survey
+from storage import cases, codebook, export, floip, research, results, schema, statfiles, store
 from storage import db as database
 
+RESEARCH = ("spss", "stata", "floip", "codebook")  # the research exports' formats (SPEC 13)
+CODEBOOK = "codebook"
 EXTENSION = "survey_service"  # where an app keeps its Service (`app.extensions`)
 CLAIMS_LOCK = "survey claims"  # locked like a phone number: one process decides at a time
 CARRIER_OPT_OUT = 21610  # Twilio's error: the recipient had texted STOP to this sender
@@ -134,9 +137,9 @@ class Surveys:
 
     def columns(self, survey: Survey) -> list[str]:
         """Export columns: the newest version's question ids, then ids only older ones had."""
-        ids = [q.id for q in survey.questions]
+        ids = [q.id for q in survey.questions if q.type != NOTE]  # a note has no answer
         for older in self.history(survey.id):
-            ids += [q.id for q in older.questions if q.id not in ids]
+            ids += [q.id for q in older.questions if q.id not in ids and q.type != NOTE]
         return ids
 
     def unstored(self, effects: Effects) -> tuple[store.Version, ...]:
@@ -150,7 +153,8 @@ class Surveys:
             key = (run.survey_id, run.version)
             if run.id is None and key not in self.stored:
                 survey = run.survey or self.version(*key)
-                found.append(store.Version(*key, survey.path, survey.source))
+                texts = tuple(q.id for q in survey.questions if q.type == "text")
+                found.append(store.Version(*key, survey.path, survey.source, texts))
                 self.pending.add(key)
         return tuple(found)
 
@@ -398,7 +402,6 @@ class Service:
         """A status callback: follow the message's delivery; an opt-out at Twilio opts out."""
         now = self.clock.now()
         with self.ready().engine.begin() as conn:
-            database.bound_waits(conn)
             changed = store.record_delivery(db=conn, sid=sid, status=status, error_code=error_code)
             if changed and error_code != VALIDITY_EXPIRED:
                 store.note_delivery(db=conn, sid=sid, status=status, error_code=error_code)
@@ -435,7 +438,47 @@ class Service:
             multi_columns=_multi_choices(survey, history) if multi_columns else {},
         )
         columns = self.surveys.columns(survey) if fmt == "wide" else []
+        with self.engine.connect() as conn:
+            export.probe(conn)
         return self._stream(query, columns, fmt)
+
+    def export_research(
+        self,
+        survey_id: str,
+        target: Path,
+        *,
+        fmt: str,
+        status: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        hash_phones: bool = False,
+        include_tests: bool = False,
+    ) -> None:
+        """Write a research export (SPEC 13) of a survey, served or retired; UnknownSurvey."""
+        survey = self.ready().surveys.find(survey_id)
+        history = self.surveys.history(survey.id)
+        versions = [survey, *(older for older in history if older.version != survey.version)]
+        filters = {"status": status, "since": since, "until": until}
+        query = replace(
+            self.query(survey, tests=include_tests, **filters),
+            hash_key=self.phone_hash_key() if hash_phones else None,
+            multi_columns=_multi_choices(survey, history),
+        )
+        found = research.variables(export.wide_head(query), survey, history)
+        now = self.clock.now()
+        with self.engine.connect() as conn:
+            if fmt in statfiles.FORMATS:
+                statfiles.write(conn, query, found, fmt, target)
+            elif fmt == CODEBOOK:
+                tally = codebook.counts(conn, query, found)
+                text = codebook.codebook(versions, found, tally, _described(filters, query), now)
+                target.write_text(text, encoding="utf-8")
+            else:
+                key = self.phone_hash_key()
+                seen = store.first_seen(db=conn, survey_id=survey.id)
+                made = floip.descriptor(versions, key, seen, now)
+                known = made["resources"][0]["schema"]["questions"]
+                floip.write(target, made, floip.responses(conn, query, known, key))
 
     def query(self, survey: Survey, *, tests: bool = False, **filters) -> export.Query:
         """The sessions of a survey that `filters` pick (version, language, status, dates)."""
@@ -496,6 +539,7 @@ class Service:
     def _stream(self, query: export.Query, columns: list[str], fmt: str) -> Iterator[str]:
         """The export's lines, read in one connection held while they are consumed."""
         with self.engine.connect() as conn:
+            database.long_reads(conn)  # a big export takes time; its waits stay bounded
             if fmt == "wide":
                 yield from export.csv_lines(export.wide_rows(conn, query, columns))
             else:
@@ -533,6 +577,13 @@ def _labels(versions: list[Survey]) -> dict[tuple[str, str], dict[str, str]]:
         for question in survey.questions
         if question.choices
     }
+
+
+def _described(filters: dict, query: export.Query) -> str:
+    """Which sessions an export holds, in words."""
+    said = [f"{name} {value}" for name, value in filters.items() if value is not None]
+    said.append("test sessions included" if query.include_tests else "test sessions left out")
+    return "; ".join(said)
 
 
 def _multi_choices(survey: Survey, history: list[Survey]) -> dict[str, tuple[str, ...]]:

@@ -64,7 +64,15 @@ from loadgen import (
 from loading import add_parser as add_loading
 from outcomes import add_parsers as add_outcomes
 from profiling import profile_command, py_spy, summarise_profile
-from seeding import LONG_JOIN, create_schema, database, seed, survey_version
+from seeding import (
+    BEFORE_TALLIES,
+    LONG_JOIN,
+    count_tallies,
+    create_schema,
+    database,
+    seed,
+    survey_version,
+)
 
 from web import create_app
 
@@ -107,10 +115,11 @@ def cmd_bigdb(args) -> int:
     with workdir(args) as folder:
         surveys = copy_surveys(folder)
         empty, big = folder / "empty.sqlite3", folder / "big.sqlite3"
-        for path in (empty, big):
-            create_schema(f"sqlite:///{path}")
+        create_schema(f"sqlite:///{empty}")
+        create_schema(f"sqlite:///{big}", BEFORE_TALLIES)
         version = survey_version(surveys / f"{SURVEY}.yaml")
         seeded = seed(big, version, args.sessions, expired_every=10, inbound=not args.no_inbound)
+        seeded["tallies_s"] = count_tallies(f"sqlite:///{big}")
         print(f"  seeded: {seeded}", flush=True)
         pools = Pools(
             folder, args.connections, pool_size(args.pool_rate, args.duration, args.connections)
@@ -145,9 +154,10 @@ def cmd_results(args) -> int:
     with workdir(args) as folder:
         surveys = copy_surveys(folder)
         path = folder / "results.sqlite3"
-        create_schema(f"sqlite:///{path}")
+        create_schema(f"sqlite:///{path}", BEFORE_TALLIES)
         version = survey_version(surveys / f"{SURVEY}.yaml")
         seeded = seed(path, version, args.sessions, expired_every=10, inbound=False)
+        seeded["tallies_s"] = count_tallies(f"sqlite:///{path}")  # migration 0011 on them
         print(f"  seeded: {seeded}", flush=True)
         times = {"results JSON": [], "GROUP BY status": []}
         app = create_app(
@@ -188,7 +198,7 @@ def cmd_export(args) -> int:
     with workdir(args) as folder:
         surveys = copy_surveys(folder)
         path = folder / "export.sqlite3"
-        create_schema(f"sqlite:///{path}")
+        create_schema(f"sqlite:///{path}", BEFORE_TALLIES)
         sessions = math.ceil(args.answers / 8)
         seeded = seed(
             path,
@@ -197,6 +207,7 @@ def cmd_export(args) -> int:
             expired_every=0,
             inbound=False,
         )
+        seeded["tallies_s"] = count_tallies(f"sqlite:///{path}")
         print(f"  seeded: {seeded}", flush=True)
         env = bot_env(f"sqlite:///{path}", surveys)
         flask_out, sqlite_out = folder / "flask.csv", folder / "sqlite3.csv"

@@ -12,10 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot.cost import Message, over_limit, survey_messages
+from bot.cost import too_long
 from bot.loader import Problem, SurveyError, as_keyword, line_of, load_survey
 from bot.model import Survey
-from bot.segments import TWILIO_MAX_CHARACTERS
 from bot.watch import FolderWatch
 
 log = logging.getLogger(__name__)
@@ -93,21 +92,9 @@ _LENGTHS_CHECKED: dict[tuple[str, str], list[Problem]] = {}
 
 
 def _message_lengths(survey: Survey) -> list[Problem]:
-    """One problem per line whose text makes a message longer than Twilio takes, at worst."""
-    longest: dict[int, Message] = {}
-    for message in over_limit(survey_messages(survey)):
-        line = message.line or 1
-        if line not in longest or len(message.text) > len(longest[line].text):
-            longest[line] = message
-    return [
-        Problem(
-            survey.path,
-            line,
-            f"{m.what} can be {len(m.text):,} characters long at its worst; "
-            f"Twilio takes at most {TWILIO_MAX_CHARACTERS:,}",
-        )
-        for line, m in sorted(longest.items())
-    ]
+    """One problem per line whose text makes a message longer than Twilio takes, at worst, in
+    any of the survey's languages: as `surveys check` counts them (`bot/cost.py`)."""
+    return too_long(survey)
 
 
 def _rewatch(catalog: weakref.ref[Catalog]) -> None:

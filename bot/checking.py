@@ -51,7 +51,7 @@ def _report(survey: Survey, conflicts: list[Problem], served: list[Survey]) -> S
     """One loaded survey's report: refused for its conflicts, else its costs; warnings in both."""
     if conflicts:
         return refused(survey.path, conflicts, survey.id, _warnings(survey, served))
-    report = survey_cost(survey, languages=survey.languages, smart_encoding=survey.smart_encoding)
+    report = survey_cost(survey)  # every language, as sent: what load_file checked too
     report.warnings = _warnings(survey, served, report.warnings)
     return report
 

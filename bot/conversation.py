@@ -437,7 +437,7 @@ class Conversation:
             state = self.flow(survey).trigger("unanswered", position)
         run.state = state
         if state == FINISHED or outcome_of(state):
-            run.state, run.outcome = FINISHED, outcome_of(state)
+            run.outcome = outcome_of(state)  # its state stays the outcome's end ("end:refused")
             self._close(run, COMPLETED, effects, now)
             position.context["outcome"] = run.outcome or COMPLETE_OUTCOME  # the outro sees it
             return message(compose.arrival(None, parts))

@@ -264,10 +264,35 @@ def _compose(survey: Survey, language: str, smart_encoding: bool) -> _Counter:
 
 
 def survey_messages(
-    survey: Survey, language: str = "en", smart_encoding: bool = False
+    survey: Survey, language: str | None = None, smart_encoding: bool | None = None
 ) -> list[Message]:
-    """Every message the bot can send from `survey`, each at its worst case."""
-    return [message for message, _ in _compose(survey, language, smart_encoding).composed]
+    """Every message the bot can send from `survey` in one language (default: its first),
+    each at its worst case, Smart Encoding applied as the survey says unless told."""
+    language = language or survey.language
+    smart = survey.smart_encoding if smart_encoding is None else smart_encoding
+    return [message for message, _ in _compose(survey, language, smart).composed]
+
+
+def too_long(survey: Survey, messages: Iterable[Message] | None = None) -> list[Problem]:
+    """One problem per line whose text makes a message, in any of the survey's languages,
+    longer than Twilio takes at its worst (`messages`: every one, if already composed)."""
+    if messages is None:
+        messages = [m for code in survey.languages for m in survey_messages(survey, code)]
+    several = len(survey.languages) > 1
+    longest: dict[int, Message] = {}
+    for message in over_limit(messages):
+        line = message.line or 1
+        if line not in longest or len(message.text) > len(longest[line].text):
+            longest[line] = message
+    return [
+        Problem(
+            survey.path,
+            line,
+            f"{m.what}{f' ({m.language})' if several else ''} can be {len(m.text):,} characters"
+            f" long at its worst; Twilio takes at most {TWILIO_MAX_CHARACTERS:,}",
+        )
+        for line, m in sorted(longest.items())
+    ]
 
 
 def over_limit(messages: Iterable[Message]) -> list[Message]:
@@ -398,14 +423,16 @@ def _problem_json(problem: Problem) -> dict[str, Any]:
 def survey_cost(
     survey: Survey,
     *,
-    languages: Iterable[str] = ("en",),
-    smart_encoding: bool = False,
+    languages: Iterable[str] | None = None,
+    smart_encoding: bool | None = None,
     served: bool = True,
 ) -> SurveyCost:
-    """Every message of `survey` in each language, with the warnings their costs call for."""
+    """Every message of `survey` in each language (default: all of its own), with the
+    warnings their costs call for; Smart Encoding applied as the survey says unless told."""
     report = SurveyCost(survey.id, survey.path, served)
-    for language in languages:
-        counter = _compose(survey, language, smart_encoding)
+    smart = survey.smart_encoding if smart_encoding is None else smart_encoding
+    for language in survey.languages if languages is None else languages:
+        counter = _compose(survey, language, smart)
         report.messages.extend(message for message, _ in counter.composed)
         for warning in _culprit_warnings(counter) + _piped_warnings(counter):
             if warning not in report.warnings:

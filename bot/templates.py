@@ -12,22 +12,33 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
+from jinja2.compiler import CodeGenerator
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
 log = logging.getLogger(__name__)
 
 # What a template may do (SPEC 1). Checked when the file loads: a loop goes over
 # a list written out or range() of at most MAX_LOOP items, never inside another
-# loop, and text is never repeated with `*`. Checked while rendering, for what
-# loading cannot judge (and for versions stored before these rules): a render
-# stops after RENDER_STEPS loop items and output pieces, RENDER_SECONDS, or
-# RENDER_OUTPUT characters, keeping the text made until then.
+# loop, text is never repeated with `*`, lipsum() is not there, and no number
+# written into a filter, a method or a format (`center(10**9)`, `'%9999999s'`)
+# is over MAX_VALUE. Checked while rendering, for what loading cannot judge
+# (and for versions stored before these rules): every loop item, output piece,
+# filter, method call, `~`, `+` and `%` spends one step of the render's
+# budget; a render stops after RENDER_STEPS steps, RENDER_SECONDS, or
+# RENDER_OUTPUT characters of output, and no value inside it (a text, a list)
+# may grow past MAX_VALUE: what would make one bigger is refused before it is
+# made, so no single step can take long or much memory.
 MAX_LOOP = 100
 RENDER_STEPS = 10_000
 RENDER_SECONDS = 0.05
 RENDER_OUTPUT = 1600  # Twilio's limit for a whole message
+MAX_VALUE = 10_000  # characters or items of any value made while rendering
 LOOP_BOUND = f"a loop may only go over a list written out or range(N) with N at most {MAX_LOOP}"
 MAX_EXPONENT = 64  # `**` beyond it makes numbers whose computing alone stalls a worker
+NOT_THERE = frozenset({"lipsum"})  # Jinja's globals a survey has no use for, unbounded
+# A printf conversion's width and precision, and a format field's spec.
+PRINTF_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d*))?")
+FORMAT_SPEC = re.compile(r"\{[^{}]*?:([^{}]*)(\{)?")
 
 
 class _Missing(Undefined):
@@ -76,26 +87,170 @@ def _range(*args: int) -> range:
     return items
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, with `*` and `**` checked before they can build something huge."""
+def _spend() -> None:
+    """One step of the current render's budget (nothing outside a render: the loader's)."""
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.spend()
 
-    intercepted_binops = frozenset({"*", "**"})
+
+def _sized(value: Any) -> Any:
+    """`value` unless it is text or a list longer than MAX_VALUE (RenderLimit)."""
+    if isinstance(value, str | list | tuple | dict) and len(value) > MAX_VALUE:
+        raise RenderLimit(f"a value over {MAX_VALUE} characters or items")
+    return value
+
+
+def _numbers_within(args, kwargs) -> None:
+    """RenderLimit for a number argument over MAX_VALUE (a width, a count, a length)."""
+    for arg in (*args, *kwargs.values()):
+        if isinstance(arg, int | float) and not isinstance(arg, bool) and abs(arg) > MAX_VALUE:
+            raise RenderLimit(f"a number over {MAX_VALUE} given to a filter or method")
+
+
+def format_problem(text: str, printf: bool) -> str | None:
+    """Why a format string could make a huge text (a width over MAX_VALUE, one taken from
+    the arguments), or None."""
+    if printf:
+        sizes = [size for spec in PRINTF_SPEC.finditer(text) for size in spec.groups()]
+    else:
+        sizes = []
+        for spec, nested in FORMAT_SPEC.findall(text):
+            sizes += ["*"] if nested else re.findall(r"\d+", spec)
+    for size in sizes:
+        if size == "*" or (size and int(size) > MAX_VALUE):
+            return f"a format width over {MAX_VALUE}, or taken from the values"
+    return None
+
+
+def _replaced_size(text: str, old: str, new: str, count: int = -1) -> int:
+    """How long `text.replace(old, new, count)` would be, without making it."""
+    times = text.count(old) if old else len(text) + 1
+    if count is not None and count >= 0:
+        times = min(times, count)
+    return len(text) + times * (len(new) - len(old))
+
+
+def _before_call(func, args, kwargs) -> None:
+    """Refuse, before it runs, a call that would make a value over MAX_VALUE."""
+    _numbers_within(args, kwargs)
+    name = getattr(func, "__name__", "")
+    owner = getattr(func, "__self__", None)
+    if name == "replace" and len(args) >= 2 and all(isinstance(a, str) for a in args[:2]):
+        text = owner if isinstance(owner, str) else None
+        if text is not None and _replaced_size(text, *args[:2], *args[2:3]) > MAX_VALUE:
+            raise RenderLimit(f"replace() making a text over {MAX_VALUE} characters")
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, each operation a step of the budget and no value made huge."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
 
     def call_binop(self, context, operator: str, left: Any, right: Any) -> Any:
-        """Refuse repeating text or lists, and powers too big to compute."""
+        """Refuse repeating text or lists, powers too big to compute, and huge results."""
+        _spend()
         if operator == "*" and isinstance(left, str | list | tuple) != isinstance(
             right, str | list | tuple
         ):
             raise RenderLimit("text repeated with *")
         if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
             raise RenderLimit(f"a power over {MAX_EXPONENT}")
-        return super().call_binop(context, operator, left, right)
+        if operator == "+" and isinstance(left, str | list | tuple):
+            _sized_sum(left, right)
+        if operator == "%" and isinstance(left, str):
+            problem = format_problem(left, printf=True)
+            if problem:
+                raise RenderLimit(problem)
+        return _sized(super().call_binop(context, operator, left, right))
+
+    def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 (Jinja's own signature)
+        """A function or method call: a step; refused when it would make a value too big."""
+        _spend()
+        _before_call(__obj, args, kwargs)
+        return _sized(super().call(__context, __obj, *args, **kwargs))
+
+    def wrap_str_format(self, value: Any):
+        """str.format and format_map, refused when a width could make a huge text."""
+        wrapped = super().wrap_str_format(value)
+        problem = wrapped is not None and format_problem(value.__self__, printf=False)
+        if problem:
+
+            def refused(*_args, **_kwargs):
+                raise RenderLimit(problem)
+
+            return refused
+        return wrapped
+
+    def joined(self, parts) -> str:
+        """`a ~ b`: refused before it makes a text over MAX_VALUE."""
+        _spend()
+        texts = [str(part) for part in parts]
+        if sum(map(len, texts)) > MAX_VALUE:
+            raise RenderLimit(f"~ making a text over {MAX_VALUE} characters")
+        return "".join(texts)
+
+
+def _sized_sum(left, right) -> None:
+    """RenderLimit when `left + right` would be over MAX_VALUE long."""
+    if isinstance(right, str | list | tuple) and len(left) + len(right) > MAX_VALUE:
+        raise RenderLimit(f"+ making a value over {MAX_VALUE}")
+
+
+class _Generator(CodeGenerator):
+    """Jinja's code generator, with `~` through the sandbox's `joined` (else it is unchecked)."""
+
+    def visit_Concat(self, node: nodes.Concat, frame) -> None:
+        """`a ~ b ~ c` as environment.joined((a, b, c))."""
+        self.write("environment.joined((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
+def _bounded(name: str, func):
+    """A filter as a step of the budget, refused before it makes a value over MAX_VALUE."""
+    passes = getattr(func, "jinja_pass_arg", None) is not None  # env or context comes first
+
+    @functools.wraps(func)
+    def bounded(*args, **kwargs):
+        _spend()
+        data = args[1:] if passes else args
+        if data:
+            _numbers_within(data[1:], kwargs)  # the value itself may be any number
+            _before_filter(name, data, kwargs)
+        return _sized(func(*args, **kwargs))
+
+    return bounded
+
+
+def _before_filter(name: str, data: tuple, kwargs: dict) -> None:
+    """The checks of a filter that can grow its value by more than its number arguments say."""
+    value, rest = data[0], data[1:]
+    if name == "replace" and isinstance(value, str) and len(rest) >= 2:
+        old, new = str(rest[0]), str(rest[1])
+        count = rest[2] if len(rest) > 2 else kwargs.get("count")
+        if _replaced_size(value, old, new, -1 if count is None else count) > MAX_VALUE:
+            raise RenderLimit(f"replace making a text over {MAX_VALUE} characters")
+    if name == "format" and isinstance(value, str):
+        problem = format_problem(value, printf=True)
+        if problem:
+            raise RenderLimit(problem)
+    if name == "join" and isinstance(value, list | tuple):
+        joined = sum(len(str(item)) for item in value) + len(str(rest[0] if rest else ""))
+        if joined > MAX_VALUE:
+            raise RenderLimit(f"join making a text over {MAX_VALUE} characters")
 
 
 def _sandbox(**options) -> _Sandbox:
-    """A sandbox whose range() counts against the render's budget."""
+    """A sandbox whose range(), filters and operations count against the render's budget."""
     env = _Sandbox(autoescape=False, **options)
+    env.code_generator_class = _Generator
     env.globals["range"] = _range
+    for name in NOT_THERE:
+        env.globals.pop(name, None)
+    env.filters = {name: _bounded(name, func) for name, func in env.filters.items()}
     return env
 
 
@@ -255,7 +410,70 @@ def limit_problems(source: str, condition: bool = False) -> list[tuple[int, str]
             for side in (product.left, product.right)
         ):
             found.append((product.lineno, "text or lists may not be repeated with *"))
+    return found + _growth_problems(tree)
+
+
+def _growth_problems(tree: nodes.Template) -> list[tuple[int, str]]:
+    """Numbers and formats written out that would make a value over MAX_VALUE, and lipsum()."""
+    found = []
+    for call in tree.find_all((nodes.Call, nodes.Filter)):
+        if isinstance(call, nodes.Call) and _names(call.node, NOT_THERE):
+            found.append((call.lineno, f"{call.node.name}() is not available in a survey"))
+            continue
+        args = [*call.args, *(kw.value for kw in call.kwargs)]
+        if any(abs(n) > MAX_VALUE for n in map(_number, args) if n is not None):
+            what = call.name if isinstance(call, nodes.Filter) else "a call"
+            found.append((call.lineno, f"{what}: a number over {MAX_VALUE} would make a huge text"))
+        fmt = _written_format(call)
+        if fmt is not None and format_problem(*fmt):
+            found.append((call.lineno, format_problem(*fmt)))
+    for mod in tree.find_all(nodes.Mod):
+        if _is_text(mod.left) and isinstance(mod.left, nodes.Const):
+            problem = format_problem(mod.left.value, printf=True)
+            if problem:
+                found.append((mod.lineno, problem))
     return found
+
+
+def _names(node: nodes.Node, names) -> bool:
+    """Whether `node` is a plain name among `names`."""
+    return isinstance(node, nodes.Name) and node.name in names
+
+
+def _written_format(call) -> tuple[str, bool] | None:
+    """A format string written out: `'...' | format(...)` or `'...'.format(...)`; None else."""
+    if isinstance(call, nodes.Filter) and call.name == "format":
+        target = call.node
+        printf = True
+    elif isinstance(call, nodes.Call) and isinstance(call.node, nodes.Getattr):
+        target, printf = call.node.node, False
+        if call.node.attr not in ("format", "format_map"):
+            return None
+    else:
+        return None
+    if isinstance(target, nodes.Const) and isinstance(target.value, str):
+        return target.value, printf
+    return None
+
+
+def _number(node: nodes.Node) -> float | None:
+    """The value of a number written out (`10`, `-5`, `10**9`, `4 * 1000`); None for others."""
+    if isinstance(node, nodes.Const):
+        value = node.value
+        return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if isinstance(node, nodes.Neg):
+        inner = _number(node.node)
+        return None if inner is None else -inner
+    if isinstance(node, nodes.Pow | nodes.Mul):
+        left, right = _number(node.left), _number(node.right)
+        if left is None or right is None:
+            return None
+        if isinstance(node, nodes.Mul):
+            return left * right
+        if abs(right) > MAX_EXPONENT or abs(left) > MAX_VALUE:
+            return float("inf")
+        return float(left) ** right if right >= 0 else None
+    return None
 
 
 def _is_text(node: nodes.Node) -> bool:

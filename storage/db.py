@@ -15,7 +15,7 @@ try:
 except ImportError:  # Windows: SQLite's own busy handler then does all the waiting
     fcntl = None
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.pool import StaticPool
 
 from storage.hot import Batch, Statements
@@ -26,14 +26,16 @@ from storage.hot import Batch, Statements
 WAIT_SECONDS = 5
 # Transaction-scoped, so it is released by COMMIT or ROLLBACK, whatever happens.
 PHONE_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
-# PostgreSQL: the waits of one serving transaction, the phone's lock included.
-PG_BOUNDED = (
-    f"SET LOCAL lock_timeout = {WAIT_SECONDS * 1000};\n"
-    f"SET LOCAL statement_timeout = {WAIT_SECONDS * 1000}"
-)
+# PostgreSQL: every wait of every connection, set when it connects (before the
+# first statement, the webhook's PREPAREs included), so no connection of the
+# pool, new or reused, can wait longer, reads included.
+PG_OPTIONS = f"-c lock_timeout={WAIT_SECONDS * 1000} -c statement_timeout={WAIT_SECONDS * 1000}"
+# An export streams for as long as it takes; each of its statements may run
+# this long, while its waits for locks stay bounded by lock_timeout.
+EXPORT_SECONDS = 120
 # `Writer` sends its own BEGIN (its connection is in autocommit mode), with the
 # isolation level the engine gives every other transaction.
-PG_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED;\n" + PG_BOUNDED + ";\n" + PHONE_LOCK
+PG_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED;\n" + PHONE_LOCK
 
 
 def make_engine(url: str) -> Engine:
@@ -50,15 +52,22 @@ def make_engine(url: str) -> Engine:
         # replaces it. No automatic prepared statements in psycopg: once it has
         # prepared any, its next ROLLBACK sends DEALLOCATE ALL, which would also
         # drop the webhook's own prepared statements (hot.Batch).
+        options = " ".join(filter(None, [make_url(url).query.get("options"), PG_OPTIONS]))
         return create_engine(
             url,
             isolation_level="READ COMMITTED",
             pool_size=5,
-            connect_args={"prepare_threshold": None, "connect_timeout": WAIT_SECONDS},
+            pool_timeout=WAIT_SECONDS,  # waiting for a pooled connection is bounded too
+            connect_args={
+                "prepare_threshold": None,
+                "connect_timeout": WAIT_SECONDS,
+                "options": options,
+            },
         )
     memory = url in ("sqlite://", "sqlite:///:memory:")
     engine = create_engine(
         url,
+        pool_timeout=WAIT_SECONDS,
         connect_args={"check_same_thread": False, "timeout": WAIT_SECONDS},
         **({"poolclass": StaticPool} if memory else {}),
     )
@@ -97,13 +106,37 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def bound_waits(conn: Connection) -> None:
-    """Give up on locks and statements after WAIT_SECONDS in this transaction (PostgreSQL).
+def long_reads(conn: Connection) -> None:
+    """Let this transaction's statements run EXPORT_SECONDS each (PostgreSQL); locks still 5 s.
 
     SQLite's waits are bounded for every connection already (its busy timeout).
     """
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(PG_BOUNDED)
+        conn.exec_driver_sql(f"SET LOCAL statement_timeout = {EXPORT_SECONDS * 1000}")
+
+
+def unbounded(conn: Connection) -> None:
+    """Let an operator's command (a migration) wait and run as long as it needs (PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL lock_timeout = 0; SET LOCAL statement_timeout = 0")
+
+
+@contextmanager
+def serialised(engine: Engine, key: str) -> Iterator[Connection]:
+    """A transaction in which no other process runs one for the same `key`.
+
+    SQLite: BEGIN IMMEDIATE takes the database's write lock before the first
+    read. PostgreSQL: a transaction-scoped advisory lock on the key.
+    """
+    with engine.connect() as conn:  # the pool's work stays outside the serial section
+        if engine.dialect.name == "sqlite":
+            _leave_checkpoints_to_the_thread(engine, conn.connection)
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        with _gate(engine), conn.begin():
+            if engine.dialect.name == "postgresql":
+                cursor = conn.connection.dbapi_connection.cursor()
+                cursor.execute(PHONE_LOCK, (key,))
+            yield conn
 
 
 @contextmanager
@@ -115,15 +148,8 @@ def locked(engine: Engine, phone: str) -> Iterator[Connection]:
     transaction-scoped advisory lock keyed by the phone number serialises one
     number while other numbers go on in parallel.
     """
-    with engine.connect() as conn:  # the pool's work stays outside the serial section
-        if engine.dialect.name == "sqlite":
-            _leave_checkpoints_to_the_thread(engine, conn.connection)
-            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-        with _gate(engine), conn.begin():
-            if engine.dialect.name == "postgresql":
-                cursor = conn.connection.dbapi_connection.cursor()
-                cursor.execute(PHONE_LOCK, ("phone:" + phone,))
-            yield conn
+    with serialised(engine, "phone:" + phone) as conn:
+        yield conn
 
 
 @contextmanager

@@ -46,9 +46,19 @@ LONG_HEAD = [
 ]
 TEST_HEAD = "test"  # with include_tests: 1 for a test session, else 0
 BATCH = 2000
+# Touches every table an export reads, so that a stuck database answers 503
+# before the response starts, not as a CSV cut short after its 200.
+PROBE = "SELECT (SELECT 1 FROM survey_session LIMIT 1), (SELECT 1 FROM answer LIMIT 1)"
+
+
+def probe(db: Connection) -> None:
+    """Read each table an export reads once: its wait (a lock held elsewhere) happens now."""
+    db.exec_driver_sql(PROBE).fetchall()
+
+
 WIDE = f"""
 SELECT s.id, s.phone, s.survey_version, {SESSION_STATUS}, s.started_at, s.completed_at,
-       s.language, s.answers, s.test, s.disposition, s.attempts
+       s.language, s.disposition, s.attempts, s.answers, s.test
 FROM survey_session AS s WHERE {{where}} ORDER BY s.started_at, s.id
 """
 LONG = """
@@ -118,8 +128,11 @@ def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def _batches(db: Connection, template: str, query: Query, lead: list) -> Iterator[list[tuple]]:
-    """Run an export query on the driver's cursor; its row tuples a batch at a time."""
+def batches(db: Connection, template: str, query: Query, lead: list) -> Iterator[list[tuple]]:
+    """Run an export query on the driver's cursor; its row tuples a batch at a time.
+
+    `template` selects from survey_session `s` with a `{where}` to fill in.
+    """
     hot = driver(db)
     where, params = session_filter(query, hot.time)
     yield from hot.stream(db, template.format(where=where), (*lead, *params), BATCH)
@@ -131,7 +144,12 @@ def _phone(phone: str, query: Query) -> str:
         if phone[:1] == "+" and phone[1:].isdecimal():  # E.164, a plain number: as it is
             return phone
         return values.safe_cell(phone)
-    return hmac.new(query.hash_key, phone.encode(), hashlib.sha256).hexdigest()[:16]
+    return phone_hash(phone, query.hash_key)
+
+
+def phone_hash(phone: str, key: bytes) -> str:
+    """A number's keyed hash (SPEC 5): the same number hashes alike in every export."""
+    return hmac.new(key, phone.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def _time(moment: datetime | str | None) -> str:
@@ -147,33 +165,52 @@ def wide_rows(db: Connection, query: Query, columns: list[str]) -> Iterator[list
     """Batches of rows: one per session, in order of start, one column per question id."""
     tests = [TEST_HEAD] if query.include_tests else []
     yield [WIDE_HEAD + tests + _question_heads(query, columns)]
+    for batch in wide_sessions(db, query):
+        yield [_wide_row(head, stored, query, columns) for head, stored in batch]
+
+
+def wide_sessions(db: Connection, query: Query) -> Iterator[list[tuple[list, dict]]]:
+    """Batches of sessions in order of start: (the head cells as read, the answers) each.
+
+    The head follows `wide_head(query)`; times are as the driver gives them
+    (SQLite: text in UTC). Every wide format (CSV, SPSS, Stata) reads sessions here.
+    """
     lead = [driver(db).time(query.idle_before)]
-    for batch in _batches(db, WIDE, query, lead):
-        yield [_wide_row(row, query, columns) for row in batch]
+    for batch in batches(db, WIDE, query, lead):
+        yield [_session(row, query) for row in batch]
 
 
-def _wide_row(row: tuple, query: Query, columns: list[str]) -> list[str]:
-    """One session's row."""
-    session_id, phone, version, status, started, completed, language, answers, test, *case = row
-    stored = values.load(answers)
+def wide_head(query: Query) -> list[str]:
+    """The names of a wide row's session columns, before the questions'."""
+    return WIDE_HEAD + ([TEST_HEAD] if query.include_tests else [])
+
+
+def _session(row: tuple, query: Query) -> tuple[list, dict]:
+    """One session's head cells and answers."""
+    *head, answers, test = row
+    return head + ([bool(test)] if query.include_tests else []), values.load(answers)
+
+
+def _wide_row(head: list, stored: dict, query: Query, columns: list[str]) -> list[str]:
+    """One session's CSV row."""
+    session_id, phone, version, status, started, completed, language, code, attempts, *tests = head
     cells = []
     for qid in columns:
         if qid in query.multi_columns:
             cells += _pick_cells(stored.get(qid), query.multi_columns[qid])
         else:
             cells.append(_answer_cell(_labelled(query, version, qid, stored.get(qid))))
-    times = [_time(started), _time(completed)]
-    tests = [str(int(bool(test)))] if query.include_tests else []
     return [
         str(session_id),
         _phone(phone, query),
         version,
         status,
-        *times,
+        _time(started),
+        _time(completed),
         language or "",
-        case[0] or "",
-        str(case[1]),
-        *tests,
+        code or "",
+        str(attempts),
+        *(str(int(test)) for test in tests),
         *cells,
     ]
 
@@ -219,7 +256,7 @@ def long_csv(db: Connection, query: Query) -> Iterator[str]:
 
 def _answers_and_sessions(db: Connection, query: Query):
     """SQLite: batches of answers, and a function from a session id to its cells."""
-    sessions = itertools.chain.from_iterable(_batches(db, SESSIONS, query, []))
+    sessions = itertools.chain.from_iterable(batches(db, SESSIONS, query, []))
 
     def cells(session: int) -> tuple[str, str, str | None, bool]:
         for sid, *found in sessions:  # in the answers' order, with some unanswered
@@ -227,20 +264,20 @@ def _answers_and_sessions(db: Connection, query: Query):
                 return found
         raise RuntimeError(f"session {session} is missing from its own snapshot")
 
-    return _batches(db, LONG_ANSWERS, query, []), cells
+    return batches(db, LONG_ANSWERS, query, []), cells
 
 
 def _answers_with_sessions(db: Connection, query: Query):
     """PostgreSQL: the same, from one statement that repeats each session's cells."""
     current = {}
 
-    def batches():
-        for batch in _batches(db, LONG_WITH_SESSIONS, query, []):
+    def answers():
+        for batch in batches(db, LONG_WITH_SESSIONS, query, []):
             current.clear()
             current.update((row[0], row[5:]) for row in batch)
             yield [row[:5] for row in batch]
 
-    return batches(), current.__getitem__
+    return answers(), current.__getitem__
 
 
 def _long_lines(query: Query, batches, cells, time) -> Iterator[str]:

@@ -126,6 +126,11 @@ LOCK_QUOTA = """
 UPDATE quota_count SET completes = completes WHERE survey_id = ? AND key = ? RETURNING completes
 """
 ADD_COMPLETE = "UPDATE quota_count SET completes = completes + 1 WHERE survey_id = ? AND key = ?"
+# Its text questions, whose answers the tallies count without their values (0011).
+REMEMBER_TEXT = """
+INSERT INTO text_question (survey_id, survey_version, question_id) VALUES (?, ?, ?)
+ON CONFLICT (survey_id, survey_version, question_id) DO NOTHING
+"""
 STATEMENTS = {  # the hot path's statements by name, prepared once per connection
     "LOOKUP": LOOKUP,
     "INSERT_SESSION": INSERT_SESSION,
@@ -143,6 +148,7 @@ STATEMENTS = {  # the hot path's statements by name, prepared once per connectio
     "CASE_DELETE": CASE_DELETE,
     "SESSION_DISPOSITION": SESSION_DISPOSITION,
     "END_RECONTACTS": END_RECONTACTS,
+    "REMEMBER_TEXT": REMEMBER_TEXT,
     "ENSURE_ARM_BLOCK": ENSURE_ARM_BLOCK,
     "DRAW_ARM": DRAW_ARM,
     "NEW_ARM_BLOCK": NEW_ARM_BLOCK,

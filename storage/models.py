@@ -130,6 +130,14 @@ class LoginFailure(SQLModel, table=True):
     at: datetime
 
 
+class StudioSignout(SQLModel, table=True):
+    """A studio session ended by signing out: its cookie is refused from then on."""
+
+    __tablename__ = "studio_signout"
+    session_id: str = Field(primary_key=True)  # the random id the session's cookie carries
+    at: datetime
+
+
 class InboundMessage(SQLModel, table=True):
     """Every message handled, with the reply sent, so a redelivery gets the same reply."""
 
@@ -203,6 +211,79 @@ class QuotaCount(SQLModel, table=True):
     survey_id: str = Field(primary_key=True)
     key: str = Field(primary_key=True)  # the quota's `when`, spaces squeezed; "" the target
     completes: int = 0
+
+
+# -- running tallies of the studio's results (migration 0011), kept by triggers ------------
+
+
+def _count() -> int:
+    """A count column: 0 until a trigger adds to it."""
+    return Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class _TallyKey(SQLModel):
+    """What a results filter can pick; one tally row per key (and its own columns)."""
+
+    survey_id: str = Field(primary_key=True)
+    survey_version: str = Field(primary_key=True)
+    language: str = Field(primary_key=True)  # "" for a session without one (the default)
+    test: bool = Field(primary_key=True)
+    day: str = Field(primary_key=True)  # YYYY-MM-DD the session started, UTC
+    status: str = Field(primary_key=True)  # as stored: an idle open session is still open
+
+
+TALLY_ARGS = {"sqlite_with_rowid": False}
+
+
+class TallySession(_TallyKey, table=True):
+    """Sessions by the state they are at (the question waiting, or where they stopped)."""
+
+    __tablename__ = "tally_session"
+    __table_args__ = TALLY_ARGS
+    state: str = Field(primary_key=True)
+    sessions: int = _count()
+
+
+class TallyQuestion(_TallyKey, table=True):
+    """A question's visits and answers, as the funnel counts them."""
+
+    __tablename__ = "tally_question"
+    __table_args__ = TALLY_ARGS
+    question_id: str = Field(primary_key=True)
+    asked: int = _count()
+    answered: int = _count()
+    skipped: int = _count()
+    unanswered: int = _count()
+    reprompts: int = _count()
+
+
+class TallyAnswer(_TallyKey, table=True):
+    """Answers by stored value, except text questions' (see TextQuestion)."""
+
+    __tablename__ = "tally_answer"
+    __table_args__ = TALLY_ARGS
+    question_id: str = Field(primary_key=True)
+    value: str = Field(sa_column=Column(Text, primary_key=True))
+    answers: int = _count()
+
+
+class TallyDuration(_TallyKey, table=True):
+    """Completed sessions by whole seconds from start to completion."""
+
+    __tablename__ = "tally_duration"
+    __table_args__ = TALLY_ARGS
+    seconds: int = Field(primary_key=True)
+    sessions: int = _count()
+
+
+class TextQuestion(SQLModel, table=True):
+    """The text questions of each stored version: their answers are counted, not tallied."""
+
+    __tablename__ = "text_question"
+    __table_args__ = TALLY_ARGS
+    survey_id: str = Field(primary_key=True)
+    survey_version: str = Field(primary_key=True)
+    question_id: str = Field(primary_key=True)
 
 
 class SurveyCase(SQLModel, table=True):

@@ -8,12 +8,13 @@ survey's sessions, visits or answers, whatever the number of questions.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date
 
 from sqlalchemy import Connection
 
 from bot import values
+from bot.flow import outcome_of
 from bot.model import ABANDONED, COMPLETED, EXPIRED, OPEN, OPTED_OUT, STATUSES, Question, Survey
 from storage.export import Query, session_filter
 from storage.hot import SESSION_STATUS, driver
@@ -23,38 +24,47 @@ COUNTED = ("choice", "multi", "yesno", "scale")  # types whose answers are count
 STATS = ("number", "scale")  # types whose answers get n, min, max, mean, median
 LATEST = 10  # the latest answers a text question shows
 
-# Sessions ended by an `outcome` (SPEC 11) are completed but never count as completions.
-EARLY = "sum(CASE WHEN s.outcome IS NULL THEN 0 ELSE 1 END)"
-SESSIONS = f"""
-SELECT {SESSION_STATUS}, s.state, count(*), {EARLY} FROM survey_session AS s
-WHERE {{where}} GROUP BY 1, 2
+# Figures come from the running tallies (migration 0011), summed over the keys a
+# filter picks. Only an open session idle past expire_after is counted from its
+# rows: the tallies hold it as open, SPEC 9 counts it as expired.
+TALLIED_SESSIONS = """
+SELECT t.status, t.state, sum(t.sessions) FROM tally_session AS t WHERE {where} GROUP BY 1, 2
 """
-VISITS = """
+TALLIED_VISITS = """
+SELECT t.question_id, sum(t.asked), sum(t.skipped), sum(t.unanswered), sum(t.reprompts),
+       sum(t.answered)
+FROM tally_question AS t WHERE {where} GROUP BY 1
+"""
+TALLIED_VALUES = """
+SELECT t.question_id, t.value, sum(t.answers) FROM tally_answer AS t
+WHERE {where} AND t.question_id NOT IN ({texts}) GROUP BY 1, 2
+"""
+TALLIED_DURATIONS = """
+SELECT t.seconds, sum(t.sessions) FROM tally_duration AS t
+WHERE {where} AND t.status = 'completed' GROUP BY 1
+"""
+# The open sessions idle past expire_after, read through the index of open sessions
+# (SQLite would otherwise walk every session of the survey).
+IDLE = {
+    "sqlite": "survey_session AS s INDEXED BY uq_session_open_phone",
+    "postgresql": "survey_session AS s",
+}
+IDLE_WHERE = "s.status = 'open' AND s.updated_at < ?"
+IDLE_STATES = "SELECT s.state, count(*) FROM {sessions} WHERE {where} GROUP BY 1"
+IDLE_VISITS = """
 SELECT v.question_id, count(*), sum(CASE WHEN v.outcome = 'skipped' THEN 1 ELSE 0 END),
-       sum(CASE WHEN v.outcome = 'unanswered' THEN 1 ELSE 0 END), sum(v.reprompts)
-FROM question_visit AS v JOIN survey_session AS s ON s.id = v.session_id
-WHERE {where} GROUP BY 1
+       sum(CASE WHEN v.outcome = 'unanswered' THEN 1 ELSE 0 END), sum(v.reprompts), 0
+FROM {sessions} JOIN question_visit AS v ON v.session_id = s.id WHERE {where} GROUP BY 1
 """
-# Texts are only counted (their values hardly repeat); every other value is grouped.
-ANSWERS = """
+IDLE_ANSWERS = """
 SELECT a.question_id, CASE WHEN a.question_id IN ({texts}) THEN NULL ELSE a.value END, count(*)
-FROM answer AS a JOIN survey_session AS s ON s.id = a.session_id
-WHERE {where} GROUP BY 1, 2
+FROM {sessions} JOIN answer AS a ON a.session_id = s.id WHERE {where} GROUP BY 1, 2
 """
 # Answer ids grow with time: the newest first, read backwards until there are
 # enough (CROSS JOIN keeps SQLite from reading every session's answers to sort them).
 LATEST_TEXTS = """
 SELECT a.value, a.answered_at FROM answer AS a CROSS JOIN survey_session AS s
 WHERE s.id = a.session_id AND a.question_id = ? AND {where} ORDER BY a.id DESC LIMIT ?
-"""
-DURATION = {
-    "sqlite": "(julianday(s.completed_at) - julianday(s.started_at)) * 86400",
-    "postgresql": "EXTRACT(EPOCH FROM s.completed_at - s.started_at)",
-}
-# Whole seconds: a few thousand distinct durations to count, not a million to sort.
-DURATIONS = """
-SELECT CAST({duration} AS INTEGER), count(*) FROM survey_session AS s
-WHERE s.status = 'completed' AND {where} GROUP BY 1
 """
 
 
@@ -92,59 +102,132 @@ class Results:
 def results(db: Connection, query: Query, survey: Survey, older: list[Survey]) -> Results:
     """The results of `survey` (its newest version; `older` ones add values) for `query`."""
     funnels = {q.id: Funnel(q.id, q.type) for q in survey.questions}
-    sessions = _sessions(db, query, funnels)
-    _visits(db, query, funnels)
-    _answers(db, query, survey, funnels)
+    texts = tuple(q.id for q in survey.questions if q.type == "text")
+    sessions = dict.fromkeys(STATUSES, 0)
+    early = _tallied(db, query, funnels, sessions, texts)
+    _idle(db, query, funnels, sessions, texts)
     for question in survey.questions:
         _describe(db, query, question, funnels[question.id], older)
-    ended = sessions["total"] - sessions[OPEN]
-    rate = (sessions[COMPLETED] - sessions.pop("early")) / ended if ended else None
+    ended = sum(sessions.values()) - sessions[OPEN]
+    rate = (sessions[COMPLETED] - early) / ended if ended else None
     median = _median_seconds(db, query)
-    return Results(survey.id, sessions, rate, median, list(funnels.values()))
+    totals = {"total": sum(sessions.values()), **sessions}
+    return Results(survey.id, totals, rate, median, list(funnels.values()))
 
 
 def _rows(db: Connection, sql: str, query: Query, lead: tuple = (), tail: tuple = ()) -> list:
-    """Run a results statement with the query's filter in `{where}`."""
+    """Run a statement on sessions `s` with the query's filter in `{where}`."""
     hot = driver(db)
     where, params = session_filter(query, hot.time)
     text = sql.replace("{where}", where)
     return hot.execute(db, text, (*lead, *params, *tail)).fetchall()
 
 
-def _sessions(db: Connection, query: Query, funnels: dict[str, Funnel]) -> dict[str, int]:
-    """Sessions by status (`early`: ended by an outcome); each question's dropped and waiting."""
-    counts = dict.fromkeys(STATUSES, 0)
+def tally_filter(query: Query) -> tuple[str, list]:
+    """The filter on a tally `t` for `query` (as `session_filter` picks sessions)."""
+    sql, params = ["t.survey_id = ?"], [query.survey_id]
+    if not query.include_tests:
+        sql.append("NOT t.test")
+    if query.version:
+        sql.append("t.survey_version = ?")
+        params.append(query.version)
+    if query.language:
+        sql.append("COALESCE(NULLIF(t.language, ''), ?) = ?")
+        params += [query.default_language, query.language]
+    if query.status:  # idle open sessions are stored open: `_idle` moves them
+        sql.append("t.status = ?")
+        params.append(query.status)
+    if query.since:
+        sql.append("t.day >= ?")
+        params.append(query.since.isoformat())
+    if query.until:
+        sql.append("t.day <= ?")
+        params.append(query.until.isoformat())
+    return " AND ".join(sql), params
+
+
+def _tallies(db: Connection, sql: str, query: Query, texts: tuple = ()) -> list:
+    """Run a statement on tallies `t` with the query's filter in `{where}`."""
+    where, params = tally_filter(query)
+    text = sql.replace("{where}", where).replace("{texts}", ", ".join("?" * len(texts)) or "NULL")
+    return driver(db).execute(db, text, (*params, *texts)).fetchall()
+
+
+def _tallied(db, query: Query, funnels: dict, sessions: dict, texts: tuple) -> int:
+    """Add the tallies' figures: sessions by status, and each question's.
+
+    Returns how many completed sessions an `outcome` ended (SPEC 11): they never
+    count as completions.
+    """
     early = 0
-    idle_before = driver(db).time(query.idle_before)
-    for status, state, n, ended_early in _rows(db, SESSIONS, query, lead=(idle_before,)):
-        counts[status] += n
-        early += ended_early or 0
-        funnel = funnels.get(state)
-        if funnel is not None and status in ENDED_UNFINISHED:
-            funnel.dropped += n
-        elif funnel is not None and status == OPEN:
-            funnel.waiting += n
-    return {"total": sum(counts.values()), **counts, "early": early}
-
-
-def _visits(db: Connection, query: Query, funnels: dict[str, Funnel]) -> None:
-    """Each question's sessions asked, skips, give-ups and re-prompts."""
-    for qid, asked, skipped, unanswered, reprompts in _rows(db, VISITS, query):
+    for status, state, n in _tallies(db, TALLIED_SESSIONS, query):
+        _add_sessions(funnels, sessions, status, state, n)
+        early += n if status == COMPLETED and outcome_of(state) else 0
+    for qid, *figures in _tallies(db, TALLIED_VISITS, query):
+        _add_visits(funnels.get(qid), figures)
+    for qid, value, n in _tallies(db, TALLIED_VALUES, query, texts):
         if qid in funnels:
-            funnel = funnels[qid]
-            funnel.asked, funnel.skipped, funnel.unanswered = asked, skipped, unanswered
-            funnel.reprompts = reprompts or 0
+            funnels[qid].values[value] += n
+    return early
 
 
-def _answers(db: Connection, query: Query, survey: Survey, funnels: dict[str, Funnel]) -> None:
-    """Each question's answered sessions, and its stored values with their sessions."""
-    texts = [q.id for q in survey.questions if q.type == "text"]
-    marks = ", ".join("?" * len(texts)) or "NULL"
-    for qid, value, n in _rows(db, ANSWERS.replace("{texts}", marks), query, lead=tuple(texts)):
+def _add_sessions(funnels: dict, sessions: dict, status: str, state: str, n: int) -> None:
+    """Count `n` sessions of a status stopped at (or waiting on) `state`."""
+    sessions[status] += n
+    funnel = funnels.get(state)
+    if funnel is not None and status in ENDED_UNFINISHED:
+        funnel.dropped += n
+    elif funnel is not None and status == OPEN:
+        funnel.waiting += n
+
+
+def _add_visits(funnel: Funnel | None, figures: list, sign: int = 1) -> None:
+    """Add (asked, skipped, unanswered, reprompts, answered) to a question's funnel."""
+    if funnel is not None:
+        asked, skipped, unanswered, reprompts, answered = (sign * (n or 0) for n in figures)
+        funnel.asked += asked
+        funnel.skipped += skipped
+        funnel.unanswered += unanswered
+        funnel.reprompts += reprompts
+        funnel.answered += answered
+
+
+def _idle(db, query: Query, funnels: dict, sessions: dict, texts: tuple) -> None:
+    """Count open sessions idle past expire_after as expired (SPEC 9), from their rows.
+
+    The tallies hold them as open: without a status filter they only move from
+    open to expired (and from waiting to dropped); a filter on open takes them
+    out, a filter on expired adds them with every figure.
+    """
+    if query.status not in (None, OPEN, EXPIRED):
+        return
+    sign = -1 if query.status == OPEN else 1
+    for state, n in _idle_rows(db, IDLE_STATES, query):
+        if query.status != EXPIRED:
+            _add_sessions(funnels, sessions, OPEN, state, -n)
+        if query.status != OPEN:
+            _add_sessions(funnels, sessions, EXPIRED, state, n)
+    if query.status is None:
+        return
+    for qid, *figures in _idle_rows(db, IDLE_VISITS, query):
+        _add_visits(funnels.get(qid), figures, sign)
+    for qid, value, n in _idle_rows(db, IDLE_ANSWERS, query, texts):
         if qid in funnels:
-            funnels[qid].answered += n
+            funnels[qid].answered += sign * n
             if value is not None:
-                funnels[qid].values[value] += n
+                funnels[qid].values[value] += sign * n
+
+
+def _idle_rows(db: Connection, sql: str, query: Query, texts: tuple = ()) -> list:
+    """Run a statement on the open sessions `s` idle past expire_after that `query` picks."""
+    hot = driver(db)
+    where, params = session_filter(replace(query, status=None), hot.time)
+    text = sql.format(
+        sessions=IDLE[db.dialect.name],
+        where=f"{where} AND {IDLE_WHERE}",
+        texts=", ".join("?" * len(texts)) or "NULL",
+    )
+    return hot.execute(db, text, (*texts, *params, hot.time(query.idle_before))).fetchall()
 
 
 def _describe(db, query: Query, question: Question, funnel: Funnel, older: list[Survey]) -> None:
@@ -218,8 +301,7 @@ def _plain(number: float) -> int | float:
 
 def _median_seconds(db: Connection, query: Query) -> float | None:
     """The median time from start to completion, in whole seconds; None without completions."""
-    sql = DURATIONS.replace("{duration}", DURATION[db.dialect.name])
-    durations = sorted((int(seconds), n) for seconds, n in _rows(db, sql, query))
+    durations = sorted((int(seconds), n) for seconds, n in _tallies(db, TALLIED_DURATIONS, query))
     total = sum(n for _, n in durations)
     if not total:
         return None
@@ -233,8 +315,9 @@ def _day_time(db: Connection, stored) -> str:
 
 MINUTE = "%Y-%m-%d %H:%M"
 SUMMARY = f"""
-SELECT {SESSION_STATUS}, count(*), max(s.updated_at), {EARLY} FROM survey_session AS s
-WHERE {{where}} GROUP BY 1
+SELECT {SESSION_STATUS}, count(*), max(s.updated_at),
+       sum(CASE WHEN s.outcome IS NULL THEN 0 ELSE 1 END)
+FROM survey_session AS s WHERE {{where}} GROUP BY 1
 """
 STORED = "SELECT survey_id, count(*) FROM survey_version GROUP BY 1"
 TRANSCRIPT = """
@@ -257,7 +340,7 @@ def summary(db: Connection, query: Query) -> Summary:
     idle_before = driver(db).time(query.idle_before)
     for status, n, latest, ended_early in _rows(db, SUMMARY, query, lead=(idle_before,)):
         counts[status] += n
-        early += ended_early or 0
+        early += ended_early or 0  # ended by an `outcome` (SPEC 11): never a completion
         last = latest if last is None else max(last, latest)
     ended = sum(counts.values()) - counts[OPEN]
     rate = (counts[COMPLETED] - early) / ended if ended else None

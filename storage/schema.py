@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
+from storage.db import unbounded
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -70,6 +72,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     with _exclusive(engine) as conn, conn.begin():
+        unbounded(conn)  # an operator's upgrade may wait for others and take its time
         _lock(conn)
         command.upgrade(_config(conn), revision)
 

@@ -166,6 +166,7 @@ class Version(NamedTuple):
     version: str
     path: str
     source: str
+    texts: tuple[str, ...] = ()  # its text questions' ids
 
 
 def apply(
@@ -187,7 +188,9 @@ def apply(
     """
     hot = statements(db)
     for kept in versions:
-        hot.write("REMEMBER_VERSION", (*kept, hot.time(now)))
+        hot.write("REMEMBER_VERSION", (*kept[:4], hot.time(now)))
+        for question_id in kept.texts:
+            hot.write("REMEMBER_TEXT", (kept.survey_id, kept.version, question_id))
     if effects.opted_out is not None:
         set_opt_out(db=hot, phone=phone, opted_out=effects.opted_out, now=now)
     ids = {id(run): _write_run(hot, phone, run) for run in effects.runs}
@@ -350,6 +353,14 @@ def stored_versions(*, db: Connection, survey_id: str) -> list[tuple[str, str, s
         .order_by(VERSION.c.first_seen.desc())
     )
     return [tuple(row) for row in rows]
+
+
+def first_seen(*, db: Connection, survey_id: str) -> dict[str, datetime]:
+    """When each stored version of a survey was first seen (its first session started)."""
+    rows = db.execute(
+        select(VERSION.c.version, VERSION.c.first_seen).where(VERSION.c.survey_id == survey_id)
+    )
+    return {row.version: row.first_seen for row in rows}
 
 
 STATUS_COUNTS = f"""

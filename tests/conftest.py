@@ -92,7 +92,7 @@ def config(database_url, surveys_dir):
         "DATABASE_URL": database_url,
         "SURVEYS_DIR": str(surveys_dir),
         "TWILIO_AUTH_TOKEN": TOKEN,
-        "ADMIN_TOKEN": "admin-secret",
+        "ADMIN_TOKEN": "admin-secret-token",
         "PUBLIC_URL": "https://survey.example.org",
     }
 

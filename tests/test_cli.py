@@ -258,7 +258,7 @@ def test_retired_survey_is_listed_and_exported(app, runner, sms, surveys_dir, cl
     assert listed(runner, "quick").startswith("quick [retired: its file is gone]: quick | ")
     [row] = export(runner, "quick")
     assert (row["q"], row["status"]) == ("Sam", "completed")
-    auth = {"Authorization": "Bearer admin-secret"}
+    auth = {"Authorization": "Bearer admin-secret-token"}
     response = client.get("/surveys/quick/export.csv", headers=auth)
     assert response.status_code == 200 and "Sam" in response.get_data(as_text=True)
     assert client.get("/surveys/never/export.csv", headers=auth).status_code == 404

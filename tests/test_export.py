@@ -30,7 +30,7 @@ questions:
     type: yesno
     text: OK?
 """
-AUTH = {"Authorization": "Bearer admin-secret"}
+AUTH = {"Authorization": "Bearer admin-secret-token"}
 
 
 @pytest.fixture

@@ -132,3 +132,44 @@ def test_a_folder_that_turns_unreadable_keeps_its_surveys(sms, surveys_dir, monk
     (surveys_dir / "new.yaml").write_text("title: New\n")  # the folder changed: list it again
     assert sms.send("+15558880202", "hello") == first
     assert "cannot be read" in caplog.text
+
+
+@contextmanager
+def table_locked_elsewhere(database_url: str, table: str):
+    """Another PostgreSQL session holds `table` in ACCESS EXCLUSIVE mode until the block ends."""
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        conn.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+        try:
+            yield
+        finally:
+            conn.rollback()
+    engine.dispose()
+
+
+def test_every_postgresql_wait_is_bounded_on_a_new_connection(config, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's table locks")
+    config = config | {"ADMIN_TOKEN": "admin-secret-token"}
+    create_app(config).extensions["survey_service"].ready().engine.dispose()  # the schema
+    app = create_app(config)  # a fresh worker: nothing pooled, nothing prepared yet
+    client = app.test_client()
+    bearer = {"Authorization": "Bearer admin-secret-token"}
+    requests = {
+        "sms": lambda: SMS(app.test_client()).post(
+            {"From": PHONE, "To": "+15550001111", "Body": "hi", "MessageSid": message_sid("x")}
+        ),
+        "export": lambda: app.test_client().get(
+            "/surveys/visit-feedback/export.csv", headers=bearer
+        ),
+        "results": lambda: client.get("/studio/api/surveys/visit-feedback/results", headers=bearer),
+    }
+    try:
+        with table_locked_elsewhere(database_url, "survey_session"):
+            found = {name: timed(send) for name, send in requests.items()}
+    finally:
+        app.extensions["survey_service"].engine.dispose()
+    for name, (response, seconds) in found.items():
+        assert response is not None, f"{name} still waiting after {seconds:.0f} s"
+        assert response.status_code == 503, (name, response.status_code)
+        assert seconds < database.WAIT_SECONDS * 2 + 2, (name, seconds)

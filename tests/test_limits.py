@@ -10,7 +10,7 @@ import pytest
 
 import bot.catalog
 from bot.loader import SurveyError, load_survey
-from bot.templates import LOOP_BOUND, RENDER_OUTPUT, Text
+from bot.templates import LOOP_BOUND, RENDER_OUTPUT, Expr, Text
 from conftest import SMS, saved, survey_folder
 from live import row_counts
 from service import Service
@@ -63,6 +63,31 @@ BOMBS = {
         10,
         "text template: text or lists may not be repeated with *",
     ),
+    "lipsum": (
+        "{{ lipsum(150000) }}",
+        10,
+        "text template: lipsum() is not available in a survey",
+    ),
+    "a huge centre": (
+        "{{ answers.name | center(10**9) }}",
+        10,
+        "text template: center: a number over 10000 would make a huge text",
+    ),
+    "a huge method width": (
+        "{{ answers.name.ljust(2000000) }}",
+        10,
+        "text template: a call: a number over 10000 would make a huge text",
+    ),
+    "a huge % width": (
+        "{{ '%999999999s' % answers.name }}",
+        10,
+        "text template: a format width over 10000, or taken from the values",
+    ),
+    "a width from the values": (
+        "{{ '{:>{w}}'.format(answers.name, w=5) }}",
+        10,
+        "text template: a format width over 10000, or taken from the values",
+    ),
     "over 1,600 at worst": (
         "{{ answers.name }}" * 17,
         7,
@@ -88,6 +113,56 @@ def test_a_bomb_never_reaches_a_respondent(config, tmp_path, text):
     Service.of(app).engine.dispose()
 
 
+BILINGUAL = """\
+title: Bilingüe
+languages: [en, es]
+questions:
+  - id: name
+    type: text
+    text: Your name?
+  - id: next
+    type: text
+    text:
+      en: A short question?
+      es: {spanish}
+"""
+
+
+def test_a_message_too_long_in_a_second_language_only_is_refused_with_its_line(app, tmp_path):
+    path = tmp_path / "bilingual.yaml"
+    path.write_text(BILINGUAL.format(spanish="¿Y " + "palabra " * 237 + "?"))  # 1,900 characters
+    result = app.test_cli_runner().invoke(args=["surveys", "check", str(path)])
+    assert result.exit_code == 1
+    # The longest message on the question's line: its help, with the question's 1,900.
+    assert f"{path}:7: help next (es) can be 2,041 characters long at its worst" in (
+        result.output
+    ), result.output
+    assert "(en)" not in result.output  # the English messages are short
+    with pytest.raises(SurveyError):
+        bot.catalog.load_file(path.read_bytes(), str(path))
+
+
+def test_a_message_too_long_in_a_second_language_never_reaches_a_respondent(config, tmp_path):
+    spanish = "¿Y " + "palabra " * 237 + "?"
+    folder = survey_folder(served(tmp_path), bilingual=BILINGUAL.format(spanish=spanish))
+    app = create_app(config | {"SURVEYS_DIR": str(folder)})
+    assert Service.of(app).catalog.get("bilingual") is None
+    Service.of(app).engine.dispose()
+
+
+def test_smart_encoding_is_counted_in_the_length_it_sends(tmp_path):
+    # "…" is sent as "...": 560 of them are 1,680 characters once replaced.
+    text = "Hi" + "…" * 560
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(survey_with(text))
+    bot.catalog.load_file(plain.read_bytes(), str(plain))  # 562 characters: fine
+    smart = tmp_path / "smart.yaml"
+    smart.write_text(survey_with(text, smart_encoding="true"))
+    with pytest.raises(SurveyError) as refused:
+        bot.catalog.load_file(smart.read_bytes(), str(smart))
+    assert "help next can be 1,795 characters long" in str(refused.value)  # 1,682 and help
+
+
 def test_a_file_over_1_mb_is_refused(app, tmp_path):
     path = tmp_path / "big.yaml"
     path.write_text(survey_with("Hi") + "# padding\n" * 100_001)
@@ -111,6 +186,41 @@ def test_a_render_stops_within_its_budget_keeping_the_text_before(source):
     assert time.monotonic() - started < 0.5
     assert shown == "Hi"
     assert len(shown) <= RENDER_OUTPUT
+
+
+# The attacks of issue 24: each took seconds or gigabytes inside one step.
+IN_ONE_STEP = {
+    "lipsum": "{{ lipsum(200000) | length }}",
+    "center": "{{ 'x' | center(10**9) | length }}",
+    "a method's width": "{{ 'x'.center(10**9) | length }}",
+    "% width": "{{ ('%' ~ 10**9 ~ 's') % 'x' }}",
+    "format width": "{{ ('{:>' ~ 10**9 ~ '}').format(1) }}",
+    "replace chain": "{{ 'aa' " + "| replace('a', 'aaaaaaaaaa') " * 9 + "| length }}",
+    "~ doubling": "{% set a = 'xxxxxxxxxx' %}"
+    + "{% set a = a ~ a ~ a ~ a ~ a ~ a ~ a ~ a ~ a ~ a %}" * 8
+    + "{{ a | length }}",
+    "+ doubling": "{% set a = 'xxxxxxxxxx' %}"
+    + "{% set a = a + a + a + a + a + a + a + a + a + a %}" * 8
+    + "{{ a | length }}",
+    "batch": "{{ [1] | batch(10**9, 'x') | list | length }}",
+}
+
+
+@pytest.mark.parametrize("source", IN_ONE_STEP.values(), ids=IN_ONE_STEP.keys())
+def test_no_filter_method_or_operator_escapes_the_budget(source):
+    for compiled in (Text.compile("Hi " + source), Expr.compile(_inner(source) + " > 0")):
+        started = time.monotonic()
+        if isinstance(compiled, Text):
+            shown = compiled.render({"answers": {}})
+            assert shown.startswith("Hi") and len(shown) <= RENDER_OUTPUT
+        else:
+            compiled.is_true({"answers": {}})
+        assert time.monotonic() - started < 1  # the attack took 11 s and 1.7 GB
+
+
+def _inner(source: str) -> str:
+    """The expression of a template's last {{ }} (a condition can hold no {% set %})."""
+    return source.rpartition("{{")[2].rpartition("}}")[0]
 
 
 def test_a_stored_version_with_a_bomb_still_serves_within_the_budget(app, config):

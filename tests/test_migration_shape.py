@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.script import ScriptDirectory
 
 from bot import values
@@ -198,3 +199,19 @@ def test_open_sessions_go_on_where_they_were(previous, config):
         }
     finally:
         app.extensions["survey_service"].engine.dispose()
+
+
+def test_a_downgrade_gives_the_previous_release_its_shape_back(previous):
+    with previous.begin() as conn:
+        command.downgrade(schema._config(conn), PREVIOUS)
+    one, two, *_ = (phone for phone, *_ in OLD_SESSIONS)
+    with previous.connect() as conn:
+        answers = dict(conn.execute(sa.select(SESSION.c.phone, SESSION.c.answers)).all())
+        replies = dict(conn.execute(sa.select(INBOUND.c.message_sid, INBOUND.c.reply)).all())
+    # The trail back under "asked", where the previous release reads it (its answer in `answer`).
+    assert values.load(answers[one]) == {
+        "asked": [["asked", "en"], ["trail", "en"]],
+        "trail": "Forest",
+    }
+    assert values.load(answers[two]) == {"asked": [["asked", "en"]], "$confirm": "Mountain"}
+    assert replies == {OLD_SID: OLD_REPLY, SILENT_SID: PROLOGUE + "<Response />"}

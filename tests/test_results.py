@@ -54,7 +54,7 @@ EXPECTED = {  # question: the figures in FIELDS' order
     "size": (6, 2, 0, 1, 1, 1, 2),
     "ok": (2, 2, 0, 0, 0, 0, 0),
 }
-AUTH = {"Authorization": "Bearer admin-secret"}
+AUTH = {"Authorization": "Bearer admin-secret-token"}
 
 
 @pytest.fixture

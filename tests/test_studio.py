@@ -26,7 +26,7 @@ def csrf_of(page: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
 
 
-def sign_in(client, token: str = "admin-secret", address: str = "127.0.0.1"):
+def sign_in(client, token: str = "admin-secret-token", address: str = "127.0.0.1"):
     """Post the login form as a browser would: fetch it, then send it with its CSRF token."""
     form = client.get("/studio/login").get_data(as_text=True)
     return client.post(
@@ -60,7 +60,9 @@ def test_pages_send_strangers_to_the_login(client, path):
 def test_data_needs_the_token_or_a_session(client, path):
     assert client.get(path).status_code == 401
     assert client.get(path, headers={"Authorization": "Bearer nope"}).status_code == 403
-    assert client.get(path, headers={"Authorization": "Bearer admin-secret"}).status_code == 200
+    assert (
+        client.get(path, headers={"Authorization": "Bearer admin-secret-token"}).status_code == 200
+    )
 
 
 @pytest.mark.parametrize("path", [*PAGES, "/studio/login", API])
@@ -101,7 +103,7 @@ def test_eleven_tries_a_minute_are_too_many_even_with_the_right_token(client):
 @pytest.mark.parametrize(
     ("path", "fields"),
     [
-        ("/studio/login", {"token": "admin-secret"}),
+        ("/studio/login", {"token": "admin-secret-token"}),
         ("/studio/logout", {}),
         ("/studio/surveys/funnel/try", {"body": "hello"}),
         ("/studio/surveys/funnel/try", {"start": "1"}),
@@ -139,7 +141,7 @@ def test_a_new_admin_token_ends_old_sessions(studio, app):
 )
 def test_signing_in_goes_back_only_to_a_studio_page(client, target, landing):
     form = client.get("/studio/login").get_data(as_text=True)
-    data = {"csrf": csrf_of(form), "token": "admin-secret"}
+    data = {"csrf": csrf_of(form), "token": "admin-secret-token"}
     assert client.post(f"/studio/login?next={target}", data=data).location == landing
 
 

@@ -88,7 +88,7 @@ def served(tmp_path):
             "TESTING": True,
             "DATABASE_URL": f"sqlite:///{tmp_path / 'studio.sqlite3'}",
             "SURVEYS_DIR": str(surveys),
-            "ADMIN_TOKEN": "admin-secret",
+            "ADMIN_TOKEN": "admin-secret-token",
         }
     )
     service = app.extensions["survey_service"]
@@ -154,7 +154,7 @@ def test_sign_in_try_a_survey_and_see_it_in_the_results(browser, served):
     assert browser.current_url.startswith(served + "/studio/login")
     only_own_host(browser, served)
     shoot(browser, "login")
-    by_css(browser, "#token")[0].send_keys("admin-secret")
+    by_css(browser, "#token")[0].send_keys("admin-secret-token")
     click(browser, ".login button")
 
     assert browser.current_url == served + "/studio/"

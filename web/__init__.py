@@ -82,8 +82,12 @@ def _surveys_unavailable(err: SurveysUnavailable) -> Response:
 
 
 def _plain_error(err: HTTPException) -> Response:
-    """A 4xx as one line of plain text that says why."""
-    return Response(f"{err.code} {err.name}: {err.description}\n", err.code, mimetype="text/plain")
+    """A 4xx as one line of plain text that says why (with Retry-After for a 429)."""
+    response = Response(f"{err.code} {err.name}: {err.description}\n", err.code)
+    response.mimetype = "text/plain"
+    if getattr(err, "retry_after", None) is not None:
+        response.headers["Retry-After"] = str(err.retry_after)
+    return response
 
 
 def serving_app() -> Flask:
@@ -94,6 +98,7 @@ def serving_app() -> Flask:
     if ctx is None or ctx.info_name == "run":  # serving, not a command-line tool
         try:
             settings.refuse_unsafe_serving(app)
+            settings.refuse_short_admin_token(app)
         except settings.RefusedToServe as refusal:
             print(refusal, file=sys.stderr)  # one clear line, not a traceback
             # Under gunicorn (no click context), its "worker failed to boot" status

@@ -22,7 +22,7 @@ from bot.checking import check_report, over_segments
 from bot.cost import as_json, format_costs
 from bot.model import COMPLETED, OPEN, STATUSES
 from bot.survey_schema import MODELINE, SCHEMA_FILE, survey_schema
-from service import Inbound, Service, StoredClaims, UnknownSurvey
+from service import RESEARCH, Inbound, Service, StoredClaims, UnknownSurvey
 from storage import db as database
 from storage import schema, store
 from web.context import current_service
@@ -313,51 +313,87 @@ def _say(text: str | None) -> None:
     click.echo(f"bot> {text}" if text else "[no reply]")
 
 
+CSV_FORMATS = ("wide", "long")
+
+
 @click.command("export")
 @with_appcontext
 @click.argument("survey_id", metavar="SURVEY")
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["wide", "long"]),
+    type=click.Choice([*CSV_FORMATS, *RESEARCH]),
     default="wide",
     show_default=True,
-    help="wide: a row per session; long: a row per answer.",
+    help="wide: a CSV row per session; long: a CSV row per answer; spss (.sav), stata (.dta), "
+    "floip (a Flow Results package: a folder, or PATH.zip), codebook (Markdown): -o PATH.",
 )
 @click.option(
     "-o",
     "--output",
-    type=click.File("w", encoding="utf-8", lazy=True),
+    type=click.Path(allow_dash=True),
     default="-",
-    help="Write to FILE.  [default: stdout]",
+    metavar="PATH",
+    help="Write to PATH (required for spss, stata, floip, codebook).  [default: stdout]",
 )
 @click.option("--status", type=click.Choice(STATUSES), help="Only sessions in this status.")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Sessions started on/after.")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Sessions started on/before.")
 @click.option("--hash-phones", is_flag=True, help="Replace numbers with a keyed hash.")
-@click.option("--labels", is_flag=True, help="Choices' labels instead of their values.")
-@click.option("--multi", type=click.Choice(["columns"]), help="One 1/0 column per multi choice.")
+@click.option("--labels", is_flag=True, help="Choices' labels instead of their values (CSV).")
+@click.option(
+    "--multi", type=click.Choice(["columns"]), help="One 1/0 column per multi choice (wide CSV)."
+)
 @click.option("--include-tests", is_flag=True, help="Test sessions too, with a test column.")
 def export_command(survey_id, fmt, output, status, since, until, hash_phones, **options) -> None:
-    """Write the answers of a survey as CSV (stdout, or -o FILE)."""
+    """Export answers as CSV, SPSS, Stata, Flow Results or a codebook.
+
+    CSV goes to stdout unless -o PATH; spss, stata, floip and codebook write
+    the file (or folder) at PATH. Each has the same filters.
+    """
+    filters = {"status": status, "since": since and since.date(), "until": until and until.date()}
+    if fmt in RESEARCH:
+        _export_research(survey_id, fmt, output, hash_phones, options, filters)
+        return
     if options["multi"] and fmt != "wide":
         raise click.UsageError("--multi columns needs the wide format.")
     try:
         chunks = current_service().export_csv(
             survey_id,
             fmt=fmt,
-            status=status,
-            since=since and since.date(),
-            until=until and until.date(),
             hash_phones=hash_phones,
             labels=options["labels"],
             multi_columns=options["multi"] == "columns",
             include_tests=options["include_tests"],
+            **filters,
         )
     except UnknownSurvey as err:
         raise click.UsageError(str(err)) from None
-    for chunk in chunks:
-        output.write(chunk)
+    with click.open_file(output, "w", encoding="utf-8", lazy=True) as out:
+        for chunk in chunks:
+            out.write(chunk)
+
+
+def _export_research(survey_id, fmt, output, hash_phones, options, filters) -> None:
+    """Write a research export to the path given; usage errors for what it cannot do."""
+    if output == "-":
+        raise click.UsageError(f"--format {fmt} writes a file: give its path with -o PATH.")
+    if options["labels"]:
+        raise click.UsageError(f"--labels is for the CSV: --format {fmt} has value labels.")
+    try:
+        current_service().export_research(
+            survey_id,
+            Path(output),
+            fmt=fmt,
+            hash_phones=hash_phones,
+            include_tests=options["include_tests"],
+            **filters,
+        )
+    except UnknownSurvey as err:
+        raise click.UsageError(str(err)) from None
+    except OSError as err:
+        raise click.UsageError(f"Cannot write {output}: {err.strerror or err}.") from None
+    click.echo(f"Wrote {output} ({fmt}).", err=True)
 
 
 @db_cli.command("upgrade", short_help="Apply schema migrations, keeping every answer.")

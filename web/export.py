@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from datetime import date
+from pathlib import Path
 
 from flask import Blueprint, Response, abort, request, stream_with_context
 
@@ -16,6 +19,14 @@ FORMATS = ("wide", "long")
 TRUE = ("1", "true", "yes")
 MULTI = ("", "columns")  # multi=columns: one column per choice of a multi question
 FILTERS = ("version", "language", "status", "since", "until")  # the studio has them all
+# The research exports (SPEC 13) by file extension: (format, media type).
+RESEARCH = {
+    "sav": ("spss", "application/x-spss-sav"),
+    "dta": ("stata", "application/x-stata-dta"),
+    "zip": ("floip", "application/zip"),
+    "md": ("codebook", "text/markdown; charset=utf-8"),
+}
+CHUNK = 1 << 16
 
 
 @bp.get("/surveys/<survey_id>/export.csv")
@@ -44,8 +55,55 @@ def download(survey_id: str) -> Response:
     return Response(
         stream_with_context(chunks),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{survey_id}-{fmt}.csv"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{survey_id}-{fmt}.csv"',
+            "Cache-Control": "no-store",  # answers: never kept by a browser or a proxy
+        },
     )
+
+
+@bp.get("/surveys/<survey_id>/export.<extension>")
+def research(survey_id: str, extension: str) -> Response:
+    """SPSS, Stata, a Flow Results package or the codebook, with the CSV export's filters.
+
+    The file is written to a temporary folder first (the formats need their
+    whole content before the first byte), then sent and removed.
+    """
+    require_admin()
+    if extension not in RESEARCH:
+        abort(404, "Exports: .csv, .sav (SPSS), .dta (Stata), .zip (Flow Results), .md.")
+    fmt, mimetype = RESEARCH[extension]
+    args, folder = request.args, Path(tempfile.mkdtemp(prefix="export-"))
+    target = folder / f"{survey_id}.{extension}"
+    try:
+        current_service().export_research(
+            survey_id,
+            target,
+            fmt=fmt,
+            hash_phones=args.get("hash_phones") in TRUE,
+            include_tests=args.get("include_tests") in TRUE,
+            **filters(args, ("status", "since", "until")),
+        )
+    except UnknownSurvey:
+        shutil.rmtree(folder)
+        abort(404, f"No survey {survey_id!r}.")
+    except BaseException:
+        shutil.rmtree(folder)
+        raise
+    response = Response(
+        _sent(target),
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{target.name}"'},
+    )
+    response.call_on_close(lambda: shutil.rmtree(folder, ignore_errors=True))
+    return response
+
+
+def _sent(path: Path):
+    """A file's bytes a chunk at a time (its folder goes when the response closes)."""
+    with path.open("rb") as data:
+        while chunk := data.read(CHUNK):
+            yield chunk
 
 
 def filters(args, names=FILTERS) -> dict:

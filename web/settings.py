@@ -103,3 +103,24 @@ def refuse_unsafe_serving(app: Flask) -> None:
         "told from Twilio's. Set TWILIO_AUTH_TOKEN, or run with --debug for local trials, "
         "or set TWILIO_VALIDATE=false to serve unverified on purpose."
     )
+
+
+MIN_ADMIN_TOKEN = 16  # characters: a shorter token could be guessed (SPEC 9)
+
+
+def short_token_refusal(token: str | None) -> str | None:
+    """Why an ADMIN_TOKEN must not serve (shorter than MIN_ADMIN_TOKEN), or None."""
+    if not token or len(token) >= MIN_ADMIN_TOKEN:
+        return None
+    return (
+        f"Refusing to serve: ADMIN_TOKEN has {len(token)} characters, fewer than "
+        f"{MIN_ADMIN_TOKEN}; set a long random one "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(24))')."
+    )
+
+
+def refuse_short_admin_token(app: Flask) -> None:
+    """Refuse to serve with an ADMIN_TOKEN shorter than MIN_ADMIN_TOKEN characters."""
+    refusal = short_token_refusal(app.config.get("ADMIN_TOKEN"))
+    if refusal:
+        raise RefusedToServe(refusal)

@@ -12,7 +12,6 @@ import json
 import logging
 import secrets
 from dataclasses import asdict
-from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
 from urllib.parse import urlencode
@@ -28,19 +27,21 @@ from flask import (
     session,
     url_for,
 )
+from werkzeug.exceptions import TooManyRequests
 
 from bot.model import STATUSES, Survey
 from service import Inbound, UnknownSurvey, survey_languages
-from storage import logins
 from web import charts
 from web.access import (
     admin_token,
     check_csrf,
     csrf_token,
     require_admin,
+    session_available,
     sign_in,
+    sign_out,
     signed_in,
-    token_matches,
+    try_token,
 )
 from web.context import current_service
 from web.export import TRUE, filters
@@ -54,15 +55,18 @@ bp = Blueprint(
     static_folder="static/studio",
     static_url_path="/static",
 )
-MAX_TRIES = 10  # wrong tokens a minute from one address (SPEC 9); more get 429
 TEST_NUMBER = "studio:"  # the try page's numbers: never a real phone number's
 # Scripts, styles, fonts and images from this site only; forms post here only.
 CONTENT_POLICY = "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-EXPORTS = (  # the download links of a results page: (label, query)
-    ("Wide CSV", {}),
-    ("Wide, labels", {"labels": "1"}),
-    ("Wide, one column per pick", {"multi": "columns"}),
-    ("Long CSV", {"format": "long"}),
+EXPORTS = (  # the download links of a results page: (label, file extension, query)
+    ("Wide CSV", "csv", {}),
+    ("Wide, labels", "csv", {"labels": "1"}),
+    ("Wide, one column per pick", "csv", {"multi": "columns"}),
+    ("Long CSV", "csv", {"format": "long"}),
+    ("SPSS (.sav)", "sav", {}),
+    ("Stata (.dta)", "dta", {}),
+    ("Flow Results (.zip)", "zip", {}),
+    ("Codebook (.md)", "md", {}),
 )
 
 
@@ -71,6 +75,7 @@ def _guard() -> None:
     """404 without ADMIN_TOKEN; every form post must carry the session's CSRF token."""
     if not admin_token():
         abort(404, "The studio is disabled: ADMIN_TOKEN is not set.")
+    session_available()  # 503 while the database (and the cookie's key) cannot be read
     if request.method == "POST":
         check_csrf()
 
@@ -80,6 +85,8 @@ def _own_site_only(response: Response) -> Response:
     """Let the browser load nothing from another site, and no page frame the studio."""
     response.headers["Content-Security-Policy"] = CONTENT_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
+    # Answers and tokens in pages: never kept by the browser or a proxy.
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -107,24 +114,15 @@ def login():
     """The token form; a right token signs in, a wrong one is logged and counted."""
     if request.method == "GET":
         return render_template("studio/login.html", error=None)
-    address, now = request.remote_addr or "?", datetime.now(UTC)
-    engine = current_service().engine
-    with engine.begin() as conn:
-        if logins.recent_failures(db=conn, address=address, now=now) >= MAX_TRIES:
-            log.warning("studio login refused: too many wrong tokens from %s", address)
-            return _too_many()
-        if not token_matches(request.form.get("token", "")):
-            logins.record_failure(db=conn, address=address, now=now)
-            log.warning("studio login: wrong token from %s", address)
-            return render_template("studio/login.html", error="Wrong token."), 401
+    try:
+        right = try_token(request.form.get("token", ""), "studio login")
+    except TooManyRequests as refused:
+        body = render_template("studio/login.html", error=refused.description)
+        return Response(body, status=429, headers={"Retry-After": str(refused.retry_after)})
+    if not right:
+        return render_template("studio/login.html", error="Wrong token."), 401
     sign_in()
     return redirect(_local(request.args.get("next")))
-
-
-def _too_many() -> Response:
-    """429: the address must wait for the minute to pass."""
-    body = render_template("studio/login.html", error="Too many wrong tokens: wait a minute.")
-    return Response(body, status=429, headers={"Retry-After": str(logins.WINDOW.seconds)})
 
 
 def _local(target: str | None) -> str:
@@ -139,7 +137,7 @@ def logout():
     """End the session (a form, so a link elsewhere cannot sign anyone out)."""
     if request.method == "GET":
         return render_template("studio/logout.html")
-    session.clear()
+    sign_out()
     return redirect(url_for("studio.login"))
 
 
@@ -195,7 +193,10 @@ def survey_page(survey_id: str):
     """A survey's results with filters, per question in survey order, with charts."""
     survey, found, chosen = _results(survey_id)
     versions = [s.version for s in current_service().surveys.history(survey.id)]
-    exports = [(label, _export_url(survey.id, query, chosen)) for label, query in EXPORTS]
+    exports = [
+        (label, _export_url(survey.id, extension, query, chosen))
+        for label, extension, query in EXPORTS
+    ]
     return render_template(
         "studio/survey.html",
         survey=survey,
@@ -233,10 +234,14 @@ def _present(chosen: dict) -> dict:
     return {k: str(v) for k, v in chosen.items() if v is not None}
 
 
-def _export_url(survey_id: str, query: dict, chosen: dict) -> str:
-    """A CSV download link with the page's filters that the export understands."""
+def _export_url(survey_id: str, extension: str, query: dict, chosen: dict) -> str:
+    """A download link with the page's filters that the exports understand."""
     kept = {k: v for k, v in _present(chosen).items() if k in EXPORT_FILTERS}
-    return url_for("export.download", survey_id=survey_id) + "?" + urlencode(kept | query)
+    if extension == "csv":
+        base = url_for("export.download", survey_id=survey_id)
+    else:
+        base = url_for("export.research", survey_id=survey_id, extension=extension)
+    return base + "?" + urlencode(kept | query)
 
 
 EXPORT_FILTERS = ("status", "since", "until", "include_tests")

@@ -1,0 +1,169 @@
+"""SPSS (.sav) and Stata (.dta) files of the wide export, written by pyreadstat (SPEC 13).
+
+pyreadstat writes a whole data frame at once, so the rows are gathered first,
+but compactly: a number is 8 bytes in an array (dates and times included,
+already in each format's own units), a repeated text is one shared string.
+The database is still read a batch at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy
+import pandas
+import pyreadstat
+from sqlalchemy import Connection
+
+from bot import values
+from storage.export import Query, phone_hash, wide_head, wide_sessions
+from storage.research import (
+    CODE,
+    DATE,
+    DATETIME,
+    FLAG,
+    NUMBER,
+    SPSS,
+    STATA,
+    STRING,
+    Format,
+    Variable,
+    cut,
+)
+
+MISSING = math.nan
+
+
+class Units:
+    """How a format stores dates and times: a number from its own epoch, with a display format."""
+
+    def __init__(self, epoch: datetime, day: float, second: float, date_format, time_format):
+        self.epoch, self.day, self.second = epoch, day, second
+        self.date_format, self.time_format = date_format, time_format
+        self.digits = 6 if second == 1 else 0  # Stata's %tc holds whole milliseconds
+
+    def of_date(self, day: date) -> float:
+        """A date as this format's number."""
+        return (day - self.epoch.date()).days * self.day
+
+    def of_time(self, moment: datetime) -> float:
+        """A UTC time as this format's number."""
+        return round((moment - self.epoch).total_seconds() * self.second, self.digits)
+
+
+# SPSS counts seconds from 14 October 1582; Stata days (%td) or milliseconds (%tc) from 1960.
+SPSS_UNITS = Units(datetime(1582, 10, 14, tzinfo=UTC), 86400, 1, "DATE11", "DATETIME23.3")
+STATA_UNITS = Units(datetime(1960, 1, 1, tzinfo=UTC), 1, 1000, "%td", "%tc")
+FORMATS = {"spss": (SPSS, SPSS_UNITS), "stata": (STATA, STATA_UNITS)}
+
+
+def write(db: Connection, query: Query, found: list[Variable], fmt: str, path: Path) -> int:
+    """Write the .sav (`spss`) or .dta (`stata`) file of the wide export; the rows written."""
+    rules, units = FORMATS[fmt]
+    columns = gather(db, query, found, units)
+    named = zip((v.names[rules.name] for v in found), columns, strict=True)
+    frame = pandas.DataFrame({name: _series(column) for name, column in named}, copy=False)
+    del columns  # the frame holds the data now
+    options = _metadata(found, rules, units)
+    if fmt == "spss":
+        pyreadstat.write_sav(frame, str(path), **options, variable_measure=_measures(found))
+    else:
+        pyreadstat.write_dta(frame, str(path), **options)
+    return len(frame)
+
+
+def gather(db: Connection, query: Query, found: list[Variable], units: Units) -> list:
+    """Each variable's cells over every session: arrays of numbers, lists of shared texts."""
+    columns = [array("d") if v.kind != STRING else [] for v in found]
+    head = len(wide_head(query))
+    texts: dict[str, str] = {}  # one string object for each repeated text
+    # (column, cell maker, question id or None for a session column at that position)
+    makers = [
+        (columns[i], _cell_maker(v, units, query), None if i < head else v.question.id)
+        for i, v in enumerate(found)
+    ]
+    for batch in wide_sessions(db, query):
+        for session, answers in batch:
+            for i, (column, make, qid) in enumerate(makers):
+                cell = make(session[i] if qid is None else answers.get(qid))
+                if isinstance(cell, str) and len(cell) <= 64:
+                    cell = texts.setdefault(cell, cell)
+                column.append(cell)
+        if len(texts) > 100_000:  # phone numbers and free texts rarely repeat
+            texts.clear()
+    return columns
+
+
+def _cell_maker(variable: Variable, units: Units, query: Query):
+    """A function from a stored value to this variable's cell."""
+    if variable.column == "phone" and query.hash_key is not None:
+        return lambda phone: phone_hash(phone, query.hash_key)
+    if variable.kind == STRING:
+        return lambda value: "" if value is None else values.to_cell(value)
+    if variable.kind == DATETIME:
+        return lambda moment: MISSING if moment is None else units.of_time(_utc(moment))
+    if variable.kind == DATE:
+        return lambda day: units.of_date(day) if isinstance(day, date) else MISSING
+    if variable.kind == CODE:
+        codes = variable.codes
+        return lambda value: codes.get(value, MISSING) if isinstance(value, str | bool) else MISSING
+    if variable.kind == FLAG and variable.choice is not None:
+        choice = variable.choice
+        return lambda picks: float(choice in picks) if isinstance(picks, list) else MISSING
+    return _number
+
+
+def _number(value) -> float:
+    """A stored number (or a flag) as a float; anything else is missing."""
+    if isinstance(value, int | float) and not isinstance(value, str):
+        return float(value)
+    return MISSING
+
+
+def _utc(moment: datetime | str) -> datetime:
+    """A stored time as an aware UTC datetime (SQLite gives text in UTC)."""
+    if isinstance(moment, str):
+        return datetime.fromisoformat(moment).replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _series(column) -> pandas.Series:
+    """A column for the frame: floats without a copy, texts as strings."""
+    if isinstance(column, array):
+        return pandas.Series(numpy.frombuffer(column, dtype="float64"), copy=False)
+    return pandas.Series(column, dtype=object)
+
+
+def _metadata(found: list[Variable], rules: Format, units: Units) -> dict:
+    """Variable labels, value labels and date formats, cut to the format's limits."""
+    formats = {}
+    for v in found:
+        if v.kind == DATE:
+            formats[v.names[rules.name]] = units.date_format
+        elif v.kind == DATETIME:
+            formats[v.names[rules.name]] = units.time_format
+    return {
+        "column_labels": {v.names[rules.name]: cut(v.label, rules.longest_label) for v in found},
+        "variable_value_labels": {
+            v.names[rules.name]: {
+                code: cut(label, rules.longest_value_label)
+                for code, label in v.code_labels().items()
+            }
+            for v in found
+            if v.value_labels
+        },
+        "variable_format": formats,
+    }
+
+
+def _measures(found: list[Variable]) -> dict[str, str]:
+    """SPSS measurement levels: codes are nominal, a scale ordinal, numbers scale."""
+    levels = {}
+    for v in found:
+        ordinal = v.question is not None and v.question.type == "scale"
+        scale = v.kind in (NUMBER, DATE, DATETIME)
+        levels[v.names[SPSS.name]] = "ordinal" if ordinal else "scale" if scale else "nominal"
+    return levels
