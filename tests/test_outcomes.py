@@ -269,7 +269,7 @@ def assert_reported_alike(app, report: dict, walk_ins: dict) -> None:
     assert re.search(r"^2\.11 +refusal +3 +1$", text, re.MULTILINE)
     assert re.search(r"^RR1 +0\.2222$", text, re.MULTILINE)  # 2/9
     client = app.test_client()
-    admin = {"Authorization": "Bearer admin-secret"}
+    admin = {"Authorization": "Bearer " + app.config["ADMIN_TOKEN"]}
     api = "/studio/api/surveys/poll/outcomes"
     assert client.get(api, headers=admin).get_json() == report
     assert client.get(api + "?walk_ins=1", headers=admin).get_json() == walk_ins
