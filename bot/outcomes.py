@@ -262,7 +262,8 @@ def note(run, survey, *, message: bool) -> Note:
         survey_id=run.survey_id,
         facts=facts,
         starts=message and run.id is None,
-        yielded=run.status == ABANDONED and not run.answers and bool(survey and survey.default),
+        # A default survey's session that gave way to a keyword before any answer (SPEC 2).
+        yielded=run.status == ABANDONED and not run.answers and getattr(run, "by_default", False),
         active_at=run.updated_at if ended is None else None,
         arm=getattr(run, "arm", None),
     )

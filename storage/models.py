@@ -92,6 +92,11 @@ class SurveySession(SQLModel, table=True):
     recontacts: int = Field(
         default=0, sa_column=Column(Integer, nullable=False, server_default="0")
     )
+    # Started by the default survey for a number that sent no keyword and was not invited:
+    # another survey's keyword takes over until it holds an answer (SPEC 2).
+    by_default: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
 
 
 class Answer(SQLModel, table=True):

@@ -84,6 +84,8 @@ class Found(NamedTuple):
             found.latest_survey, found.latest_status = run.survey_id, run.status
             if run.status == OPEN:
                 found.run = run
+            elif run.status == OPTED_OUT:  # START may reopen it
+                found.ended = run
         return reply, found
 
 
@@ -106,6 +108,7 @@ class SessionRow(NamedTuple):
     completed_at: Any
     language: str | None
     test: bool
+    by_default: bool
 
 
 def session_row(run: Run, time: Callable) -> SessionRow:
@@ -118,14 +121,14 @@ def session_row(run: Run, time: Callable) -> SessionRow:
         run.arm,
         values.dump(run.orders) if run.orders else None,
         *(time(run.started_at), time(run.updated_at), time(run.completed_at)),
-        *(run.language, run.test),
+        *(run.language, run.test, run.by_default),
     )
 
 
 def session_of(row, read_time: Callable) -> Run:
     """The Run that `session_row` stored, from its columns as read."""
     session_id, survey_id, version, state, status, retries, answers, trail, *rest = row
-    pending, arm, orders, started, updated, completed, language, test = rest
+    pending, arm, orders, started, updated, completed, language, test, by_default = rest
     return Run(
         id=session_id,
         survey_id=survey_id,
@@ -143,6 +146,7 @@ def session_of(row, read_time: Callable) -> Run:
         completed_at=read_time(completed),
         language=language,
         test=bool(test),
+        by_default=bool(by_default),
     )
 
 
@@ -193,7 +197,7 @@ def apply(
             hot.write("REMEMBER_TEXT", (kept.survey_id, kept.version, question_id))
     if effects.opted_out is not None:
         set_opt_out(db=hot, phone=phone, opted_out=effects.opted_out, now=now)
-    ids = {id(run): _write_run(hot, phone, run) for run in effects.runs}
+    ids = {id(run): _write_run(hot, phone, run, run is effects.reopened) for run in effects.runs}
     for run, question_id in effects.removed:
         hot.write("DELETE_ANSWER", (run.id, question_id))
     sid, raw = (inbound.sid, inbound.body) if inbound else (None, "")
@@ -214,15 +218,15 @@ def apply(
 VISIT_OUTCOMES = {SKIPPED: SKIPPED, UNANSWERED: UNANSWERED}
 
 
-def _write_run(hot: Statements, phone: str, run: Run) -> int:
-    """Insert a new session or update an existing one; its id."""
+def _write_run(hot: Statements, phone: str, run: Run, reopened: bool = False) -> int:
+    """Insert a new session or update an existing one (its status too when `reopened`)."""
     row = session_row(run, hot.time)
     if run.id is None:
         return hot.read("INSERT_SESSION", (phone, *row[1:])).fetchone()[0]
     # Sessions are read only while open (`read`), so "open" means the status stands.
     changes = (row.state, row.retries, row.answers, row.trail, row.pending, row.orders)
     changes += (row.updated_at, row.completed_at, row.language, run.id)
-    if run.status == OPEN:
+    if run.status == OPEN and not reopened:
         hot.write("UPDATE_SESSION", changes)
     else:
         hot.write("END_SESSION", (run.status, run.outcome, *changes))

@@ -146,13 +146,23 @@ def test_stop_opts_out_and_silences_until_start(app, sms):
     assert sessions_of(app) == [("everything", "opted_out")]
     assert sms.send(PHONE, "hello?") is None
     assert sms.send(PHONE, "ALL") is None
-    assert "subscribed" in sms.send(PHONE, "yes")
+    reply = sms.send(PHONE, "yes")  # soon after the STOP: the session reopens where it was
+    assert "subscribed" in reply and reply.endswith("Your first name?")
+    assert sessions_of(app) == [("everything", "open")]
     engine = app.extensions["survey_service"].engine
     with engine.connect() as conn:
         assert (
             conn.execute(select(Contact.opted_out).where(Contact.phone == PHONE)).scalar() is False
         )
-    assert sms.send(PHONE, "ALL").endswith("Your first name?")
+    assert sms.send(PHONE, "Ann").startswith("How are you, Ann?")
+
+
+def test_the_default_survey_yields_to_a_keyword_until_it_holds_an_answer(app, sms):
+    assert sms.send(PHONE, "hi").endswith("Your first name?")
+    assert sms.send(PHONE, "OTHER") == "Is this the other survey?"
+    assert sessions_of(app) == [("everything", "abandoned"), ("other", "open")]
+    assert sms.send("+15551230002", "ALL").endswith("Your first name?")  # by its keyword
+    assert sms.send("+15551230002", "OTHER").startswith("How are you, OTHER?")  # an answer
 
 
 def test_edit_while_answering_keeps_the_started_version(app, sms, surveys_dir):

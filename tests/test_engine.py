@@ -20,7 +20,7 @@ import yaml
 
 from bot.conversation import Conversation, Effects, Run, Situation
 from bot.loader import load_survey, parse_duration
-from bot.model import OPEN, Survey
+from bot.model import OPEN, OPTED_OUT, Survey
 from storage import hot, store
 
 HERE = Path(__file__).parent / "engine"
@@ -84,6 +84,7 @@ class Number:
                 latest.status,
             )
             self.situation.run = latest if latest.status == OPEN else None
+            self.situation.ended = latest if latest.status == OPTED_OUT else None
 
 
 def expand(cases: list[dict]) -> list[tuple[str, dict]]:

@@ -23,11 +23,13 @@ from storage.models import (
 )
 from web import serving_app
 
+# Each test builds its database from an older revision: start from an empty one.
+pytestmark = pytest.mark.empty_database
 FIRST = "0001"
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 OLD_TABLES = [Contact, SurveyVersion, SurveySession, Answer, InboundMessage]
-# survey_session columns from 0004, 0007 and 0009
-ADDED_LATER = {"language", "test", "trail", "pending", "arm", "orders"}
+# survey_session columns from 0004, 0007, 0012 and 0009
+ADDED_LATER = {"language", "test", "trail", "pending", "arm", "orders", "by_default"}
 ADDED_LATER |= {"outcome", "disposition", "attempts", "recontact_due", "recontacts"}
 OLD_REPLY = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Q2?</Message></Response>'
 

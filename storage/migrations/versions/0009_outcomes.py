@@ -1,7 +1,7 @@
 """Keep each number's case in each survey, and what ended a session early
 
 Revision ID: 0009
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-07 13:00:00
 
 SPEC 11: every sampled number's AAPOR disposition, kept up to date as
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
