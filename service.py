@@ -33,14 +33,12 @@ from bot.model import NOTE, Survey
 from storage import cases, codebook, export, floip, research, results, schema, statfiles, store
 from storage import db as database
 from storage import design as design_store
+from storage.messaging import CARRIER_OPT_OUT, VALIDITY_EXPIRED
 
 RESEARCH = ("spss", "stata", "floip", "codebook")  # the research exports' formats (SPEC 13)
 CODEBOOK = "codebook"
 EXTENSION = "survey_service"  # where an app keeps its Service (`app.extensions`)
 CLAIMS_LOCK = "survey claims"  # locked like a phone number: one process decides at a time
-CARRIER_OPT_OUT = 21610  # Twilio's error: the recipient had texted STOP to this sender
-# Twilio's error: the message outlived its ValidityPeriod in Twilio's queue and was never sent.
-VALIDITY_EXPIRED = 30036
 
 
 class Clock:
@@ -168,8 +166,9 @@ class Surveys:
 class StoredClaims:
     """The catalog's claims kept in the database, so every process serves the same files."""
 
-    def __init__(self, engine):
+    def __init__(self, engine, clock: Clock | None = None):
         self.engine = engine
+        self.clock = clock or Clock()
 
     def held(self) -> dict[Claim, str]:
         """The recorded claims and the file name holding each."""
@@ -185,7 +184,7 @@ class StoredClaims:
         """Decide and record under a lock every process takes, so two never both decide."""
         with database.locked(self.engine, CLAIMS_LOCK) as conn:
             served, conflicts = decide(store.claims(db=conn), store.version_keys(db=conn))
-            store.record_claims(db=conn, held=recorded(served), now=datetime.now(UTC))
+            store.record_claims(db=conn, held=recorded(served), now=self.clock.now())
         return served, conflicts
 
 
@@ -212,7 +211,9 @@ class Service:
     """Everything one process needs to answer messages: database, surveys, engine."""
 
     def __init__(self, config):
-        self.engine = database.make_engine(config["DATABASE_URL"])
+        # DATABASE_WAIT: a test's shorter bound on database waits (SPEC 3: 5 s, the default).
+        wait = config.get("DATABASE_WAIT", database.WAIT_SECONDS)
+        self.engine = database.make_engine(config["DATABASE_URL"], wait=wait)
         self._checked = False
         self.catalog = Catalog(config["SURVEYS_DIR"])
         self.surveys = Surveys(self.catalog, self.engine)
@@ -233,7 +234,7 @@ class Service:
         """Check once that the database schema is current (creating it on a new database)."""
         if not self._checked:
             schema.ensure_current(self.engine)
-            self.catalog.use_claims(StoredClaims(self.engine))
+            self.catalog.use_claims(StoredClaims(self.engine, self.clock))
             self._checked = True
         return self
 
@@ -483,7 +484,9 @@ class Service:
         """A status callback: follow the message's delivery; an opt-out at Twilio opts out."""
         now = self.clock.now()
         with self.ready().engine.begin() as conn:
-            changed = store.record_delivery(db=conn, sid=sid, status=status, error_code=error_code)
+            changed = store.record_delivery(
+                db=conn, sid=sid, status=status, error_code=error_code, now=now
+            )
             if changed and error_code != VALIDITY_EXPIRED:
                 store.note_delivery(db=conn, sid=sid, status=status, error_code=error_code)
             if error_code == VALIDITY_EXPIRED:

@@ -21,7 +21,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError, HTTPError
 
-from service import CARRIER_OPT_OUT
+from storage.messaging import CARRIER_OPT_OUT
 
 INVALID_CODES = {21211: "invalid number", 21614: "not a mobile number"}
 TRIES = 4  # per message, for 429, 5xx and an unreachable API

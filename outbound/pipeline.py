@@ -34,14 +34,13 @@ from bot.model import OPEN
 from outbound.client import SendError, Sent, Twilio
 from outbound.pace import Pace
 from outbound.windows import MIN_LEFT, Closed, Never, Open, Windows
-from service import CARRIER_OPT_OUT, Service, carrier_opt_out
+from service import Service, carrier_opt_out
 from storage import db as database
 from storage import store
+from storage.messaging import CARRIER_OPT_OUT, FAILED, INVITE, PENDING, REMINDER, RESENDING
 
 log = logging.getLogger("survey.outbound")
 
-INVITE, REMINDER = "invite", "reminder"
-PENDING, RESENDING, FAILED = "pending", "resending", "failed"
 DEFERRED = "deferred"  # a number outside its sending window: neither sent nor marked
 WAIT_STEP = 60.0  # seconds: a long wait for a window re-reads the time this often
 

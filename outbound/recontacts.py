@@ -37,7 +37,7 @@ from outbound.pipeline import (
 from outbound.windows import Windows
 from service import Service
 from storage import store
-from storage.store import RECONTACT
+from storage.messaging import RECONTACT
 
 # How long a claim, or a message on its way, is this worker's before another may take it:
 # far longer than a message waits for its turn (a prepared chunk at the slowest pace).

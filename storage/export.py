@@ -20,20 +20,10 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Connection
 
 from bot import values
-from bot.model import EXPIRED, OPEN
+from bot.model import EXPIRED, EXPORT_COLUMNS, OPEN, TEST_COLUMN
 from storage.hot import SESSION_STATUS, driver
 
-WIDE_HEAD = [
-    "session_id",
-    "phone",
-    "survey_version",
-    "status",
-    "started_at",
-    "completed_at",
-    "language",
-    "disposition",  # SPEC 11: the session's own AAPOR code, interim or not
-    "attempts",  # messages the bot started for it that Twilio took
-]
+WIDE_HEAD = list(EXPORT_COLUMNS)
 LONG_HEAD = [
     "session_id",
     "phone",
@@ -44,7 +34,7 @@ LONG_HEAD = [
     "answered_at",
     "language",
 ]
-TEST_HEAD = "test"  # with include_tests: 1 for a test session, else 0
+TEST_HEAD = TEST_COLUMN  # with include_tests: 1 for a test session, else 0
 BATCH = 2000
 # Touches every table an export reads, so that a stuck database answers 503
 # before the response starts, not as a CSV cut short after its 200.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot import outcomes, values
+from bot.catalog import Claim
 from bot.conversation import (
     REPROMPTED,
     SKIPPED,
@@ -31,6 +32,17 @@ from bot.model import OPEN, OPTED_OUT
 from bot.outcomes import Note
 from storage import cases as case_store
 from storage.hot import SESSION_STATUS, Statements, driver, statements
+from storage.messaging import (
+    CARRIER_OPT_OUT,
+    DELIVERY_ORDER,
+    FAILED,
+    INVITE,
+    PENDING,
+    RECONTACT,
+    REMINDER,
+    RESENDING,
+    UNKNOWN_STEP,
+)
 from storage.models import (
     Answer,
     Contact,
@@ -254,26 +266,9 @@ def _upsert(db: Connection, table):
     return (pg_insert if db.dialect.name == "postgresql" else sqlite_insert)(table)
 
 
-# How far along a sent message is. Callbacks can arrive out of order (a late
-# "sent" after "delivered"): a state never goes back to an earlier one.
-DELIVERY_ORDER = {
-    "pending": 0,
-    "resending": 0,
-    "accepted": 1,
-    "scheduled": 1,
-    "queued": 2,
-    "sending": 3,
-    "sent": 4,
-    "delivered": 5,
-    "undelivered": 5,
-    "failed": 5,
-    "canceled": 5,
-    "read": 6,
-}
-UNKNOWN_STEP = 3  # a state not listed above: after queued, never over a final one
-
-
-def record_delivery(*, db: Connection, sid: str, status: str, error_code: int | None) -> bool:
+def record_delivery(
+    *, db: Connection, sid: str, status: str, error_code: int | None, now: datetime
+) -> bool:
     """Update a sent message's delivery state from a status callback; False if unknown or stale."""
     table = OutboundMessage.__table__
     step = case(DELIVERY_ORDER, value=table.c.status, else_=UNKNOWN_STEP)
@@ -283,7 +278,7 @@ def record_delivery(*, db: Connection, sid: str, status: str, error_code: int | 
         .values(
             status=status,
             error_code=func.coalesce(error_code, table.c.error_code),
-            updated_at=datetime.now(UTC),
+            updated_at=now,
         )
     )
     return result.rowcount > 0
@@ -330,7 +325,7 @@ def sent(
     if key is None or key.test:
         return
     delivery = outcomes.delivery_of(FAILED if refused else "queued", error_code)
-    if kind == "invite":
+    if kind == INVITE:
         case_store.invited(
             db,
             survey_id=key.survey_id,
@@ -343,10 +338,6 @@ def sent(
         )
     else:
         case_store.delivered(db, session_id=session_id, delivery=delivery)
-
-
-FAILED = "failed"
-CARRIER_OPT_OUT = 21610  # Twilio's error: the number texted STOP to this sender
 
 
 def stored_versions(*, db: Connection, survey_id: str) -> list[tuple[str, str, str]]:
@@ -415,11 +406,11 @@ class Invitation(NamedTuple):
 
 
 # flask invite runs these for every number: SQL text on the driver's cursor (storage/hot.py).
-LAST_INVITE = """
+LAST_INVITE = f"""
 SELECT o.id, o.phone, o.session_id, o.kind, o.body, o.sid, o.status, s.status,
        s.updated_at = s.started_at
 FROM survey_session AS s JOIN outbound_message AS o ON o.session_id = s.id
-WHERE s.phone = ? AND s.survey_id = ? AND o.kind = 'invite'
+WHERE s.phone = ? AND s.survey_id = ? AND o.kind = '{INVITE}'
 ORDER BY o.id DESC LIMIT 1
 """
 IN_SURVEY = "SELECT 1 FROM survey_session WHERE phone = ? AND survey_id = ? LIMIT 1"
@@ -427,9 +418,9 @@ ACTIVE_IN_SURVEY = f"""
 SELECT 1 FROM survey_session
 WHERE phone = ? AND survey_id = ? AND status = '{OPEN}' AND updated_at >= ? LIMIT 1
 """
-ADD_OUTBOUND = """
+ADD_OUTBOUND = f"""
 INSERT INTO outbound_message (phone, session_id, kind, body, status, created_at, updated_at)
-VALUES (?, ?, ?, ?, 'pending', ?, ?) RETURNING id
+VALUES (?, ?, ?, ?, '{PENDING}', ?, ?) RETURNING id
 """
 
 
@@ -492,12 +483,12 @@ def withdraw(
     """Undo a message prepared but never handed to Twilio, as if it had not been prepared."""
     table = OutboundMessage.__table__
     if resend:  # an earlier run's message, claimed for sending: pending again
-        db.execute(update(table).where(table.c.id == message_id).values(status="pending"))
+        db.execute(update(table).where(table.c.id == message_id).values(status=PENDING))
         return
     db.execute(delete(table).where(table.c.id == message_id))
-    if kind == "invite":
+    if kind == INVITE:
         drop_unanswered_session(db=db, session_id=session_id)
-    elif kind == "reminder":
+    elif kind == REMINDER:
         db.execute(update(SESSION).where(SESSION.c.id == session_id).values(reminded_at=None))
     elif kind == RECONTACT:  # due again at once, as if never claimed
         db.execute(
@@ -512,8 +503,8 @@ def claim_resend(*, db: Connection, message_id: int, now: datetime) -> bool:
     table = OutboundMessage.__table__
     result = db.execute(
         update(table)
-        .where(table.c.id == message_id, table.c.status == "pending", table.c.sid.is_(None))
-        .values(status="resending", updated_at=now)
+        .where(table.c.id == message_id, table.c.status == PENDING, table.c.sid.is_(None))
+        .values(status=RESENDING, updated_at=now)
     )
     return result.rowcount > 0
 
@@ -528,7 +519,7 @@ def unsent(*, db: Connection, survey_id: str, kind: str) -> list:
             SESSION.c.survey_id == survey_id,
             SESSION.c.status == OPEN,
             table.c.kind == kind,
-            table.c.status == "pending",
+            table.c.status == PENDING,
             table.c.sid.is_(None),
         )
         .order_by(table.c.id)
@@ -564,13 +555,13 @@ def unsend(*, db: Connection, sid: str) -> None:
     ).one_or_none()
     if row is None or row.session_id is None:
         return
-    if row.kind == "invite":
+    if row.kind == INVITE:
         key = db.execute(
             select(SESSION.c.survey_id, SESSION.c.phone).where(SESSION.c.id == row.session_id)
         ).one_or_none()
         if drop_unanswered_session(db=db, session_id=row.session_id) and key is not None:
             case_store.forget(db, survey_id=key[0], phone=key[1], session_id=row.session_id)
-    elif row.kind == "reminder":
+    elif row.kind == REMINDER:
         db.execute(
             update(SESSION)
             .where(SESSION.c.id == row.session_id, SESSION.c.status == OPEN)
@@ -633,8 +624,6 @@ def opt_out_everywhere(*, db: Connection, phone: str, now: datetime) -> None:
 
 # -- which file serves each id, keyword and default (SPEC 1) ---------------------------------
 
-Claim = tuple[str, str]  # (kind, name), as bot/catalog.py makes them
-
 
 def claims(*, db: Connection) -> dict[Claim, str]:
     """Every recorded claim and the file that holds it."""
@@ -663,7 +652,6 @@ def version_keys(*, db: Connection) -> set[tuple[str, str]]:
 
 # -- re-contacts (SPEC 11: `recontact`, flask worker) ---------------------------------------
 
-RECONTACT = "recontact"  # an outbound message's kind
 CLAIM_DUE = """
 UPDATE survey_session SET recontact_due = ?
 WHERE id IN (SELECT id FROM survey_session WHERE recontact_due <= ?
