@@ -33,6 +33,8 @@ EXPORT_COLUMNS = (
     "started_at",
     "completed_at",
     "language",
+    "arm",
+    "order",
     "disposition",  # SPEC 11: the session's own AAPOR code, interim or not
     "attempts",  # messages the bot started for it that Twilio took
 )

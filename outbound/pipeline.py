@@ -324,8 +324,8 @@ def prepare_invite(batch: Mailing, survey, again: bool, phone: str, conn, now, *
     if late is not None:
         return late  # no session and no message: as if the number had not been reached yet
     if batch.twilio is None:
-        effects = batch.service.conversation.begin(situation, survey, now=now, language=language)
-        return Outgoing(None, phone, effects.reply, None, INVITE)
+        body = batch.service.preview(situation, survey, now, language)
+        return Outgoing(None, phone, body, None, INVITE)
     effects, session_id = batch.service.start(
         conn, phone, survey, now, situation, language=language
     )

@@ -49,10 +49,11 @@ class SurveySession(SQLModel, table=True):
             sqlite_where=DUE_ONLY,
             postgresql_where=DUE_ONLY,
         ),
-        # At most one open session per number, whatever races happen.
+        # At most one open session per number and kind (real, test), whatever races happen.
         Index(
             "uq_session_open_phone",
             "phone",
+            "test",
             unique=True,
             sqlite_where=OPEN_ONLY,
             postgresql_where=OPEN_ONLY,
