@@ -490,6 +490,7 @@ def test_codebook_entries_match_the_survey(app, answered, tmp_path):
         ["3", "kiwi", "Kiwi", "Kiwi", "1"],
         ["4", "plum", "Plum", "Ciruela", "1"],
     ]
+    assert "- Limits: 1 to 30" in section(text, LONG_ID)
     improve = section(text, "improve")
     assert "- Asked: when `answers.rating < 7`" in improve and "Answered: 1 of 4" in improve
     assert "- Not in versions" in section(text, "old_q")
