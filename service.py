@@ -33,14 +33,12 @@ from bot.model import NOTE, Survey
 from storage import codebook, export, floip, research, results, schema, statfiles, store
 from storage import db as database
 from storage import design as design_store
+from storage.messaging import CARRIER_OPT_OUT, VALIDITY_EXPIRED
 
 RESEARCH = ("spss", "stata", "floip", "codebook")  # the research exports' formats (SPEC 13)
 CODEBOOK = "codebook"
 EXTENSION = "survey_service"  # where an app keeps its Service (`app.extensions`)
 CLAIMS_LOCK = "survey claims"  # locked like a phone number: one process decides at a time
-CARRIER_OPT_OUT = 21610  # Twilio's error: the recipient had texted STOP to this sender
-# Twilio's error: the message outlived its ValidityPeriod in Twilio's queue and was never sent.
-VALIDITY_EXPIRED = 30036
 
 
 class Clock:
@@ -168,8 +166,9 @@ class Surveys:
 class StoredClaims:
     """The catalog's claims kept in the database, so every process serves the same files."""
 
-    def __init__(self, engine):
+    def __init__(self, engine, clock: Clock | None = None):
         self.engine = engine
+        self.clock = clock or Clock()
 
     def held(self) -> dict[Claim, str]:
         """The recorded claims and the file name holding each."""
@@ -185,7 +184,7 @@ class StoredClaims:
         """Decide and record under a lock every process takes, so two never both decide."""
         with database.locked(self.engine, CLAIMS_LOCK) as conn:
             served, conflicts = decide(store.claims(db=conn), store.version_keys(db=conn))
-            store.record_claims(db=conn, held=recorded(served), now=datetime.now(UTC))
+            store.record_claims(db=conn, held=recorded(served), now=self.clock.now())
         return served, conflicts
 
 
@@ -235,7 +234,7 @@ class Service:
         """Check once that the database schema is current (creating it on a new database)."""
         if not self._checked:
             schema.ensure_current(self.engine)
-            self.catalog.use_claims(StoredClaims(self.engine))
+            self.catalog.use_claims(StoredClaims(self.engine, self.clock))
             self._checked = True
         return self
 
@@ -287,7 +286,7 @@ class Service:
                     return early.reply
             with writer.transaction() as tx:
                 decision = early
-                fresh = store.read(db=tx, phone=message.phone, sid=message.sid)
+                fresh = store.read(db=tx, phone=message.phone, sid=message.sid, test=message.test)
                 if early is None or fresh.row != early.found.row:
                     decision = self._decide(tx, message, now, fresh)
                 if decision.effects is None:  # a redelivery: same reply, nothing changes
@@ -305,7 +304,7 @@ class Service:
         None when `locked` is false and the decision needs the lock (module docstring of
         storage/design.py): the caller decides again in its transaction.
         """
-        found = found or store.read(db=db, phone=message.phone, sid=message.sid)
+        found = found or store.read(db=db, phone=message.phone, sid=message.sid, test=message.test)
         reply, situation = found.unpack()
         if reply is not None:
             return Decision(found, reply, None)
@@ -390,7 +389,7 @@ class Service:
         The session is in `language` when the survey has it, else in the survey's default;
         a test session takes `arm` when given (flask simulate --arm).
         """
-        situation = self.resolve(situation or store.situation(db=conn, phone=phone))
+        situation = self.resolve(situation or store.situation(db=conn, phone=phone, test=test))
         situation.test, situation.test_arm = test, arm
         effects = self._engine(
             conn,
@@ -401,6 +400,11 @@ class Service:
         effects = self._encoded(effects)
         return effects, self._apply(conn, phone, effects, now)
 
+    def preview(self, situation, survey: Survey, now: datetime, language=None) -> str | None:
+        """The first message `start` would send, as sent; nothing written (a dry run)."""
+        effects = self.conversation.begin(situation, survey, now=now, language=language)
+        return self._encoded(effects).reply
+
     def try_start(self, phone: str, survey: Survey, sid: str) -> str | None:
         """Start a test session (the studio's try page), logged like a message; its reply.
 
@@ -410,7 +414,7 @@ class Service:
         now = self.clock.now()
         self.surveys.pending.clear()
         with database.locked(self.ready().engine, phone) as conn:
-            situation = self.resolve(store.situation(db=conn, phone=phone))
+            situation = self.resolve(store.situation(db=conn, phone=phone, test=True))
             situation.test = True
             effects = self._engine(
                 conn, situation, lambda known: self.conversation.begin(known, survey, now=now), True
@@ -452,10 +456,10 @@ class Service:
         """Whether a survey has its target of completes: it starts nothing new (SPEC 12)."""
         return any(what == "target" and n >= wanted for what, n, wanted in self.standing(survey))
 
-    def situation(self, phone: str) -> Situation:
-        """What is known about a number now."""
+    def situation(self, phone: str, test: bool = False) -> Situation:
+        """What is known about a number now: its real sessions, or with `test` its test ones."""
         with self.engine.connect() as conn:
-            return store.situation(db=conn, phone=phone)
+            return store.situation(db=conn, phone=phone, test=test)
 
     # -- carrier events ---------------------------------------------------
 
@@ -463,7 +467,7 @@ class Service:
         """A status callback: follow the message's delivery; an opt-out at Twilio opts out."""
         now = self.clock.now()
         with self.ready().engine.begin() as conn:
-            store.record_delivery(db=conn, sid=sid, status=status, error_code=error_code)
+            store.record_delivery(db=conn, sid=sid, status=status, error_code=error_code, now=now)
             if error_code == VALIDITY_EXPIRED:
                 # Twilio dropped it unsent: as if it had never been sent, so a later run sends it.
                 store.unsend(db=conn, sid=sid)

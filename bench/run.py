@@ -46,6 +46,7 @@ from common import (
     workdir,
 )
 from loadgen import (
+    SERVER_THREADS,
     Contender,
     Pools,
     alternate,
@@ -498,6 +499,12 @@ def load_options(parser: argparse.ArgumentParser, rounds=3, duration=15, connect
         default=1500,
         help="req/s the pregenerated requests must last for (bot rounds stop when they run out)",
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per worker for both apps (1: sync workers; 16: the project's gthread setup)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -567,6 +574,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("sqlite3 is not installed: apt-get install -y sqlite3")
     if not os.path.exists("/usr/bin/time") and args.measure in ("export", "invite", "research"):
         parser.error("GNU time is not installed: apt-get install -y time")
+    SERVER_THREADS["threads"] = getattr(args, "threads", 1)
     return args.run(args)
 
 

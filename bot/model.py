@@ -23,6 +23,20 @@ OPEN, COMPLETED, OPTED_OUT, EXPIRED, ABANDONED = (
     "abandoned",
 )
 STATUSES = (OPEN, COMPLETED, OPTED_OUT, EXPIRED, ABANDONED)
+# The wide export's own columns, before one per question (SPEC 5), and the column it adds
+# with test sessions: the export writes them, the XLSForm import keeps question ids off them.
+EXPORT_COLUMNS = (
+    "session_id",
+    "phone",
+    "survey_version",
+    "status",
+    "started_at",
+    "completed_at",
+    "language",
+    "arm",
+    "order",
+)
+TEST_COLUMN = "test"
 
 
 DAY = 24 * 60  # minutes in a day: a window's end may be 24:00

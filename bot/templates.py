@@ -15,6 +15,8 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
 from jinja2.compiler import CodeGenerator
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
+from bot.segments import TWILIO_MAX_CHARACTERS
+
 log = logging.getLogger(__name__)
 
 # What a template may do (SPEC 1). Checked when the file loads: a loop goes over
@@ -31,7 +33,7 @@ log = logging.getLogger(__name__)
 MAX_LOOP = 100
 RENDER_STEPS = 10_000
 RENDER_SECONDS = 0.05
-RENDER_OUTPUT = 1600  # Twilio's limit for a whole message
+RENDER_OUTPUT = TWILIO_MAX_CHARACTERS  # a whole message
 MAX_VALUE = 10_000  # characters or items of any value made while rendering
 LOOP_BOUND = f"a loop may only go over a list written out or range(N) with N at most {MAX_LOOP}"
 MAX_EXPONENT = 64  # `**` beyond it makes numbers whose computing alone stalls a worker

@@ -19,7 +19,6 @@ from outbound.numbers import NumberFileError, read_numbers, valid_region
 from outbound.pace import Pace
 from outbound.pipeline import (
     DEFERRED,
-    REMINDER,
     Mailing,
     Outcome,
     Work,
@@ -32,6 +31,7 @@ from outbound.pipeline import (
 from outbound.windows import Windows
 from service import Service, UnknownSurvey
 from storage import store
+from storage.messaging import REMINDER
 
 INTERRUPTED = 130  # exit status after Ctrl-C, as shells report SIGINT
 MAX_CONCURRENCY = 64  # requests at once; Twilio answers 429 when an account sends too many

@@ -34,14 +34,13 @@ from bot.model import OPEN
 from outbound.client import SendError, Sent, Twilio
 from outbound.pace import Pace
 from outbound.windows import MIN_LEFT, Closed, Never, Open, Windows
-from service import CARRIER_OPT_OUT, Service, carrier_opt_out
+from service import Service, carrier_opt_out
 from storage import db as database
 from storage import store
+from storage.messaging import CARRIER_OPT_OUT, FAILED, INVITE, PENDING, REMINDER, RESENDING
 
 log = logging.getLogger("survey.outbound")
 
-INVITE, REMINDER = "invite", "reminder"
-PENDING, RESENDING, FAILED = "pending", "resending", "failed"
 DEFERRED = "deferred"  # a number outside its sending window: neither sent nor marked
 WAIT_STEP = 60.0  # seconds: a long wait for a window re-reads the time this often
 
@@ -305,8 +304,8 @@ def prepare_invite(batch: Mailing, survey, again: bool, phone: str, conn, now, *
     if late is not None:
         return late  # no session and no message: as if the number had not been reached yet
     if batch.twilio is None:
-        effects = batch.service.conversation.begin(situation, survey, now=now, language=language)
-        return Outgoing(None, phone, effects.reply, None, INVITE)
+        body = batch.service.preview(situation, survey, now, language)
+        return Outgoing(None, phone, body, None, INVITE)
     effects, session_id = batch.service.start(
         conn, phone, survey, now, situation, language=language
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot import values
+from bot.catalog import Claim
 from bot.conversation import (
     REPROMPTED,
     SKIPPED,
@@ -29,6 +30,7 @@ from bot.conversation import (
 )
 from bot.model import OPEN, OPTED_OUT
 from storage.hot import SESSION_STATUS, Statements, driver, statements
+from storage.messaging import DELIVERY_ORDER, INVITE, PENDING, REMINDER, RESENDING, UNKNOWN_STEP
 from storage.models import (
     Answer,
     Contact,
@@ -55,15 +57,21 @@ def stored_reply(*, db: Connection | Statements, message_sid: str) -> str | None
     return lookup(db=db, phone="", sid=message_sid)[0]
 
 
-def lookup(*, db: Connection | Statements, phone: str, sid: str) -> tuple[str | None, Situation]:
-    """The reply already sent for `sid` (if handled before) and what is known about `phone`."""
-    return read(db=db, phone=phone, sid=sid).unpack()
+def lookup(
+    *, db: Connection | Statements, phone: str, sid: str, test: bool = False
+) -> tuple[str | None, Situation]:
+    """The reply already sent for `sid` (if handled before) and what is known about `phone`.
+
+    Its sessions are the real ones, or with `test` the test ones only (SPEC 9).
+    """
+    return read(db=db, phone=phone, sid=sid, test=test).unpack()
 
 
-def read(*, db: Connection | Statements, phone: str, sid: str) -> Found:
+def read(*, db: Connection | Statements, phone: str, sid: str, test: bool = False) -> Found:
     """What `lookup` reads, as it came: two reads can be compared, each unpacked afresh."""
     hot = statements(db)
-    return Found(phone, hot.read("LOOKUP", (sid, phone, phone)).fetchall()[0], hot.read_time)
+    row = hot.read("LOOKUP", (sid, phone, phone, test)).fetchall()[0]
+    return Found(phone, row, hot.read_time)
 
 
 class Found(NamedTuple):
@@ -148,9 +156,9 @@ def session_of(row, read_time: Callable) -> Run:
     )
 
 
-def situation(*, db: Connection | Statements, phone: str) -> Situation:
-    """What is known about `phone`: opt-out state and its latest session."""
-    return lookup(db=db, phone=phone, sid="")[1]
+def situation(*, db: Connection | Statements, phone: str, test: bool = False) -> Situation:
+    """What is known about `phone`: opt-out state and its latest (real, or test) session."""
+    return lookup(db=db, phone=phone, sid="", test=test)[1]
 
 
 class Inbound(NamedTuple):
@@ -249,26 +257,9 @@ def _upsert(db: Connection, table):
     return (pg_insert if db.dialect.name == "postgresql" else sqlite_insert)(table)
 
 
-# How far along a sent message is. Callbacks can arrive out of order (a late
-# "sent" after "delivered"): a state never goes back to an earlier one.
-DELIVERY_ORDER = {
-    "pending": 0,
-    "resending": 0,
-    "accepted": 1,
-    "scheduled": 1,
-    "queued": 2,
-    "sending": 3,
-    "sent": 4,
-    "delivered": 5,
-    "undelivered": 5,
-    "failed": 5,
-    "canceled": 5,
-    "read": 6,
-}
-UNKNOWN_STEP = 3  # a state not listed above: after queued, never over a final one
-
-
-def record_delivery(*, db: Connection, sid: str, status: str, error_code: int | None) -> bool:
+def record_delivery(
+    *, db: Connection, sid: str, status: str, error_code: int | None, now: datetime
+) -> bool:
     """Update a sent message's delivery state from a status callback; False if unknown or stale."""
     table = OutboundMessage.__table__
     step = case(DELIVERY_ORDER, value=table.c.status, else_=UNKNOWN_STEP)
@@ -278,7 +269,7 @@ def record_delivery(*, db: Connection, sid: str, status: str, error_code: int | 
         .values(
             status=status,
             error_code=func.coalesce(error_code, table.c.error_code),
-            updated_at=datetime.now(UTC),
+            updated_at=now,
         )
     )
     return result.rowcount > 0
@@ -350,21 +341,22 @@ class Invitation(NamedTuple):
 
 
 # flask invite runs these for every number: SQL text on the driver's cursor (storage/hot.py).
-LAST_INVITE = """
+LAST_INVITE = f"""
 SELECT o.id, o.phone, o.session_id, o.kind, o.body, o.sid, o.status, s.status,
        s.updated_at = s.started_at
 FROM survey_session AS s JOIN outbound_message AS o ON o.session_id = s.id
-WHERE s.phone = ? AND s.survey_id = ? AND o.kind = 'invite'
+WHERE s.phone = ? AND s.survey_id = ? AND o.kind = '{INVITE}'
 ORDER BY o.id DESC LIMIT 1
 """
-IN_SURVEY = "SELECT 1 FROM survey_session WHERE phone = ? AND survey_id = ? LIMIT 1"
+# Real sessions only: a test session never makes a number count as invited (SPEC 9).
+IN_SURVEY = "SELECT 1 FROM survey_session WHERE phone = ? AND survey_id = ? AND NOT test LIMIT 1"
 ACTIVE_IN_SURVEY = f"""
 SELECT 1 FROM survey_session
-WHERE phone = ? AND survey_id = ? AND status = '{OPEN}' AND updated_at >= ? LIMIT 1
+WHERE phone = ? AND survey_id = ? AND NOT test AND status = '{OPEN}' AND updated_at >= ? LIMIT 1
 """
-ADD_OUTBOUND = """
+ADD_OUTBOUND = f"""
 INSERT INTO outbound_message (phone, session_id, kind, body, status, created_at, updated_at)
-VALUES (?, ?, ?, ?, 'pending', ?, ?) RETURNING id
+VALUES (?, ?, ?, ?, '{PENDING}', ?, ?) RETURNING id
 """
 
 
@@ -425,12 +417,12 @@ def withdraw(*, db: Connection, message_id: int, session_id, kind: str, resend: 
     """Undo a message prepared but never handed to Twilio, as if it had not been prepared."""
     table = OutboundMessage.__table__
     if resend:  # an earlier run's message, claimed for sending: pending again
-        db.execute(update(table).where(table.c.id == message_id).values(status="pending"))
+        db.execute(update(table).where(table.c.id == message_id).values(status=PENDING))
         return
     db.execute(delete(table).where(table.c.id == message_id))
-    if kind == "invite":
+    if kind == INVITE:
         drop_unanswered_session(db=db, session_id=session_id)
-    elif kind == "reminder":
+    elif kind == REMINDER:
         db.execute(update(SESSION).where(SESSION.c.id == session_id).values(reminded_at=None))
 
 
@@ -439,8 +431,8 @@ def claim_resend(*, db: Connection, message_id: int, now: datetime) -> bool:
     table = OutboundMessage.__table__
     result = db.execute(
         update(table)
-        .where(table.c.id == message_id, table.c.status == "pending", table.c.sid.is_(None))
-        .values(status="resending", updated_at=now)
+        .where(table.c.id == message_id, table.c.status == PENDING, table.c.sid.is_(None))
+        .values(status=RESENDING, updated_at=now)
     )
     return result.rowcount > 0
 
@@ -455,7 +447,7 @@ def unsent(*, db: Connection, survey_id: str, kind: str) -> list:
             SESSION.c.survey_id == survey_id,
             SESSION.c.status == OPEN,
             table.c.kind == kind,
-            table.c.status == "pending",
+            table.c.status == PENDING,
             table.c.sid.is_(None),
         )
         .order_by(table.c.id)
@@ -491,9 +483,9 @@ def unsend(*, db: Connection, sid: str) -> None:
     ).one_or_none()
     if row is None or row.session_id is None:
         return
-    if row.kind == "invite":
+    if row.kind == INVITE:
         drop_unanswered_session(db=db, session_id=row.session_id)
-    elif row.kind == "reminder":
+    elif row.kind == REMINDER:
         db.execute(
             update(SESSION)
             .where(SESSION.c.id == row.session_id, SESSION.c.status == OPEN)
@@ -510,6 +502,7 @@ def reminder_candidates(
         .where(
             SESSION.c.survey_id == survey_id,
             SESSION.c.status == OPEN,
+            SESSION.c.test.is_(False),  # a test number is never sent anything (SPEC 9)
             SESSION.c.reminded_at.is_(None),
             SESSION.c.updated_at <= idle_before,
             SESSION.c.updated_at >= active_since,
@@ -552,8 +545,6 @@ def opt_out_everywhere(*, db: Connection, phone: str, now: datetime) -> None:
 
 
 # -- which file serves each id, keyword and default (SPEC 1) ---------------------------------
-
-Claim = tuple[str, str]  # (kind, name), as bot/catalog.py makes them
 
 
 def claims(*, db: Connection) -> dict[Claim, str]:

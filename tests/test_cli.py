@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -290,8 +291,9 @@ def flask(*args: str, settings: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def no_token(tmp_path, surveys_dir):
-    """Settings without a Twilio token, on a fresh SQLite file."""
+def no_token(tmp_path, surveys_dir, sqlite_template):
+    """Settings without a Twilio token, on a fresh SQLite file at the newest schema."""
+    shutil.copyfile(sqlite_template, tmp_path / "x.sqlite3")
     return {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}", "SURVEYS_DIR": str(surveys_dir)}
 
 

@@ -9,7 +9,6 @@ import json
 import os
 import sys
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
 
@@ -78,7 +77,7 @@ def _recorded_claims() -> tuple[dict, set]:
     A check needs no database: without one, conflicts are judged as at a first start.
     """
     try:
-        claims = StoredClaims(current_service().engine)
+        claims = StoredClaims(current_service().engine, current_service().clock)
         return claims.held(), claims.stored()
     except (schema.SchemaBehind, SQLAlchemyError) as err:
         reason = str(err).splitlines()[0]
@@ -160,7 +159,7 @@ def list_surveys(include_tests: bool) -> None:
     """List every survey, retired ones too, with its sessions by status."""
     service = current_service()
     service.catalog.refresh()
-    now = datetime.now(UTC)
+    now = service.clock.now()
     served = service.surveys.surveys()
     stored = sorted(service.stored_surveys())
     retired = [service.surveys.find(i) for i in stored if service.surveys.get(i) is None]
@@ -248,7 +247,7 @@ def simulate(survey: str, phone: str, language: str | None, arm: str | None) -> 
     else:
         with database.locked(service.engine, phone) as conn:
             effects, _ = service.start(
-                conn, phone, found, datetime.now(UTC), test=True, language=language, arm=arm
+                conn, phone, found, service.clock.now(), test=True, language=language, arm=arm
             )
         _say(effects.reply)
     _converse(service, phone, found)
@@ -273,7 +272,7 @@ def _converse(service, phone: str, survey) -> None:
             return
         sid = f"SM{uuid4().hex}"  # each typed line is a new message, in Twilio's form
         _say(service.receive(Inbound(phone, line, sid, test=True)))
-        now = service.situation(phone)
+        now = service.situation(phone, test=True)
         if now.opted_out:
             click.echo(OPTED_OUT_NOTE.format(phone=phone))
         elif now.run is None and now.latest_status == COMPLETED:
