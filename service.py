@@ -286,7 +286,7 @@ class Service:
                     return early.reply
             with writer.transaction() as tx:
                 decision = early
-                fresh = store.read(db=tx, phone=message.phone, sid=message.sid)
+                fresh = store.read(db=tx, phone=message.phone, sid=message.sid, test=message.test)
                 if early is None or fresh.row != early.found.row:
                     decision = self._decide(tx, message, now, fresh)
                 if decision.effects is None:  # a redelivery: same reply, nothing changes
@@ -304,7 +304,7 @@ class Service:
         None when `locked` is false and the decision needs the lock (module docstring of
         storage/design.py): the caller decides again in its transaction.
         """
-        found = found or store.read(db=db, phone=message.phone, sid=message.sid)
+        found = found or store.read(db=db, phone=message.phone, sid=message.sid, test=message.test)
         reply, situation = found.unpack()
         if reply is not None:
             return Decision(found, reply, None)
@@ -389,7 +389,7 @@ class Service:
         The session is in `language` when the survey has it, else in the survey's default;
         a test session takes `arm` when given (flask simulate --arm).
         """
-        situation = self.resolve(situation or store.situation(db=conn, phone=phone))
+        situation = self.resolve(situation or store.situation(db=conn, phone=phone, test=test))
         situation.test, situation.test_arm = test, arm
         effects = self._engine(
             conn,
@@ -414,7 +414,7 @@ class Service:
         now = self.clock.now()
         self.surveys.pending.clear()
         with database.locked(self.ready().engine, phone) as conn:
-            situation = self.resolve(store.situation(db=conn, phone=phone))
+            situation = self.resolve(store.situation(db=conn, phone=phone, test=True))
             situation.test = True
             effects = self._engine(
                 conn, situation, lambda known: self.conversation.begin(known, survey, now=now), True
@@ -456,10 +456,10 @@ class Service:
         """Whether a survey has its target of completes: it starts nothing new (SPEC 12)."""
         return any(what == "target" and n >= wanted for what, n, wanted in self.standing(survey))
 
-    def situation(self, phone: str) -> Situation:
-        """What is known about a number now."""
+    def situation(self, phone: str, test: bool = False) -> Situation:
+        """What is known about a number now: its real sessions, or with `test` its test ones."""
         with self.engine.connect() as conn:
-            return store.situation(db=conn, phone=phone)
+            return store.situation(db=conn, phone=phone, test=test)
 
     # -- carrier events ---------------------------------------------------
 

@@ -33,6 +33,8 @@ EXPORT_COLUMNS = (
     "started_at",
     "completed_at",
     "language",
+    "arm",
+    "order",
 )
 TEST_COLUMN = "test"
 

@@ -32,14 +32,15 @@ SESSION_COLUMNS = (
     "orders, started_at, updated_at, completed_at, language, test, by_default"
 )
 # One round trip for everything a message needs: the reply if this MessageSid
-# was handled before, the number's opt-out state, and its latest session.
+# was handled before, the number's opt-out state, and its latest session of
+# the same kind: a real message never sees a test session, nor a test a real one.
 LOOKUP = f"""
 SELECT (SELECT reply FROM inbound_message WHERE message_sid = ?),
        (SELECT opted_out FROM contact WHERE phone = ?),
        {", ".join("s." + c for c in SESSION_COLUMNS.split(", "))}
 FROM (SELECT 1 AS one) AS x
 LEFT JOIN survey_session AS s
-  ON s.id = (SELECT max(id) FROM survey_session WHERE phone = ?)
+  ON s.id = (SELECT max(id) FROM survey_session WHERE phone = ? AND test = ?)
 """
 _INSERTED = "phone, " + SESSION_COLUMNS.removeprefix("id, ")  # the database gives the id
 INSERT_SESSION = f"""

@@ -41,10 +41,11 @@ class SurveySession(SQLModel, table=True):
         # A number's sessions of one survey (flask invite asks for every number).
         Index("ix_session_phone_survey", "phone", "survey_id", "id"),
         Index("ix_session_survey", "survey_id", "started_at"),
-        # At most one open session per number, whatever races happen.
+        # At most one open session per number and kind (real, test), whatever races happen.
         Index(
             "uq_session_open_phone",
             "phone",
+            "test",
             unique=True,
             sqlite_where=OPEN_ONLY,
             postgresql_where=OPEN_ONLY,

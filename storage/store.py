@@ -57,15 +57,21 @@ def stored_reply(*, db: Connection | Statements, message_sid: str) -> str | None
     return lookup(db=db, phone="", sid=message_sid)[0]
 
 
-def lookup(*, db: Connection | Statements, phone: str, sid: str) -> tuple[str | None, Situation]:
-    """The reply already sent for `sid` (if handled before) and what is known about `phone`."""
-    return read(db=db, phone=phone, sid=sid).unpack()
+def lookup(
+    *, db: Connection | Statements, phone: str, sid: str, test: bool = False
+) -> tuple[str | None, Situation]:
+    """The reply already sent for `sid` (if handled before) and what is known about `phone`.
+
+    Its sessions are the real ones, or with `test` the test ones only (SPEC 9).
+    """
+    return read(db=db, phone=phone, sid=sid, test=test).unpack()
 
 
-def read(*, db: Connection | Statements, phone: str, sid: str) -> Found:
+def read(*, db: Connection | Statements, phone: str, sid: str, test: bool = False) -> Found:
     """What `lookup` reads, as it came: two reads can be compared, each unpacked afresh."""
     hot = statements(db)
-    return Found(phone, hot.read("LOOKUP", (sid, phone, phone)).fetchall()[0], hot.read_time)
+    row = hot.read("LOOKUP", (sid, phone, phone, test)).fetchall()[0]
+    return Found(phone, row, hot.read_time)
 
 
 class Found(NamedTuple):
@@ -150,9 +156,9 @@ def session_of(row, read_time: Callable) -> Run:
     )
 
 
-def situation(*, db: Connection | Statements, phone: str) -> Situation:
-    """What is known about `phone`: opt-out state and its latest session."""
-    return lookup(db=db, phone=phone, sid="")[1]
+def situation(*, db: Connection | Statements, phone: str, test: bool = False) -> Situation:
+    """What is known about `phone`: opt-out state and its latest (real, or test) session."""
+    return lookup(db=db, phone=phone, sid="", test=test)[1]
 
 
 class Inbound(NamedTuple):
@@ -342,10 +348,11 @@ FROM survey_session AS s JOIN outbound_message AS o ON o.session_id = s.id
 WHERE s.phone = ? AND s.survey_id = ? AND o.kind = '{INVITE}'
 ORDER BY o.id DESC LIMIT 1
 """
-IN_SURVEY = "SELECT 1 FROM survey_session WHERE phone = ? AND survey_id = ? LIMIT 1"
+# Real sessions only: a test session never makes a number count as invited (SPEC 9).
+IN_SURVEY = "SELECT 1 FROM survey_session WHERE phone = ? AND survey_id = ? AND NOT test LIMIT 1"
 ACTIVE_IN_SURVEY = f"""
 SELECT 1 FROM survey_session
-WHERE phone = ? AND survey_id = ? AND status = '{OPEN}' AND updated_at >= ? LIMIT 1
+WHERE phone = ? AND survey_id = ? AND NOT test AND status = '{OPEN}' AND updated_at >= ? LIMIT 1
 """
 ADD_OUTBOUND = f"""
 INSERT INTO outbound_message (phone, session_id, kind, body, status, created_at, updated_at)
@@ -495,6 +502,7 @@ def reminder_candidates(
         .where(
             SESSION.c.survey_id == survey_id,
             SESSION.c.status == OPEN,
+            SESSION.c.test.is_(False),  # a test number is never sent anything (SPEC 9)
             SESSION.c.reminded_at.is_(None),
             SESSION.c.updated_at <= idle_before,
             SESSION.c.updated_at >= active_since,

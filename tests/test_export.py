@@ -63,7 +63,7 @@ def test_wide_export_columns_and_values(app, sms):
     text = cli_export(app)
     header = text.splitlines()[0]
     assert header == (
-        "session_id,phone,survey_version,status,started_at,completed_at,language,"
+        "session_id,phone,survey_version,status,started_at,completed_at,language,arm,order,"
         "name,count,picks,ok"
     )
     (row,) = rows(text)
@@ -96,6 +96,7 @@ def test_long_export_keeps_raw_replies(app, sms):
         "raw_reply",
         "answered_at",
         "language",
+        "choice_order",
     }
 
 

@@ -272,7 +272,7 @@ def _converse(service, phone: str, survey) -> None:
             return
         sid = f"SM{uuid4().hex}"  # each typed line is a new message, in Twilio's form
         _say(service.receive(Inbound(phone, line, sid, test=True)))
-        now = service.situation(phone)
+        now = service.situation(phone, test=True)
         if now.opted_out:
             click.echo(OPTED_OUT_NOTE.format(phone=phone))
         elif now.run is None and now.latest_status == COMPLETED:
