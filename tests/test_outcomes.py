@@ -360,3 +360,30 @@ def test_surveys_check_warns_when_recontacts_outlast_the_session(app, tmp_path):
     assert "late.yaml:1: recontact delays add up to 3d, but sessions expire after 2d" in (
         result.output
     )
+
+
+ARMED = """\
+title: Armed
+keywords: [ARMED]
+arms: [{id: short, weight: 1}, {id: long, weight: 1}]
+questions:
+  - {id: name, type: text, text: "Your name?"}
+"""
+
+
+def test_the_report_takes_one_arm(app, sms, surveys_dir):
+    saved(surveys_dir / "armed.yaml", ARMED)
+    service = app.extensions["survey_service"]
+    service.catalog.refresh()
+    phones = [f"+1202555030{n}" for n in range(4)]
+    for phone in phones:
+        sms.send(phone, "ARMED")
+    sms.send(phones[0], "Ann")  # one complete, in whichever arm it drew
+    with service.engine.connect() as conn:
+        arms = dict(conn.exec_driver_sql("SELECT phone, arm FROM survey_session").fetchall())
+    first = arms[phones[0]]
+    report = service.outcomes("armed", walk_ins=True, arm=first)
+    assert report["cases"] == sum(arm == first for arm in arms.values()) == 2
+    assert counts(report)["1.1"] == 1
+    other = service.outcomes("armed", walk_ins=True, arm="long" if first == "short" else "short")
+    assert other["cases"] == 2 and "1.1" not in counts(other)
