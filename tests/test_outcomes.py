@@ -293,6 +293,8 @@ def test_outcome_ends_the_survey_with_its_outro(app, sms):
     summary = service.summary(service.surveys.get("poll"))
     assert summary.sessions["completed"] == 2 and summary.completion_rate == 0  # no 1.1
     assert service.results("poll").completion_rate == 0
+    service.try_start("+15555550123", service.surveys.get("poll"), "SM" + "7" * 32)
+    assert outcomes(app, walk_ins=True)["cases"] == 2  # a test session is never a case
 
 
 def test_a_default_survey_that_yields_to_a_keyword_makes_no_case(app, sms, surveys_dir):
