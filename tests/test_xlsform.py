@@ -13,6 +13,7 @@ from bot.templates import Expr
 from conftest import survey_folder
 from test_conversation import answers_of
 from xlsform import FormError, import_form
+from xlsform.convert import FORM_SUFFIXES
 
 FORMS = Path(__file__).parent / "forms"
 PHONE = "+15551239876"
@@ -448,3 +449,9 @@ def test_import_of_an_unreadable_form_is_one_line_and_exit_1(app, tmp_path):
     assert result.exit_code == 1
     assert result.output == f"Error: {tmp_path / 'nope.xlsx'}: no such file\n"
     assert not (tmp_path / "x.yaml").exists()
+
+
+def test_the_form_suffixes_written_out_are_pyxforms_own():
+    from pyxform.xls2json_backends import SupportedFileTypes
+
+    assert tuple(t.value for t in SupportedFileTypes) == FORM_SUFFIXES

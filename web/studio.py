@@ -208,6 +208,7 @@ def survey_page(survey_id: str):
         exports=exports,
         charts=charts,
         api=url_for("studio.api_results", survey_id=survey.id, **_present(chosen)),
+        outcomes=_outcomes(survey.id),
     )
 
 
@@ -253,6 +254,36 @@ def api_results(survey_id: str) -> Response:
     _, found, _ = _results(survey_id)
     # json.dumps, not jsonify: Flask's sorts keys, and counts keep the choices' order.
     return Response(json.dumps(as_json(found), ensure_ascii=False), mimetype="application/json")
+
+
+@bp.get("/api/surveys/<survey_id>/outcomes")
+def api_outcomes(survey_id: str) -> Response:
+    """Dispositions and rates as JSON (SPEC 11): `e=`, `since=`, `until=`, `arm=`, `walk_ins=1`."""
+    require_admin()
+    return Response(json.dumps(_outcomes(survey_id)), mimetype="application/json")
+
+
+def _outcomes(survey_id: str) -> dict:
+    """The survey's outcomes report for the query string's options; 404 or 400 with a reason."""
+    args = request.args
+    try:
+        e = float(args["e"]) if args.get("e") else None
+    except ValueError:
+        abort(400, "e must be a number from 0 to 1.")
+    if e is not None and not 0 <= e <= 1:
+        abort(400, "e must be a number from 0 to 1.")
+    chosen = filters(args, names=("since", "until"))
+    try:
+        return current_service().outcomes(
+            survey_id,
+            e=e,
+            walk_ins=args.get("walk_ins") in TRUE,
+            since=chosen.get("since"),
+            until=chosen.get("until"),
+            arm=args.get("arm") or None,
+        )
+    except UnknownSurvey:
+        abort(404, f"No survey {survey_id!r}.")
 
 
 def as_json(found) -> dict:

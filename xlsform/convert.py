@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pyxform.errors import PyXFormError
-from pyxform.xls2json_backends import SupportedFileTypes, get_xlsform
 
 from bot.loader import QUESTION_ID, RESERVED_IDS, SURVEY_ID, Yaml12Loader
 from bot.model import COMMAND_WORDS, EXPORT_COLUMNS, TEST_COLUMN
@@ -28,7 +26,9 @@ from xlsform.xpath import (
     translate,
 )
 
-FORM_SUFFIXES = tuple(t.value for t in SupportedFileTypes)
+# pyxform's own file types (`SupportedFileTypes`), written out: pyxform and openpyxl
+# are imported only to read a form (tests/test_xlsform.py checks the list).
+FORM_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".md", ".csv")
 # The export's own columns (SPEC 5): a question may not take their names.
 TAKEN_IDS = RESERVED_IDS | {*EXPORT_COLUMNS, TEST_COLUMN}
 RENAMED_SUFFIX = "_answer"  # `phone` -> `phone_answer`
@@ -127,6 +127,11 @@ def read_form(path: Path) -> dict[str, list[dict[str, str]]]:
         raise FormError(f"{path}: not an XLSForm (use {', '.join(FORM_SUFFIXES)})")
     if not path.is_file():  # pyxform would read the path itself as a form
         raise FormError(f"{path}: no such file")
+    # Imported here: pyxform (with openpyxl and pandas) is ~60 MB and a second of every
+    # command's start, and only reading a form needs it.
+    from pyxform.errors import PyXFormError
+    from pyxform.xls2json_backends import get_xlsform
+
     _within_size(path)
     try:
         data = get_xlsform(str(path), file_type=path.suffix.lower())
