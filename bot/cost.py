@@ -255,6 +255,9 @@ def _question_messages(counter: _Counter, index: int, notes: list[Part], opens: 
     counter.add(
         f"reminder {question.id}", reminder.line or line, compose.with_question(reminder, question)
     )
+    if survey.recontact and not reminder.text:  # flask worker's re-contact: the bot's own line
+        recontact = compose.with_question(compose.said("recontact"), question)
+        counter.add(f"reminder {question.id}", line_of(survey, "recontact"), recontact)
 
 
 def _compose(survey: Survey, language: str, smart_encoding: bool) -> _Counter:

@@ -124,6 +124,8 @@ class Player:
             question = self.survey.in_language(language).by_id[run.state]
             self.send("HELP")
             self.sent.append(("reminder", self.conversation.remind(run, NOW)))
+            if self.survey.recontact:  # flask worker's re-contact of a silent invitation
+                self.sent.append(("recontact", self.conversation.remind(run, NOW, fallback=True)))
             self.send("")
             wrong = wrong_reply(question)
             # An answer a text prints is given: the report counts that text with it.
@@ -162,6 +164,7 @@ def test_the_cost_report_counts_every_message_the_conversation_sends(path, give_
 TRICKY = """
 id: tricky
 intro: Hi!
+recontact: [4h]
 outro: "{% if answers.b %}Bye {{ answers.b }}{% endif %}"
 questions:
   - {id: a, type: yesno, when: "survey.id == 'tricky'", text: "A?"}
@@ -183,6 +186,7 @@ def test_notes_in_a_row_come_whole_after_a_question_given_up():
     assert ("'zzz'", "Red or green, please.\n\nB?\n1. Red\n2. Green") in sent
     assert ("'Grene'", 'Did you mean "Green"? Reply YES or NO.') in sent
     assert sent[-1] == ("'yes'", "Last note.\n\nBye Green")
+    assert ("recontact", "We would still like to hear from you.\n\nA?") in sent
     for done, text in sent:
         assert text in counted, (done, text)
 
