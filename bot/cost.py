@@ -34,7 +34,7 @@ from bot.segments import (
 )
 from bot.shown import Day, day, join_labels, shown
 from bot.templates import Text
-from bot.words import text as bot_text
+from bot.texts import text as bot_text
 
 TEXT_ANSWER_LENGTH = 100  # a text answer without max_length, at its worst
 NUMBER_ANSWER_LENGTH = 15  # a number without bounds, at its worst
