@@ -224,6 +224,7 @@ def test_codes_follow_the_newest_version_then_older_values(app, answered, tmp_pa
     assert "language" not in labels  # the session's language stays a string
 
 
+@pytest.mark.sqlite_only  # labels come from the survey
 @pytest.mark.parametrize("fmt", ["spss", "stata"])
 def test_variable_labels_are_the_default_language_texts_untouched(app, answered, tmp_path, fmt):
     read, extension = READERS[fmt]
@@ -235,6 +236,7 @@ def test_variable_labels_are_the_default_language_texts_untouched(app, answered,
     assert labels["old_q"] == "Anything else?"  # a question only the older version had
 
 
+@pytest.mark.sqlite_only  # names come from the survey, not SQL
 def test_names_are_valid_for_stata_and_unique(app, answered, tmp_path):
     path = written(app, tmp_path, "stata", "study.dta")
     assert path.read_bytes().startswith(b"<stata_dta><header><release>118<")  # Stata 14+
@@ -274,6 +276,7 @@ def test_filters_and_test_sessions_as_in_the_csv(app, answered, tmp_path, fmt):
     assert not any(phone.startswith("+") for phone in frame["phone"])
 
 
+@pytest.mark.sqlite_only  # refused before any SQL
 def test_research_formats_need_a_path_and_take_no_labels(app, answered):
     result = cli(app, "--format", "spss")
     assert result.exit_code == 2 and "-o PATH" in result.output
@@ -387,6 +390,7 @@ def test_older_choice_values_stay_valid_responses(app, answered, tmp_path):
     assert fruit["type_options"]["choices"] == ["pear", "apple", "kiwi", "plum"]
 
 
+@pytest.mark.sqlite_only  # the end-to-end test runs on both
 def test_shuffled_choices_are_in_the_rows_metadata(app, answered, tmp_path):
     shown = {"questions": [], "choices": {"fruit": ["kiwi", "apple", "pear"]}}
     engine = app.extensions["survey_service"].engine
@@ -416,6 +420,7 @@ def test_the_package_id_lasts_while_versions_only_add_questions():
     assert floip.package_id(b"other key" * 4, "study", first) != ids[0]  # another installation
 
 
+@pytest.mark.sqlite_only  # the rows' SQL is tested on both
 def test_the_package_id_is_stable_and_hashes_are_the_csvs(app, answered, tmp_path):
     first, _ = package(written(app, tmp_path, "floip", "one.zip"))
     again, rows = package(written(app, tmp_path, "floip", "two"))
@@ -424,6 +429,7 @@ def test_the_package_id_is_stable_and_hashes_are_the_csvs(app, answered, tmp_pat
     assert [row[2] for row in rows] == [line["phone"] for line in hashed]
 
 
+@pytest.mark.sqlite_only  # the same package as the field-by-field tests
 def test_frictionless_validates_the_package(app, answered, tmp_path):
     """The package as a Data Package, and every row against the six fields' types.
 
@@ -539,10 +545,12 @@ def test_http_exports_need_the_token_and_take_filters(client, answered, tmp_path
         assert "Sessions counted: 3 (status completed" in path.read_text()
 
 
+@pytest.mark.sqlite_only  # refused before any SQL
 def test_unknown_extension_is_a_404(client, answered):
     assert client.get("/surveys/study/export.xlsx", headers=AUTH).status_code == 404
 
 
+@pytest.mark.sqlite_only  # links, not SQL
 def test_studio_links_to_every_export_with_the_filters(client, answered):
     assert sign_in(client).status_code == 302
     page = client.get("/studio/surveys/study?status=completed").get_data(as_text=True)
