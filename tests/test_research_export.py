@@ -11,7 +11,10 @@ import csv
 import io
 import json
 import math
+import os
 import re
+import shutil
+import subprocess
 import uuid
 import zipfile
 from datetime import date, datetime
@@ -626,3 +629,43 @@ def test_choice_order_is_what_the_respondent_was_shown(app, sms, surveys_dir, tm
     assert [labels[value] for value in order] == re.findall(r"^\d\. (.+)$", shown, re.M)
     assert brand[4] == order[0]  # "1" picked the first choice shown
     assert why[5] == {"session_id": brand[5]["session_id"]}
+
+
+def pspp_or_skip() -> str:
+    """PSPP, the free SPSS, as an independent reader of .sav files (Debian's pspp)."""
+    found = shutil.which("pspp")
+    if found is None:
+        reason = "pspp is not installed (apt-get install pspp)"
+        if os.environ.get("CI") == "true" or os.environ.get("REQUIRE_PSPP") == "1":
+            pytest.fail(reason + " (CI or REQUIRE_PSPP=1)")
+        pytest.skip(reason)
+    return found
+
+
+@pytest.mark.sqlite_only  # the same file as the pyreadstat tests, read by another program
+def test_pspp_reads_the_sav_without_a_warning(app, answered, tmp_path):
+    pspp = pspp_or_skip()
+    path = written(app, tmp_path, "spss", "study.sav")
+    syntax = tmp_path / "read.sps"
+    syntax.write_text(
+        f"GET FILE='{path}'.\n"
+        "FREQUENCIES /VARIABLES=fruit ok.\n"
+        "LIST /VARIABLES=session_id name visited picks_red started_at.\n"
+    )
+    out = tmp_path / "out.csv"
+    done = subprocess.run(
+        [pspp, "-O", "format=csv", "-o", str(out), str(syntax)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    said = done.stdout + done.stderr  # pspp also echoes its tables to the terminal
+    assert done.returncode == 0 and "warning" not in said and "error" not in said, said
+    text = out.read_text()
+    for line in ("Valid,Apple,1,", ",Kiwi,1,", ",Plum,1,", "Valid,No,1,", ",Yes,2,"):
+        assert line in text, line
+    listed = text.split("Table: Data List\n")[1].splitlines()
+    assert listed[0] == "session_id,name,visited,picks_red,started_at"
+    assert listed[1].startswith("1,Ana,27-NOV-2026,1,")  # whole numbers without decimals
+    assert re.fullmatch(r"\d\d-[A-Z]{3}-\d{4} \d\d:\d\d:\d\d\.\d{3}", listed[1].split(",")[-1])
+    assert listed[4].startswith("4,Di,.,.,")  # missing
