@@ -10,7 +10,7 @@ import yaml
 from bot.loader import Yaml12Loader, load_survey
 from bot.survey_schema import MODELINE, SCHEMA_FILE
 from bot.templates import Expr
-from conftest import survey_folder
+from conftest import SMS, survey_folder
 from test_conversation import answers_of
 from xlsform import FormError, import_form
 
@@ -38,6 +38,12 @@ PUBLIC = [
                     "text": "What's your family name?",
                     "optional": True,
                 },
+                {  # pyxform's type dictionary: a phone number is a text input
+                    "id": "phone_number",
+                    "type": "text",
+                    "text": "What's your father's phone number?",
+                    "optional": True,
+                },
                 {
                     "id": "age",
                     "type": "number",
@@ -47,7 +53,7 @@ PUBLIC = [
                 },
             ],
         },
-        ['survey row 4: type "phone number" is left out: SMS cannot ask it'],
+        [],
     ),
     (
         "pyxform_specify_other.md",
@@ -448,3 +454,27 @@ def test_import_of_an_unreadable_form_is_one_line_and_exit_1(app, tmp_path):
     assert result.exit_code == 1
     assert result.output == f"Error: {tmp_path / 'nope.xlsx'}: no such file\n"
     assert not (tmp_path / "x.yaml").exists()
+
+
+def test_every_type_alias_pyxform_lists_is_asked():
+    survey, warnings = imported("type_aliases.md")
+    assert [(q["id"], q["type"]) for q in survey["questions"]] == [
+        ("name", "text"), ("town", "text"), ("street", "text"), ("age", "number"),
+        ("share", "number"), ("weight", "number"), ("born", "date"), ("thanks", "note"),
+        ("colour", "choice"), ("colours", "multi"), ("shade", "choice"),
+    ]  # fmt: skip
+    assert warnings == []
+    load_survey(import_form(FORMS / "type_aliases.md").yaml_text.encode(), "aliases.yaml")
+
+
+def test_a_notes_relevant_and_its_groups_are_kept_by_sms(make_client, tmp_path):
+    result = import_form(FORMS / "consent_notes.md")
+    assert result.warnings == []
+    (tmp_path / "consent").mkdir()
+    folder = survey_folder(tmp_path / "consent", consent=result.yaml_text)
+    sms = SMS(make_client(SURVEYS_DIR=str(folder)))
+    assert sms.send(PHONE, "CONSENT").startswith("Do you agree to take part?")
+    assert sms.send(PHONE, "yes") == "Thank you for agreeing.\n\nYour name?"
+    assert sms.send("+15551230077", "CONSENT").startswith("Do you agree")
+    refused = "Since you did not give consent, we will not proceed\n\nThank you!"
+    assert sms.send("+15551230077", "no") == refused

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pyxform import aliases as pyxform_aliases
 from pyxform.errors import PyXFormError
+from pyxform.question_type_dictionary import QUESTION_TYPE_DICT
 from pyxform.xls2json_backends import SupportedFileTypes, get_xlsform
 
 from bot.loader import QUESTION_ID, RESERVED_IDS, SURVEY_ID, Yaml12Loader
@@ -36,7 +38,38 @@ TYPES = {
     "select_one": "choice",
     "select_multiple": "multi",
 }
+# What pyxform's type dictionary says a type is (control, bind type, read only) -> ours.
+_PYXFORM_KINDS = {
+    ("input", "string", "true()"): "note",
+    ("input", "string", None): "text",
+    ("input", "int", None): "integer",
+    ("input", "decimal", None): "decimal",
+    ("input", "date", None): "date",
+    ("select1", "string", None): "select_one",
+    ("select", "string", None): "select_multiple",
+}
+_PYXFORM_SELECTS = {"select_one": "select_one", "select_all_that_apply": "select_multiple"}
+
+
+def _pyxform_aliases() -> dict[str, str]:
+    """Every other name pyxform gives a type the bot asks: `string` is text, `q int` integer.
+
+    Types whose choices are in another file (`select one external`) stay left out.
+    """
+    found = {}
+    for name, spec in QUESTION_TYPE_DICT.items():
+        control, bind = spec.get("control", {}), spec.get("bind", {})
+        key = (control.get("tag"), bind.get("type"), bind.get("readonly"))
+        if (kind := _PYXFORM_KINDS.get(key)) and "external" not in name:
+            found[name.lower()] = kind
+    for name, canonical in pyxform_aliases.select.items():
+        if (kind := _PYXFORM_SELECTS.get(canonical)) and "file" not in name:
+            found[name.lower()] = kind
+    return {name: kind for name, kind in found.items() if name != kind}
+
+
 TYPE_ALIASES = {
+    **_pyxform_aliases(),
     "int": "integer",
     "select one": "select_one",
     "select1": "select_one",
@@ -436,6 +469,8 @@ class _Converter:
             question["integer"] = True
         if item.type != "note":
             question.update(self.rules(item, scope))
+        elif when := self.when(item, scope, "the note is sent whatever the answers"):
+            question["when"] = when  # "Since you did not give consent..." only to those who did not
         self.dropped_columns(row)
         return question
 
@@ -461,13 +496,18 @@ class _Converter:
                 self.warn(
                     row, f'required "{required}" is not a yes or no: the question is optional'
                 )
-        asked = "the question is asked whatever the answers"
-        conditions = [*item.groups, self.condition(row, "relevant", scope, asked)]
-        if conditions := [c for c in conditions if c]:
-            found["when"] = " and ".join(_bracket_or(c, len(conditions)) for c in conditions)
+        if when := self.when(item, scope, "the question is asked whatever the answers"):
+            found["when"] = when
         current = Scope(scope.ids, scope.types, item.type)
         found.update(self.constraint(row, current, item.type))
         return found
+
+    def when(self, item: _Question, scope: Scope, meaning: str) -> str | None:
+        """The row's `relevant` joined with its groups', or None when nothing limits it."""
+        conditions = [*item.groups, self.condition(item.row, "relevant", scope, meaning)]
+        if conditions := [c for c in conditions if c]:
+            return " and ".join(_bracket_or(c, len(conditions)) for c in conditions)
+        return None
 
     def condition(self, row: Row, column: str, scope: Scope, meaning: str) -> str | None:
         """A translated expression, or None (warning when one was there but cannot be)."""
