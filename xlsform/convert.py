@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,15 @@ from pyxform.errors import PyXFormError
 from pyxform.question_type_dictionary import QUESTION_TYPE_DICT
 from pyxform.xls2json_backends import SupportedFileTypes, get_xlsform
 
-from bot.loader import QUESTION_ID, RESERVED_IDS, SURVEY_ID, Yaml12Loader
+from bot.loader import (
+    QUESTION_ID,
+    RESERVED_IDS,
+    SURVEY_ID,
+    SurveyError,
+    Yaml12Loader,
+    choice_key,
+    load_survey,
+)
 from bot.model import COMMAND_WORDS
 from xlsform.languages import language_code
 from xlsform.xpath import Binary, Call, Ref, Scope, Str, XPathError, parse, translate
@@ -96,6 +105,15 @@ LEFT_OUT = {
     "the survey format has no time of day": ("time", "datetime"),
 }  # fmt: skip
 PLAIN = "*"  # the language of a form whose columns name none
+READ_SETTINGS = ("form_id", "form_title", "sms_keyword", "default_language")
+# Every settings column XLSForm defines (xlsform.org): the others are misspellings.
+XLSFORM_SETTINGS = frozenset(
+    {*READ_SETTINGS, *pyxform_aliases.settings_header, "version", "instance_name", "public_key"}
+    | {"submission_url", "auto_send", "auto_delete", "style", "name", "namespaces", "prefix"}
+    | {"delimiter", "allow_choice_duplicates", "clean_text_values", "sms_separator"}
+    | {"sms_allow_media", "sms_date_format", "sms_datetime_format", "sms_response"}
+    | {"compact_tag", "omit_instanceid", "client_editable", "entities_version"}
+)
 TRUE_WORDS = frozenset({"yes", "true", "true()"})
 # Columns whose content is dropped, with the reason given in the warning.
 DROPPED_COLUMNS = {
@@ -136,12 +154,23 @@ class Imported:
 class FormError(Exception):
     """A form that cannot be read, or holds no question an SMS can ask."""
 
+    def __init__(self, message: str, warnings: list[Warning] | None = None):
+        super().__init__(message)
+        self.warnings = warnings or []  # what was left out on the way: why nothing remains
+
 
 def import_form(path: str | Path) -> Imported:
-    """Read the XLSForm at `path` and make it a survey file; raise FormError if impossible."""
+    """Read the XLSForm at `path` and make it a survey file that loads; FormError if impossible."""
     path = Path(path)
     survey, warnings = convert(read_form(path), path.stem)
-    return Imported(to_yaml(survey, path.name), survey["id"], warnings)
+    text = to_yaml(survey, path.name)
+    try:
+        load_survey(text.encode(), f"{survey['id']}.yaml")
+    except SurveyError as err:  # never write a file the bot refuses
+        problems = "; ".join(f"line {p.line}: {p.message}" for p in err.problems)
+        message = f"the survey made from {path.name} would not load ({problems})"
+        raise FormError(message, warnings) from None
+    return Imported(text, survey["id"], warnings)
 
 
 def read_form(path: Path) -> dict[str, list[dict[str, str]]]:
@@ -213,13 +242,14 @@ def convert(book: dict, fallback_id: str) -> tuple[dict[str, Any], list[Warning]
     converter = _Converter(book)
     survey = converter.settings(fallback_id)
     questions = converter.questions()
+    sheets = ("settings", "survey", "choices")
+    warnings = sorted(converter.warnings, key=lambda w: (sheets.index(w.sheet), w.row))
     if not any(q["type"] != "note" for q in questions):
-        raise FormError("no question in this form can be asked by SMS")
+        raise FormError("no question in this form can be asked by SMS", warnings)
     if len(converter.languages) > 1 or converter.languages[:1] not in ([], ["en"]):
         survey["languages"] = converter.languages
     survey["questions"] = questions
-    sheets = ("settings", "survey", "choices")
-    return survey, sorted(converter.warnings, key=lambda w: (sheets.index(w.sheet), w.row))
+    return survey, warnings
 
 
 @dataclass
@@ -253,6 +283,7 @@ class _Converter:
         """id, title and keywords from the settings sheet; the languages in use."""
         rows = rows_of(self.book, "settings")
         setting = rows[0] if rows else Row("settings", 2, {})
+        self.check_setting_columns(setting)
         survey: dict[str, Any] = {"id": self.survey_id(setting, fallback_id)}
         if title := setting.get("form_title"):
             survey["title"] = title
@@ -260,6 +291,14 @@ class _Converter:
             survey["keywords"] = keywords
         self.find_languages(setting)
         return survey
+
+    def check_setting_columns(self, setting: Row) -> None:
+        """Warn about a settings column XLSForm does not know: a misspelling is never silent."""
+        for column in setting.cells:
+            if column.partition("::")[0] not in XLSFORM_SETTINGS:
+                close = difflib.get_close_matches(column, READ_SETTINGS, n=1, cutoff=0.7)
+                hint = f' (did you mean "{close[0]}"?)' if close else ""
+                self.warn(setting, f'settings column "{column}" is not an XLSForm setting{hint}')
 
     def survey_id(self, setting: Row, fallback_id: str) -> str:
         """form_id (else the file's name), made a valid survey id."""
@@ -384,18 +423,19 @@ class _Converter:
         """The rows that become questions, with their groups' conditions; warn for the rest."""
         found: list[_Question] = []
         groups: list[str | None] = []
-        repeat: Row | None = None
+        repeat: list[Row] = []  # the open repeat's rows, its begin_repeat first
         depth = 0
         taken: set[str] = set()
         for row in rows:
             kind = self.kind(row)
-            if repeat is not None:
+            if repeat:
                 depth += {"begin_repeat": 1, "end_repeat": -1}.get(kind, 0)
-                self.left_out_row(row, f"it is inside the repeat on row {repeat.number}")
-                repeat = None if depth == 0 else repeat
+                repeat.append(row)
+                if depth == 0:
+                    self.left_out_repeat(repeat)
+                    repeat = []
             elif kind == "begin_repeat":
-                repeat, depth = row, 1
-                self.left_out_row(row, "a repeat cannot be asked by SMS, nor anything in it")
+                repeat, depth = [row], 1
             elif kind in ("begin_group", "end_group"):
                 self.group(row, kind, groups, found)
             elif kind in TYPES:
@@ -403,7 +443,17 @@ class _Converter:
                 found.append(_Question(row, TYPES[kind], name, tuple(groups)))
             else:
                 self.left_out_row(row, self.why_left_out(kind, row))
+        if repeat:  # a repeat never closed runs to the end of the sheet
+            self.left_out_repeat(repeat)
         return found
+
+    def left_out_repeat(self, rows: list[Row]) -> None:
+        """One warning for a repeat and every row in it (their names are left out too)."""
+        for row in rows[1:]:
+            if name := row.get("name"):
+                self.left_out[name] = row
+        inside = f"rows {rows[1].number} to {rows[-1].number}" if len(rows) > 1 else "nothing"
+        self.left_out_row(rows[0], f"a repeat cannot be asked by SMS: it is left out with {inside}")
 
     def group(self, row: Row, kind: str, groups: list, found: list[_Question]) -> None:
         """Open or close a group; its `relevant` joins its questions' `when`."""
@@ -559,7 +609,14 @@ class _Converter:
         if not rows:
             self.left_out_row(row, f'its choice list "{list_name}" is not on the choices sheet')
             return None
-        return [self.choice(r) for r in rows]
+        choices, changed = _unique([self.choice(r) for r in rows])
+        if changed:  # a list the form told apart with choice_filter, shown whole by SMS
+            self.warn(
+                row,
+                f'{changed} choices of "{list_name}" shared a name or label with another: '
+                "repeats are left out, the rest made unique by their name",
+            )
+        return choices
 
     def choice(self, row: Row) -> str | dict[str, Any]:
         """One choice: a plain label when it is its own value, else {label, value}."""
@@ -580,6 +637,48 @@ class _Converter:
         for column in MEDIA_COLUMNS:
             if any(k.partition("::")[0] == column for k in row.cells):
                 self.warn(row, f"{column} is left out: media cannot be sent by SMS")
+
+
+def _unique(choices: list) -> tuple[list, int]:
+    """Choices whose labels and values lead to one choice each, and how many were changed.
+
+    A choice repeating an earlier one's value and label is left out; a repeated value
+    gets a number (`springfield_2`); a label another choice uses gets its value added.
+    """
+    kept: list = []
+    owners: dict[str, int] = {}  # each label and value, as replies compare them -> choice
+    changed = 0
+    for choice in choices:
+        label, value = (choice, choice) if isinstance(choice, str) else choice.values()
+        labels = label if isinstance(label, dict) else {"": label}
+        if any(_same(earlier, labels, value) for earlier in kept):
+            changed += 1
+            continue
+        new_value, count = value, 1
+        while choice_key(new_value) in owners:
+            count += 1
+            new_value = f"{value}_{count}"
+        new_labels = {
+            code: text if choice_key(text) not in owners else f"{text} ({new_value})"
+            for code, text in labels.items()
+        }
+        changed += new_value != value or new_labels != labels
+        index = len(kept)
+        for text in (new_value, *new_labels.values()):
+            owners.setdefault(choice_key(text), index)
+        made_label = new_labels.get("", new_labels)
+        kept.append(
+            made_label if made_label == new_value else _Flow(label=made_label, value=new_value)
+        )
+    return kept, changed
+
+
+def _same(earlier, labels: dict, value: str) -> bool:
+    """Whether an earlier choice has this value and these labels."""
+    if isinstance(earlier, str):
+        return earlier == value and labels == {"": value}
+    old = earlier["label"] if isinstance(earlier["label"], dict) else {"": earlier["label"]}
+    return earlier["value"] == value and old == labels
 
 
 def _bracket_or(condition: str, joined: int) -> str:
