@@ -24,13 +24,15 @@ from typing import NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 
+from bot import design
 from bot.catalog import Catalog, Claim, Resolution, recorded
 from bot.compose import as_sent
-from bot.conversation import Conversation, Effects, Situation
+from bot.conversation import COUNTS, Conversation, Effects, Situation
 from bot.loader import SurveyError, load_survey
 from bot.model import NOTE, Survey
 from storage import codebook, export, floip, research, results, schema, statfiles, store
 from storage import db as database
+from storage import design as design_store
 
 RESEARCH = ("spss", "stata", "floip", "codebook")  # the research exports' formats (SPEC 13)
 CODEBOOK = "codebook"
@@ -248,7 +250,7 @@ class Service:
     def close(self) -> None:
         """Stop the survey watcher and close the database connections."""
         self.catalog.stop_watching()
-        self.engine.dispose()
+        database.dispose(self.engine)
 
     def receive(self, message: Inbound, now: datetime | None = None) -> str:
         """Handle one inbound message exactly once and return the reply's text ("" for none)."""
@@ -277,9 +279,9 @@ class Service:
         self.surveys.pending.clear()
         with database.Writer(self.engine, message.phone) as writer:
             early = None
-            if writer.reads_ahead:
-                early = self._decide(writer.ahead(), message, now)
-                if early.effects is None:  # a redelivery: its reply is committed, final
+            if writer.reads_ahead:  # None when only the lock can decide (an arm, a complete)
+                early = self._decide(writer.ahead(), message, now, locked=False)
+                if early is not None and early.effects is None:  # a redelivery: final
                     return early.reply
             with writer.transaction() as tx:
                 decision = early
@@ -293,17 +295,74 @@ class Service:
         self.surveys.committed()
         return decision.reply
 
-    def _decide(self, db, message: Inbound, now, found: store.Found | None = None) -> Decision:
-        """Read the number's situation (unless given) and decide what changes and the reply."""
+    def _decide(
+        self, db, message: Inbound, now, found: store.Found | None = None, locked: bool = True
+    ) -> Decision | None:
+        """Read the number's situation (unless given) and decide what changes and the reply.
+
+        None when `locked` is false and the decision needs the lock (module docstring of
+        storage/design.py): the caller decides again in its transaction.
+        """
         found = found or store.read(db=db, phone=message.phone, sid=message.sid)
         reply, situation = found.unpack()
         if reply is not None:
             return Decision(found, reply, None)
         situation.test = message.test
         self.resolve(situation)
-        effects = self.conversation.handle(situation, message.body, now=now, media=message.media)
+
+        def handle(known: Situation) -> Effects:
+            return self.conversation.handle(known, message.body, now=now, media=message.media)
+
+        effects = self._engine(db, situation, handle, locked)
+        if effects is None:
+            return None
         effects = self._encoded(effects, situation.run)
         return Decision(found, effects.reply or "", effects)
+
+    def _engine(self, db, situation: Situation, decide, locked: bool) -> Effects | None:
+        """Run the engine, loading what it asks for, and count the completes it makes.
+
+        A study's quota counts and arms live in storage (SPEC 12): the engine says what
+        it needs, the service loads it and asks again. A complete is counted in the
+        same transaction; when a quota filled up meanwhile, the engine decides again
+        knowing it is full. None: it needs the lock and `locked` is false.
+        """
+        run = situation.run
+        if run is not None and run.survey is not None and design.counted(run.survey):
+            self._load(db, situation, (COUNTS, run.survey_id), locked)
+        while True:
+            effects = decide(situation)
+            if effects.needs is not None:
+                if not self._load(db, situation, effects.needs, locked):
+                    return None
+            elif effects.completes and not locked:
+                return None
+            elif not effects.completes or self._counted(db, situation, effects):
+                return effects
+
+    def _load(self, db, situation: Situation, need: tuple[str, str], locked: bool) -> bool:
+        """Load what the engine needs into `situation`; False when that needs the lock."""
+        kind, survey_id = need
+        if kind == COUNTS:
+            situation.counts[survey_id] = design_store.quota_counts(db=db, survey_id=survey_id)
+            return True
+        if not locked:  # drawing an arm writes: only under the lock
+            return False
+        arm = design_store.case_arm(db=db, phone=situation.phone, survey_id=survey_id)
+        survey = self.catalog.get(survey_id)  # the version the engine is starting
+        situation.arms[survey_id] = arm or design_store.next_arm(db=db, survey=survey)
+        return True
+
+    def _counted(self, db, situation: Situation, effects: Effects) -> bool:
+        """Count a decision's completes; False when a quota it counts toward filled first."""
+        for run, keys, quotas in effects.completes:
+            quota = design_store.count_complete(
+                db=db, survey_id=run.survey_id, keys=keys, quotas=quotas
+            )
+            if quota is not None:
+                situation.counts.setdefault(run.survey_id, {})[quota.key] = quota.target
+                return False
+        return True
 
     def resolve(self, situation: Situation) -> Situation:
         """Give the open session (or the one an opt-out ended) its survey version: all the
@@ -322,14 +381,21 @@ class Service:
         situation=None,
         test=False,
         language: str | None = None,
+        arm: str | None = None,
     ):
         """Start `survey` for `phone` in an open, locked transaction: (effects, session id).
 
-        The session is in `language` when the survey has it, else in the survey's default.
+        The session is in `language` when the survey has it, else in the survey's default;
+        a test session takes `arm` when given (flask simulate --arm).
         """
         situation = self.resolve(situation or store.situation(db=conn, phone=phone))
-        situation.test = test
-        effects = self.conversation.begin(situation, survey, now=now, language=language)
+        situation.test, situation.test_arm = test, arm
+        effects = self._engine(
+            conn,
+            situation,
+            lambda known: self.conversation.begin(known, survey, now=now, language=language),
+            locked=True,
+        )
         effects = self._encoded(effects)
         return effects, self._apply(conn, phone, effects, now)
 
@@ -344,7 +410,10 @@ class Service:
         with database.locked(self.ready().engine, phone) as conn:
             situation = self.resolve(store.situation(db=conn, phone=phone))
             situation.test = True
-            effects = self._encoded(self.conversation.begin(situation, survey, now=now))
+            effects = self._engine(
+                conn, situation, lambda known: self.conversation.begin(known, survey, now=now), True
+            )
+            effects = self._encoded(effects)
             inbound = store.Inbound(sid, "", effects.reply or "")
             self._apply(conn, phone, effects, now, inbound)
         self.surveys.committed()
@@ -368,6 +437,18 @@ class Service:
         return store.apply(
             db=conn, phone=phone, effects=effects, now=now, inbound=inbound, versions=versions
         )
+
+    def standing(self, survey: Survey) -> list[tuple[str, int, int]]:
+        """A survey's target and quotas with their counts (bot.design.standing)."""
+        if not design.counted(survey):
+            return []
+        with self.engine.connect() as conn:
+            counts = design_store.quota_counts(db=conn, survey_id=survey.id)
+        return design.standing(survey, counts)
+
+    def closed(self, survey: Survey) -> bool:
+        """Whether a survey has its target of completes: it starts nothing new (SPEC 12)."""
+        return any(what == "target" and n >= wanted for what, n, wanted in self.standing(survey))
 
     def situation(self, phone: str) -> Situation:
         """What is known about a number now."""

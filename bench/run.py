@@ -63,6 +63,7 @@ from loadgen import (
 )
 from loading import add_parser as add_loading
 from profiling import profile_command, py_spy, summarise_profile
+from research import add_parser as add_research
 from seeding import (
     BEFORE_TALLIES,
     LONG_JOIN,
@@ -550,6 +551,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(run=cmd_surveyfiles)
 
     add_loading(sub)
+    add_research(sub)
 
     args = parser.parse_args(argv)
     # a SIGTERM (timeout, kill) unwinds like an exception, so every server started is stopped
@@ -563,7 +565,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("wrk is not installed: apt-get install -y wrk")
     if not shutil.which("sqlite3") and args.measure == "export":
         parser.error("sqlite3 is not installed: apt-get install -y sqlite3")
-    if not os.path.exists("/usr/bin/time") and args.measure in ("export", "invite"):
+    if not os.path.exists("/usr/bin/time") and args.measure in ("export", "invite", "research"):
         parser.error("GNU time is not installed: apt-get install -y time")
     return args.run(args)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
+from bot.design import as_shown
 from bot.model import NOTE, Question, Survey
 from bot.segments import smart_encode
 from bot.templates import Text
@@ -40,12 +41,13 @@ Render = Callable[[Text, "Question | str"], Part]
 class Composer:
     """The messages of one survey version in one language, its texts rendered by `render`."""
 
-    __slots__ = ("survey", "language", "render")
+    __slots__ = ("survey", "language", "render", "orders")
 
-    def __init__(self, survey: Survey, language: str, render: Render):
+    def __init__(self, survey: Survey, language: str, render: Render, orders: dict | None = None):
         self.survey = survey.in_language(language)
         self.language = language
         self.render = render
+        self.orders = orders or {}  # a session's shown orders (SPEC 12): choices as it sees them
 
     # -- the parts ------------------------------------------------------
 
@@ -54,8 +56,9 @@ class Composer:
         return Part(bot_text(key, self.language, **fields))
 
     def ask(self, question: Question) -> Part:
-        """A question's text, then its choices (in this language) as numbered lines."""
-        question = self.survey.by_id[question.id]
+        """A question's text, then its choices (in this language, in the order shown) as
+        numbered lines."""
+        question = as_shown(self.survey.by_id[question.id], self.orders)
         part = self.render(question.text, question)
         if not question.choices:
             return part
@@ -74,6 +77,16 @@ class Composer:
         """The survey's outro, else (none, or one that comes out empty) the bot's."""
         outro = self._authored(self.survey.outro, "outro")
         return outro if outro and outro.text else self.said("outro")
+
+    def quota_full(self) -> Part:
+        """The survey's quota_full text, else the bot's: the respondent's quota has enough."""
+        text = self._authored(self.survey.quota_full, "quota_full")
+        return text if text and text.text else self.said("quota_full")
+
+    def closed(self) -> Part:
+        """The survey's closed text, else the bot's: it has its target of completes."""
+        text = self._authored(self.survey.closed, "closed")
+        return text if text and text.text else self.said("closed", name=self.survey.name)
 
     def help(self) -> Part:
         """The survey's help text, else the bot's."""

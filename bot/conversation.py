@@ -9,6 +9,7 @@ same transaction that read the situation.
 from __future__ import annotations
 
 import copy
+import random
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -16,6 +17,16 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.compose import Composer, Part, Render, message
+from bot.design import (
+    applying,
+    as_shown,
+    closed,
+    count_keys,
+    counted,
+    draw_orders,
+    draw_outside,
+    full,
+)
 from bot.flow import FINISHED, NEW, Flow, Position
 from bot.loader import as_keyword
 from bot.model import (
@@ -27,6 +38,7 @@ from bot.model import (
     OPEN,
     OPTED_OUT,
     Question,
+    Quota,
     Survey,
 )
 from bot.replies import Invalid, near_miss, normalise, read_reply, read_yesno
@@ -83,6 +95,7 @@ class Run:
     # Started by the default survey for a number that sent no keyword and was not invited:
     # until it holds an answer, another survey's exact keyword takes over (SPEC 2).
     by_default: bool = False
+    outcome: str | None = None  # what ended it early: quota_full (SPEC 11, 12)
     # The survey version it runs on, resolved by the caller from `version` before the
     # engine sees the run (None: that version is gone); never stored.
     survey: Survey | None = field(default=None, repr=False, compare=False)
@@ -98,7 +111,24 @@ class Situation:
     latest_survey: str | None = None  # survey of the latest session, open or not
     latest_status: str | None = None
     test: bool = False  # a test number (flask simulate, the try page): its sessions are tests
+    # What the engine asked for (Needs) and the caller loaded, by survey id: completes
+    # counted toward the target and quotas, and the arm of this number's case.
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    arms: dict[str, str] = field(default_factory=dict)
+    test_arm: str | None = None  # the arm a test session takes (flask simulate --arm)
     ended: Run | None = None  # the latest session when an opt-out ended it: START may reopen it
+
+
+class Needs(Exception):
+    """The engine needs something loaded from storage before it can decide (SPEC 12)."""
+
+    def __init__(self, kind: str, survey_id: str):
+        super().__init__(kind, survey_id)
+        self.kind, self.survey_id = kind, survey_id
+
+
+COUNTS, ARM = "counts", "arm"  # what Needs may ask for
+QUOTA_FULL = "quota_full"  # the outcome of a session ended because its quota is full
 
 
 # What happened to a question in one message (`Effects.visits`), for the studio's
@@ -120,6 +150,11 @@ class Effects:
     saved: list[tuple[Run, str, Any]] = field(default_factory=list)  # (run, question id, value)
     removed: list[tuple[Run, str]] = field(default_factory=list)  # answers taken back
     visits: list[tuple[Run, str, str]] = field(default_factory=list)  # (run, question id, ASKED...)
+    # (run, count keys, quotas): completes to count in the same transaction, unless
+    # one of the quotas is full by then (bot.design.count_keys)
+    completes: list[tuple[Run, list[str], list[Quota]]] = field(default_factory=list)
+    needs: tuple[str, str] | None = None  # (COUNTS or ARM, survey id): load it, decide again
+    situation: Situation | None = field(default=None, repr=False)  # what it was decided from
     reopened: Run | None = None  # an opted-out session that is open again (its status changes)
 
     def touch(self, run: Run) -> Run:
@@ -135,9 +170,10 @@ OPT_IN_WHILE_OUT = "yes"  # also opts a number back in, but only while it is opt
 class Conversation:
     """Reads messages and moves sessions, sharing one Flow per survey version."""
 
-    def __init__(self, library: SurveySource):
+    def __init__(self, library: SurveySource, rng: random.Random | None = None):
         self.library = library  # the served surveys; a run's own version comes with the run
         self._flows: dict[tuple[str, str], Flow] = {}
+        self.rng = rng or random.SystemRandom()  # arms of test sessions, orders
 
     def flow(self, survey: Survey) -> Flow:
         """The machine of this survey version, built once (its languages share it)."""
@@ -147,8 +183,18 @@ class Conversation:
         return self._flows[key]
 
     def handle(self, situation: Situation, text: str, *, now: datetime, media: int = 0) -> Effects:
-        """Read one message from `situation.phone` and decide what changes."""
-        effects = Effects()
+        """Read one message from `situation.phone` and decide what changes.
+
+        Effects with `needs` set, and nothing else, when it must know more first.
+        """
+        try:
+            return self._handle(situation, text, now, media)
+        except Needs as need:
+            return Effects(needs=(need.kind, need.survey_id))
+
+    def _handle(self, situation: Situation, text: str, now: datetime, media: int) -> Effects:
+        """`handle`, which may raise Needs."""
+        effects = Effects(situation=situation)
         word = normalise(text)
         if situation.opted_out:
             return self._while_opted_out(situation, word, effects, now)
@@ -186,9 +232,12 @@ class Conversation:
         self, situation: Situation, survey: Survey, *, now: datetime, language: str | None = None
     ) -> Effects:
         """Start `survey` for a number (an invitation, a simulation), ending its open session."""
-        effects = Effects()
-        run = self._live_run(situation, effects, now)
-        return self._start(survey, run, effects, now, situation.test, language)
+        effects = Effects(situation=situation)
+        try:
+            run = self._live_run(situation, effects, now)
+            return self._start(survey, run, effects, now, situation.test, language)
+        except Needs as need:
+            return Effects(needs=(need.kind, need.survey_id))
 
     def remind(self, run: Run, now: datetime | None = None) -> str | None:
         """A nudge for an unfinished session: the survey's `reminder`, then its question again."""
@@ -310,14 +359,20 @@ class Conversation:
 
         The session is in `language` when the survey has it, else in its default language.
         """
+        language = language if language in survey.languages else survey.language
+        if not test and closed(survey, self._counts(survey, effects)):
+            context = {"survey": survey.in_language(language).info}
+            effects.reply = message([Composer(survey, language, _rendered(context)).closed()])
+            return effects
         if run is not None:
             self._close(run, ABANDONED, effects, now)
-        language = language if language in survey.languages else survey.language
-        new = Run(survey.id, survey.version, NEW, now, now, language=language, test=test)
+        arm = self._arm(survey, effects, test)
+        new = Run(survey.id, survey.version, NEW, now, now, language=language, test=test, arm=arm)
+        new.orders = draw_orders(survey, self.rng)
         new.survey = survey
         effects.touch(new)
         local = survey.in_language(language)
-        position = Position(local, NEW, new.answers, _today(survey, now), language)
+        position = self._position(local, new, now)
         state = self.flow(survey).trigger("start", position)
         intro = Composer(survey, language, _rendered(position.context)).intro()
         effects.reply = self._arrive(survey, new, state, [intro], effects, now)
@@ -347,7 +402,7 @@ class Conversation:
             return self._back(survey, run, effects, now)
         language = self._language(run)
         local = survey.in_language(language)
-        asked = local.by_id[question.id]
+        asked = as_shown(local.by_id[question.id], run.orders)  # a number means what was shown
         pending, run.pending = run.pending, None  # any reply ends a confirmation
         confirmed = read_yesno(asked, text, language) if pending is not None else None
         if confirmed is False:
@@ -389,7 +444,7 @@ class Conversation:
         language = self._language(run)
         local = survey.in_language(language)
         position = self._position(local, run, now)
-        compose = Composer(survey, language, _rendered(position.context))
+        compose = Composer(survey, language, _rendered(position.context), run.orders)
         if (close := near_miss(asked, text, language)) is not None:  # uses no retry
             run.pending = close.value
             effects.reply = message(compose.confirm(close.label))
@@ -441,7 +496,7 @@ class Conversation:
         local = survey.in_language(language)
         position = self._position(local, run, now)
         run.state = self.flow(survey).trigger(f"back_to_{last}", position)
-        compose = Composer(survey, language, _rendered(position.context))
+        compose = Composer(survey, language, _rendered(position.context), run.orders)
         context = position.context
         notes = compose.notes_before(
             survey.by_id[last], lambda note: note.when is None or note.when.is_true(context)
@@ -458,16 +513,57 @@ class Conversation:
         parts = list(lead)
         position = self._position(local, run, now)
         position.state = state
-        compose = Composer(survey, language, _rendered(position.context))
+        compose = Composer(survey, language, _rendered(position.context), run.orders)
+        if self._full_quota(survey, run, position, effects) is not None:
+            run.state, run.outcome = FINISHED, QUOTA_FULL
+            self._close(run, COMPLETED, effects, now)
+            return message([*parts, compose.quota_full()])
         while state != FINISHED and local.by_id[state].type == NOTE:
             parts.append(compose.note(local.by_id[state]))
             state = self.flow(survey).trigger("unanswered", position)
         run.state = state
         if state == FINISHED:
             self._close(run, COMPLETED, effects, now)
+            self._count(survey, run, position, effects)
             return message(compose.arrival(None, parts))
         effects.visits.append((run, state, ASKED))
         return message(compose.arrival(local.by_id[state], parts))
+
+    # -- study design (SPEC 12) --------------------------------------------
+
+    def _counts(self, survey: Survey, effects: Effects) -> dict[str, int]:
+        """Completes counted toward the survey's target and quotas; {} when it counts none."""
+        if not counted(survey):
+            return {}
+        known = effects.situation.counts if effects.situation else {}
+        if survey.id not in known:
+            raise Needs(COUNTS, survey.id)
+        return known[survey.id]
+
+    def _arm(self, survey: Survey, effects: Effects, test: bool) -> str | None:
+        """A new session's arm: its case's, else the next of the block; a test draws its own."""
+        if not survey.arms:
+            return None
+        situation = effects.situation
+        if test:
+            chosen = situation.test_arm if situation else None
+            return chosen or draw_outside(survey.arms, self.rng)
+        if situation is None or survey.id not in situation.arms:
+            raise Needs(ARM, survey.id)
+        return situation.arms[survey.id]
+
+    def _full_quota(self, survey: Survey, run: Run, position: Position, effects: Effects):
+        """The first full quota whose `when` holds for this session now, if any (never a test)."""
+        if run.test or not survey.quotas:
+            return None
+        return full(applying(survey, position.context), self._counts(survey, effects))
+
+    def _count(self, survey: Survey, run: Run, position: Position, effects: Effects) -> None:
+        """Ask for a complete to be counted toward the target and the quotas it meets."""
+        if run.test or not counted(survey):
+            return
+        quotas = applying(survey, position.context)
+        effects.completes.append((run, count_keys(survey, quotas), quotas))
 
     def _read(self, survey: Survey, run: Run, asked: Question, text: str, command, now):
         """Read a reply in the survey's own calendar and the session's language; None: SKIP."""
@@ -501,13 +597,14 @@ class Conversation:
     def _position(self, local: Survey, run: Run, now: datetime | None) -> Position:
         """Where `run` stands, with templates seeing `local`'s labels and today's date."""
         today = _today(local, now) if now else None
-        return Position(local, run.state, run.answers, today, self._language(run))
+        language = self._language(run)
+        return Position(local, run.state, run.answers, today, language, run.arm, run.orders)
 
     def _composer(self, survey: Survey, run: Run, now: datetime | None) -> Composer:
         """The composer of `run`'s messages: in its language, rendering where it stands."""
         language = self._language(run)
         position = self._position(survey.in_language(language), run, now)
-        return Composer(survey, language, _rendered(position.context))
+        return Composer(survey, language, _rendered(position.context), run.orders)
 
     def _with_current(
         self, lead: Part, run: Run | None, now: datetime | None, language: str = ENGLISH

@@ -109,3 +109,14 @@ def count_keys(survey: Survey, quotas: list[Quota]) -> list[str]:
     """What one complete adds to: the survey's target (when it has one) and `quotas`."""
     keys = [TARGET] if survey.target is not None else []
     return keys + [quota.key for quota in quotas]
+
+
+def standing(survey: Survey, counts: dict[str, int]) -> list[tuple[str, int, int]]:
+    """Where a survey stands: (what, completes counted, wanted), the target first."""
+    rows = [("target", counts.get(TARGET, 0), survey.target)] if survey.target else []
+    return rows + [(q.when.source, counts.get(q.key, 0), q.target) for q in survey.quotas]
+
+
+def count_of(count: int, target: int) -> str:
+    """`COUNT/TARGET`, with `full` once it is (SPEC 12)."""
+    return f"{count}/{target}" + (" full" if count >= target else "")

@@ -253,6 +253,11 @@ def _served(survey_id: str):
 def invite(survey_id, numbers, region, again, sending: Sending) -> None:
     """Start SURVEY for each number in NUMBERS.csv (its `phone` column) by SMS."""
     service, survey = _served(survey_id)
+    if service.closed(survey):
+        raise click.ClickException(
+            f"Survey {survey.id!r} is closed: it has its target of {survey.target} completes. "
+            "Nothing was sent."
+        )
     try:
         found = read_numbers(numbers, region)
     except NumberFileError as err:

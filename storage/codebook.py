@@ -30,6 +30,7 @@ def counts(db: Connection, query: Query, found: list[Variable]) -> tuple[int, Co
     """(sessions, sessions answering each question id, (question id, value) picks)."""
     sessions, answered, picks = 0, Counter(), Counter()
     asked = {v.question.id for v in found if v.question is not None}
+    coded = {v.question.id for v in found if v.question is not None and v.kind in (CODE, FLAG)}
     for batch in wide_sessions(db, query):
         for _, answers in batch:
             sessions += 1
@@ -38,8 +39,9 @@ def counts(db: Connection, query: Query, found: list[Variable]) -> tuple[int, Co
                 if value is None:
                     continue
                 answered[qid] += 1
-                for one in value if isinstance(value, list) else [value]:
-                    picks[qid, one] += 1
+                if qid in coded:  # free texts and numbers are counted, not tallied
+                    for one in value if isinstance(value, list) else [value]:
+                        picks[qid, one] += 1
     return sessions, answered, picks
 
 

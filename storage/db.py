@@ -254,6 +254,14 @@ class WriterGate:
         self._waiter = _FlockWaiter(self.path)
         self.checkpointer = Checkpointer(path)
 
+    def stop(self) -> None:
+        """Stop this process's threads for the file and close its descriptors."""
+        self.checkpointer.stop()
+        self._waiter.stop()
+        if self._fd is not None and self._pid == os.getpid():
+            os.close(self._fd)
+        self._fd = self._pid = None
+
     @contextmanager
     def held(self) -> Iterator[None]:
         """Hold the gate for the duration of a write transaction."""
@@ -327,18 +335,27 @@ class _FlockWaiter:
             return
         self._pid, self._fd = os.getpid(), _open_lock_file(self.path)
         self._requests = queue.SimpleQueue()
-        threading.Thread(target=self._run, name="writer-gate", daemon=True).start()
+        threading.Thread(
+            target=self._run, args=(self._fd,), name="writer-gate", daemon=True
+        ).start()
 
-    def _run(self) -> None:
+    def stop(self) -> None:
+        """Let the thread end once the writers waiting now are served; it closes its file."""
+        if self._pid == os.getpid():
+            self._requests.put(None)
+        self._pid = None
+
+    def _run(self, fd: int) -> None:
         """Take the lock for each waiting writer in turn; release it for one that left."""
-        while True:
-            granted, abandoned = self._requests.get()
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        while (request := self._requests.get()) is not None:
+            granted, abandoned = request
+            fcntl.flock(fd, fcntl.LOCK_EX)
             with self._handover:
                 if abandoned.is_set():
-                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+                    fcntl.flock(fd, fcntl.LOCK_UN)
                 else:
                     granted.set()
+        os.close(fd)
 
 
 class Checkpointer:
@@ -355,6 +372,8 @@ class Checkpointer:
     def __init__(self, path: str):
         self.path = path
         self._pid: int | None = None
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
 
     @property
     def active(self) -> bool:
@@ -365,18 +384,28 @@ class Checkpointer:
         """Start the thread once per process (a forked worker starts its own)."""
         if self.active:
             return
-        self._pid = os.getpid()
-        threading.Thread(target=self._run, name="wal-checkpoint", daemon=True).start()
+        self._pid, self._stopping = os.getpid(), threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """End the thread (after its checkpoint under way) and wait for it."""
+        if self.active and self._thread is not None:
+            self._stopping.set()
+            self._thread.join()
+        self._pid = self._thread = None
 
     def _run(self) -> None:
-        """Checkpoint now and then, for as long as the process lives."""
+        """Checkpoint now and then, until the process ends or `stop()`."""
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        while True:
-            time.sleep(CHECKPOINT_EVERY)
-            try:
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error:  # busy or briefly unavailable: the next round catches up
-                continue
+        try:
+            while not self._stopping.wait(CHECKPOINT_EVERY):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error:  # busy or briefly unavailable: the next round catches up
+                    continue
+        finally:
+            conn.close()
 
 
 CHECKPOINT_EVERY = 0.25  # seconds
@@ -394,6 +423,20 @@ def _leave_checkpoints_to_the_thread(engine: Engine, pooled) -> None:
 
 
 _GATES: dict[str, WriterGate] = {}
+
+
+def dispose(engine: Engine) -> None:
+    """Close an engine's connections and end this process's threads for its SQLite file.
+
+    For a process that is done with a database (a test, a command): without
+    it, each file used leaves a checkpoint thread and a writer-gate thread.
+    """
+    engine.dispose()
+    path = engine.url.database
+    if engine.dialect.name == "sqlite" and path and path != ":memory:":
+        gate = _GATES.pop(os.path.abspath(path), None)
+        if gate is not None:
+            gate.stop()
 
 
 def _gate(engine: Engine):

@@ -20,6 +20,12 @@ from storage.hot import Statements, statements
 _RANDOM = random.SystemRandom()
 
 
+def case_arm(*, db: Connection | Statements, phone: str, survey_id: str) -> str | None:
+    """The arm this number's case already has in this survey, if any (RESTART keeps it)."""
+    row = statements(db).read("CASE_ARM", (phone, survey_id, False)).fetchone()
+    return row[0] if row else None
+
+
 def next_arm(*, db: Connection | Statements, survey: Survey, rng: random.Random = _RANDOM) -> str:
     """The next place of the version's current block, drawing a new block when it is used up."""
     hot = statements(db)

@@ -47,7 +47,7 @@ TYPES = {
 }
 YES_NO = ["yes", "no"]  # a yes/no question's choices, and its answers as responses
 ANSWERS = """
-SELECT a.id, s.id, s.phone, a.question_id, a.value, a.answered_at
+SELECT a.id, s.id, s.phone, a.question_id, a.value, a.answered_at, s.orders
 FROM survey_session AS s JOIN answer AS a ON a.session_id = s.id
 WHERE {where} ORDER BY s.started_at, s.id, a.id
 """
@@ -158,27 +158,66 @@ def _timestamp(moment: datetime | str) -> str:
 
 
 def responses(db: Connection, query: Query, known: dict[str, dict], key: bytes) -> Iterator[str]:
-    """The responses file's text, a batch of rows at a time: a JSON array of row arrays."""
+    """The responses file's text, a batch of rows at a time: a JSON array of row arrays.
+
+    Rows come grouped by session: its contact id and shown orders are made once.
+    Each row is written as text (ids, times and stored answers are JSON already):
+    json.dumps on every field cost three times the reading.
+    """
     yield "["
-    first = True
+    first, shown, session, contact = True, _Shown(), None, ""
+    names = {qid: _json(qid) for qid in known}
     for batch in batches(db, ANSWERS, query, []):
         lines = []
-        for row_id, session_id, phone, qid, stored, at in batch:
+        for row_id, session_id, phone, qid, stored, at, orders in batch:
             if qid not in known:  # a question no loadable version describes
                 continue
-            row = [
-                _timestamp(at),
-                str(row_id),  # the schema's row_id field is a string
-                phone_hash(phone, key),
-                qid,
-                response(values.load(stored)),
-                {"session_id": session_id},
-            ]
-            lines.append(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
+            if session_id != session:
+                session, contact = session_id, f'"{phone_hash(phone, key)}"'
+            order = shown.choice_order(session_id, orders, qid)
+            metadata = f',"choice_order":{_json(order)}' if order else ""
+            lines.append(
+                f'["{_timestamp(at)}","{row_id}",{contact},{names[qid]},{_response(stored)},'
+                f'{{"session_id":{session_id}{metadata}}}]'
+            )
         if lines:
             yield ("\n" if first else ",\n") + ",\n".join(lines)
             first = False
     yield "\n]\n"
+
+
+def _json(value) -> str:
+    """Compact JSON text, non-ASCII kept."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _response(stored: str) -> str:
+    """A stored answer's JSON as a response's: already JSON but for yes/no and dates."""
+    if stored in _CONVERTED:
+        return _CONVERTED[stored]
+    if stored in ("true", "false") or stored.startswith("{"):
+        if len(_CONVERTED) > 10_000:
+            _CONVERTED.clear()
+        _CONVERTED[stored] = _json(response(values.load(stored)))
+        return _CONVERTED[stored]
+    return stored
+
+
+_CONVERTED: dict[str, str] = {}  # stored yes/no and dates repeat: each converted once
+
+
+class _Shown:
+    """The orders a session saw (issue 22), read once per session as its answers go by."""
+
+    def __init__(self):
+        self.session, self.choices = None, {}
+
+    def choice_order(self, session_id: int, orders: str | None, qid: str) -> list | None:
+        """The values in the order shown, when this question's choices were shuffled."""
+        if session_id != self.session:
+            self.session = session_id
+            self.choices = (json.loads(orders) if orders else {}).get("choices") or {}
+        return self.choices.get(qid) or None
 
 
 def response(value):

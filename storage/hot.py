@@ -94,6 +94,10 @@ DRAW_ARM = """
 UPDATE arm_block SET drawn = drawn + 1 WHERE survey_id = ? AND version = ? RETURNING drawn, block
 """
 NEW_ARM_BLOCK = "UPDATE arm_block SET block = ? WHERE survey_id = ? AND version = ?"
+CASE_ARM = """
+SELECT arm FROM survey_session
+WHERE phone = ? AND survey_id = ? AND arm IS NOT NULL AND test = ? ORDER BY id DESC LIMIT 1
+"""
 QUOTA_COUNTS = "SELECT key, completes FROM quota_count WHERE survey_id = ?"
 ENSURE_QUOTA = """
 INSERT INTO quota_count (survey_id, key, completes) VALUES (?, ?, 0)
@@ -123,6 +127,7 @@ STATEMENTS = {  # the hot path's statements by name, prepared once per connectio
     "ENSURE_ARM_BLOCK": ENSURE_ARM_BLOCK,
     "DRAW_ARM": DRAW_ARM,
     "NEW_ARM_BLOCK": NEW_ARM_BLOCK,
+    "CASE_ARM": CASE_ARM,
     "QUOTA_COUNTS": QUOTA_COUNTS,
     "ENSURE_QUOTA": ENSURE_QUOTA,
     "LOCK_QUOTA": LOCK_QUOTA,

@@ -4,6 +4,10 @@ pyreadstat writes a whole data frame at once, so the rows are gathered first,
 but compactly: a number is 8 bytes in an array (dates and times included,
 already in each format's own units), a repeated text is one shared string.
 The database is still read a batch at a time.
+
+pandas, numpy and pyreadstat are imported when a file is written, not when
+the app starts: they cost every web worker and command about 60 MB and a
+second to import, for an export that few processes ever make.
 """
 
 from __future__ import annotations
@@ -13,9 +17,6 @@ from array import array
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import numpy
-import pandas
-import pyreadstat
 from sqlalchemy import Connection
 
 from bot import values
@@ -57,22 +58,38 @@ class Units:
 # SPSS counts seconds from 14 October 1582; Stata days (%td) or milliseconds (%tc) from 1960.
 SPSS_UNITS = Units(datetime(1582, 10, 14, tzinfo=UTC), 86400, 1, "DATE11", "DATETIME23.3")
 STATA_UNITS = Units(datetime(1960, 1, 1, tzinfo=UTC), 1, 1000, "%td", "%tc")
+STATA_VERSION = 14  # format 118: read by Stata 14 and every later release (15's 119 is not)
 FORMATS = {"spss": (SPSS, SPSS_UNITS), "stata": (STATA, STATA_UNITS)}
 
 
 def write(db: Connection, query: Query, found: list[Variable], fmt: str, path: Path) -> int:
     """Write the .sav (`spss`) or .dta (`stata`) file of the wide export; the rows written."""
+    import pyreadstat  # here, not at the top: see the module's docstring
+
     rules, units = FORMATS[fmt]
     columns = gather(db, query, found, units)
-    named = zip((v.names[rules.name] for v in found), columns, strict=True)
-    frame = pandas.DataFrame({name: _series(column) for name, column in named}, copy=False)
+    frame = _frame([v.names[rules.name] for v in found], columns)
     del columns  # the frame holds the data now
     options = _metadata(found, rules, units)
     if fmt == "spss":
         pyreadstat.write_sav(frame, str(path), **options, variable_measure=_measures(found))
     else:
-        pyreadstat.write_dta(frame, str(path), **options)
+        pyreadstat.write_dta(frame, str(path), **options, version=STATA_VERSION)
     return len(frame)
+
+
+def _frame(names: list[str], columns: list):
+    """A data frame of the columns: floats without a copy, texts as Python strings."""
+    import numpy  # here, not at the top: see the module's docstring
+    import pandas
+
+    series = {}
+    for name, column in zip(names, columns, strict=True):
+        if isinstance(column, array):
+            series[name] = pandas.Series(numpy.frombuffer(column, dtype="float64"), copy=False)
+        else:
+            series[name] = pandas.Series(column, dtype=object)
+    return pandas.DataFrame(series, copy=False)
 
 
 def gather(db: Connection, query: Query, found: list[Variable], units: Units) -> list:
@@ -128,13 +145,6 @@ def _utc(moment: datetime | str) -> datetime:
     if isinstance(moment, str):
         return datetime.fromisoformat(moment).replace(tzinfo=UTC)
     return moment.astimezone(UTC)
-
-
-def _series(column) -> pandas.Series:
-    """A column for the frame: floats without a copy, texts as strings."""
-    if isinstance(column, array):
-        return pandas.Series(numpy.frombuffer(column, dtype="float64"), copy=False)
-    return pandas.Series(column, dtype=object)
 
 
 def _metadata(found: list[Variable], rules: Format, units: Units) -> dict:

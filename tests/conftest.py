@@ -12,8 +12,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import SQLModel
 from twilio.request_validator import RequestValidator
 
+from storage import db as database
+from storage import schema
+from storage.db import make_engine
 from web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,24 +40,128 @@ def _postgres_reason() -> str | None:
 _PG_REASON = _postgres_reason()
 
 
+def pytest_configure(config):
+    """The markers this suite uses (warnings are errors here, unknown markers too)."""
+    config.addinivalue_line(
+        "markers", "empty_database: database_url is empty, not migrated (migration tests)"
+    )
+    config.addinivalue_line(
+        "markers", "sqlite_only: touches no SQL of its own, so PostgreSQL would test nothing more"
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Leave out the PostgreSQL run of tests that touch no SQL of their own."""
+    kept, dropped = [], []
+    for item in items:
+        on_postgres = getattr(item, "callspec", None) and (
+            item.callspec.params.get("database_url") == "postgresql"
+        )
+        (dropped if on_postgres and item.get_closest_marker("sqlite_only") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite file migrated to head once per run: each test's database is a copy."""
+    path = tmp_path_factory.mktemp("template") / "head.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    schema.ensure_current(engine)
+    database.dispose(engine)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas():
+    """This process's PostgreSQL schemas at head, emptied after each test for the next one.
+
+    Migrating a schema takes seconds on PostgreSQL; emptying one that a test
+    used (its rows deleted, its sequences restarted) takes milliseconds and
+    leaves it as a fresh migration left it. A schema a test changed, or could
+    not be emptied, is dropped instead.
+    """
+    pool: list[str] = []
+    yield pool
+    if pool:
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in pool:
+                conn.execute(text(f"DROP SCHEMA {name} CASCADE"))
+        admin.dispose()
+
+
+# The tables of a schema at head, children first; alembic_version keeps its row.
+TABLES = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+
+
+def _emptied(admin, name: str) -> bool:
+    """Empty a used schema for the next test; False when it is not as migrated any more."""
+    listed = (
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = %(s)s "
+        "UNION ALL SELECT 'seq:' || sequence_name FROM information_schema.sequences "
+        "WHERE sequence_schema = %(s)s"
+    )
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql("SET lock_timeout = '3s'")
+            found = {row[0] for row in conn.exec_driver_sql(listed, {"s": name})}
+            sequences = sorted(n.removeprefix("seq:") for n in found if n.startswith("seq:"))
+            at = conn.exec_driver_sql(f"SELECT version_num FROM {name}.alembic_version").all()
+            if found - {f"seq:{n}" for n in sequences} != {*TABLES, "alembic_version"}:
+                return False
+            if at != [(schema.HEAD,)]:
+                return False
+            statements = [f"DELETE FROM {name}.{table}" for table in TABLES]
+            statements += [f"ALTER SEQUENCE {name}.{seq} RESTART" for seq in sequences]
+            conn.exec_driver_sql("BEGIN; " + "; ".join(statements) + "; COMMIT")
+    except DBAPIError:
+        return False
+    return True
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    """A fresh, empty database: a SQLite file, or a new schema on PostgreSQL."""
+def database_url(request, tmp_path, sqlite_template, postgres_schemas):
+    """A fresh database at the newest schema (empty for tests marked `empty_database`):
+    a copy of a SQLite file migrated once, or a PostgreSQL schema of its own."""
+    empty = request.node.get_closest_marker("empty_database") is not None
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        path = tmp_path / "test.sqlite3"
+        if not empty:
+            shutil.copyfile(sqlite_template, path)
+        yield f"sqlite:///{path}"
         return
     if _PG_REASON:
         if os.environ.get("REQUIRE_POSTGRES") == "1":
             pytest.fail(_PG_REASON + " (REQUIRE_POSTGRES=1)")
         pytest.skip(_PG_REASON)
-    name = "t_" + uuid.uuid4().hex[:12]
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {name}"))
-    yield f"{PG_URL}?options=-csearch_path%3D{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP SCHEMA {name} CASCADE"))
+    name = postgres_schemas.pop() if postgres_schemas and not empty else None
+    if name is None:
+        name = "t_" + uuid.uuid4().hex[:12]
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE SCHEMA {name}"))
+    url = f"{PG_URL}?options=-csearch_path%3D{name}"
+    if not empty:
+        engine = make_engine(url)
+        schema.ensure_current(engine)  # at head already for a schema used before: no work
+        engine.dispose()
+    yield url
+    if not empty and _emptied(admin, name):
+        postgres_schemas.append(name)
+    else:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {name} CASCADE"))
     admin.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _no_threads_left():
+    """End the SQLite checkpoint and writer-gate threads each test's databases started."""
+    yield
+    for path in list(database._GATES):
+        database._GATES.pop(path).stop()
 
 
 def survey_folder(tmp_path, **files: str):
@@ -102,7 +211,7 @@ def app(config):
     """The app on a fresh database."""
     app = create_app(config)
     yield app
-    app.extensions["survey_service"].engine.dispose()
+    app.extensions["survey_service"].close()
 
 
 @pytest.fixture
@@ -117,7 +226,7 @@ def make_client(config):
 
     yield make
     for made in apps:
-        made.extensions["survey_service"].engine.dispose()
+        made.extensions["survey_service"].close()
 
 
 @pytest.fixture

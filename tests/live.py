@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import re
@@ -51,14 +52,22 @@ def start_process(args: list[str], settings: dict[str, str], log: Path) -> subpr
 
 
 def stop(process: subprocess.Popen) -> None:
-    """Stop a gunicorn master and wait for it; kill it if it lingers."""
+    """Stop a gunicorn master and wait for it; kill it, and any worker left, if it lingers.
+
+    A master killed outright leaves its workers serving: they are killed too,
+    so that no test leaves a server behind.
+    """
     if process.poll() is None:
         process.send_signal(signal.SIGQUIT)  # quick shutdown: the tests' requests are done
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
+            workers = children(process.pid)
             process.kill()
             process.wait()
+            for pid in workers:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
 
 
 def listening_port(process: subprocess.Popen, log: Path, timeout: float = 20) -> int:

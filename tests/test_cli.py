@@ -37,6 +37,7 @@ def export(runner, survey_id: str, *args: str) -> list[dict]:
     return list(csv.DictReader(io.StringIO(result.output)))
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 def test_check_passes_on_the_examples_with_their_costs(runner):
     result = runner.invoke(args=["surveys", "check"])
     assert result.exit_code == 0, result.output
@@ -45,6 +46,7 @@ def test_check_passes_on_the_examples_with_their_costs(runner):
     assert "segments per message" in result.output
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 def test_check_shows_paths_relative_to_the_current_folder(runner, surveys_dir, monkeypatch):
     (surveys_dir / "broken.yaml").write_text("questions: 3\n")
     monkeypatch.chdir(surveys_dir.parent)
@@ -56,6 +58,7 @@ def test_check_shows_paths_relative_to_the_current_folder(runner, surveys_dir, m
 NEWCOMER = "keywords: [CITY]\nquestions:\n  - {id: q, type: text, text: Hi}\n"
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 def test_check_of_one_new_file_reports_its_conflict_with_the_folder(runner, tmp_path):
     new = tmp_path / "a-new.yaml"  # outside the folder, and its name sorts first
     new.write_text(NEWCOMER)
@@ -79,6 +82,7 @@ questions:
 """
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 def test_check_warns_without_failing(runner, surveys_dir):
     (surveys_dir / "warned.yaml").write_text(WARNED)
     result = runner.invoke(args=["surveys", "check", str(surveys_dir / "warned.yaml")])
@@ -102,6 +106,7 @@ def test_check_warns_without_failing(runner, surveys_dir):
     ]
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 @pytest.mark.parametrize(("limit", "code"), [("1", 1), ("4", 0)])  # Spanish help: 3 in UCS-2
 def test_check_max_segments(runner, limit, code):
     result = runner.invoke(args=["surveys", "check", "--max-segments", limit])
@@ -110,6 +115,7 @@ def test_check_max_segments(runner, limit, code):
     assert bool(over) == bool(code)
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 def test_check_json_is_the_documented_document(runner, surveys_dir):
     (surveys_dir / "broken.yaml").write_text("questions: 3\n")
     result = runner.invoke(args=["surveys", "check", "--json"])
@@ -143,6 +149,7 @@ questions:
 """
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 def test_check_reports_every_problem_with_file_and_line(runner, surveys_dir):
     path = surveys_dir / "broken.yaml"
     path.write_text(BROKEN)
@@ -315,12 +322,14 @@ def our_commands(app) -> list[tuple[str, click.Command]]:
     return found
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 def test_each_summary_fits_on_its_line(app):
     for name, command in our_commands(app):
         summary = command.get_short_help_str(limit=80 - 6 - len("simulate"))
         assert summary and not summary.endswith("..."), name
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 def test_each_option_has_help_with_its_default(app):
     for name, command in our_commands(app):
         for option in (p for p in command.params if isinstance(p, click.Option)):
@@ -331,6 +340,7 @@ def test_each_option_has_help_with_its_default(app):
             assert shown or not valued, f"{name} {option.opts}: say its default"
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 def test_survey_arguments_are_named_survey_everywhere(app):
     names = {
         argument.make_metavar(click.Context(command))
@@ -341,6 +351,7 @@ def test_survey_arguments_are_named_survey_everywhere(app):
     assert names == {"SURVEY"}
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 def test_check_refuses_a_message_twilio_cannot_send(runner, surveys_dir):
     long_text = "word " * 340  # 1,700 characters
     (surveys_dir / "long.yaml").write_text(
@@ -352,6 +363,7 @@ def test_check_refuses_a_message_twilio_cannot_send(runner, surveys_dir):
     assert "characters long at its worst; Twilio takes at most 1,600" in result.output
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 def test_check_runs_without_a_database(config, tmp_path):
     app = create_app(config | {"DATABASE_URL": f"sqlite:///{tmp_path / 'no' / 'such.sqlite3'}"})
     result = app.test_cli_runner().invoke(args=["surveys", "check"])

@@ -96,6 +96,7 @@ BOMBS = {
 }
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 @pytest.mark.parametrize(("text", "line", "message"), BOMBS.values(), ids=BOMBS.keys())
 def test_each_bomb_is_refused_by_check_with_its_line(app, tmp_path, text, line, message):
     path = tmp_path / "bomb.yaml"
@@ -163,6 +164,7 @@ def test_smart_encoding_is_counted_in_the_length_it_sends(tmp_path):
     assert "help next can be 1,795 characters long" in str(refused.value)  # 1,682 and help
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 def test_a_file_over_1_mb_is_refused(app, tmp_path):
     path = tmp_path / "big.yaml"
     path.write_text(survey_with("Hi") + "# padding\n" * 100_001)

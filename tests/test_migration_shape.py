@@ -19,6 +19,9 @@ from storage import schema
 from storage.db import make_engine
 from web import create_app
 
+# Each test builds its database from an older revision: start from an empty one.
+pytestmark = pytest.mark.empty_database
+
 # The release before the session shape: whatever revision 0007 follows.
 PREVIOUS = ScriptDirectory.from_config(schema._config()).get_revision("0007").down_revision
 SOURCE = """\

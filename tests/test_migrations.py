@@ -16,6 +16,8 @@ from storage.db import make_engine
 from storage.models import Answer, Contact, InboundMessage, SurveySession, SurveyVersion
 from web import serving_app
 
+# Each test builds its database from an older revision: start from an empty one.
+pytestmark = pytest.mark.empty_database
 FIRST = "0001"
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 OLD_TABLES = [Contact, SurveyVersion, SurveySession, Answer, InboundMessage]

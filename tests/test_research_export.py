@@ -19,12 +19,15 @@ from datetime import date, datetime
 import pandas
 import pyreadstat
 import pytest
+from sqlalchemy import text
+from test_export import AUTH
 from test_studio import sign_in
 
+from bot.loader import load_survey
 from conftest import saved, survey_folder
 from service import Inbound
+from storage import floip, research
 
-AUTH = {"Authorization": "Bearer admin-secret"}
 LONG_ID = "people_living_in_your_household_today"  # 37 characters: Stata allows 32
 STUDY = """\
 id: study
@@ -233,7 +236,9 @@ def test_variable_labels_are_the_default_language_texts_untouched(app, answered,
 
 
 def test_names_are_valid_for_stata_and_unique(app, answered, tmp_path):
-    _, meta = pyreadstat.read_dta(str(written(app, tmp_path, "stata", "study.dta")))
+    path = written(app, tmp_path, "stata", "study.dta")
+    assert path.read_bytes().startswith(b"<stata_dta><header><release>118<")  # Stata 14+
+    _, meta = pyreadstat.read_dta(str(path))
     assert LONG_ID[:32] in meta.column_names
     for name in meta.column_names:
         assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,31}", name), name
@@ -382,6 +387,35 @@ def test_older_choice_values_stay_valid_responses(app, answered, tmp_path):
     assert fruit["type_options"]["choices"] == ["pear", "apple", "kiwi", "plum"]
 
 
+def test_shuffled_choices_are_in_the_rows_metadata(app, answered, tmp_path):
+    shown = {"questions": [], "choices": {"fruit": ["kiwi", "apple", "pear"]}}
+    engine = app.extensions["survey_service"].engine
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE survey_session SET orders = :orders WHERE id = 3"),
+            {"orders": json.dumps(shown)},
+        )
+    _, rows = package(written(app, tmp_path, "floip", "study.zip"))
+    metadata = {(row[5]["session_id"], row[3]): row[5] for row in rows}
+    assert metadata[3, "fruit"] == {"session_id": 3, "choice_order": ["kiwi", "apple", "pear"]}
+    assert metadata[3, "picks"] == {"session_id": 3}  # not shuffled for this session
+    assert metadata[1, "fruit"] == {"session_id": 1}
+
+
+def test_the_package_id_lasts_while_versions_only_add_questions():
+    first = load_survey(STUDY.encode(), "study.yaml")
+    added = load_survey((STUDY + SIZE).encode(), "study.yaml")
+    changed = load_survey((STUDY + SIZE).replace("From 0 to 10?", "0 to 10?").encode(), "x.yaml")
+    key = b"k" * 32
+    ids = [
+        floip.package_id(key, "study", floip.lineage_start(newest_first))
+        for newest_first in ([first], [added, first], [changed, added, first])
+    ]
+    assert ids[0] == ids[1] != ids[2]
+    assert all(uuid.UUID(made).version == 4 for made in ids)
+    assert floip.package_id(b"other key" * 4, "study", first) != ids[0]  # another installation
+
+
 def test_the_package_id_is_stable_and_hashes_are_the_csvs(app, answered, tmp_path):
     first, _ = package(written(app, tmp_path, "floip", "one.zip"))
     again, rows = package(written(app, tmp_path, "floip", "two"))
@@ -513,3 +547,38 @@ def test_studio_links_to_every_export_with_the_filters(client, answered):
     page = client.get("/studio/surveys/study?status=completed").get_data(as_text=True)
     for extension in ("csv", "sav", "dta", "zip", "md"):
         assert f"/surveys/study/export.{extension}?status=completed" in page, extension
+
+
+# -- names and codes, as pure functions ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("columns", "spss", "stata"),
+    [
+        (["in", "with", "long"], ["in", "with_", "long"], ["in_", "with_", "long_"]),
+        (["picks.Café", "2nd"], ["picks_Cafe", "v2nd"], ["picks_Cafe", "v2nd"]),
+        (["a" * 40, "a" * 40 + "b"], ["a" * 40, "a" * 40 + "b"], ["a" * 32, "a" * 30 + "_2"]),
+        (["Q", "q"], ["Q", "q_2"], ["Q", "q"]),  # SPSS does not tell case apart
+        (["t.x", "t_x"], ["t_x", "t_x_2"], ["t_x", "t_x_2"]),
+    ],
+)
+def test_names_are_valid_and_unique_per_format(columns, spss, stata):
+    assert research.unique_names(columns, research.SPSS) == spss
+    assert research.unique_names(columns, research.STATA) == stata
+
+
+@pytest.mark.parametrize(
+    ("values", "codes"),
+    [
+        (["a", "b", "c"], {"a": 1, "b": 2, "c": 3}),
+        (["5", "10", "other"], {"5": 5, "10": 10, "other": 1}),
+        (["1", "x", "2", "y"], {"1": 1, "2": 2, "x": 3, "y": 4}),
+    ],
+)
+def test_choice_codes(values, codes):
+    assert research.choice_codes(values) == codes
+
+
+def test_labels_are_cut_without_splitting_a_character():
+    assert research.cut("¿Qué?\n tal", 100) == "¿Qué? tal"
+    assert research.cut("é" * 50, 81) == "é" * 40  # 80 bytes: the 41st would be split

@@ -76,6 +76,7 @@ def test_a_signed_message_is_answered(client, app):
     assert stored(app)["inbound_message"] == 1
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 @pytest.mark.parametrize("form, signature", FORGERIES.values(), ids=FORGERIES.keys())
 def test_forged_messages_are_refused_and_logged(client, app, caplog, form, signature):
     response = post(client, "/sms", form, signature)
@@ -92,6 +93,7 @@ def test_status_callbacks_are_verified_too(client, signed):
     assert post(client, "/sms/status", STATUS, signature).status_code == (204 if signed else 403)
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 def test_shared_key_signatures_are_refused_with_the_reason(client, caplog):
     headers = {"X-Twilio-Webhooks-Signature-Settings": "key=KS1,algorithm=HMAC_SHA256"}
     assert post(client, "/sms", MESSAGE, "c2hhMjU2", **headers).status_code == 403
@@ -136,6 +138,7 @@ def test_trusted_proxies_give_the_url_twilio_called(make_client):
     assert post(client, "/sms", MESSAGE, sign(URL, MESSAGE), **FORWARDED).status_code == 200
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 def test_trusted_proxies_must_be_a_number(make_client):
     with pytest.raises(ValueError, match="TRUSTED_PROXIES"):
         make_client(TRUSTED_PROXIES="yes")
@@ -280,6 +283,7 @@ def test_edge_cases_of_valid_input_are_answered(client, app, body):
     assert stored(app)["inbound_message"] == 1
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
 def test_other_methods_are_not_allowed(client, method):
     assert client.open("/sms", method=method).status_code == 405

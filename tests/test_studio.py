@@ -49,6 +49,7 @@ def send(client, path: str, **fields):
     return client.post(path, data={"csrf": token, **fields})
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 @pytest.mark.parametrize("path", PAGES)
 def test_pages_send_strangers_to_the_login(client, path):
     response = client.get(path)
@@ -56,6 +57,7 @@ def test_pages_send_strangers_to_the_login(client, path):
     assert response.location.startswith("/studio/login?next=")
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 @pytest.mark.parametrize("path", [API, EXPORT])
 def test_data_needs_the_token_or_a_session(client, path):
     assert client.get(path).status_code == 401
@@ -65,6 +67,7 @@ def test_data_needs_the_token_or_a_session(client, path):
     )
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 @pytest.mark.parametrize("path", [*PAGES, "/studio/login", API])
 def test_the_studio_is_off_without_a_token(make_client, path):
     assert make_client(ADMIN_TOKEN=None).get(path).status_code == 404
@@ -78,6 +81,7 @@ def test_a_session_opens_every_page_and_the_data(studio, path):
 @pytest.mark.parametrize(
     ("public_url", "secure"), [("https://survey.example.org", True), ("http://10.0.0.5", False)]
 )
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 def test_the_cookie_is_httponly_lax_and_secure_on_https(make_client, public_url, secure):
     response = sign_in(make_client(PUBLIC_URL=public_url))
     cookie = response.headers["Set-Cookie"]
@@ -139,6 +143,7 @@ def test_a_new_admin_token_ends_old_sessions(studio, app):
         ("https://evil.example.com/", "/studio/"),
     ],
 )
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 def test_signing_in_goes_back_only_to_a_studio_page(client, target, landing):
     form = client.get("/studio/login").get_data(as_text=True)
     data = {"csrf": csrf_of(form), "token": "admin-secret-token"}

@@ -81,6 +81,7 @@ BAD_FORMS = {
 }
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 @pytest.mark.parametrize("changes", BAD_FORMS.values(), ids=BAD_FORMS.keys())
 def test_parameters_not_in_twilios_form_get_400(sms, app, changes):
     form = CAPTURED | {"MessageSid": message_sid(str(changes))} | changes
@@ -95,6 +96,7 @@ def test_twilios_own_forms_are_answered(sms, sid):
     assert sms.send(PHONE, "FEEDBACK", sid=sid, AccountSid=ACCOUNT, NumMedia="10")
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 def test_another_account_is_refused_when_the_account_is_set(app, sms):
     app.config["TWILIO_ACCOUNT_SID"] = ours = "AC" + "b" * 32
     assert sms.post(CAPTURED).status_code == 400
@@ -121,6 +123,7 @@ def status(sms, **changes):
         {"MessageSid": "SMsent"},
     ],
 )
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 def test_status_callbacks_out_of_twilios_form_get_400(sms, changes):
     response = status(sms, **changes)
     assert response.status_code == 400, response.get_data(as_text=True)
@@ -144,6 +147,7 @@ def chunked(client, body: bytes):
     )
 
 
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
 def test_a_chunked_body_over_the_limit_gets_413(client, app):
     app.config["TWILIO_VALIDATE"] = "false"  # what is cut off could not be signed anyway
     body = b"From=%2B15558880101&Body=hi&MessageSid=" + message_sid("big").encode()

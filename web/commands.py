@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.checking import check_report, over_segments
 from bot.cost import as_json, format_costs
+from bot.design import count_of
 from bot.model import COMPLETED, OPEN, STATUSES
 from bot.survey_schema import MODELINE, SCHEMA_FILE, survey_schema
 from service import RESEARCH, Inbound, Service, StoredClaims, UnknownSurvey
@@ -173,7 +174,8 @@ def list_surveys(include_tests: bool) -> None:
                 idle_before=survey.idle_before(now),
                 include_tests=include_tests,
             )
-            click.echo(_summary(survey, counts, retired=survey in retired))
+            line = _summary(survey, counts, retired=survey in retired)
+            click.echo(line + _standing(service.standing(survey)))
     for problem in service.catalog.problems():
         click.echo(f"not served: {problem}", err=True)
 
@@ -189,6 +191,14 @@ def _summary(survey, counts: dict[str, int], retired: bool) -> str:
     return (
         f"{what} | languages: {', '.join(survey.languages)} | "
         f"{len(survey.questions)} questions | version {survey.version} | {_sessions(counts)}"
+    )
+
+
+def _standing(rows: list[tuple[str, int, int]]) -> str:
+    """` | target 3/400 | quota answers.gender == 'f' 2/2 full`: what a study still wants."""
+    return "".join(
+        f" | {what if what == 'target' else 'quota ' + what} {count_of(count, wanted)}"
+        for what, count, wanted in rows
     )
 
 
@@ -219,20 +229,28 @@ OPTED_OUT_NOTE = "[{phone} is opted out: type START to opt in again. Ctrl-D to l
     metavar="CODE",
     help="The language to answer in, one of the survey's.  [default: its first]",
 )
-def simulate(survey: str, phone: str, language: str | None) -> None:
+@click.option(
+    "--arm",
+    metavar="ID",
+    help="The study arm to take, one of the survey's arms.  [default: drawn at random]",
+)
+def simulate(survey: str, phone: str, language: str | None, arm: str | None) -> None:
     """Answer a survey in the terminal; its sessions are test sessions."""
     service, found = current_service(), served_survey(survey)
     _refuse_real_number(service, phone)
     if language is not None and language not in found.languages:
         languages = ", ".join(found.languages)
         raise click.UsageError(f"Survey {found.id!r} has no language {language!r} ({languages}).")
+    if arm is not None and arm not in (ids := [a.id for a in found.arms]):
+        arms = ", ".join(ids) or "it has none"
+        raise click.UsageError(f"Survey {found.id!r} has no arm {arm!r} ({arms}).")
     click.echo(f"[{found.name}: you are {phone}, a test number. Ctrl-D to leave.]")
     if service.situation(phone).opted_out:
         click.echo(OPTED_OUT_NOTE.format(phone=phone))
     else:
         with database.locked(service.engine, phone) as conn:
             effects, _ = service.start(
-                conn, phone, found, datetime.now(UTC), test=True, language=language
+                conn, phone, found, datetime.now(UTC), test=True, language=language, arm=arm
             )
         _say(effects.reply)
     _converse(service, phone, found)

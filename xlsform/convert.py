@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from pyxform.errors import PyXFormError
 from pyxform.question_type_dictionary import QUESTION_TYPE_DICT
 from pyxform.xls2json_backends import SupportedFileTypes, get_xlsform
 
+from bot.catalog import load_file
 from bot.loader import (
     QUESTION_ID,
     RESERVED_IDS,
@@ -21,11 +23,21 @@ from bot.loader import (
     SurveyError,
     Yaml12Loader,
     choice_key,
-    load_survey,
 )
 from bot.model import COMMAND_WORDS
 from xlsform.languages import language_code
-from xlsform.xpath import Binary, Call, Ref, Scope, Str, XPathError, parse, translate
+from xlsform.xpath import (
+    MAX_DIGITS,
+    XPATH_NUMBER,
+    Binary,
+    Call,
+    Ref,
+    Scope,
+    Str,
+    XPathError,
+    parse,
+    translate,
+)
 
 FORM_SUFFIXES = tuple(t.value for t in SupportedFileTypes)
 # The export's own columns (SPEC 5): a question may not take their names.
@@ -128,6 +140,8 @@ MEDIA_COLUMNS = ("image", "big-image", "audio", "video")
 RANGE_DEFAULTS = {"start": "1", "end": "10", "step": "1"}  # pyxform's
 REFERENCE = re.compile(r"\$\{\s*([^}\s]*)\s*\}")
 JINJA_OPENERS = re.compile(r"\{(?=[{%#])")  # `{{`, `{%`, `{#` in a label are its own text
+MAX_CELL = 10_000  # characters of one cell: a message is at most 1,600
+MAX_FORM_BYTES = 10_000_000  # a form's file, and an .xlsx's contents unpacked
 
 
 @dataclass(frozen=True)
@@ -164,8 +178,8 @@ def import_form(path: str | Path) -> Imported:
     path = Path(path)
     survey, warnings = convert(read_form(path), path.stem)
     text = to_yaml(survey, path.name)
-    try:
-        load_survey(text.encode(), f"{survey['id']}.yaml")
+    try:  # as the bot will load it: the size first, then everything else
+        load_file(text.encode(), f"{survey['id']}.yaml")
     except SurveyError as err:  # never write a file the bot refuses
         problems = "; ".join(f"line {p.line}: {p.message}" for p in err.problems)
         message = f"the survey made from {path.name} would not load ({problems})"
@@ -179,6 +193,7 @@ def read_form(path: Path) -> dict[str, list[dict[str, str]]]:
         raise FormError(f"{path}: not an XLSForm (use {', '.join(FORM_SUFFIXES)})")
     if not path.is_file():  # pyxform would read the path itself as a form
         raise FormError(f"{path}: no such file")
+    _within_size(path)
     try:
         data = get_xlsform(str(path), file_type=path.suffix.lower())
     except (PyXFormError, OSError, ValueError) as err:
@@ -188,6 +203,19 @@ def read_form(path: Path) -> dict[str, list[dict[str, str]]]:
         raise FormError(f"{path}: has no survey sheet")
     sheets = ("survey", "choices", "settings")
     return {name: [dict(row) for row in getattr(data, name) or ()] for name in sheets}
+
+
+def _within_size(path: Path) -> None:
+    """FormError for a form over MAX_FORM_BYTES, on disk or (a workbook) unpacked."""
+    size = path.stat().st_size
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as packed:
+                size = max(size, sum(member.file_size for member in packed.infolist()))
+        except (zipfile.BadZipFile, OSError):
+            pass  # pyxform says what is wrong with it
+    if size > MAX_FORM_BYTES:
+        raise FormError(f"{path}: over {MAX_FORM_BYTES:,} bytes, too big for a survey")
 
 
 # -- reading rows --------------------------------------------------------------------------
@@ -207,11 +235,17 @@ class Row:
 
 
 def rows_of(book: dict, sheet: str) -> list[Row]:
-    """The non-empty rows of a sheet; row 1 is the header, so data starts at row 2."""
+    """The non-empty rows of a sheet; row 1 is the header, so data starts at row 2.
+
+    FormError for a cell over MAX_CELL characters: no survey text is that long.
+    """
     found = []
     for index, cells in enumerate(book.get(sheet, ())):
         if cells:
-            found.append(Row(sheet, index + 2, {_column(k): str(v) for k, v in cells.items()}))
+            row = Row(sheet, index + 2, {_column(k): str(v) for k, v in cells.items()})
+            if any(len(value) > MAX_CELL for value in row.cells.values()):
+                raise FormError(f"{sheet} row {row.number}: a cell over {MAX_CELL:,} characters")
+            found.append(row)
     return found
 
 
@@ -271,6 +305,24 @@ class _Converter:
     languages: list[str] = field(default_factory=list)
     columns: dict[str, str | None] = field(default_factory=dict)  # column language -> code
     left_out: dict[str, Row] = field(default_factory=dict)  # names of rows left out
+    _rows: dict[str, list[Row]] = field(default_factory=dict)  # each sheet's rows, read once
+    _lists: dict[str, list[Row]] | None = None  # choice rows by list name
+    # The ids (by form name) and types of the questions read so far, for groups' conditions.
+    before: tuple[dict, dict] = field(default_factory=lambda: ({}, {}))
+
+    def rows(self, sheet: str) -> list[Row]:
+        """A sheet's rows, read once: every lookup after the first is linear, not the sheet."""
+        if sheet not in self._rows:
+            self._rows[sheet] = rows_of(self.book, sheet)
+        return self._rows[sheet]
+
+    def choice_rows(self, list_name: str) -> list[Row]:
+        """The rows of one choice list, from an index made once."""
+        if self._lists is None:
+            self._lists = {}
+            for row in self.rows("choices"):
+                self._lists.setdefault(row.get("list_name"), []).append(row)
+        return self._lists.get(list_name, [])
 
     def warn(self, row: Row | tuple[str, int], message: str) -> None:
         """Record a warning at a row (or at a sheet and row number)."""
@@ -281,7 +333,7 @@ class _Converter:
 
     def settings(self, fallback_id: str) -> dict[str, Any]:
         """id, title and keywords from the settings sheet; the languages in use."""
-        rows = rows_of(self.book, "settings")
+        rows = self.rows("settings")
         setting = rows[0] if rows else Row("settings", 2, {})
         self.check_setting_columns(setting)
         survey: dict[str, Any] = {"id": self.survey_id(setting, fallback_id)}
@@ -358,7 +410,7 @@ class _Converter:
 
     def has_plain(self, column: str) -> bool:
         """Whether a column without a language holds anything on the survey sheet."""
-        return any(row.get(column) for row in rows_of(self.book, "survey"))
+        return any(row.get(column) for row in self.rows("survey"))
 
     # texts ------------------------------------------------------------------------------
 
@@ -386,7 +438,7 @@ class _Converter:
 
     def template(self, row: Row, source: str, ids: dict[str, str]) -> str:
         """A label as a survey text: `${x}` -> `{{ answers.x }}`, Jinja's own marks kept."""
-        escaped = JINJA_OPENERS.sub("{{ '{' }}", source)
+        escaped = _as_text(source)
 
         def answer(match: re.Match) -> str:
             if match[1] in ids:
@@ -406,12 +458,14 @@ class _Converter:
 
     def questions(self) -> list[dict[str, Any]]:
         """Every question an SMS can ask, in order, groups flattened."""
-        found = self.rows_to_questions(rows_of(self.book, "survey"))
+        found = self.rows_to_questions(self.rows("survey"))
         ids: dict[str, str] = {}
         types: dict[str, str] = {}
         made = []
         for item in found:
-            question = self.question(item, Scope(dict(ids), dict(types)), ids)
+            # The live maps, not copies (quadratic in rows): a condition is translated
+            # at once, while they hold only the questions before this one.
+            question = self.question(item, Scope(ids, types), ids)
             if question is not None:
                 made.append(question)
                 if item.type != "note":
@@ -426,6 +480,7 @@ class _Converter:
         repeat: list[Row] = []  # the open repeat's rows, its begin_repeat first
         depth = 0
         taken: set[str] = set()
+        self.before = ({}, {})
         for row in rows:
             kind = self.kind(row)
             if repeat:
@@ -441,6 +496,9 @@ class _Converter:
             elif kind in TYPES:
                 name = self.question_id(row, taken)
                 found.append(_Question(row, TYPES[kind], name, tuple(groups)))
+                self.before[1][name] = TYPES[kind]
+                if TYPES[kind] != "note":
+                    self.before[0][row.get("name")] = name
             else:
                 self.left_out_row(row, self.why_left_out(kind, row))
         if repeat:  # a repeat never closed runs to the end of the sheet
@@ -463,10 +521,8 @@ class _Converter:
             else:
                 self.warn(row, "end_group without a begin_group; ignored")
             return
-        ids = {q.row.get("name"): q.id for q in found if q.type != "note"}
-        types = {q.id: q.type for q in found}
         asked = "the group's questions are asked whatever the answers"
-        groups.append(self.condition(row, "relevant", Scope(ids, types), asked))
+        groups.append(self.condition(row, "relevant", Scope(*self.before), asked))
 
     def kind(self, row: Row) -> str:
         """The row's type, in one spelling: `select one from x` -> `select_one`."""
@@ -582,13 +638,22 @@ class _Converter:
             found.update(bounds)
         elif translated := self.condition(row, "constraint", scope, "any reply is accepted"):
             found["constraint"] = translated
-        if found and (error := self.text(self.texts(row, "constraint_message"))):
+        messages = {
+            code: _as_text(text) for code, text in self.texts(row, "constraint_message").items()
+        }
+        if found and (error := self.text(messages)):
             found["error"] = error
         return found
 
     def range(self, row: Row) -> dict[str, Any]:
         """min and max of a range's scale from its parameters (pyxform's defaults otherwise)."""
         given = dict(re.findall(r"(\w+)\s*=\s*([-\d.]+)", row.get("parameters")))
+        for name, number in list(given.items()):
+            if sum(c.isdigit() for c in number) > MAX_DIGITS or not XPATH_NUMBER.fullmatch(number):
+                self.warn(
+                    row, f"{name}={number[:20]} is not a number of at most {MAX_DIGITS} digits"
+                )
+                del given[name]
         params = RANGE_DEFAULTS | given
         low, high = float(params["start"]), float(params["end"])
         if params["step"] not in ("1", "1.0"):
@@ -605,7 +670,7 @@ class _Converter:
         _, list_name, or_other = parse_type(row.get("type"))
         if or_other:
             self.warn(row, "or_other is left out: add an Other choice and a text question")
-        rows = [r for r in rows_of(self.book, "choices") if r.get("list_name") == list_name]
+        rows = self.choice_rows(list_name)
         if not rows:
             self.left_out_row(row, f'its choice list "{list_name}" is not on the choices sheet')
             return None
@@ -681,6 +746,11 @@ def _same(earlier, labels: dict, value: str) -> bool:
     return earlier["value"] == value and old == labels
 
 
+def _as_text(source: str) -> str:
+    """Imported text as a survey template that shows it as it is: Jinja's marks escaped."""
+    return JINJA_OPENERS.sub("{{ '{' }}", source)
+
+
 def _bracket_or(condition: str, joined: int) -> str:
     """A condition to be joined with `and`: bracketed when it holds an `or`."""
     return f"({condition})" if joined > 1 and " or " in condition else condition
@@ -743,8 +813,11 @@ class _Flow(dict):
 _RESOLVER = Yaml12Loader("")  # how the bot will read a plain scalar back
 
 
-class _Dumper(yaml.SafeDumper):
-    """Writes survey files as an author would: texts readable, choices on one line each."""
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):
+    """Writes survey files as an author would: texts readable, choices on one line each.
+
+    libyaml's emitter where there is one: PyYAML's own took most of an import's time.
+    """
 
 
 def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.Node:

@@ -218,13 +218,38 @@ class _Parser:
         return Call(name, tuple(args))
 
 
+MAX_PARTS = 200  # tokens of one expression: a condition a person writes has far fewer
+MAX_DEPTH = 20  # brackets and minus signs within one another
+MAX_DIGITS = 15  # a number's digits: what a float holds exactly
+
+
 def parse(source: str) -> object:
     """The expression's tree; raise XPathError when it is outside the supported subset."""
-    parser = _Parser(tokenize(source))
+    tokens = tokenize(source)
+    _within_bounds(tokens)
+    parser = _Parser(tokens)
     tree = parser.expression()
     if parser.peek() is not None:
         raise XPathError(f'"{parser.peek().text}"', "is not expected here")
     return tree
+
+
+def _within_bounds(tokens: list[Token]) -> None:
+    """XPathError for an expression too long, nested too deeply, or with a huge number.
+
+    Parsing and the Jinja made from it recurse once per level: far past
+    these a RecursionError would stop the import, or the file would not load.
+    """
+    if len(tokens) > MAX_PARTS:
+        raise XPathError("the expression", f"has more than {MAX_PARTS} parts")
+    depth = minus = 0  # open brackets; minus signs in a row (each may be one more level)
+    for token in tokens:
+        if token.kind == "number" and sum(c.isdigit() for c in token.text) > MAX_DIGITS:
+            raise XPathError(f"{token.text[:20]}...", f"has more than {MAX_DIGITS} digits")
+        depth += {"(": 1, ")": -1}.get(token.text, 0)
+        minus = minus + 1 if token.text == "-" else 0
+        if depth + minus > MAX_DEPTH:
+            raise XPathError("the expression", f"is nested more than {MAX_DEPTH} deep")
 
 
 def references(source: str) -> list[str]:

@@ -1,0 +1,237 @@
+"""Quotas, targets, arms and random order, end to end through the webhook (SPEC 12)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections import Counter
+
+import pytest
+from sqlalchemy import text
+from test_integrity import at_once
+
+from conftest import saved, survey_folder
+from live import Sender, gunicorn, server_settings
+
+STUDY = textwrap.dedent(
+    """\
+    id: study
+    keywords: [STUDY]
+    target: 6
+    quotas:
+      - {when: "answers.gender == 'f'", target: 2}
+    quota_full: Enough women already, thank you!
+    closed: The study is closed.
+    arms:
+      - {id: short, weight: 1}
+      - {id: long, weight: 3}
+    shuffle: [[q1, q2, q3]]
+    questions:
+      - id: gender
+        type: choice
+        text: "Gender? ({{ arm }})"
+        choices: [{label: Female, value: f}, {label: Male, value: m}]
+      - id: brand
+        type: choice
+        text: Brand?
+        shuffle_choices: true
+        choices:
+          - Acme Foods
+          - Bolt Drinks
+          - Crest Water
+          - {label: None of these, value: none, fixed: true}
+      - {id: q1, type: text, text: One?}
+      - {id: q2, type: text, text: Two?}
+      - {id: q3, type: text, text: Three?}
+    outro: Done.
+    """
+)
+
+
+@pytest.fixture
+def surveys_dir(tmp_path):
+    """Only the study."""
+    return survey_folder(tmp_path, study=STUDY)
+
+
+def session(app, phone: str) -> dict:
+    """The latest session of a number, as stored."""
+    engine = app.extensions["survey_service"].engine
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT status, state, arm, orders, answers FROM survey_session "
+                "WHERE phone = :p ORDER BY id DESC LIMIT 1"
+            ),
+            {"p": phone},
+        ).one()
+    return dict(row._mapping)
+
+
+def answers(app, phone: str) -> dict:
+    """The latest session's answers."""
+    return json.loads(session(app, phone)["answers"])
+
+
+def counts(app) -> dict[str, int]:
+    """The study's counts by key."""
+    engine = app.extensions["survey_service"].engine
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT key, completes FROM quota_count")).all()
+    return dict(rows)
+
+
+def shown_brands(reply: str) -> list[str]:
+    """The brand choices as numbered in a reply."""
+    return [line.split(". ", 1)[1] for line in reply.splitlines() if line[:1].isdigit()]
+
+
+def complete(sms, phone: str, gender: str) -> str:
+    """Answer the whole study; the last reply."""
+    sms.send(phone, "STUDY")
+    reply = sms.send(phone, gender)
+    for body in ("1", "x", "y", "z"):
+        if reply in ("Enough women already, thank you!",):
+            return reply
+        reply = sms.send(phone, body)
+    return reply
+
+
+def test_a_full_quota_ends_a_respondent_at_the_answer_that_puts_them_in_it(app, sms):
+    assert complete(sms, "+15550000001", "1") == "Done."
+    assert complete(sms, "+15550000002", "1") == "Done."
+    assert counts(app) == {"": 2, "answers.gender == 'f'": 2}
+    sms.send("+15550000003", "STUDY")
+    assert sms.send("+15550000003", "1") == "Enough women already, thank you!"
+    assert session(app, "+15550000003")["status"] == "completed"
+    assert complete(sms, "+15550000004", "2") == "Done."  # men are still wanted
+    assert counts(app) == {"": 3, "answers.gender == 'f'": 2}
+
+
+def test_the_target_closes_the_survey_but_open_sessions_may_finish(app, sms):
+    for i in range(5):
+        assert complete(sms, f"+1555000010{i}", "2") == "Done."
+    sms.send("+15550000200", "STUDY")  # open before the sixth complete
+    assert complete(sms, "+15550000106", "2") == "Done."
+    assert sms.send("+15550000300", "STUDY") == "The study is closed."
+    assert sms.send("+15550000100", "RESTART") == "The study is closed."
+    reply = sms.send("+15550000200", "2")  # still finishing: the target may be passed
+    assert reply.startswith("Brand?")
+
+
+def test_arms_come_in_exact_blocks_and_a_case_keeps_its_arm(app, sms):
+    arms = []
+    for i in range(8):
+        reply = sms.send(f"+155500004{i:02d}", "STUDY")
+        arms.append(reply.split("(")[1].split(")")[0])  # the text shows {{ arm }}
+    assert Counter(arms[:4]) == Counter(arms[4:]) == {"short": 1, "long": 3}
+    phone = "+15550000400"
+    assert sms.send(phone, "RESTART").startswith(f"Gender? ({arms[0]})")
+    assert session(app, phone)["arm"] == arms[0]
+
+
+def test_numbers_mean_the_choices_shown_under_back_reprompts_and_confirmations(app, sms):
+    phone = "+15550000500"
+    sms.send(phone, "STUDY")
+    first = sms.send(phone, "2")
+    shown = shown_brands(first)
+    assert shown[-1] == "None of these" and sorted(shown[:3]) == [
+        "Acme Foods",
+        "Bolt Drinks",
+        "Crest Water",
+    ]
+    assert shown_brands(sms.send(phone, "9")) == shown  # a re-prompt: the same order
+    sms.send(phone, "2")
+    assert shown_brands(sms.send(phone, "BACK")) == shown  # BACK: the same order again
+    sms.send(phone, "3")
+    assert answers(app, phone)["brand"] == shown[2]
+    sms.send(phone, "BACK")
+    near = shown[0][:-1] + "x"  # one letter off: a confirmation, then YES
+    assert sms.send(phone, near) == f'Did you mean "{shown[0]}"? Reply YES or NO.'
+    sms.send(phone, "YES")
+    assert answers(app, phone)["brand"] == shown[0]
+
+
+def test_shuffled_questions_are_asked_in_the_stored_order_and_back_follows_it(app, sms):
+    phone = "+15550000600"
+    sms.send(phone, "STUDY")
+    sms.send(phone, "2")
+    asked = [sms.send(phone, "1")]
+    asked.append(sms.send(phone, "a"))
+    asked.append(sms.send(phone, "b"))
+    order = [{"One?": "q1", "Two?": "q2", "Three?": "q3"}[q] for q in asked]
+    assert sorted(order) == ["q1", "q2", "q3"]
+    assert json.loads(session(app, phone)["orders"])["questions"] == order
+    assert sms.send(phone, "BACK") == asked[1]  # back to the second question asked
+    sms.send(phone, "b2")
+    assert sms.send(phone, "c") == "Done."
+
+
+def test_test_sessions_never_count_toward_a_quota(app, runner_phone="+15550000700"):
+    runner = app.test_cli_runner()
+    for _ in range(3):
+        result = runner.invoke(
+            args=["simulate", "study", "--phone", runner_phone, "--arm", "short"],
+            input="1\n1\nx\ny\nz\n",
+        )
+        assert result.exit_code == 0, result.output
+    assert "(short)" in result.output
+    assert counts(app) == {}
+
+
+@pytest.mark.parametrize("workers", [4])
+def test_thirty_at_the_last_question_of_a_quota_of_five_give_five_completes(
+    database_url, tmp_path, workers
+):
+    folder = tmp_path / "live-surveys"
+    folder.mkdir()
+    saved(
+        folder / "study.yaml",
+        STUDY.replace("target: 6", "target: 100").replace("target: 2}", "target: 5}"),
+    )
+    with gunicorn(server_settings(database_url, folder), tmp_path, workers=workers) as server:
+        sender = Sender(server.port)
+        phones = [f"+155500008{i:02d}" for i in range(30)]
+        for phone in phones:  # everyone up to the last question
+            for body in ("STUDY", "1", "1", "x", "y"):
+                sender.send(phone, body)
+        replies = at_once(30, lambda i: sender.send(phones[i], "z"))
+    texts = Counter(reply.text for reply in replies)
+    assert texts == {"Done.": 5, "Enough women already, thank you!": 25}
+
+
+def test_sixteen_new_cases_over_two_workers_split_four_and_twelve(database_url, tmp_path):
+    folder = tmp_path / "live-surveys"
+    folder.mkdir()
+    saved(folder / "study.yaml", STUDY)
+    with gunicorn(server_settings(database_url, folder), tmp_path, workers=2) as server:
+        sender = Sender(server.port)
+        replies = at_once(16, lambda i: sender.send(f"+155500009{i:02d}", "STUDY"))
+    arms = Counter(reply.text.split("(")[1].split(")")[0] for reply in replies)
+    assert arms == {"short": 4, "long": 12}
+
+
+def test_surveys_list_shows_each_quota_and_the_target_as_count_over_target(app, sms):
+    complete(sms, "+15550001001", "1")
+    complete(sms, "+15550001002", "1")
+    output = app.test_cli_runner().invoke(args=["surveys", "list"]).output
+    assert "| target 2/6 | quota answers.gender == 'f' 2/2 full" in output
+
+
+def test_invite_to_a_closed_survey_sends_nothing_and_says_why(app, sms, tmp_path):
+    for i in range(6):
+        complete(sms, f"+1555000110{i}", "2")
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_text("phone\n+15550001200\n")
+    result = app.test_cli_runner().invoke(args=["invite", "study", str(numbers)])
+    assert result.exit_code == 1
+    assert "Survey 'study' is closed: it has its target of 6 completes" in result.output
+    assert session_count(app, "+15550001200") == 0
+
+
+def session_count(app, phone: str) -> int:
+    """How many sessions a number has."""
+    engine = app.extensions["survey_service"].engine
+    with engine.connect() as conn:
+        query = text("SELECT count(*) FROM survey_session WHERE phone = :p")
+        return conn.execute(query, {"p": phone}).scalar_one()
