@@ -158,16 +158,31 @@ def pool_size(rate: float, duration: float, connections: int) -> int:
     return math.ceil(rate * duration * 1.25 / connections / MESSAGES_PER_RESPONDENT) + 2
 
 
+# Threads per worker for every server of a run; 1: gunicorn's sync workers.
+SERVER_THREADS = {"threads": 1}
+
+
 class Server:
-    """gunicorn with sync workers on 127.0.0.1, started and stopped by the bench."""
+    """gunicorn with sync workers on 127.0.0.1, started and stopped by the bench.
+
+    Every server gets the same settings from the command line and an empty
+    config file: the project's gunicorn.conf.py (gthread, 16 threads) would
+    otherwise apply to the bot alone, which runs from the project's folder,
+    and gunicorn turns sync workers into gthread ones when threads > 1.
+    """
 
     def __init__(self, name: str, target: str, chdir: Path, env: dict, workdir: Path, workers=2):
         self.name, self.port, self.workers = name, free_port(), workers
         self.log_path = workdir / f"{name}.log"
+        config = workdir / "gunicorn-bench.conf.py"
+        config.write_text("# the bench's servers: settings from the command line only\n")
+        threads = SERVER_THREADS["threads"]
         command = [
             str(BIN / "gunicorn"),
+            f"--config={config}",
             f"--workers={workers}",
-            "--worker-class=sync",
+            f"--worker-class={'sync' if threads == 1 else 'gthread'}",
+            f"--threads={threads}",
             f"--bind={HOST}:{self.port}",
             f"--chdir={chdir}",
             "--timeout=120",

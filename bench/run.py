@@ -46,6 +46,7 @@ from common import (
     workdir,
 )
 from loadgen import (
+    SERVER_THREADS,
     Contender,
     Pools,
     alternate,
@@ -62,6 +63,7 @@ from loadgen import (
     servers,
 )
 from loading import add_parser as add_loading
+from outcomes import add_parsers as add_outcomes
 from profiling import profile_command, py_spy, summarise_profile
 from research import add_parser as add_research
 from seeding import (
@@ -498,6 +500,12 @@ def load_options(parser: argparse.ArgumentParser, rounds=3, duration=15, connect
         default=1500,
         help="req/s the pregenerated requests must last for (bot rounds stop when they run out)",
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per worker for both apps (1: sync workers; 16: the project's gthread setup)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -552,6 +560,7 @@ def main(argv: list[str] | None = None) -> int:
 
     add_loading(sub)
     add_research(sub)
+    add_outcomes(sub)
 
     args = parser.parse_args(argv)
     # a SIGTERM (timeout, kill) unwinds like an exception, so every server started is stopped
@@ -565,8 +574,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("wrk is not installed: apt-get install -y wrk")
     if not shutil.which("sqlite3") and args.measure == "export":
         parser.error("sqlite3 is not installed: apt-get install -y sqlite3")
-    if not os.path.exists("/usr/bin/time") and args.measure in ("export", "invite", "research"):
+    if not os.path.exists("/usr/bin/time") and args.measure in (
+        "export",
+        "invite",
+        "research",
+        "worker",
+    ):
         parser.error("GNU time is not installed: apt-get install -y time")
+    SERVER_THREADS["threads"] = getattr(args, "threads", 1)
     return args.run(args)
 
 

@@ -16,12 +16,9 @@ from urllib.parse import urlencode, urlsplit
 import certifi
 import urllib3
 from twilio.base.exceptions import TwilioException
-from twilio.http import HttpClient
-from twilio.http.response import Response
-from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError, HTTPError
 
-from service import CARRIER_OPT_OUT
+from storage.messaging import CARRIER_OPT_OUT
 
 INVALID_CODES = {21211: "invalid number", 21614: "not a mobile number"}
 TRIES = 4  # per message, for 429, 5xx and an unreachable API
@@ -75,13 +72,15 @@ class Twilio:
         )
         if config.get("PUBLIC_URL"):
             self.options["status_callback"] = config["PUBLIC_URL"].rstrip("/") + "/sms/status"
-        self.http = Http(self.api_url, concurrency)
+        self.http = _http_class()(self.api_url, concurrency)
         self._local = threading.local()
 
-    def _client(self) -> Client:
+    def _client(self) -> Client:  # noqa: F821 (twilio.rest, imported on first use)
         """This thread's client, on the shared connection pool."""
         client = getattr(self._local, "client", None)
         if client is None:
+            from twilio.rest import Client
+
             client = Client(self.account_sid, self.auth_token, http_client=self.http)
             client.api.base_url = self.api_url  # Twilio, or a compatible endpoint or test double
             self._local.client = client
@@ -118,76 +117,108 @@ class Twilio:
         return Sent(message.sid, str(message.status))
 
 
-class Http(HttpClient):
-    """twilio's HTTP interface on one urllib3 pool that every sending thread shares.
+def _http_class() -> type:
+    """The `Http` class, made on first use.
 
-    twilio's default client goes through requests, whose per-call work (merging
-    the environment's proxy settings, preparing hooks and cookies) cost more CPU
-    than the rest of a send, and a run is CPU-bound under the GIL. urllib3, which
-    requests itself sits on, is thread-safe, so one pool serves all threads.
+    twilio.http imports requests: a fifth of a second and several MB at the
+    start of every command (`flask export` included) that never sends.
     """
+    global _HTTP
+    if _HTTP is None:
+        from twilio.http import HttpClient
+        from twilio.http.response import Response
 
-    def __init__(self, base_url: str, size: int):
-        super().__init__(logging.getLogger("twilio.http_client"), False, TIMEOUT)
-        options = {
-            "maxsize": size,
-            "retries": False,  # Twilio.send decides what is retried
-            "timeout": urllib3.Timeout(connect=CONNECT_TIMEOUT, read=TIMEOUT),
-            "ca_certs": certifi.where(),  # the certificates requests would use
-        }
-        proxy = _proxy_for(base_url)
-        self.proxied = proxy is not None
-        self._pools: dict = {}  # scheme://host:port -> that host's connection pool
-        self.pool = (
-            urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
-        )
+        class Http(HttpClient):
+            """twilio's HTTP interface on one urllib3 pool that every sending thread shares.
 
-    def request(
-        self,
-        method: str,
-        uri: str,
-        params=None,
-        data=None,
-        headers=None,
-        auth=None,
-        timeout=None,
-        allow_redirects: bool = False,
-    ) -> Response:
-        """One request, as twilio's own client would make it; urllib3's errors pass through."""
-        headers = dict(headers or {})
-        if auth:
-            headers["Authorization"] = "Basic " + b64encode(":".join(auth).encode()).decode()
-        if params:
-            uri += "?" + urlencode(params, doseq=True)
-        body = None
-        if data is not None:
-            json_body = headers.get("Content-Type", "").endswith("json")
-            body = json.dumps(data) if json_body else urlencode(data, doseq=True)
-        pool, target = self._route(uri)
-        answer = pool.urlopen(
-            method.upper(),
-            target,
-            body=body,
-            headers=headers,
-            redirect=allow_redirects,
-            **({"timeout": timeout} if timeout else {}),  # else the pool's connect and read limits
-        )
-        return Response(answer.status, answer.data.decode("utf-8", "replace"), answer.headers)
+            twilio's default client goes through requests, whose per-call work (merging
+            the environment's proxy settings, preparing hooks and cookies) cost more CPU
+            than the rest of a send, and a run is CPU-bound under the GIL. urllib3, which
+            requests itself sits on, is thread-safe, so one pool serves all threads.
+            """
 
-    def _route(self, uri: str):
-        """The pool to send `uri` through, and what to ask it for.
+            def __init__(self, base_url: str, size: int):
+                super().__init__(logging.getLogger("twilio.http_client"), False, TIMEOUT)
+                options = {
+                    "maxsize": size,
+                    "retries": False,  # Twilio.send decides what is retried
+                    "timeout": urllib3.Timeout(connect=CONNECT_TIMEOUT, read=TIMEOUT),
+                    "ca_certs": certifi.where(),  # the certificates requests would use
+                }
+                proxy = _proxy_for(base_url)
+                self.proxied = proxy is not None
+                self._pools: dict = {}  # scheme://host:port -> that host's connection pool
+                self.pool = (
+                    urllib3.ProxyManager(proxy, **options)
+                    if proxy
+                    else urllib3.PoolManager(**options)
+                )
 
-        Without a proxy, the host's own pool and the path: a PoolManager would
-        parse the whole URL again on every request.
-        """
-        slash = uri.find("/", uri.find("//") + 2)
-        if self.proxied or slash < 0:
-            return self.pool, uri
-        origin = uri[:slash]
-        pool = self._pools.get(origin)
-        if pool is None:
-            pool = self._pools.setdefault(origin, self.pool.connection_from_url(origin))
-        return pool, uri[slash:]
+            def request(
+                self,
+                method: str,
+                uri: str,
+                params=None,
+                data=None,
+                headers=None,
+                auth=None,
+                timeout=None,
+                allow_redirects: bool = False,
+            ) -> Response:
+                """One request, as twilio's own client would make it (urllib3's errors pass)."""
+                headers = dict(headers or {})
+                if auth:
+                    headers["Authorization"] = (
+                        "Basic " + b64encode(":".join(auth).encode()).decode()
+                    )
+                if params:
+                    uri += "?" + urlencode(params, doseq=True)
+                body = None
+                if data is not None:
+                    json_body = headers.get("Content-Type", "").endswith("json")
+                    body = json.dumps(data) if json_body else urlencode(data, doseq=True)
+                pool, target = self._route(uri)
+                answer = pool.urlopen(
+                    method.upper(),
+                    target,
+                    body=body,
+                    headers=headers,
+                    redirect=allow_redirects,
+                    **(
+                        {"timeout": timeout} if timeout else {}
+                    ),  # else the pool's connect and read limits
+                )
+                return Response(
+                    answer.status, answer.data.decode("utf-8", "replace"), answer.headers
+                )
+
+            def _route(self, uri: str):
+                """The pool to send `uri` through, and what to ask it for.
+
+                Without a proxy, the host's own pool and the path: a PoolManager would
+                parse the whole URL again on every request.
+                """
+                slash = uri.find("/", uri.find("//") + 2)
+                if self.proxied or slash < 0:
+                    return self.pool, uri
+                origin = uri[:slash]
+                pool = self._pools.get(origin)
+                if pool is None:
+                    pool = self._pools.setdefault(origin, self.pool.connection_from_url(origin))
+                return pool, uri[slash:]
+
+        _HTTP = Http
+    return _HTTP
+
+
+_HTTP: type | None = None
+
+
+def __getattr__(name: str):
+    """`Http` made on first use (PEP 562), for `from outbound.client import Http`."""
+    if name == "Http":
+        return _http_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _left(validity: int | None, started: float) -> int | None:

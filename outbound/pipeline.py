@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import click
 from sqlalchemy import Connection
@@ -34,14 +34,13 @@ from bot.model import OPEN
 from outbound.client import SendError, Sent, Twilio
 from outbound.pace import Pace
 from outbound.windows import MIN_LEFT, Closed, Never, Open, Windows
-from service import CARRIER_OPT_OUT, Service, carrier_opt_out
+from service import Service, carrier_opt_out
 from storage import db as database
 from storage import store
+from storage.messaging import CARRIER_OPT_OUT, FAILED, INVITE, PENDING, REMINDER, RESENDING
 
 log = logging.getLogger("survey.outbound")
 
-INVITE, REMINDER = "invite", "reminder"
-PENDING, RESENDING, FAILED = "pending", "resending", "failed"
 DEFERRED = "deferred"  # a number outside its sending window: neither sent nor marked
 WAIT_STEP = 60.0  # seconds: a long wait for a window re-reads the time this often
 
@@ -60,6 +59,7 @@ class Outgoing:
     kind: str
     resend: bool = False  # an earlier run's pending message, claimed to be sent once more
     expires: datetime | None = None  # a reminder's session expires then: never later
+    recontact: timedelta | None = None  # an invitation's first re-contact comes this long after
 
 
 @dataclass(frozen=True)
@@ -232,8 +232,18 @@ class Mailing:
     def record(self, sent: list[tuple[Outgoing, Sent]]) -> None:
         """Store Twilio's sids and first statuses, a batch in one transaction."""
         rows = [(message.message_id, answer.sid, answer.status) for message, answer in sent]
+        now = self.clock.now()
         with self.service.engine.begin() as conn:
-            store.record_sends(db=conn, sends=rows, now=self.clock.now())
+            store.record_sends(db=conn, sends=rows, now=now)
+            for message, _ in sent:  # its case begins, or hears of it (SPEC 11)
+                store.sent(
+                    db=conn,
+                    phone=message.phone,
+                    session_id=message.session_id,
+                    kind=message.kind,
+                    now=now,
+                    recontact_after=message.recontact,
+                )
 
     def failed(self, message: Outgoing, err: SendError) -> Outcome:
         """Store a failure: an opt-out at Twilio ends the session; a lost invite leaves none."""
@@ -242,6 +252,14 @@ class Mailing:
             return outcome  # still pending: the next run sends it once more
         now = self.clock.now()
         with database.locked(self.service.engine, message.phone) as conn:
+            store.sent(
+                db=conn,
+                phone=message.phone,
+                session_id=message.session_id,
+                kind=message.kind,
+                now=now,
+                error_code=err.code,
+            )
             store.record_send(
                 db=conn,
                 message_id=message.message_id,
@@ -272,6 +290,7 @@ class Mailing:
                 session_id=message.session_id,
                 kind=message.kind,
                 resend=message.resend,
+                now=self.clock.now(),
             )
 
 
@@ -305,12 +324,15 @@ def prepare_invite(batch: Mailing, survey, again: bool, phone: str, conn, now, *
     if late is not None:
         return late  # no session and no message: as if the number had not been reached yet
     if batch.twilio is None:
-        effects = batch.service.conversation.begin(situation, survey, now=now, language=language)
-        return Outgoing(None, phone, effects.reply, None, INVITE)
+        body = batch.service.preview(situation, survey, now, language)
+        return Outgoing(None, phone, body, None, INVITE)
     effects, session_id = batch.service.start(
         conn, phone, survey, now, situation, language=language
     )
-    return batch.queue(conn, phone, session_id, INVITE, effects.reply, now)
+    first = survey.recontact[0] if survey.recontact else None
+    return replace(
+        batch.queue(conn, phone, session_id, INVITE, effects.reply, now), recontact=first
+    )
 
 
 # -- reminders -------------------------------------------------------------
@@ -322,6 +344,8 @@ def prepare_reminder(batch: Mailing, session_id: int, phone: str, idle_before, c
     if isinstance(found, Outcome):
         return found
     run, expires = found
+    if batch.service.surveys.version(run.survey_id, run.version).recontact:
+        return skipped(phone, "re-contacted by flask worker (recontact)")
     body = batch.service.reminder(run, now)
     if body is None:
         return skipped(phone, "its question is gone")

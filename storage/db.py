@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import sqlite3
@@ -29,7 +30,7 @@ PHONE_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
 # PostgreSQL: every wait of every connection, set when it connects (before the
 # first statement, the webhook's PREPAREs included), so no connection of the
 # pool, new or reused, can wait longer, reads included.
-PG_OPTIONS = f"-c lock_timeout={WAIT_SECONDS * 1000} -c statement_timeout={WAIT_SECONDS * 1000}"
+PG_OPTIONS = "-c lock_timeout={ms} -c statement_timeout={ms}"
 # An export streams for as long as it takes; each of its statements may run
 # this long, while its waits for locks stay bounded by lock_timeout.
 EXPORT_SECONDS = 120
@@ -38,8 +39,12 @@ EXPORT_SECONDS = 120
 PG_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED;\n" + PHONE_LOCK
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`, with SQLite set up for several worker processes."""
+def make_engine(url: str, wait: float = WAIT_SECONDS) -> Engine:
+    """An engine for `url`, with SQLite set up for several worker processes.
+
+    `wait`: seconds any wait for the database may last (WAIT_SECONDS; tests
+    shorten it to see the 503 sooner).
+    """
     if url.startswith("postgres://"):  # the form Heroku-style platforms hand out
         url = "postgresql://" + url.removeprefix("postgres://")
     if url.startswith("postgresql://"):
@@ -52,31 +57,34 @@ def make_engine(url: str) -> Engine:
         # replaces it. No automatic prepared statements in psycopg: once it has
         # prepared any, its next ROLLBACK sends DEALLOCATE ALL, which would also
         # drop the webhook's own prepared statements (hot.Batch).
-        options = " ".join(filter(None, [make_url(url).query.get("options"), PG_OPTIONS]))
+        bounds = PG_OPTIONS.format(ms=round(wait * 1000))
+        options = " ".join(filter(None, [make_url(url).query.get("options"), bounds]))
         return create_engine(
             url,
             isolation_level="READ COMMITTED",
             pool_size=5,
-            pool_timeout=WAIT_SECONDS,  # waiting for a pooled connection is bounded too
+            pool_timeout=wait,  # waiting for a pooled connection is bounded too
+            execution_options={"wait_seconds": wait},
             connect_args={
                 "prepare_threshold": None,
-                "connect_timeout": WAIT_SECONDS,
+                "connect_timeout": max(2, round(wait)),  # libpq's least
                 "options": options,
             },
         )
     memory = url in ("sqlite://", "sqlite:///:memory:")
     engine = create_engine(
         url,
-        pool_timeout=WAIT_SECONDS,
-        connect_args={"check_same_thread": False, "timeout": WAIT_SECONDS},
+        pool_timeout=wait,
+        execution_options={"wait_seconds": wait},
+        connect_args={"check_same_thread": False, "timeout": wait},
         **({"poolclass": StaticPool} if memory else {}),
     )
-    event.listen(engine, "connect", _sqlite_connect)
+    event.listen(engine, "connect", functools.partial(_sqlite_connect, wait))
     event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
-def _sqlite_connect(dbapi_conn, _record) -> None:
+def _sqlite_connect(wait: float, dbapi_conn, _record) -> None:
     """WAL lets readers (exports) run beside the writer; we issue BEGIN ourselves."""
     dbapi_conn.isolation_level = None  # let the "begin" event choose the BEGIN mode
     cur = dbapi_conn.cursor()
@@ -85,7 +93,7 @@ def _sqlite_connect(dbapi_conn, _record) -> None:
     # power cut can lose the last commits (documented in README).
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute(f"PRAGMA busy_timeout={WAIT_SECONDS * 1000}")
+    cur.execute(f"PRAGMA busy_timeout={round(wait * 1000)}")
     if _checkpointing(dbapi_conn):  # a background thread checkpoints for this process
         cur.execute("PRAGMA wal_autocheckpoint=0")
     cur.close()
@@ -263,12 +271,12 @@ class WriterGate:
         self._fd = self._pid = None
 
     @contextmanager
-    def held(self) -> Iterator[None]:
-        """Hold the gate for the duration of a write transaction."""
+    def held(self, wait: float = WAIT_SECONDS) -> Iterator[None]:
+        """Hold the gate for the duration of a write transaction, waiting at most `wait` s."""
         self.checkpointer.start()
-        deadline = time.monotonic() + WAIT_SECONDS
-        if not self._threads.acquire(timeout=WAIT_SECONDS):
-            raise _gate_timeout()
+        deadline = time.monotonic() + wait
+        if not self._threads.acquire(timeout=wait):
+            raise _gate_timeout(wait)
         try:
             fd = self._descriptor()
             try:  # free nearly always: no thread, no wait
@@ -290,9 +298,9 @@ class WriterGate:
         return self._fd
 
 
-def _gate_timeout() -> sqlite3.OperationalError:
+def _gate_timeout(wait: float) -> sqlite3.OperationalError:
     """The error of a writer that waited too long for the gate: SQLite's own kind, so 503."""
-    return sqlite3.OperationalError(f"database is locked (writer gate, {WAIT_SECONDS} s)")
+    return sqlite3.OperationalError(f"database is locked (writer gate, {wait:g} s)")
 
 
 def _open_lock_file(path: str) -> int:
@@ -327,7 +335,7 @@ class _FlockWaiter:
             if granted.is_set():
                 return self._fd
             abandoned.set()
-        raise _gate_timeout()
+        raise _gate_timeout(timeout)
 
     def _start(self) -> None:
         """Start the thread once per process (a forked worker starts its own)."""
@@ -447,4 +455,4 @@ def _gate(engine: Engine):
     path = os.path.abspath(path)  # as SQLite itself names the file
     if path not in _GATES:
         _GATES[path] = WriterGate(path)
-    return _GATES[path].held()
+    return _GATES[path].held(engine.get_execution_options().get("wait_seconds", WAIT_SECONDS))

@@ -20,18 +20,11 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Connection
 
 from bot import values
-from bot.model import EXPIRED, OPEN
+from bot.design import choice_order, question_order
+from bot.model import EXPIRED, EXPORT_COLUMNS, OPEN, TEST_COLUMN
 from storage.hot import SESSION_STATUS, driver
 
-WIDE_HEAD = [
-    "session_id",
-    "phone",
-    "survey_version",
-    "status",
-    "started_at",
-    "completed_at",
-    "language",
-]
+WIDE_HEAD = list(EXPORT_COLUMNS)
 LONG_HEAD = [
     "session_id",
     "phone",
@@ -41,8 +34,9 @@ LONG_HEAD = [
     "raw_reply",
     "answered_at",
     "language",
+    "choice_order",
 ]
-TEST_HEAD = "test"  # with include_tests: 1 for a test session, else 0
+TEST_HEAD = TEST_COLUMN  # with include_tests: 1 for a test session, else 0
 BATCH = 2000
 # Touches every table an export reads, so that a stuck database answers 503
 # before the response starts, not as a CSV cut short after its 200.
@@ -56,7 +50,7 @@ def probe(db: Connection) -> None:
 
 WIDE = f"""
 SELECT s.id, s.phone, s.survey_version, {SESSION_STATUS}, s.started_at, s.completed_at,
-       s.language, s.answers, s.test
+       s.language, s.arm, s.orders, s.disposition, s.attempts, s.answers, s.test
 FROM survey_session AS s WHERE {{where}} ORDER BY s.started_at, s.id
 """
 LONG = """
@@ -67,10 +61,10 @@ WHERE {{where}} ORDER BY s.started_at, s.id, a.id
 # PostgreSQL: each answer with its session's cells. SQLite: answers alone, and their
 # sessions from a second statement read in step in the same snapshot, since
 # converting two more columns of a million rows cost a tenth of the export.
-LONG_WITH_SESSIONS = LONG.format(more=", s.phone, s.survey_version, s.language, s.test")
+LONG_WITH_SESSIONS = LONG.format(more=", s.phone, s.survey_version, s.language, s.orders, s.test")
 LONG_ANSWERS = LONG.format(more="")
 SESSIONS = """
-SELECT s.id, s.phone, s.survey_version, s.language, s.test FROM survey_session AS s
+SELECT s.id, s.phone, s.survey_version, s.language, s.orders, s.test FROM survey_session AS s
 WHERE {where} ORDER BY s.started_at, s.id
 """
 
@@ -185,13 +179,16 @@ def wide_head(query: Query) -> list[str]:
 
 def _session(row: tuple, query: Query) -> tuple[list, dict]:
     """One session's head cells and answers."""
-    *head, answers, test = row
+    *head, orders, code, attempts, answers, test = row
+    order = question_order(values.load(orders)) if orders else ""
+    head += [order, code, attempts]  # SPEC 11: the session's own disposition and attempts
     return head + ([bool(test)] if query.include_tests else []), values.load(answers)
 
 
 def _wide_row(head: list, stored: dict, query: Query, columns: list[str]) -> list[str]:
     """One session's CSV row."""
-    session_id, phone, version, status, started, completed, language, *tests = head
+    session_id, phone, version, status, started, completed, language, *rest = head
+    arm, order, code, attempts, *tests = rest
     cells = []
     for qid in columns:
         if qid in query.multi_columns:
@@ -206,6 +203,10 @@ def _wide_row(head: list, stored: dict, query: Query, columns: list[str]) -> lis
         _time(started),
         _time(completed),
         language or "",
+        arm or "",
+        order,
+        code or "",
+        str(attempts),
         *(str(int(test)) for test in tests),
         *cells,
     ]
@@ -254,7 +255,7 @@ def _answers_and_sessions(db: Connection, query: Query):
     """SQLite: batches of answers, and a function from a session id to its cells."""
     sessions = itertools.chain.from_iterable(batches(db, SESSIONS, query, []))
 
-    def cells(session: int) -> tuple[str, str, str | None, bool]:
+    def cells(session: int) -> tuple[str, str, str | None, str | None, bool]:
         for sid, *found in sessions:  # in the answers' order, with some unanswered
             if sid == session:
                 return found
@@ -270,7 +271,7 @@ def _answers_with_sessions(db: Connection, query: Query):
     def answers():
         for batch in batches(db, LONG_WITH_SESSIONS, query, []):
             current.clear()
-            current.update((row[0], row[5:]) for row in batch)
+            current.update((row[0], row[5:]) for row in batch)  # phone...test
             yield [row[:5] for row in batch]
 
     return answers(), current.__getitem__
@@ -287,14 +288,17 @@ def _long_lines(query: Query, batches, cells, time) -> Iterator[str]:
         for session, qid, value, raw, at in batch:
             if session != last:  # rows come grouped by session
                 last = session
-                phone, version, language, test = cells(session)
+                phone, version, language, orders, test = cells(session)
                 head = f"{session},{_field(_phone(phone, query))},{_field(version)},"
                 tests = f",{int(bool(test))}" if query.include_tests else ""
-                tail = f",{_field(language or '')}{tests}\r\n"
+                shown = values.load(orders) if orders else None  # SPEC 12: choices as shown
+                tail = f",{_field(language or '')},"
+                end = f"{tests}\r\n"
             cell = (
                 value_field[value] if not query.labels else _label_field(query, version, qid, value)
             )
-            add(f"{head}{qid_field[qid]},{cell},{raw_field[raw]},{time(at)}{tail}")
+            order = _field(choice_order(shown, qid)) if shown else ""
+            add(f"{head}{qid_field[qid]},{cell},{raw_field[raw]},{time(at)}{tail}{order}{end}")
         yield "".join(lines)
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, date
 from sqlalchemy import Connection
 
 from bot import values
+from bot.flow import outcome_of
 from bot.model import ABANDONED, COMPLETED, EXPIRED, OPEN, OPTED_OUT, STATUSES, Question, Survey
 from storage.export import Query, session_filter
 from storage.hot import SESSION_STATUS, driver
@@ -24,8 +25,8 @@ STATS = ("number", "scale")  # types whose answers get n, min, max, mean, median
 LATEST = 10  # the latest answers a text question shows
 
 # Figures come from the running tallies (migration 0011), summed over the keys a
-# filter picks. Only an open session idle past expire_after is counted from its
-# rows: the tallies hold it as open, SPEC 9 counts it as expired.
+# filter picks. Open sessions are read from their rows (the tallies count a session
+# once it ends), so that one idle past expire_after counts as expired (SPEC 9).
 TALLIED_SESSIONS = """
 SELECT t.status, t.state, sum(t.sessions) FROM tally_session AS t WHERE {where} GROUP BY 1, 2
 """
@@ -42,14 +43,17 @@ TALLIED_DURATIONS = """
 SELECT t.seconds, sum(t.sessions) FROM tally_duration AS t
 WHERE {where} AND t.status = 'completed' GROUP BY 1
 """
-# The open sessions idle past expire_after, read through the index of open sessions
-# (SQLite would otherwise walk every session of the survey).
-IDLE = {
+# Open sessions, read through the index of open sessions (SQLite would otherwise
+# walk every session of the survey).
+OPEN_SESSIONS = {
     "sqlite": "survey_session AS s INDEXED BY uq_session_open_phone",
     "postgresql": "survey_session AS s",
 }
+OPEN_STATES = """
+SELECT s.state, CASE WHEN s.updated_at < ? THEN 1 ELSE 0 END, count(*) FROM {sessions}
+WHERE {where} AND s.status = 'open' GROUP BY 1, 2
+"""
 IDLE_WHERE = "s.status = 'open' AND s.updated_at < ?"
-IDLE_STATES = "SELECT s.state, count(*) FROM {sessions} WHERE {where} GROUP BY 1"
 IDLE_VISITS = """
 SELECT v.question_id, count(*), sum(CASE WHEN v.outcome = 'skipped' THEN 1 ELSE 0 END),
        sum(CASE WHEN v.outcome = 'unanswered' THEN 1 ELSE 0 END), sum(v.reprompts), 0
@@ -103,12 +107,13 @@ def results(db: Connection, query: Query, survey: Survey, older: list[Survey]) -
     funnels = {q.id: Funnel(q.id, q.type) for q in survey.questions}
     texts = tuple(q.id for q in survey.questions if q.type == "text")
     sessions = dict.fromkeys(STATUSES, 0)
-    _tallied(db, query, funnels, sessions, texts)
-    _idle(db, query, funnels, sessions, texts)
+    early = _tallied(db, query, funnels, sessions, texts)
+    _open(db, query, funnels, sessions)
+    _idle(db, query, funnels, texts)
     for question in survey.questions:
         _describe(db, query, question, funnels[question.id], older)
     ended = sum(sessions.values()) - sessions[OPEN]
-    rate = sessions[COMPLETED] / ended if ended else None
+    rate = (sessions[COMPLETED] - early) / ended if ended else None
     median = _median_seconds(db, query)
     totals = {"total": sum(sessions.values()), **sessions}
     return Results(survey.id, totals, rate, median, list(funnels.values()))
@@ -152,15 +157,22 @@ def _tallies(db: Connection, sql: str, query: Query, texts: tuple = ()) -> list:
     return driver(db).execute(db, text, (*params, *texts)).fetchall()
 
 
-def _tallied(db, query: Query, funnels: dict, sessions: dict, texts: tuple) -> None:
-    """Add the tallies' figures: sessions by status, and each question's."""
+def _tallied(db, query: Query, funnels: dict, sessions: dict, texts: tuple) -> int:
+    """Add the tallies' figures: sessions by status, and each question's.
+
+    Returns how many completed sessions an `outcome` ended (SPEC 11): they never
+    count as completions.
+    """
+    early = 0
     for status, state, n in _tallies(db, TALLIED_SESSIONS, query):
         _add_sessions(funnels, sessions, status, state, n)
+        early += n if status == COMPLETED and outcome_of(state) else 0
     for qid, *figures in _tallies(db, TALLIED_VISITS, query):
         _add_visits(funnels.get(qid), figures)
     for qid, value, n in _tallies(db, TALLIED_VALUES, query, texts):
         if qid in funnels:
             funnels[qid].values[value] += n
+    return early
 
 
 def _add_sessions(funnels: dict, sessions: dict, status: str, state: str, n: int) -> None:
@@ -184,42 +196,43 @@ def _add_visits(funnel: Funnel | None, figures: list, sign: int = 1) -> None:
         funnel.answered += answered
 
 
-def _idle(db, query: Query, funnels: dict, sessions: dict, texts: tuple) -> None:
-    """Count open sessions idle past expire_after as expired (SPEC 9), from their rows.
+def _open(db, query: Query, funnels: dict, sessions: dict) -> None:
+    """Count the open sessions by the question waiting; those idle past expire_after expired."""
+    idle_before = driver(db).time(query.idle_before)
+    for state, idle, n in _open_rows(db, OPEN_STATES, query, (idle_before,), ()):
+        status = EXPIRED if idle else OPEN
+        if query.status in (None, status):
+            _add_sessions(funnels, sessions, status, state, n)
 
-    The tallies hold them as open: without a status filter they only move from
-    open to expired (and from waiting to dropped); a filter on open takes them
-    out, a filter on expired adds them with every figure.
+
+def _idle(db, query: Query, funnels: dict, texts: tuple) -> None:
+    """Move the visits and answers of idle open sessions when the filter is on open or expired.
+
+    The tallies hold them under open; SPEC 9 counts them as expired.
     """
-    if query.status not in (None, OPEN, EXPIRED):
+    if query.status not in (OPEN, EXPIRED):
         return
     sign = -1 if query.status == OPEN else 1
-    for state, n in _idle_rows(db, IDLE_STATES, query):
-        if query.status != EXPIRED:
-            _add_sessions(funnels, sessions, OPEN, state, -n)
-        if query.status != OPEN:
-            _add_sessions(funnels, sessions, EXPIRED, state, n)
-    if query.status is None:
-        return
-    for qid, *figures in _idle_rows(db, IDLE_VISITS, query):
+    idle = (driver(db).time(query.idle_before),)
+    for qid, *figures in _open_rows(db, IDLE_VISITS, query, (), idle):
         _add_visits(funnels.get(qid), figures, sign)
-    for qid, value, n in _idle_rows(db, IDLE_ANSWERS, query, texts):
+    for qid, value, n in _open_rows(db, IDLE_ANSWERS, query, texts, idle):
         if qid in funnels:
             funnels[qid].answered += sign * n
             if value is not None:
                 funnels[qid].values[value] += sign * n
 
 
-def _idle_rows(db: Connection, sql: str, query: Query, texts: tuple = ()) -> list:
-    """Run a statement on the open sessions `s` idle past expire_after that `query` picks."""
+def _open_rows(db: Connection, sql: str, query: Query, lead: tuple, idle: tuple) -> list:
+    """Run a statement on the open sessions `s` that `query` picks (idle ones: with `idle`)."""
     hot = driver(db)
     where, params = session_filter(replace(query, status=None), hot.time)
     text = sql.format(
-        sessions=IDLE[db.dialect.name],
-        where=f"{where} AND {IDLE_WHERE}",
-        texts=", ".join("?" * len(texts)) or "NULL",
+        sessions=OPEN_SESSIONS[db.dialect.name],
+        where=f"{where} AND {IDLE_WHERE}" if idle else where,
+        texts=", ".join("?" * (len(lead) if "{texts}" in sql else 0)) or "NULL",
     )
-    return hot.execute(db, text, (*texts, *params, hot.time(query.idle_before))).fetchall()
+    return hot.execute(db, text, (*lead, *params, *idle)).fetchall()
 
 
 def _describe(db, query: Query, question: Question, funnel: Funnel, older: list[Survey]) -> None:
@@ -307,8 +320,9 @@ def _day_time(db: Connection, stored) -> str:
 
 MINUTE = "%Y-%m-%d %H:%M"
 SUMMARY = f"""
-SELECT {SESSION_STATUS}, count(*), max(s.updated_at) FROM survey_session AS s
-WHERE {{where}} GROUP BY 1
+SELECT {SESSION_STATUS}, count(*), max(s.updated_at),
+       sum(CASE WHEN s.outcome IS NULL THEN 0 ELSE 1 END)
+FROM survey_session AS s WHERE {{where}} GROUP BY 1
 """
 STORED = "SELECT survey_id, count(*) FROM survey_version GROUP BY 1"
 TRANSCRIPT = """
@@ -327,13 +341,14 @@ class Summary:
 
 def summary(db: Connection, query: Query) -> Summary:
     """Sessions by status, completion rate and last activity of the sessions `query` picks."""
-    counts, last = dict.fromkeys(STATUSES, 0), None
+    counts, last, early = dict.fromkeys(STATUSES, 0), None, 0
     idle_before = driver(db).time(query.idle_before)
-    for status, n, latest in _rows(db, SUMMARY, query, lead=(idle_before,)):
+    for status, n, latest, ended_early in _rows(db, SUMMARY, query, lead=(idle_before,)):
         counts[status] += n
+        early += ended_early or 0  # ended by an `outcome` (SPEC 11): never a completion
         last = latest if last is None else max(last, latest)
     ended = sum(counts.values()) - counts[OPEN]
-    rate = counts[COMPLETED] / ended if ended else None
+    rate = (counts[COMPLETED] - early) / ended if ended else None
     when = None if last is None else _day_time(db, last)
     return Summary({"total": sum(counts.values()), **counts}, rate, when)
 

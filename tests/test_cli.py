@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -277,8 +278,8 @@ def test_simulate_unknown_survey_is_a_clear_error(runner):
 
 
 def test_db_current_and_upgrade(runner):
-    assert "code: 0012" in runner.invoke(args=["db", "current"]).output
-    assert "at 0012" in runner.invoke(args=["db", "upgrade"]).output
+    assert "code: 0009" in runner.invoke(args=["db", "current"]).output
+    assert "at 0009" in runner.invoke(args=["db", "upgrade"]).output
 
 
 def flask(*args: str, settings: dict[str, str]) -> subprocess.CompletedProcess:
@@ -290,8 +291,9 @@ def flask(*args: str, settings: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def no_token(tmp_path, surveys_dir):
-    """Settings without a Twilio token, on a fresh SQLite file."""
+def no_token(tmp_path, surveys_dir, sqlite_template):
+    """Settings without a Twilio token, on a fresh SQLite file at the newest schema."""
+    shutil.copyfile(sqlite_template, tmp_path / "x.sqlite3")
     return {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}", "SURVEYS_DIR": str(surveys_dir)}
 
 

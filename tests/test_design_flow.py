@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import textwrap
 from collections import Counter
@@ -235,3 +237,22 @@ def session_count(app, phone: str) -> int:
     with engine.connect() as conn:
         query = text("SELECT count(*) FROM survey_session WHERE phone = :p")
         return conn.execute(query, {"p": phone}).scalar_one()
+
+
+def test_the_exports_carry_the_arm_and_the_orders_each_respondent_saw(app, sms):
+    phone = "+15550001300"
+    sms.send(phone, "STUDY")
+    shown = shown_brands(sms.send(phone, "2"))
+    asked = [sms.send(phone, "2")]
+    asked += [sms.send(phone, body) for body in ("a", "b")]
+    sms.send(phone, "c")
+    order = ";".join({"One?": "q1", "Two?": "q2", "Three?": "q3"}[q] for q in asked)
+    runner = app.test_cli_runner()
+    wide = list(csv.DictReader(io.StringIO(runner.invoke(args=["export", "study"]).output)))
+    assert (wide[0]["arm"], wide[0]["order"]) == (session(app, phone)["arm"], order)
+    assert wide[0]["brand"] == shown[1]
+    long = runner.invoke(args=["export", "study", "--format", "long"]).output
+    by_question = {row["question_id"]: row for row in csv.DictReader(io.StringIO(long))}
+    values = {"None of these": "none"}  # the fixed choice's value differs from its label
+    assert by_question["brand"]["choice_order"] == ";".join(values.get(c, c) for c in shown)
+    assert by_question["q1"]["choice_order"] == ""

@@ -63,11 +63,12 @@ def test_wide_export_columns_and_values(app, sms):
     text = cli_export(app)
     header = text.splitlines()[0]
     assert header == (
-        "session_id,phone,survey_version,status,started_at,completed_at,language,"
-        "name,count,picks,ok"
+        "session_id,phone,survey_version,status,started_at,completed_at,language,arm,order,"
+        "disposition,attempts,name,count,picks,ok"
     )
     (row,) = rows(text)
     assert row["phone"] == "+15550000001" and row["status"] == "completed"
+    assert (row["disposition"], row["attempts"]) == ("1.1", "0")  # a walk-in: no attempts
     assert row["language"] == "en"  # the survey's default: it lists no languages
     assert (row["name"], row["count"], row["picks"], row["ok"]) == (
         "Ana",
@@ -96,6 +97,7 @@ def test_long_export_keeps_raw_replies(app, sms):
         "raw_reply",
         "answered_at",
         "language",
+        "choice_order",
     }
 
 

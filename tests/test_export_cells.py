@@ -127,7 +127,11 @@ def expected(ids, sessions, answers, phone=lambda p: values.safe_cell(p)) -> str
             at = at.isoformat().replace("+00:00", "Z")  # times here have microseconds
             cell = values.safe_cell(values.to_cell(values.load(values.dump(value))))
             row = [str(sid), phone(session["phone"]), session["survey_version"], qid, cell]
-            out.writerow([*row, values.safe_cell(raw), at, session.get("language") or ""])
+            shown = (values.load(session.get("orders") or "{}").get("choices") or {}).get(qid)
+            choice_order = ";".join(shown or ())
+            out.writerow(
+                [*row, values.safe_cell(raw), at, session.get("language") or "", choice_order]
+            )
     return buffer.getvalue()
 
 

@@ -194,7 +194,7 @@ def test_only_development_or_an_explicit_choice_serves_unverified(
 
 def test_production_server_refuses_to_start_without_a_token(sqlite_settings, tmp_path):
     log = tmp_path / "refused.log"
-    process = start_gunicorn(sqlite_settings, log, workers=2)
+    process = start_gunicorn(sqlite_settings, log, workers=1)
     try:
         assert process.wait(timeout=60) != 0
     finally:
@@ -204,7 +204,7 @@ def test_production_server_refuses_to_start_without_a_token(sqlite_settings, tmp
 
 def test_production_server_serves_unverified_when_told_to(sqlite_settings, tmp_path):
     settings = sqlite_settings | {"TWILIO_VALIDATE": "false"}
-    with gunicorn(settings, tmp_path, workers=2) as server:
+    with gunicorn(settings, tmp_path, workers=1) as server:
         reply = Sender(server.port, token="not-the-token").send(PHONE, "hello")
         assert reply.status == 200 and "Thanks for visiting" in reply.text
     assert "webhook requests are NOT verified" in server.log.read_text()
@@ -212,7 +212,7 @@ def test_production_server_serves_unverified_when_told_to(sqlite_settings, tmp_p
 
 def test_production_server_logs_refused_signatures(sqlite_settings, tmp_path):
     settings = sqlite_settings | {"TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_URL": PUBLIC_URL}
-    with gunicorn(settings, tmp_path, workers=2) as server:
+    with gunicorn(settings, tmp_path, workers=1) as server:
         sender = Sender(server.port, token="not-the-token")
         assert sender.post("/sms", MESSAGE)[0] == 403
     assert f"403 for {URL} from 127.0.0.1: X-Twilio-Signature does not match" in (

@@ -23,7 +23,8 @@ def stall(port: int, part: str) -> socket.socket:
 
 
 def test_stalled_clients_do_not_delay_a_valid_message(database_url, surveys_dir, tmp_path):
-    with gunicorn(server_settings(database_url, surveys_dir), tmp_path) as server:
+    # Two workers: gthread parks the stalled clients in each worker's poller whatever the count.
+    with gunicorn(server_settings(database_url, surveys_dir), tmp_path, workers=2) as server:
         sender = Sender(server.port, timeout=5)
         assert sender.send("+15558880301", "FEEDBACK").status == 200
         with ExitStack() as stack:

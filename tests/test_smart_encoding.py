@@ -6,6 +6,12 @@ import pytest
 from test_cost import SMART
 
 from conftest import survey_folder
+from fake_twilio import (
+    clock_fixture,  # noqa: F401 (a fixture)
+    invite_fixture,  # noqa: F401 (a fixture)
+    sending_config,  # noqa: F401 (a fixture)
+    twilio_fixture,  # noqa: F401 (a fixture)
+)
 
 PHONE = "+15551230077"
 
@@ -26,3 +32,11 @@ def test_replies_use_gsm7_look_alikes_when_the_survey_asks(sms):
 def test_replies_keep_the_authors_characters_otherwise(sms):
     assert sms.send(PHONE, "PLAIN") == "What’s your name — first name only…"
     assert sms.send(PHONE, "Jo—Ann").startswith("“Jo—Ann”, is that right?")
+
+
+def test_a_dry_run_shows_the_invitation_as_it_would_be_sent(app, invite, twilio):
+    app.config["TWILIO_ACCOUNT_SID"] = None  # a dry run needs no credentials
+    result = invite("+12025550177", args=["--dry-run"], survey="smart")
+    assert result.exit_code == 0, result.output
+    assert "What's your name - first name only..." in result.output
+    assert twilio.requests == []

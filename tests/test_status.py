@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from fake_twilio import (
@@ -39,6 +41,18 @@ def sid(invite, twilio) -> str:
     """The sid of an invitation sent to A."""
     assert invite(A).exit_code == 0
     return twilio.accepted(A)[0].sid
+
+
+def test_a_callback_is_stamped_by_the_apps_clock(app, sms, sid, clock):
+    clock.elapsed += 3600  # delivered an hour after the invitation went out
+    assert callback(sms, sid, "delivered").status_code == 204
+    [message] = stored(app, OutboundMessage)
+    assert utc(message.updated_at) == utc(clock.now())
+
+
+def utc(moment: datetime) -> datetime:
+    """`moment` as a naive UTC time, however the database gave it back."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 @pytest.mark.parametrize(

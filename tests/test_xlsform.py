@@ -13,6 +13,7 @@ from bot.templates import Expr
 from conftest import SMS, survey_folder
 from test_conversation import answers_of
 from xlsform import FormError, import_form
+from xlsform.convert import FORM_SUFFIXES
 
 FORMS = Path(__file__).parent / "forms"
 PHONE = "+15551239876"
@@ -535,3 +536,9 @@ def test_a_misspelled_settings_column_is_warned_about(tmp_path):
         'settings row 2: settings column "form_tittle" is not an XLSForm setting (did you mean'
         ' "form_title"?)'
     ]
+
+
+def test_the_form_suffixes_written_out_are_pyxforms_own():
+    from pyxform.xls2json_backends import SupportedFileTypes
+
+    assert tuple(t.value for t in SupportedFileTypes) == FORM_SUFFIXES

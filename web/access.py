@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import logging
 import secrets
-from datetime import UTC, datetime
 
 from flask import Flask, abort, current_app, g, request, session
 from flask.sessions import NullSession, SecureCookieSessionInterface
@@ -120,7 +119,8 @@ def sign_out() -> None:
     """End this studio session: its cookie, kept or copied, is refused from now on."""
     sid = session.get("sid")
     if sid:
-        logins.sign_out(Service.of(current_app).engine, session_id=sid, now=datetime.now(UTC))
+        service = Service.of(current_app)
+        logins.sign_out(service.engine, session_id=sid, now=service.clock.now())
     session.clear()
     g.signed_in = False
 
@@ -152,9 +152,10 @@ def try_token(given: str, how: str) -> bool:
     learns nothing more; each wrong try and each refusal is logged.
     """
     address = request.remote_addr or "?"
-    engine = Service.of(current_app).engine
+    service = Service.of(current_app)
+    engine = service.engine
     verdict = logins.attempt(
-        engine, address=address, right=token_matches(given), now=datetime.now(UTC)
+        engine, address=address, right=token_matches(given), now=service.clock.now()
     )
     if verdict == "refused":
         log.warning("admin token refused (%s): too many wrong tokens from %s", how, address)

@@ -7,14 +7,15 @@ import re
 from flask import Blueprint, Response, abort, current_app
 from sqlalchemy import text
 
+from bot.segments import TWILIO_MAX_CHARACTERS
 from service import Inbound
+from storage.messaging import TWILIO_STATUSES
 from web.context import current_service
 from web.twilio_signature import Form, twilio_form
 from web.twiml import to_twiml
 
 bp = Blueprint("webhooks", __name__)
 
-MAX_BODY = 1600  # Twilio's own limit for one message body
 # Twilio's forms. Its signature joins names and values without separators, so a
 # signed request replayed with a field's name moved into the previous value
 # (`MessageSid` + "NumMedia0") still verifies: only the forms tell it apart.
@@ -23,24 +24,6 @@ ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 MAX_MEDIA = 10  # Twilio delivers at most 10 media items with one message
 SMALL_NUMBER = re.compile(r"[0-9]{1,2}")
 ERROR_CODE = re.compile(r"[0-9]{1,6}")  # Twilio's error codes are at most six digits
-# Twilio's MessageStatus values (its status callback docs).
-TWILIO_STATUSES = frozenset(
-    {
-        "accepted",
-        "scheduled",
-        "canceled",
-        "queued",
-        "sending",
-        "sent",
-        "failed",
-        "delivered",
-        "undelivered",
-        "receiving",
-        "received",
-        "read",
-        "partially_delivered",
-    }
-)
 # A phone number, short code, alphanumeric sender or channel address
 # (whatsapp:+1..., messenger:...); bounded so it always fits an index entry.
 MAX_ADDRESS = 256
@@ -54,8 +37,8 @@ def sms() -> Response:
     sid = _message_sid(form, "MessageSid")
     _check_account(form)
     body = form.get("Body", "")
-    if len(body) > MAX_BODY:
-        abort(400, f"Body is longer than {MAX_BODY} characters.")
+    if len(body) > TWILIO_MAX_CHARACTERS:
+        abort(400, f"Body is longer than {TWILIO_MAX_CHARACTERS} characters.")
     media = _media_count(form)
     reply = current_service().receive(Inbound(phone=phone, body=body, sid=sid, media=media))
     return Response(to_twiml(reply), mimetype="text/xml")  # the one place TwiML is made

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -10,10 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pyxform import aliases as pyxform_aliases
-from pyxform.errors import PyXFormError
-from pyxform.question_type_dictionary import QUESTION_TYPE_DICT
-from pyxform.xls2json_backends import SupportedFileTypes, get_xlsform
 
 from bot.catalog import load_file
 from bot.loader import (
@@ -24,7 +21,7 @@ from bot.loader import (
     Yaml12Loader,
     choice_key,
 )
-from bot.model import COMMAND_WORDS
+from bot.model import COMMAND_WORDS, EXPORT_COLUMNS, TEST_COLUMN
 from xlsform.languages import language_code
 from xlsform.xpath import (
     MAX_DIGITS,
@@ -39,13 +36,11 @@ from xlsform.xpath import (
     translate,
 )
 
-FORM_SUFFIXES = tuple(t.value for t in SupportedFileTypes)
+# pyxform's own file types (`SupportedFileTypes`), written out: pyxform and openpyxl
+# are imported only to read a form (tests/test_xlsform.py checks the list).
+FORM_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".md", ".csv")
 # The export's own columns (SPEC 5): a question may not take their names.
-EXPORT_COLUMNS = frozenset(
-    {"session_id", "phone", "survey_version", "status", "started_at", "completed_at"}
-    | {"language", "test"}
-)
-TAKEN_IDS = RESERVED_IDS | EXPORT_COLUMNS
+TAKEN_IDS = RESERVED_IDS | {*EXPORT_COLUMNS, TEST_COLUMN}
 RENAMED_SUFFIX = "_answer"  # `phone` -> `phone_answer`
 
 # XLSForm type -> survey type, for the rows an SMS can ask.
@@ -72,11 +67,15 @@ _PYXFORM_KINDS = {
 _PYXFORM_SELECTS = {"select_one": "select_one", "select_all_that_apply": "select_multiple"}
 
 
+@functools.cache
 def _pyxform_aliases() -> dict[str, str]:
     """Every other name pyxform gives a type the bot asks: `string` is text, `q int` integer.
 
     Types whose choices are in another file (`select one external`) stay left out.
     """
+    from pyxform import aliases as pyxform_aliases  # imported when a form is read: see read_form
+    from pyxform.question_type_dictionary import QUESTION_TYPE_DICT
+
     found = {}
     for name, spec in QUESTION_TYPE_DICT.items():
         control, bind = spec.get("control", {}), spec.get("bind", {})
@@ -89,8 +88,7 @@ def _pyxform_aliases() -> dict[str, str]:
     return {name: kind for name, kind in found.items() if name != kind}
 
 
-TYPE_ALIASES = {
-    **_pyxform_aliases(),
+TYPE_ALIASES = {  # and pyxform's own (`_type_aliases`)
     "int": "integer",
     "select one": "select_one",
     "select1": "select_one",
@@ -120,7 +118,7 @@ PLAIN = "*"  # the language of a form whose columns name none
 READ_SETTINGS = ("form_id", "form_title", "sms_keyword", "default_language")
 # Every settings column XLSForm defines (xlsform.org): the others are misspellings.
 XLSFORM_SETTINGS = frozenset(
-    {*READ_SETTINGS, *pyxform_aliases.settings_header, "version", "instance_name", "public_key"}
+    {*READ_SETTINGS, "set_form_title", "set_form_id", "version", "instance_name", "public_key"}
     | {"submission_url", "auto_send", "auto_delete", "style", "name", "namespaces", "prefix"}
     | {"delimiter", "allow_choice_duplicates", "clean_text_values", "sms_separator"}
     | {"sms_allow_media", "sms_date_format", "sms_datetime_format", "sms_response"}
@@ -193,6 +191,11 @@ def read_form(path: Path) -> dict[str, list[dict[str, str]]]:
         raise FormError(f"{path}: not an XLSForm (use {', '.join(FORM_SUFFIXES)})")
     if not path.is_file():  # pyxform would read the path itself as a form
         raise FormError(f"{path}: no such file")
+    # Imported here: pyxform (with openpyxl and pandas) is ~60 MB and a second of every
+    # command's start, and only reading a form needs it.
+    from pyxform.errors import PyXFormError
+    from pyxform.xls2json_backends import get_xlsform
+
     _within_size(path)
     try:
         data = get_xlsform(str(path), file_type=path.suffix.lower())
@@ -756,12 +759,19 @@ def _bracket_or(condition: str, joined: int) -> str:
     return f"({condition})" if joined > 1 and " or " in condition else condition
 
 
+@functools.cache
+def _type_aliases() -> dict[str, str]:
+    """Every other spelling of a type: pyxform's and XLSForm's."""
+    return {**_pyxform_aliases(), **TYPE_ALIASES}
+
+
 def parse_type(cell: str) -> tuple[str, str, bool]:
     """(type in one spelling, its choice list, or_other) of a type cell."""
     text = " ".join(cell.split())
-    for alias in sorted(TYPE_ALIASES, key=len, reverse=True):
+    aliases = _type_aliases()
+    for alias in sorted(aliases, key=len, reverse=True):
         if text.lower() == alias or text.lower().startswith(alias + " "):
-            kind, rest = TYPE_ALIASES[alias], text[len(alias) :].split()
+            kind, rest = aliases[alias], text[len(alias) :].split()
             break
     else:
         kind, rest = (text.split()[0].lower(), text.split()[1:]) if text else ("", [])
