@@ -36,8 +36,14 @@ def _read(hot: Statements, survey_id: str, phone: str) -> Case | None:
     return None if row is None else Case(row)
 
 
-def _write(hot: Statements, survey_id: str, phone: str, case: dict, arm=None) -> None:
-    """Update a case from its new facts; its code follows from them."""
+def _write(
+    hot: Statements, survey_id: str, phone: str, case: dict, arm=None, before: Case | None = None
+) -> None:
+    """Update a case from its new facts; its code follows from them.
+
+    `before`: the case as read, when its session stays the same; that session's own
+    code is then written only if it changed (most messages leave it as it was).
+    """
     facts: Facts = case["facts"]
     code = outcomes.best(case["settled"], facts.code())
     hot.write(
@@ -57,7 +63,9 @@ def _write(hot: Statements, survey_id: str, phone: str, case: dict, arm=None) ->
             phone,
         ),
     )
-    _session_code(hot, case["session_id"], facts)
+    same = before is not None and before.session_id == case["session_id"]
+    if not same or before.facts.code() != facts.code():
+        _session_code(hot, case["session_id"], facts)
 
 
 def _session_code(hot: Statements, session_id: int | None, facts: Facts) -> None:
@@ -102,7 +110,7 @@ def note(hot: Statements, phone: str, session_id: int, told: Note, now: datetime
             hot.write("END_RECONTACTS", (session_id,))
         facts = outcomes.merged(case.facts, told.facts)
         change = {"settled": case.settled, "session_id": session_id, "facts": facts}
-    _write(hot, told.survey_id, phone, change | {"active_at": told.active_at}, told.arm)
+    _write(hot, told.survey_id, phone, change | {"active_at": told.active_at}, told.arm, case)
 
 
 def invited(
@@ -149,7 +157,8 @@ def delivered(db: Connection, *, session_id: int, delivery: str) -> None:
     (survey_id, phone), case = found
     facts = replace(case.facts, delivery=delivery)
     change = {"settled": case.settled, "session_id": session_id, "facts": facts}
-    _write(statements(db), survey_id, phone, change | {"active_at": _active(db, session_id)})
+    active = {"active_at": _active(db, session_id)}
+    _write(statements(db), survey_id, phone, change | active, before=case)
 
 
 def ended(db: Connection, *, session_ids: list[int], status: str = OPTED_OUT) -> None:
@@ -161,7 +170,7 @@ def ended(db: Connection, *, session_ids: list[int], status: str = OPTED_OUT) ->
         (survey_id, phone), case = found
         facts = replace(case.facts, ended=status)
         change = {"settled": case.settled, "session_id": session_id, "facts": facts}
-        _write(statements(db), survey_id, phone, change | {"active_at": None})
+        _write(statements(db), survey_id, phone, change | {"active_at": None}, before=case)
 
 
 def forget(db: Connection, *, survey_id: str, phone: str, session_id: int) -> None:
