@@ -18,19 +18,19 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
 from sqlalchemy.exc import IntegrityError
 
-from bot import design
+from bot import design, outcomes
 from bot.catalog import Catalog, Claim, Resolution, recorded
 from bot.compose import as_sent
 from bot.conversation import COUNTS, Conversation, Effects, Situation
 from bot.loader import SurveyError, load_survey
 from bot.model import NOTE, Survey
-from storage import codebook, export, floip, research, results, schema, statfiles, store
+from storage import cases, codebook, export, floip, research, results, schema, statfiles, store
 from storage import db as database
 from storage import design as design_store
 from storage.messaging import CARRIER_OPT_OUT, VALIDITY_EXPIRED
@@ -286,7 +286,7 @@ class Service:
                     return early.reply
             with writer.transaction() as tx:
                 decision = early
-                fresh = store.read(db=tx, phone=message.phone, sid=message.sid)
+                fresh = store.read(db=tx, phone=message.phone, sid=message.sid, test=message.test)
                 if early is None or fresh.row != early.found.row:
                     decision = self._decide(tx, message, now, fresh)
                 if decision.effects is None:  # a redelivery: same reply, nothing changes
@@ -304,7 +304,7 @@ class Service:
         None when `locked` is false and the decision needs the lock (module docstring of
         storage/design.py): the caller decides again in its transaction.
         """
-        found = found or store.read(db=db, phone=message.phone, sid=message.sid)
+        found = found or store.read(db=db, phone=message.phone, sid=message.sid, test=message.test)
         reply, situation = found.unpack()
         if reply is not None:
             return Decision(found, reply, None)
@@ -389,7 +389,7 @@ class Service:
         The session is in `language` when the survey has it, else in the survey's default;
         a test session takes `arm` when given (flask simulate --arm).
         """
-        situation = self.resolve(situation or store.situation(db=conn, phone=phone))
+        situation = self.resolve(situation or store.situation(db=conn, phone=phone, test=test))
         situation.test, situation.test_arm = test, arm
         effects = self._engine(
             conn,
@@ -414,7 +414,7 @@ class Service:
         now = self.clock.now()
         self.surveys.pending.clear()
         with database.locked(self.ready().engine, phone) as conn:
-            situation = self.resolve(store.situation(db=conn, phone=phone))
+            situation = self.resolve(store.situation(db=conn, phone=phone, test=True))
             situation.test = True
             effects = self._engine(
                 conn, situation, lambda known: self.conversation.begin(known, survey, now=now), True
@@ -425,10 +425,13 @@ class Service:
         self.surveys.committed()
         return effects.reply
 
-    def reminder(self, run, now: datetime) -> str | None:
-        """The reminder for an open session, as sent (Smart Encoding applied where asked)."""
+    def reminder(self, run, now: datetime, recontact: bool = False) -> str | None:
+        """The reminder for an open session, as sent (Smart Encoding applied where asked).
+
+        A re-contact of a survey without `reminder` leads with a built-in line.
+        """
         run.survey = run.survey or self.surveys.version(run.survey_id, run.version)
-        return _encode(run.survey, self.conversation.remind(run, now))
+        return _encode(run.survey, self.conversation.remind(run, now, fallback=recontact))
 
     def _encoded(self, effects: Effects, open_run=None) -> Effects:
         """The effects with their reply in GSM-7 look-alikes when its survey asks for it."""
@@ -440,9 +443,28 @@ class Service:
     def _apply(self, conn, phone: str, effects: Effects, now, inbound=None) -> int | None:
         """Write effects with one storage call, with the survey versions new sessions use."""
         versions = self.surveys.unstored(effects)
+        cases = self._cases(effects, message=inbound is not None)
         return store.apply(
-            db=conn, phone=phone, effects=effects, now=now, inbound=inbound, versions=versions
+            db=conn,
+            phone=phone,
+            effects=effects,
+            now=now,
+            inbound=inbound,
+            versions=versions,
+            cases=cases,
         )
+
+    def _cases(self, effects: Effects, *, message: bool) -> tuple:
+        """What the runs a message (or a start) changed tell their cases; tests have none."""
+        return tuple(
+            (run, outcomes.note(run, self._survey_of(run), message=message))
+            for run in effects.runs
+            if not run.test
+        )
+
+    def _survey_of(self, run) -> Survey | None:
+        """The survey version a run is on: the one the engine was given, else looked up."""
+        return run.survey or self.surveys.version(run.survey_id, run.version)
 
     def standing(self, survey: Survey) -> list[tuple[str, int, int]]:
         """A survey's target and quotas with their counts (bot.design.standing)."""
@@ -456,10 +478,10 @@ class Service:
         """Whether a survey has its target of completes: it starts nothing new (SPEC 12)."""
         return any(what == "target" and n >= wanted for what, n, wanted in self.standing(survey))
 
-    def situation(self, phone: str) -> Situation:
-        """What is known about a number now."""
+    def situation(self, phone: str, test: bool = False) -> Situation:
+        """What is known about a number now: its real sessions, or with `test` its test ones."""
         with self.engine.connect() as conn:
-            return store.situation(db=conn, phone=phone)
+            return store.situation(db=conn, phone=phone, test=test)
 
     # -- carrier events ---------------------------------------------------
 
@@ -467,7 +489,11 @@ class Service:
         """A status callback: follow the message's delivery; an opt-out at Twilio opts out."""
         now = self.clock.now()
         with self.ready().engine.begin() as conn:
-            store.record_delivery(db=conn, sid=sid, status=status, error_code=error_code, now=now)
+            changed = store.record_delivery(
+                db=conn, sid=sid, status=status, error_code=error_code, now=now
+            )
+            if changed and error_code != VALIDITY_EXPIRED:
+                store.note_delivery(db=conn, sid=sid, status=status, error_code=error_code)
             if error_code == VALIDITY_EXPIRED:
                 # Twilio dropped it unsent: as if it had never been sent, so a later run sends it.
                 store.unsend(db=conn, sid=sid)
@@ -560,6 +586,30 @@ class Service:
         with self.engine.connect() as conn:
             return results.results(conn, self.query(survey, tests=tests, **filters), survey, older)
 
+    def outcomes(
+        self,
+        survey_id: str,
+        *,
+        e: float | None = None,
+        walk_ins: bool = False,
+        since: date | None = None,
+        until: date | None = None,
+        arm: str | None = None,
+    ) -> dict:
+        """A survey's dispositions and rates (SPEC 11), as its JSON; UnknownSurvey."""
+        survey = self.ready().surveys.find(survey_id)
+        with self.engine.connect() as conn:
+            tally = cases.tally(
+                conn,
+                survey_id=survey.id,
+                idle_before=survey.idle_before(self.clock.now()),
+                walk_ins=walk_ins,
+                since=_day_start(since),
+                until=_day_start(until, after=True),
+                arm=arm,
+            )
+        return outcomes.report(survey.id, tally, e)
+
     def summary(self, survey: Survey, *, tests: bool = False) -> results.Summary:
         """A survey's sessions by status, completion rate and last activity."""
         with self.ready().engine.connect() as conn:
@@ -599,6 +649,13 @@ def survey_languages(survey: Survey) -> tuple[str, ...]:
 def default_language(survey: Survey) -> str:
     """The language of a session that stored none: the survey's first."""
     return survey_languages(survey)[0]
+
+
+def _day_start(day: date | None, after: bool = False) -> datetime | None:
+    """The UTC midnight that starts `day` (with `after`, the one that ends it)."""
+    if day is None:
+        return None
+    return datetime.combine(day + timedelta(days=int(after)), datetime.min.time(), UTC)
 
 
 def _labels(versions: list[Survey]) -> dict[tuple[str, str], dict[str, str]]:

@@ -63,6 +63,7 @@ from loadgen import (
     servers,
 )
 from loading import add_parser as add_loading
+from outcomes import add_parsers as add_outcomes
 from profiling import profile_command, py_spy, summarise_profile
 from research import add_parser as add_research
 from seeding import (
@@ -559,6 +560,7 @@ def main(argv: list[str] | None = None) -> int:
 
     add_loading(sub)
     add_research(sub)
+    add_outcomes(sub)
 
     args = parser.parse_args(argv)
     # a SIGTERM (timeout, kill) unwinds like an exception, so every server started is stopped
@@ -572,7 +574,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("wrk is not installed: apt-get install -y wrk")
     if not shutil.which("sqlite3") and args.measure == "export":
         parser.error("sqlite3 is not installed: apt-get install -y sqlite3")
-    if not os.path.exists("/usr/bin/time") and args.measure in ("export", "invite", "research"):
+    if not os.path.exists("/usr/bin/time") and args.measure in (
+        "export",
+        "invite",
+        "research",
+        "worker",
+    ):
         parser.error("GNU time is not installed: apt-get install -y time")
     SERVER_THREADS["threads"] = getattr(args, "threads", 1)
     return args.run(args)

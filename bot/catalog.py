@@ -72,29 +72,25 @@ def load_file(data: bytes, path: str) -> Survey:
         message = f"the file is over {MAX_FILE_BYTES:,} bytes; a survey file is far smaller"
         raise SurveyError([Problem(path, 1, message)])
     survey = load_survey(data, path)
-    too_long = _too_long(survey)
-    if too_long:
-        raise SurveyError(too_long, survey.warnings, survey)
+    over = _too_long(survey)
+    if over:
+        raise SurveyError(over, survey.warnings, survey)
     return survey
 
 
 def _too_long(survey: Survey) -> list[Problem]:
-    """`_message_lengths` once per file and version: composing every message takes a while."""
+    """Each line whose text makes a message, in any of the survey's languages, longer than
+    Twilio takes at its worst (`bot/cost.py`, as `surveys check` counts them); once per file
+    and version: composing every message takes a while."""
     key = (survey.path, survey.version)
     if key not in _LENGTHS_CHECKED:
         if len(_LENGTHS_CHECKED) >= 1024:  # a bound for a long-running process
             _LENGTHS_CHECKED.clear()
-        _LENGTHS_CHECKED[key] = _message_lengths(survey)
+        _LENGTHS_CHECKED[key] = too_long(survey)
     return list(_LENGTHS_CHECKED[key])
 
 
 _LENGTHS_CHECKED: dict[tuple[str, str], list[Problem]] = {}
-
-
-def _message_lengths(survey: Survey) -> list[Problem]:
-    """One problem per line whose text makes a message longer than Twilio takes, at worst, in
-    any of the survey's languages: as `surveys check` counts them (`bot/cost.py`)."""
-    return too_long(survey)
 
 
 def _rewatch(catalog: weakref.ref[Catalog]) -> None:

@@ -27,7 +27,7 @@ from bot.design import (
     draw_outside,
     full,
 )
-from bot.flow import FINISHED, NEW, Flow, Position
+from bot.flow import FINISHED, NEW, OUTCOME_END, Flow, Position, outcome_of
 from bot.loader import as_keyword
 from bot.model import (
     ABANDONED,
@@ -41,6 +41,7 @@ from bot.model import (
     Quota,
     Survey,
 )
+from bot.outcomes import COMPLETE_OUTCOME
 from bot.replies import Invalid, near_miss, normalise, read_reply, read_yesno
 from bot.shown import shown
 from bot.words import (
@@ -95,7 +96,7 @@ class Run:
     # Started by the default survey for a number that sent no keyword and was not invited:
     # until it holds an answer, another survey's exact keyword takes over (SPEC 2).
     by_default: bool = False
-    outcome: str | None = None  # what ended it early: quota_full (SPEC 11, 12)
+    outcome: str | None = None  # what ended it early: refused, ineligible, quota_full (SPEC 11)
     # The survey version it runs on, resolved by the caller from `version` before the
     # engine sees the run (None: that version is gone); never stored.
     survey: Survey | None = field(default=None, repr=False, compare=False)
@@ -239,13 +240,19 @@ class Conversation:
         except Needs as need:
             return Effects(needs=(need.kind, need.survey_id))
 
-    def remind(self, run: Run, now: datetime | None = None) -> str | None:
-        """A nudge for an unfinished session: the survey's `reminder`, then its question again."""
+    def remind(self, run: Run, now: datetime | None = None, fallback: bool = False) -> str | None:
+        """A nudge for an unfinished session: the survey's `reminder`, then its question again.
+
+        With `fallback`, a survey without a reminder gets a built-in line (a re-contact's).
+        """
         survey = self._survey_of(run)
         if survey is None or run.state not in survey.by_id:
             return None
         compose = self._composer(survey, run, now)
-        return self._with_current(compose.reminder(), run, now)
+        lead = compose.reminder()
+        if fallback and not lead.text:
+            lead = compose.said("recontact")
+        return self._with_current(lead, run, now)
 
     # -- commands ---------------------------------------------------------
 
@@ -515,16 +522,21 @@ class Conversation:
         position.state = state
         compose = Composer(survey, language, _rendered(position.context), run.orders)
         if self._full_quota(survey, run, position, effects) is not None:
-            run.state, run.outcome = FINISHED, QUOTA_FULL
+            # Its own end state, so that the studio's tallies never count it as a completion.
+            run.state, run.outcome = OUTCOME_END + QUOTA_FULL, QUOTA_FULL
             self._close(run, COMPLETED, effects, now)
+            position.context["outcome"] = QUOTA_FULL
             return message([*parts, compose.quota_full()])
-        while state != FINISHED and local.by_id[state].type == NOTE:
+        while state in local.by_id and local.by_id[state].type == NOTE:
             parts.append(compose.note(local.by_id[state]))
             state = self.flow(survey).trigger("unanswered", position)
         run.state = state
-        if state == FINISHED:
+        if state == FINISHED or outcome_of(state):
+            run.outcome = outcome_of(state)  # its state stays the outcome's end ("end:refused")
             self._close(run, COMPLETED, effects, now)
-            self._count(survey, run, position, effects)
+            position.context["outcome"] = run.outcome or COMPLETE_OUTCOME  # the outro sees it
+            if run.outcome is None:  # an outcome is never a complete (SPEC 11)
+                self._count(survey, run, position, effects)
             return message(compose.arrival(None, parts))
         effects.visits.append((run, state, ASKED))
         return message(compose.arrival(local.by_id[state], parts))

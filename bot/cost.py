@@ -130,6 +130,7 @@ class _Counter:
     answers: dict[str, Any] = field(init=False)
     compose: Composer = field(init=False)
     composed: list[tuple[Message, list[Part]]] = field(default_factory=list)
+    rendered: dict[tuple[int, str], Part] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.answers = worst_answers(self.survey, self.language)
@@ -144,6 +145,13 @@ class _Counter:
         }
 
     def render(self, text: Text, where: Question | str) -> Part:
+        """`text` rendered at its worst, once: a question's text goes in several messages."""
+        key = (id(text), where if isinstance(where, str) else where.id)
+        if key not in self.rendered:
+            self.rendered[key] = self._worst(text, where)
+        return self.rendered[key]
+
+    def _worst(self, text: Text, where: Question | str) -> Part:
         """`text` rendered at its worst: with every answer at its longest, or with none."""
         line = where.line if isinstance(where, Question) else line_of(self.survey, where)
         full = text.render(self.context(self.answers), max_output=None)  # the whole worst case

@@ -20,6 +20,8 @@ from bot.words import ENGLISH
 
 NEW = "new"
 FINISHED = "completed"  # the state after the last question
+# The states a `next` entry with an `outcome` ends in (SPEC 11): "end:refused"...
+OUTCOME_END = "end:"
 BACK_TO = "back_to_"  # BACK_TO + a question id: the event that goes back to it
 
 
@@ -63,6 +65,17 @@ def _holds(expr: Expr):
     return lambda event: expr.is_true(event.model.context)
 
 
+def _outcome_states(survey: Survey) -> list[str]:
+    """The end states of the outcomes the survey's `next` entries name."""
+    found = {b.outcome for q in survey.questions for b in q.next if b.outcome is not None}
+    return [OUTCOME_END + outcome for outcome in sorted(found)]
+
+
+def outcome_of(state: str) -> str | None:
+    """The outcome an end state stands for; None for any other state."""
+    return state.removeprefix(OUTCOME_END) if state.startswith(OUTCOME_END) else None
+
+
 def _holds_at(survey: Survey, place: str):
     """The `when` of whichever question a session asks at a shuffled place, as a condition."""
 
@@ -94,7 +107,7 @@ class Flow:
         self._index = {qid: i for i, qid in enumerate(ids)}
         self.machine = Machine(
             model=None,
-            states=[NEW, *ids, FINISHED],
+            states=[NEW, *ids, FINISHED, *_outcome_states(survey)],
             initial=NEW,
             auto_transitions=False,
             send_event=True,
@@ -102,6 +115,12 @@ class Flow:
         self._add_onward("start", NEW, 0)
         for i, question in enumerate(survey.questions):
             for branch in question.next:
+                if branch.outcome is not None:
+                    end = OUTCOME_END + branch.outcome
+                    self.machine.add_transition(
+                        "answered", question.id, end, conditions=[_holds(branch.condition)]
+                    )
+                    continue
                 start = len(ids) if branch.goto == END else self._index[branch.goto]
                 self._add_onward("answered", question.id, start, branch.condition)
             self._add_onward("answered", question.id, i + 1)

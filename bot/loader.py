@@ -32,6 +32,7 @@ from bot.model import (
     Survey,
     parse_window,
 )
+from bot.outcomes import AUTHOR_OUTCOMES
 from bot.replies import TODAY
 from bot.shown import join_labels
 from bot.templates import ENV, Expr, TemplateError, Text, limit_problems, parsed
@@ -54,6 +55,8 @@ SURVEY_KEYS = (
     "send_window",
     "smart_encoding",
     "languages",
+    "partial_after",
+    "recontact",
     *DESIGN_KEYS,
     "questions",
 )
@@ -74,13 +77,13 @@ QUESTION_KEYS = (
     "shuffle_choices",
 )
 CHOICE_KEYS = ("label", "value", "aliases", "fixed")
-BRANCH_KEYS = ("if", "goto")
+BRANCH_KEYS = ("if", "goto", "outcome")
 # The keys each level must have (surveys/survey.schema.json says the same).
 REQUIRED = {
     "survey": ("questions",),
     "question": ("id", "type", "text"),
     "choice": ("label",),
-    "next": BRANCH_KEYS,
+    "next": ("if", "goto"),
 }
 DATE_ORDERS = ("MDY", "DMY")
 # What authors reach for on an answer: it prints as the label already.
@@ -310,6 +313,17 @@ def parse_duration(text: str) -> timedelta | None:
     if not parts or "".join(n + u for n, u in parts) != compact:
         return None
     return sum((timedelta(**{UNITS[u]: int(n)}) for n, u in parts), timedelta())
+
+
+def duration_text(span: timedelta) -> str:
+    """A duration as authors write one: `4d4h`, `90m` is `1h30m`."""
+    seconds = int(span.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
 
 
 # Plain-words hints for the YAML mistakes authors make most.
@@ -600,6 +614,10 @@ class _Reader(DesignKeys):
         questions = self.questions(f["questions"]) if "questions" in f else ()
         self.check_references(questions)
         self.check_design(f, questions)
+        if "partial_after" in f:
+            settings["partial_after"] = self.partial_after(f["partial_after"], questions)
+        if "recontact" in f:
+            self.check_recontact(f, settings)
         survey = Survey(
             id=self.survey_id(f, root),
             version=hashlib.sha256(data).hexdigest()[:12],
@@ -700,6 +718,7 @@ class _Reader(DesignKeys):
             "timezone": self.timezone,
             "send_window": self.send_window,
             "smart_encoding": self.flag,
+            "recontact": self.recontact,
         }
         values = {key: read(key, f[key]) for key, read in readers.items() if key in f}
         return {key: value for key, value in values.items() if value is not None}
@@ -768,6 +787,31 @@ class _Reader(DesignKeys):
             self.problem(pair[0], f"{key} must be longer than 0")
             return None
         return duration
+
+    def recontact(self, key: str, pair: Pair) -> tuple[timedelta, ...] | None:
+        """Delays such as [4h, 1d, 3d]: when a silent invited number is contacted again."""
+        delays = []
+        for node in self.items(key, pair):
+            if not isinstance(node, ScalarNode):
+                self.problem(node, f"each {key} delay must be a duration like 4h or 1d")
+                return None
+            delay = self.expire_after(key, (node, node))
+            if delay is None:
+                return None
+            delays.append(delay)
+        return tuple(delays)
+
+    def check_recontact(self, f: Fields, settings: dict[str, Any]) -> None:
+        """Warn when the re-contacts cannot all go before a silent session expires."""
+        delays = settings.get("recontact") or ()
+        expire_after = settings.get("expire_after", Survey.expire_after)
+        if delays and sum(delays, timedelta()) >= expire_after:
+            self.warn(
+                f["recontact"][0],
+                f"recontact delays add up to {duration_text(sum(delays, timedelta()))}, but "
+                f"sessions expire after {duration_text(expire_after)}: the last re-contacts "
+                "would never go; set expire_after longer",
+            )
 
     def date_order(self, key: str, pair: Pair) -> str | None:
         """MDY or DMY, in any case."""
@@ -1057,7 +1101,36 @@ class _Reader(DesignKeys):
         goto = self.text("goto", f["goto"]) if "goto" in f else None
         if goto is not None:
             self.gotos.append((f["goto"][0], goto))
-        return Branch(condition, goto) if condition and goto else None
+        outcome = self.outcome(f["outcome"], goto) if "outcome" in f else None
+        return Branch(condition, goto, outcome) if condition and goto else None
+
+    def outcome(self, pair: Pair, goto: str | None) -> str | None:
+        """A `next` entry's `outcome`: refused or ineligible, ending the survey (SPEC 11)."""
+        outcome = self.text("outcome", pair)
+        if outcome is None:
+            return None
+        if outcome not in AUTHOR_OUTCOMES:
+            hint = _did_you_mean(outcome, AUTHOR_OUTCOMES)
+            self.problem(
+                pair[0], f'outcome "{outcome}" is not {_or_list(list(AUTHOR_OUTCOMES))}{hint}'
+            )
+            return None
+        if goto is not None and goto != END:
+            self.problem(pair[0], f"an entry with outcome: {outcome} must have goto: end")
+            return None
+        return outcome
+
+    def partial_after(self, pair: Pair, questions: tuple[Question, ...]) -> str | None:
+        """`partial_after`: a question of this survey (answering it or a later one: a partial)."""
+        qid = self.text("partial_after", pair)
+        ids = [q.id for q in questions if q.id]
+        if qid is not None and qid not in ids:
+            self.problem(
+                pair[0],
+                f'partial_after: there is no question "{qid}"{_did_you_mean(qid, ids)}',
+            )
+            return None
+        return qid
 
     def check_gotos(self, read: list[tuple[Question, list[tuple[Node, str]]]]) -> None:
         """Each goto leads to `end` or to a question after its own."""

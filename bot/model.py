@@ -35,6 +35,8 @@ EXPORT_COLUMNS = (
     "language",
     "arm",
     "order",
+    "disposition",  # SPEC 11: the session's own AAPOR code, interim or not
+    "attempts",  # messages the bot started for it that Twilio took
 )
 TEST_COLUMN = "test"
 
@@ -95,6 +97,7 @@ class Branch:
 
     condition: Expr
     goto: str  # a later question id, or END
+    outcome: str | None = None  # with goto END: refused or ineligible (SPEC 11)
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,8 @@ class Survey:
     send_window: SendWindow = DEFAULT_SEND_WINDOW
     smart_encoding: bool = False  # send Twilio's GSM-7 replacements (’ -> ') in every message
     help: Text | None = None  # the reply to HELP, replacing the standard one
+    partial_after: str | None = None  # answering this question or a later one: a partial
+    recontact: tuple[timedelta, ...] = ()  # delays of the re-contacts of a silent invitation
     languages: tuple[str, ...] = (ENGLISH,)  # the first is the default
     target: int | None = None  # completes wanted in all: then the survey is closed
     quotas: tuple[Quota, ...] = ()

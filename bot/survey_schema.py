@@ -26,6 +26,7 @@ from bot.loader import (
     USED_BY,
 )
 from bot.model import QUESTION_TYPES, WINDOW
+from bot.outcomes import AUTHOR_OUTCOMES
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_FILE = "survey.schema.json"  # kept in the surveys folder, where the modeline finds it
@@ -79,12 +80,14 @@ KINDS: dict[str, dict[str, Any]] = {
     "length": {"type": "integer", "minimum": 1},
     "number": {"type": "number"},
     "duration": DURATION,
+    "durations": _list_of(DURATION),
     "window": {"type": "string", "pattern": rf"^\s*{WINDOW.pattern}\s*$"},
     "date order": _one_of(DATE_ORDERS),
     "type": _one_of(QUESTION_TYPES),
     "questions": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/question"}},
     "choices": _list_of({"$ref": "#/$defs/choice"}),
     "next": {"type": "array", "items": {"$ref": "#/$defs/next"}},
+    "outcome": {"enum": list(AUTHOR_OUTCOMES)},
     "target": {"type": "integer", "minimum": 1},
     "quotas": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/quota"}},
     "arms": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/arm"}},
@@ -126,6 +129,16 @@ KEYS: dict[str, dict[str, tuple[str, str]]] = {
             "sent, answers included, so that messages cost fewer segments.",
         ),
         "languages": ("languages", "Language codes (ISO 639-1); the first is the default."),
+        "partial_after": (
+            "question id",
+            "A session that answered this question (or a later one) and then stopped is a "
+            "partial (AAPOR 1.2) in `flask surveys outcomes`; default: no partials.",
+        ),
+        "recontact": (
+            "durations",
+            "Delays such as [4h, 1d, 3d]: an invited number that has not replied gets the "
+            "reminder and its question again after each, sent by `flask worker`.",
+        ),
         "target": ("target", "Completes wanted in all: then the survey is closed."),
         "quotas": ("quotas", "Completes wanted from respondents for whom a condition is true."),
         "quota_full": (
@@ -171,6 +184,10 @@ KEYS: dict[str, dict[str, tuple[str, str]]] = {
     "next": {
         "if": ("condition", "An expression over answers."),
         "goto": ("text", "A later question's id, or end."),
+        "outcome": (
+            "outcome",
+            "With goto: end, ends the survey as refused (AAPOR 2.11) or ineligible (4.10).",
+        ),
     },
     "quota": {
         "when": ("condition", "Which completes count toward the quota: an expression."),

@@ -1,4 +1,4 @@
-"""The sending commands: `flask invite` and `flask remind`."""
+"""The sending commands: `flask invite`, `flask remind` and `flask worker`."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from outbound.pipeline import (
     prepare_resend,
     send_all,
 )
+from outbound.recontacts import Worker, stopping_on_signals
 from outbound.windows import Windows
 from service import Service, UnknownSurvey
 from storage import store
@@ -309,3 +310,53 @@ def remind(survey_id, after, sending: Sending) -> None:
     outcomes, interrupted = send_all(batch, work, label, sending.wait)
     report(outcomes, Counter(), verbose=sending.verbose)
     finish(outcomes, interrupted, batch)
+
+
+@click.command("worker", short_help="Send the re-contacts that fall due, until stopped.")
+@with_appcontext
+@click.option(
+    "--every",
+    type=click.FloatRange(0, min_open=True),
+    default=30,
+    show_default=True,
+    help="Seconds between two passes over the due re-contacts.",
+)
+@click.option("--once", is_flag=True, help="Make one pass and exit (for cron).")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, MAX_CONCURRENCY),
+    default=8,
+    show_default=True,
+    help="How many messages are sent at once.",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(0, min_open=True),
+    help="At most this many message segments a second (long code 1, toll-free 3, short code 100).",
+)
+@click.option(
+    "--validity",
+    default=VALIDITY,
+    show_default=True,
+    callback=_validity,
+    help="How long Twilio may queue a message before dropping it (never past the "
+    "recipient's window).",
+)
+def worker(every, once, concurrency, rate, validity) -> None:
+    """Send each survey's `recontact` messages as they fall due (SPEC 11).
+
+    Runs until SIGTERM or Ctrl-C, which let the message in flight go and exit 0.
+    Several workers, on one machine or several sharing PostgreSQL, never send one
+    re-contact twice.
+    """
+    service = Service.of(current_app)
+    runner = Worker(
+        service, twilio_for(False, concurrency), concurrency=concurrency, validity=validity,
+        rate=rate,
+    )  # fmt: skip
+    click.echo(
+        "Worker: sending re-contacts " + ("once." if once else f"every {every:g} s; Ctrl-C stops.")
+    )
+    with stopping_on_signals(runner):
+        runner.run(every, once, report=click.echo)
+    click.echo("Worker stopped.")

@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import click
 from sqlalchemy import Connection
@@ -59,6 +59,7 @@ class Outgoing:
     kind: str
     resend: bool = False  # an earlier run's pending message, claimed to be sent once more
     expires: datetime | None = None  # a reminder's session expires then: never later
+    recontact: timedelta | None = None  # an invitation's first re-contact comes this long after
 
 
 @dataclass(frozen=True)
@@ -231,8 +232,18 @@ class Mailing:
     def record(self, sent: list[tuple[Outgoing, Sent]]) -> None:
         """Store Twilio's sids and first statuses, a batch in one transaction."""
         rows = [(message.message_id, answer.sid, answer.status) for message, answer in sent]
+        now = self.clock.now()
         with self.service.engine.begin() as conn:
-            store.record_sends(db=conn, sends=rows, now=self.clock.now())
+            store.record_sends(db=conn, sends=rows, now=now)
+            for message, _ in sent:  # its case begins, or hears of it (SPEC 11)
+                store.sent(
+                    db=conn,
+                    phone=message.phone,
+                    session_id=message.session_id,
+                    kind=message.kind,
+                    now=now,
+                    recontact_after=message.recontact,
+                )
 
     def failed(self, message: Outgoing, err: SendError) -> Outcome:
         """Store a failure: an opt-out at Twilio ends the session; a lost invite leaves none."""
@@ -241,6 +252,14 @@ class Mailing:
             return outcome  # still pending: the next run sends it once more
         now = self.clock.now()
         with database.locked(self.service.engine, message.phone) as conn:
+            store.sent(
+                db=conn,
+                phone=message.phone,
+                session_id=message.session_id,
+                kind=message.kind,
+                now=now,
+                error_code=err.code,
+            )
             store.record_send(
                 db=conn,
                 message_id=message.message_id,
@@ -271,6 +290,7 @@ class Mailing:
                 session_id=message.session_id,
                 kind=message.kind,
                 resend=message.resend,
+                now=self.clock.now(),
             )
 
 
@@ -309,7 +329,10 @@ def prepare_invite(batch: Mailing, survey, again: bool, phone: str, conn, now, *
     effects, session_id = batch.service.start(
         conn, phone, survey, now, situation, language=language
     )
-    return batch.queue(conn, phone, session_id, INVITE, effects.reply, now)
+    first = survey.recontact[0] if survey.recontact else None
+    return replace(
+        batch.queue(conn, phone, session_id, INVITE, effects.reply, now), recontact=first
+    )
 
 
 # -- reminders -------------------------------------------------------------
@@ -321,6 +344,8 @@ def prepare_reminder(batch: Mailing, session_id: int, phone: str, idle_before, c
     if isinstance(found, Outcome):
         return found
     run, expires = found
+    if batch.service.surveys.version(run.survey_id, run.version).recontact:
+        return skipped(phone, "re-contacted by flask worker (recontact)")
     body = batch.service.reminder(run, now)
     if body is None:
         return skipped(phone, "its question is gone")

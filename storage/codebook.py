@@ -105,6 +105,9 @@ def _entry(number, v: Variable, survey, versions, sessions, answered, picks) -> 
         qid = v.question.id
         when = f"when `{v.question.when.source}`" if v.question.when is not None else "always"
         lines.append(f"- Asked: {when}")
+        if v.question.min is not None or v.question.max is not None:
+            low, high = ("" if x is None else x for x in (v.question.min, v.question.max))
+            lines.append(f"- Limits: {low} to {high}")
         missing = [s.version for s in versions if qid not in s.by_id]
         if missing:
             lines.append(f"- Not in versions: {', '.join(f'`{m}`' for m in missing)}")

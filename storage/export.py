@@ -50,7 +50,7 @@ def probe(db: Connection) -> None:
 
 WIDE = f"""
 SELECT s.id, s.phone, s.survey_version, {SESSION_STATUS}, s.started_at, s.completed_at,
-       s.language, s.arm, s.orders, s.answers, s.test
+       s.language, s.arm, s.orders, s.disposition, s.attempts, s.answers, s.test
 FROM survey_session AS s WHERE {{where}} ORDER BY s.started_at, s.id
 """
 LONG = """
@@ -183,14 +183,16 @@ def wide_head(query: Query) -> list[str]:
 
 def _session(row: tuple, query: Query) -> tuple[list, dict]:
     """One session's head cells and answers."""
-    *head, orders, answers, test = row
+    *head, orders, code, attempts, answers, test = row
     order = question_order(values.load(orders)) if orders else ""
-    return head + [order] + ([bool(test)] if query.include_tests else []), values.load(answers)
+    head += [order, code, attempts]  # SPEC 11: the session's own disposition and attempts
+    return head + ([bool(test)] if query.include_tests else []), values.load(answers)
 
 
 def _wide_row(head: list, stored: dict, query: Query, columns: list[str]) -> list[str]:
     """One session's CSV row."""
-    session_id, phone, version, status, started, completed, language, arm, order, *tests = head
+    session_id, phone, version, status, started, completed, language, *rest = head
+    arm, order, code, attempts, *tests = rest
     cells = []
     for qid in columns:
         if qid in query.multi_columns:
@@ -207,6 +209,8 @@ def _wide_row(head: list, stored: dict, query: Query, columns: list[str]) -> lis
         language or "",
         arm or "",
         order,
+        code or "",
+        str(attempts),
         *(str(int(test)) for test in tests),
         *cells,
     ]

@@ -32,14 +32,15 @@ SESSION_COLUMNS = (
     "orders, started_at, updated_at, completed_at, language, test, by_default"
 )
 # One round trip for everything a message needs: the reply if this MessageSid
-# was handled before, the number's opt-out state, and its latest session.
+# was handled before, the number's opt-out state, and its latest session of
+# the same kind: a real message never sees a test session, nor a test a real one.
 LOOKUP = f"""
 SELECT (SELECT reply FROM inbound_message WHERE message_sid = ?),
        (SELECT opted_out FROM contact WHERE phone = ?),
        {", ".join("s." + c for c in SESSION_COLUMNS.split(", "))}
 FROM (SELECT 1 AS one) AS x
 LEFT JOIN survey_session AS s
-  ON s.id = (SELECT max(id) FROM survey_session WHERE phone = ?)
+  ON s.id = (SELECT max(id) FROM survey_session WHERE phone = ? AND test = ?)
 """
 _INSERTED = "phone, " + SESSION_COLUMNS.removeprefix("id, ")  # the database gives the id
 INSERT_SESSION = f"""
@@ -56,7 +57,7 @@ UPDATE survey_session SET state = ?, retries = ?, answers = ?, trail = ?, pendin
 WHERE id = ?
 """
 END_SESSION = """
-UPDATE survey_session SET status = ?, state = ?, retries = ?, answers = ?, trail = ?,
+UPDATE survey_session SET status = ?, outcome = ?, state = ?, retries = ?, answers = ?, trail = ?,
                           pending = ?, orders = ?, updated_at = ?, completed_at = ?, language = ?
 WHERE id = ?
 """
@@ -84,6 +85,29 @@ REMEMBER_VERSION = """
 INSERT INTO survey_version (survey_id, version, path, source, first_seen) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (survey_id, version) DO NOTHING
 """
+# A number's case in a survey (SPEC 11), kept up to date by each message (storage/cases.py).
+# PostgreSQL locks the row it reads (LOCK_MARK): a status callback may change it meanwhile.
+LOCK_MARK = "/*for update*/"
+CASE_COLUMNS = "walk_in, code, settled, session_id, ended, answered, partial, replied, delivery"
+CASE_READ = f"""
+SELECT {CASE_COLUMNS} FROM survey_case WHERE survey_id = ? AND phone = ? {LOCK_MARK}
+"""
+CASE_INSERT = f"""
+INSERT INTO survey_case (survey_id, phone, created_at, arm, active_at, {CASE_COLUMNS})
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (survey_id, phone) DO NOTHING
+"""
+CASE_UPDATE = """
+UPDATE survey_case SET code = ?, settled = ?, session_id = ?, ended = ?, answered = ?, partial = ?,
+                       replied = ?, delivery = ?, active_at = ?, arm = coalesce(?, arm)
+WHERE survey_id = ? AND phone = ?
+"""
+CASE_DELETE = "DELETE FROM survey_case WHERE survey_id = ? AND phone = ?"
+SESSION_DISPOSITION = "UPDATE survey_session SET disposition = ? WHERE id = ?"
+# The number's first reply ends its re-contact schedule (SPEC 11).
+END_RECONTACTS = (
+    "UPDATE survey_session SET recontact_due = NULL WHERE id = ? AND recontact_due IS NOT NULL"
+)
 # Study design (SPEC 12): an UPDATE locks the one row every worker counts on until
 # COMMIT (PostgreSQL), so draws and completes are counted one at a time.
 ENSURE_ARM_BLOCK = """
@@ -123,6 +147,12 @@ STATEMENTS = {  # the hot path's statements by name, prepared once per connectio
     "INSERT_INBOUND": INSERT_INBOUND,
     "SET_OPT_OUT": SET_OPT_OUT,
     "REMEMBER_VERSION": REMEMBER_VERSION,
+    "CASE_READ": CASE_READ,
+    "CASE_INSERT": CASE_INSERT,
+    "CASE_UPDATE": CASE_UPDATE,
+    "CASE_DELETE": CASE_DELETE,
+    "SESSION_DISPOSITION": SESSION_DISPOSITION,
+    "END_RECONTACTS": END_RECONTACTS,
     "REMEMBER_TEXT": REMEMBER_TEXT,
     "ENSURE_ARM_BLOCK": ENSURE_ARM_BLOCK,
     "DRAW_ARM": DRAW_ARM,
@@ -141,13 +171,15 @@ class Driver:
     def __init__(self, dialect: str):
         self.sqlite = dialect == "sqlite"
         self.marker = "?" if self.sqlite else "%s"  # sqlite3: qmark; psycopg: format
-        self.sql = {name: self.dialect_sql(sql).strip() for name, sql in STATEMENTS.items()}
+        lock = "" if self.sqlite else "FOR UPDATE"  # SQLite's writer holds the whole database
+        source = {name: sql.replace(LOCK_MARK, lock) for name, sql in STATEMENTS.items()}
+        self.sql = {name: self.dialect_sql(sql).strip() for name, sql in source.items()}
         # A Batch on PostgreSQL binds values client-side, which would have the
         # server parse and plan every statement every time: it runs them as
         # statements prepared once per connection instead.
         self.prepare = ";\n".join(
             f"PREPARE hot_{name.lower()} AS {_numbered(sql.strip())}"
-            for name, sql in STATEMENTS.items()
+            for name, sql in source.items()
         )
         self.prepared = {
             name: f"EXECUTE hot_{name.lower()}({', '.join(['%s'] * sql.count('?'))})"

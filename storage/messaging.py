@@ -8,8 +8,8 @@ Twilio's 1,600-character limit on a body is `bot.segments.TWILIO_MAX_CHARACTERS`
 
 from __future__ import annotations
 
-# What started a message: `flask invite` or `flask remind`.
-INVITE, REMINDER = "invite", "reminder"
+# What started a message: `flask invite`, `flask remind` or `flask worker` (SPEC 11).
+INVITE, REMINDER, RECONTACT = "invite", "reminder", "recontact"
 
 # The bot's own statuses, before Twilio has the message: written and not yet handed
 # over, handed over again by a later run after a stop.

@@ -30,6 +30,7 @@ class SurveyVersion(SQLModel, table=True):
 
 
 OPEN_ONLY = text(f"status = '{OPEN}'")
+DUE_ONLY = text("recontact_due IS NOT NULL")
 
 
 class SurveySession(SQLModel, table=True):
@@ -41,10 +42,18 @@ class SurveySession(SQLModel, table=True):
         # A number's sessions of one survey (flask invite asks for every number).
         Index("ix_session_phone_survey", "phone", "survey_id", "id"),
         Index("ix_session_survey", "survey_id", "started_at"),
-        # At most one open session per number, whatever races happen.
+        # The re-contacts due (flask worker): only sessions that have one are in it.
+        Index(
+            "ix_session_recontact_due",
+            "recontact_due",
+            sqlite_where=DUE_ONLY,
+            postgresql_where=DUE_ONLY,
+        ),
+        # At most one open session per number and kind (real, test), whatever races happen.
         Index(
             "uq_session_open_phone",
             "phone",
+            "test",
             unique=True,
             sqlite_where=OPEN_ONLY,
             postgresql_where=OPEN_ONLY,
@@ -73,6 +82,16 @@ class SurveySession(SQLModel, table=True):
     # A test session (flask simulate, the studio's try page); the database fills it in.
     test: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    # What ended it when not its last question: refused, ineligible, quota_full (SPEC 11).
+    outcome: str | None = None
+    disposition: str | None = None  # its own AAPOR code, as if it ended now (SPEC 11)
+    # Messages the bot started to its number for it that Twilio took (invitation, re-contacts).
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # When its next re-contact is due (SPEC 11; None: none), and how many have gone.
+    recontact_due: datetime | None = None
+    recontacts: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
     )
     # Started by the default survey for a number that sent no keyword and was not invited:
     # another survey's keyword takes over until it holds an answer (SPEC 2).
@@ -142,7 +161,11 @@ class OutboundMessage(SQLModel, table=True):
     """A message the bot sent through Twilio's REST API, and its delivery state."""
 
     __tablename__ = "outbound_message"
-    __table_args__ = (Index("ix_outbound_session", "session_id"),)
+    __table_args__ = (
+        Index("ix_outbound_session", "session_id"),
+        # Messages a stopped worker left unsent, found by their kind and age (SPEC 11).
+        Index("ix_outbound_kind_status", "kind", "status", "created_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     sid: str | None = Field(default=None, unique=True)  # Twilio's MessageSid once accepted
     phone: str
@@ -268,3 +291,29 @@ class TextQuestion(SQLModel, table=True):
     survey_id: str = Field(primary_key=True)
     survey_version: str = Field(primary_key=True)
     question_id: str = Field(primary_key=True)
+
+
+class SurveyCase(SQLModel, table=True):
+    """One number in one survey (SPEC 11): its disposition, kept up to date as events arrive.
+
+    The facts of its latest session decide that session's code (bot/outcomes.py);
+    `settled` is the best code its earlier sessions reached, `code` the case's.
+    """
+
+    __tablename__ = "survey_case"
+    # The report reads only this index: one row per case, no table lookups.
+    __table_args__ = (Index("ix_case_survey_code", "survey_id", "walk_in", "code", "active_at"),)
+    survey_id: str = Field(primary_key=True)
+    phone: str = Field(primary_key=True)
+    walk_in: bool = False  # started by its number (a keyword), not by an invitation
+    created_at: datetime
+    code: str  # the disposition, as if its open session ended now
+    settled: str | None = None  # the best code of its earlier sessions
+    session_id: int | None = None  # its latest session (None once that is gone)
+    arm: str | None = None  # its session's experiment arm (SPEC 12)
+    ended: str | None = None  # the latest session's facts (bot.outcomes.Facts)...
+    answered: bool = False
+    partial: bool = False
+    replied: bool = False
+    delivery: str | None = None
+    active_at: datetime | None = None  # ...and its last activity while open (None: ended)

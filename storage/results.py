@@ -14,6 +14,7 @@ from datetime import UTC, date
 from sqlalchemy import Connection
 
 from bot import values
+from bot.flow import outcome_of
 from bot.model import ABANDONED, COMPLETED, EXPIRED, OPEN, OPTED_OUT, STATUSES, Question, Survey
 from storage.export import Query, session_filter
 from storage.hot import SESSION_STATUS, driver
@@ -103,12 +104,12 @@ def results(db: Connection, query: Query, survey: Survey, older: list[Survey]) -
     funnels = {q.id: Funnel(q.id, q.type) for q in survey.questions}
     texts = tuple(q.id for q in survey.questions if q.type == "text")
     sessions = dict.fromkeys(STATUSES, 0)
-    _tallied(db, query, funnels, sessions, texts)
+    early = _tallied(db, query, funnels, sessions, texts)
     _idle(db, query, funnels, sessions, texts)
     for question in survey.questions:
         _describe(db, query, question, funnels[question.id], older)
     ended = sum(sessions.values()) - sessions[OPEN]
-    rate = sessions[COMPLETED] / ended if ended else None
+    rate = (sessions[COMPLETED] - early) / ended if ended else None
     median = _median_seconds(db, query)
     totals = {"total": sum(sessions.values()), **sessions}
     return Results(survey.id, totals, rate, median, list(funnels.values()))
@@ -155,15 +156,22 @@ def _tallies(db: Connection, sql: str, query: Query, texts: tuple = ()) -> list:
     return driver(db).execute(db, text, (*params, *texts)).fetchall()
 
 
-def _tallied(db, query: Query, funnels: dict, sessions: dict, texts: tuple) -> None:
-    """Add the tallies' figures: sessions by status, and each question's."""
+def _tallied(db, query: Query, funnels: dict, sessions: dict, texts: tuple) -> int:
+    """Add the tallies' figures: sessions by status, and each question's.
+
+    Returns how many completed sessions an `outcome` ended (SPEC 11): they never
+    count as completions.
+    """
+    early = 0
     for status, state, n in _tallies(db, TALLIED_SESSIONS, query):
         _add_sessions(funnels, sessions, status, state, n)
+        early += n if status == COMPLETED and outcome_of(state) else 0
     for qid, *figures in _tallies(db, TALLIED_VISITS, query):
         _add_visits(funnels.get(qid), figures)
     for qid, value, n in _tallies(db, TALLIED_VALUES, query, texts):
         if qid in funnels:
             funnels[qid].values[value] += n
+    return early
 
 
 def _add_sessions(funnels: dict, sessions: dict, status: str, state: str, n: int) -> None:
@@ -310,8 +318,9 @@ def _day_time(db: Connection, stored) -> str:
 
 MINUTE = "%Y-%m-%d %H:%M"
 SUMMARY = f"""
-SELECT {SESSION_STATUS}, count(*), max(s.updated_at) FROM survey_session AS s
-WHERE {{where}} GROUP BY 1
+SELECT {SESSION_STATUS}, count(*), max(s.updated_at),
+       sum(CASE WHEN s.outcome IS NULL THEN 0 ELSE 1 END)
+FROM survey_session AS s WHERE {{where}} GROUP BY 1
 """
 STORED = "SELECT survey_id, count(*) FROM survey_version GROUP BY 1"
 TRANSCRIPT = """
@@ -330,13 +339,14 @@ class Summary:
 
 def summary(db: Connection, query: Query) -> Summary:
     """Sessions by status, completion rate and last activity of the sessions `query` picks."""
-    counts, last = dict.fromkeys(STATUSES, 0), None
+    counts, last, early = dict.fromkeys(STATUSES, 0), None, 0
     idle_before = driver(db).time(query.idle_before)
-    for status, n, latest in _rows(db, SUMMARY, query, lead=(idle_before,)):
+    for status, n, latest, ended_early in _rows(db, SUMMARY, query, lead=(idle_before,)):
         counts[status] += n
+        early += ended_early or 0  # ended by an `outcome` (SPEC 11): never a completion
         last = latest if last is None else max(last, latest)
     ended = sum(counts.values()) - counts[OPEN]
-    rate = counts[COMPLETED] / ended if ended else None
+    rate = (counts[COMPLETED] - early) / ended if ended else None
     when = None if last is None else _day_time(db, last)
     return Summary({"total": sum(counts.values()), **counts}, rate, when)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot import values
+from bot import outcomes, values
 from bot.catalog import Claim
 from bot.conversation import (
     REPROMPTED,
@@ -29,8 +29,20 @@ from bot.conversation import (
     Situation,
 )
 from bot.model import OPEN, OPTED_OUT
+from bot.outcomes import Note
+from storage import cases as case_store
 from storage.hot import SESSION_STATUS, Statements, driver, statements
-from storage.messaging import DELIVERY_ORDER, INVITE, PENDING, REMINDER, RESENDING, UNKNOWN_STEP
+from storage.messaging import (
+    CARRIER_OPT_OUT,
+    DELIVERY_ORDER,
+    FAILED,
+    INVITE,
+    PENDING,
+    RECONTACT,
+    REMINDER,
+    RESENDING,
+    UNKNOWN_STEP,
+)
 from storage.models import (
     Answer,
     Contact,
@@ -57,15 +69,21 @@ def stored_reply(*, db: Connection | Statements, message_sid: str) -> str | None
     return lookup(db=db, phone="", sid=message_sid)[0]
 
 
-def lookup(*, db: Connection | Statements, phone: str, sid: str) -> tuple[str | None, Situation]:
-    """The reply already sent for `sid` (if handled before) and what is known about `phone`."""
-    return read(db=db, phone=phone, sid=sid).unpack()
+def lookup(
+    *, db: Connection | Statements, phone: str, sid: str, test: bool = False
+) -> tuple[str | None, Situation]:
+    """The reply already sent for `sid` (if handled before) and what is known about `phone`.
+
+    Its sessions are the real ones, or with `test` the test ones only (SPEC 9).
+    """
+    return read(db=db, phone=phone, sid=sid, test=test).unpack()
 
 
-def read(*, db: Connection | Statements, phone: str, sid: str) -> Found:
+def read(*, db: Connection | Statements, phone: str, sid: str, test: bool = False) -> Found:
     """What `lookup` reads, as it came: two reads can be compared, each unpacked afresh."""
     hot = statements(db)
-    return Found(phone, hot.read("LOOKUP", (sid, phone, phone)).fetchall()[0], hot.read_time)
+    row = hot.read("LOOKUP", (sid, phone, phone, test)).fetchall()[0]
+    return Found(phone, row, hot.read_time)
 
 
 class Found(NamedTuple):
@@ -150,9 +168,9 @@ def session_of(row, read_time: Callable) -> Run:
     )
 
 
-def situation(*, db: Connection | Statements, phone: str) -> Situation:
-    """What is known about `phone`: opt-out state and its latest session."""
-    return lookup(db=db, phone=phone, sid="")[1]
+def situation(*, db: Connection | Statements, phone: str, test: bool = False) -> Situation:
+    """What is known about `phone`: opt-out state and its latest (real, or test) session."""
+    return lookup(db=db, phone=phone, sid="", test=test)[1]
 
 
 class Inbound(NamedTuple):
@@ -181,6 +199,7 @@ def apply(
     now: datetime,
     inbound: Inbound | None = None,
     versions: tuple[Version, ...] = (),
+    cases: tuple[tuple[Run, Note], ...] = (),
 ) -> int | None:
     """Write all that one message (or one start) changes; the id of the last session written.
 
@@ -204,6 +223,8 @@ def apply(
         hot.write("INSERT_ANSWER", (run.id, qid, values.dump(value), raw, hot.time(now), sid))
     for run, qid, what in effects.visits:
         hot.write("VISIT", (ids[id(run)], qid, int(what == REPROMPTED), VISIT_OUTCOMES.get(what)))
+    for run, told in cases:
+        case_store.note(hot, phone, ids[id(run)], told, now)
     last = ids[id(effects.runs[-1])] if effects.runs else None
     if inbound is not None:
         log = (inbound.sid, phone, inbound.body, hot.time(now), inbound.reply, last)
@@ -226,7 +247,7 @@ def _write_run(hot: Statements, phone: str, run: Run, reopened: bool = False) ->
     if run.status == OPEN and not reopened:
         hot.write("UPDATE_SESSION", changes)
     else:
-        hot.write("END_SESSION", (run.status, *changes))
+        hot.write("END_SESSION", (run.status, run.outcome, *changes))
     return run.id
 
 
@@ -267,6 +288,62 @@ def record_delivery(
         )
     )
     return result.rowcount > 0
+
+
+def note_delivery(*, db: Connection, sid: str, status: str, error_code: int | None) -> None:
+    """Tell a message's case how it went, when it is the latest message to its session."""
+    table = OutboundMessage.__table__
+    row = db.execute(select(table.c.id, table.c.session_id).where(table.c.sid == sid)).one_or_none()
+    if row is None or row.session_id is None:
+        return
+    latest = select(func.max(table.c.id)).where(table.c.session_id == row.session_id)
+    if db.execute(latest).scalar_one() != row.id:
+        return  # among 3.19, 3.20 and 4.30 the latest message decides (SPEC 11)
+    delivery = outcomes.delivery_of(status, error_code)
+    case_store.delivered(db, session_id=row.session_id, delivery=delivery)
+
+
+def sent(
+    *,
+    db: Connection,
+    phone: str,
+    session_id: int | None,
+    kind: str,
+    now,
+    error_code: int | None = None,
+    recontact_after: timedelta | None = None,
+) -> None:
+    """Tell a case that Twilio took a message the bot started (or refused it: `error_code`).
+
+    A refused invitation's session is about to go, so its case keeps none. An
+    accepted invitation whose survey has `recontact` starts its schedule.
+    """
+    if session_id is None:
+        return
+    refused = error_code is not None
+    if not refused:  # one more attempt Twilio took (the export's `attempts`)
+        attempt = update(SESSION).where(SESSION.c.id == session_id)
+        due = {"recontact_due": now + recontact_after} if recontact_after else {}
+        db.execute(attempt.values(attempts=SESSION.c.attempts + 1, **due))
+    key = db.execute(
+        select(SESSION.c.survey_id, SESSION.c.test, SESSION.c.arm).where(SESSION.c.id == session_id)
+    ).one_or_none()
+    if key is None or key.test:
+        return
+    delivery = outcomes.delivery_of(FAILED if refused else "queued", error_code)
+    if kind == INVITE:
+        case_store.invited(
+            db,
+            survey_id=key.survey_id,
+            phone=phone,
+            session_id=None if refused else session_id,
+            delivery=delivery,
+            now=now,
+            ended=OPTED_OUT if error_code == CARRIER_OPT_OUT else None,
+            arm=key.arm,
+        )
+    else:
+        case_store.delivered(db, session_id=session_id, delivery=delivery)
 
 
 def stored_versions(*, db: Connection, survey_id: str) -> list[tuple[str, str, str]]:
@@ -342,10 +419,11 @@ FROM survey_session AS s JOIN outbound_message AS o ON o.session_id = s.id
 WHERE s.phone = ? AND s.survey_id = ? AND o.kind = '{INVITE}'
 ORDER BY o.id DESC LIMIT 1
 """
-IN_SURVEY = "SELECT 1 FROM survey_session WHERE phone = ? AND survey_id = ? LIMIT 1"
+# Real sessions only: a test session never makes a number count as invited (SPEC 9).
+IN_SURVEY = "SELECT 1 FROM survey_session WHERE phone = ? AND survey_id = ? AND NOT test LIMIT 1"
 ACTIVE_IN_SURVEY = f"""
 SELECT 1 FROM survey_session
-WHERE phone = ? AND survey_id = ? AND status = '{OPEN}' AND updated_at >= ? LIMIT 1
+WHERE phone = ? AND survey_id = ? AND NOT test AND status = '{OPEN}' AND updated_at >= ? LIMIT 1
 """
 ADD_OUTBOUND = f"""
 INSERT INTO outbound_message (phone, session_id, kind, body, status, created_at, updated_at)
@@ -406,7 +484,9 @@ def record_sends(*, db: Connection, sends: list[tuple[int, str, str]], now: date
 RECORD_SEND = "UPDATE outbound_message SET sid = ?, status = ?, updated_at = ? WHERE id = ?"
 
 
-def withdraw(*, db: Connection, message_id: int, session_id, kind: str, resend: bool) -> None:
+def withdraw(
+    *, db: Connection, message_id: int, session_id, kind: str, resend: bool, now=None
+) -> None:
     """Undo a message prepared but never handed to Twilio, as if it had not been prepared."""
     table = OutboundMessage.__table__
     if resend:  # an earlier run's message, claimed for sending: pending again
@@ -417,6 +497,12 @@ def withdraw(*, db: Connection, message_id: int, session_id, kind: str, resend: 
         drop_unanswered_session(db=db, session_id=session_id)
     elif kind == REMINDER:
         db.execute(update(SESSION).where(SESSION.c.id == session_id).values(reminded_at=None))
+    elif kind == RECONTACT:  # due again at once, as if never claimed
+        db.execute(
+            update(SESSION)
+            .where(SESSION.c.id == session_id)
+            .values(recontact_due=now, recontacts=SESSION.c.recontacts - 1)
+        )
 
 
 def claim_resend(*, db: Connection, message_id: int, now: datetime) -> bool:
@@ -477,7 +563,11 @@ def unsend(*, db: Connection, sid: str) -> None:
     if row is None or row.session_id is None:
         return
     if row.kind == INVITE:
-        drop_unanswered_session(db=db, session_id=row.session_id)
+        key = db.execute(
+            select(SESSION.c.survey_id, SESSION.c.phone).where(SESSION.c.id == row.session_id)
+        ).one_or_none()
+        if drop_unanswered_session(db=db, session_id=row.session_id) and key is not None:
+            case_store.forget(db, survey_id=key[0], phone=key[1], session_id=row.session_id)
     elif row.kind == REMINDER:
         db.execute(
             update(SESSION)
@@ -495,6 +585,7 @@ def reminder_candidates(
         .where(
             SESSION.c.survey_id == survey_id,
             SESSION.c.status == OPEN,
+            SESSION.c.test.is_(False),  # a test number is never sent anything (SPEC 9)
             SESSION.c.reminded_at.is_(None),
             SESSION.c.updated_at <= idle_before,
             SESSION.c.updated_at >= active_since,
@@ -529,11 +620,14 @@ def recipient(*, db: Connection, sid: str) -> str | None:
 def opt_out_everywhere(*, db: Connection, phone: str, now: datetime) -> None:
     """Opt a number out and end every open session it has as opted out."""
     set_opt_out(db=db, phone=phone, opted_out=True, now=now)
+    open_ids = select(SESSION.c.id).where(SESSION.c.phone == phone, SESSION.c.status == OPEN)
+    ending = list(db.execute(open_ids).scalars())
     db.execute(
         update(SESSION)
         .where(SESSION.c.phone == phone, SESSION.c.status == OPEN)
         .values(status=OPTED_OUT, updated_at=now)
     )
+    case_store.ended(db, session_ids=ending)
 
 
 # -- which file serves each id, keyword and default (SPEC 1) ---------------------------------
@@ -562,3 +656,74 @@ def record_claims(*, db: Connection, held: dict[Claim, tuple[str, str]], now: da
 def version_keys(*, db: Connection) -> set[tuple[str, str]]:
     """Every (survey id, version) a session has started on."""
     return {tuple(row) for row in db.execute(select(VERSION.c.survey_id, VERSION.c.version))}
+
+
+# -- re-contacts (SPEC 11: `recontact`, flask worker) ---------------------------------------
+
+CLAIM_DUE = """
+UPDATE survey_session SET recontact_due = ?
+WHERE id IN (SELECT id FROM survey_session WHERE recontact_due <= ?
+             ORDER BY recontact_due LIMIT ? {skip_locked})
+RETURNING id, phone, survey_id, survey_version
+"""
+
+
+def claim_due(*, db: Connection, now: datetime, lease_until: datetime, limit: int) -> list:
+    """Claim up to `limit` due re-contacts until `lease_until`: (id, phone, survey, version).
+
+    Claimed sessions are due again only once the lease is over, so other workers
+    pass them by; PostgreSQL's SKIP LOCKED lets two claims run at once without
+    waiting for each other, and SQLite's single writer takes them one after the other.
+    """
+    hot = driver(db)
+    skip = "" if hot.sqlite else "FOR UPDATE SKIP LOCKED"
+    sql = CLAIM_DUE.format(skip_locked=skip)
+    rows = hot.execute(db, sql, (hot.time(lease_until), hot.time(now), limit)).fetchall()
+    return sorted(rows, key=lambda row: row[0])
+
+
+def take_recontact(
+    *, db: Connection, session_id: int, lease_until: datetime, next_due: datetime | None
+) -> bool:
+    """Count one re-contact of a session this worker claimed; False if it lost the claim."""
+    result = db.execute(
+        update(SESSION)
+        .where(SESSION.c.id == session_id, SESSION.c.recontact_due == lease_until)
+        .values(recontact_due=next_due, recontacts=SESSION.c.recontacts + 1)
+    )
+    return result.rowcount > 0
+
+
+def recontact_later(*, db: Connection, session_id: int, due: datetime | None) -> None:
+    """Move a session's next re-contact (None: it has no more)."""
+    db.execute(update(SESSION).where(SESSION.c.id == session_id).values(recontact_due=due))
+
+
+def left_in_flight(*, db: Connection, kind: str, before: datetime) -> list:
+    """Pending messages of `kind` never confirmed sent, prepared before `before` (a stopped run)."""
+    table = OutboundMessage.__table__
+    return db.execute(
+        select(table.c.id, table.c.phone, table.c.session_id, table.c.kind, table.c.body)
+        .where(
+            table.c.kind == kind,
+            table.c.status == "pending",
+            table.c.created_at < before,
+            table.c.sid.is_(None),
+        )
+        .order_by(table.c.id)
+    ).all()
+
+
+def session_version(*, db: Connection, session_id: int | None) -> tuple[str, str] | None:
+    """A session's (survey id, version), None when it is gone."""
+    if session_id is None:
+        return None
+    query = select(SESSION.c.survey_id, SESSION.c.survey_version).where(SESSION.c.id == session_id)
+    row = db.execute(query).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+def recontacts_sent(*, db: Connection, session_id: int) -> int:
+    """How many re-contacts a session has had."""
+    query = select(SESSION.c.recontacts).where(SESSION.c.id == session_id)
+    return db.execute(query).scalar_one_or_none() or 0

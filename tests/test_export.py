@@ -64,10 +64,11 @@ def test_wide_export_columns_and_values(app, sms):
     header = text.splitlines()[0]
     assert header == (
         "session_id,phone,survey_version,status,started_at,completed_at,language,arm,order,"
-        "name,count,picks,ok"
+        "disposition,attempts,name,count,picks,ok"
     )
     (row,) = rows(text)
     assert row["phone"] == "+15550000001" and row["status"] == "completed"
+    assert (row["disposition"], row["attempts"]) == ("1.1", "0")  # a walk-in: no attempts
     assert row["language"] == "en"  # the survey's default: it lists no languages
     assert (row["name"], row["count"], row["picks"], row["ok"]) == (
         "Ana",

@@ -13,7 +13,14 @@ from sqlmodel import SQLModel
 from conftest import SMS
 from storage import schema
 from storage.db import make_engine
-from storage.models import Answer, Contact, InboundMessage, SurveySession, SurveyVersion
+from storage.models import (
+    Answer,
+    Contact,
+    InboundMessage,
+    SurveyCase,
+    SurveySession,
+    SurveyVersion,
+)
 from web import serving_app
 
 # Each test builds its database from an older revision: start from an empty one.
@@ -21,7 +28,9 @@ pytestmark = pytest.mark.empty_database
 FIRST = "0001"
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 OLD_TABLES = [Contact, SurveyVersion, SurveySession, Answer, InboundMessage]
+# survey_session columns from 0004, 0007, 0012 and 0009
 ADDED_LATER = {"language", "test", "trail", "pending", "arm", "orders", "by_default"}
+ADDED_LATER |= {"outcome", "disposition", "attempts", "recontact_due", "recontacts"}
 OLD_REPLY = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Q2?</Message></Response>'
 
 
@@ -153,3 +162,18 @@ def test_flask_db_upgrade_brings_the_schema_to_head(stale_app, old_engine):
     assert f"Database schema at {schema.head()}." in result.output
     assert snapshot(old_engine) == as_text_replies(before)
     assert "Thanks for visiting" in SMS(stale_app.test_client()).send("+15559990003", "hi")
+
+
+def test_upgrading_makes_a_case_of_each_number_in_each_survey(old_engine):
+    schema.upgrade(old_engine)
+    with old_engine.connect() as conn:
+        cases = conn.execute(select(SurveyCase.__table__)).all()
+    # The old session answered a question and is open: a break-off if it ended now (SPEC 11).
+    [case] = cases
+    assert (case.survey_id, case.phone, case.walk_in, case.code) == (
+        "old",
+        "+15559990002",
+        True,
+        "2.12",
+    )
+    assert case.active_at is not None

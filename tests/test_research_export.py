@@ -490,6 +490,7 @@ def test_codebook_entries_match_the_survey(app, answered, tmp_path):
         ["3", "kiwi", "Kiwi", "Kiwi", "1"],
         ["4", "plum", "Plum", "Ciruela", "1"],
     ]
+    assert "- Limits: 1 to 30" in section(text, LONG_ID)
     improve = section(text, "improve")
     assert "- Asked: when `answers.rating < 7`" in improve and "Answered: 1 of 4" in improve
     assert "- Not in versions" in section(text, "old_q")
@@ -582,3 +583,38 @@ def test_choice_codes(values, codes):
 def test_labels_are_cut_without_splitting_a_character():
     assert research.cut("¿Qué?\n tal", 100) == "¿Qué? tal"
     assert research.cut("é" * 50, 81) == "é" * 40  # 80 bytes: the 41st would be split
+
+
+SHUFFLED = """\
+id: shuffled
+keywords: [SHUFFLE]
+questions:
+  - id: brand
+    type: choice
+    shuffle_choices: true
+    text: Which brand?
+    choices: [Acme, Bolt, Crest, {label: None of these, value: none, fixed: true}]
+  - id: why
+    type: text
+    text: Why?
+"""
+
+
+def test_choice_order_is_what_the_respondent_was_shown(app, sms, surveys_dir, tmp_path):
+    saved(surveys_dir / "shuffled.yaml", SHUFFLED)
+    app.extensions["survey_service"].catalog.refresh()
+    shown = sms.send("+15550000009", "SHUFFLE")
+    sms.send("+15550000009", "1")
+    sms.send("+15550000009", "because")
+    result = app.test_cli_runner().invoke(
+        args=["export", "shuffled", "--format", "floip", "-o", str(tmp_path / "s.zip")]
+    )
+    assert result.exit_code == 0, result.output
+    _, rows = package(tmp_path / "s.zip")
+    brand, why = rows
+    order = brand[5]["choice_order"]
+    assert sorted(order) == ["Acme", "Bolt", "Crest", "none"] and order[-1] == "none"
+    labels = {"Acme": "Acme", "Bolt": "Bolt", "Crest": "Crest", "none": "None of these"}
+    assert [labels[value] for value in order] == re.findall(r"^\d\. (.+)$", shown, re.M)
+    assert brand[4] == order[0]  # "1" picked the first choice shown
+    assert why[5] == {"session_id": brand[5]["session_id"]}

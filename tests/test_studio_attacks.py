@@ -12,6 +12,7 @@ from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
 import pytest
+from sqlalchemy import text
 from test_results import FUNNEL
 from test_studio import API, EXPORT, csrf_of, send, sign_in
 
@@ -237,3 +238,49 @@ def test_the_cookie_is_secure_behind_a_trusted_https_proxy(make_client):
     plain = make_client(PUBLIC_URL=None)  # no trusted proxy: the header means nothing
     form = plain.get("/studio/login", headers={"X-Forwarded-Proto": "https"})
     assert "Secure" not in form.headers["Set-Cookie"]
+
+
+# -- 9. the try page ------------------------------------------------------------------
+
+TRY = "/studio/surveys/funnel/try"
+
+
+def try_form(client) -> str:
+    """The try page's CSRF token."""
+    return csrf_of(client.get(TRY).get_data(as_text=True))
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("x" * 1601, "at most 1600 characters"),
+        ("a\x00b", "NUL"),
+        ("x" * 200_000, "at most 1600 characters"),
+    ],
+)
+def test_the_try_page_refuses_what_no_sms_could_carry(studio_client, app, body, reason):
+    client, _ = studio_client
+    response = client.post(TRY, data={"csrf": try_form(client), "body": body})
+    assert response.status_code == 400 and reason in response.get_data(as_text=True)
+    service = app.extensions["survey_service"]
+    assert service.summary(service.surveys.get("funnel"), tests=True).sessions["total"] == 0
+
+
+def test_the_try_page_takes_1600_characters(studio_client):
+    client, _ = studio_client
+    token = try_form(client)
+    assert client.post(TRY, data={"csrf": token, "start": "1"}).status_code == 302
+    assert client.post(TRY, data={"csrf": token, "body": "x" * 1600}).status_code == 302
+
+
+def test_a_flood_of_replies_is_slowed_down(studio_client, app):
+    client, _ = studio_client
+    token = try_form(client)
+    statuses = [
+        client.post(TRY, data={"csrf": token, "body": f"reply {n}"}).status_code for n in range(40)
+    ]
+    assert statuses == [302] * 30 + [429] * 10
+    with app.extensions["survey_service"].engine.connect() as conn:
+        query = text("SELECT count(*) FROM inbound_message WHERE phone LIKE :test")
+        stored = conn.execute(query, {"test": "studio:%"}).scalar_one()
+    assert stored == 30

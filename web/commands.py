@@ -208,6 +208,51 @@ def _sessions(counts: dict[str, int]) -> str:
     return f"sessions {total}: {by_status} | completion {rate}"
 
 
+@surveys_cli.command("outcomes", short_help="AAPOR dispositions and response rates.")
+@click.argument("survey_id", metavar="SURVEY")
+@click.option("--json", "as_json_", is_flag=True, help="Print one JSON document instead of text.")
+@click.option(
+    "--e",
+    "e",
+    type=click.FloatRange(0, 1),
+    help="The share of unknown-eligibility cases taken as eligible.  [default: estimated]",
+)
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Cases begun on/after.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Cases begun on/before.")
+@click.option("--arm", help="Only the cases of this experiment arm.")
+@click.option("--include-walk-ins", is_flag=True, help="Count walk-ins (keyword starts) too.")
+def outcomes_command(survey_id, as_json_, e, since, until, arm, include_walk_ins) -> None:
+    """Print every disposition (AAPOR codes) and the sixteen outcome rates of SURVEY."""
+    try:
+        report = current_service().outcomes(
+            survey_id,
+            e=e,
+            walk_ins=include_walk_ins,
+            since=since and since.date(),
+            until=until and until.date(),
+            arm=arm,
+        )
+    except UnknownSurvey as err:
+        raise click.UsageError(str(err)) from None
+    click.echo(json.dumps(report, indent=2) if as_json_ else outcomes_text(report))
+
+
+def outcomes_text(report: dict) -> str:
+    """The report as a table of codes, then the rates, for a terminal."""
+    walk_ins = f"{report['walk_ins']} walk-ins"
+    lines = [
+        f"{report['survey']}: {report['cases']} cases ({report['interim']} interim; {walk_ins})",
+        "",
+        f"{'code':<6} {'disposition':<20} {'cases':>7} {'interim':>8}",
+    ]
+    for row in report["dispositions"]:
+        lines.append(f"{row['code']:<6} {row['name']:<20} {row['count']:>7} {row['interim']:>8}")
+    lines += ["", f"e = {report['e']:.4f}"]
+    for name, value in report["rates"].items():
+        lines.append(f"{name:<6} {'-' if value is None else f'{value:.4f}':>7}")
+    return "\n".join(lines)
+
+
 TEST_PHONE = "+15555550100"  # a fictional number (555-01xx) for simulated sessions
 OPTED_OUT_NOTE = "[{phone} is opted out: type START to opt in again. Ctrl-D to leave.]"
 
@@ -272,7 +317,7 @@ def _converse(service, phone: str, survey) -> None:
             return
         sid = f"SM{uuid4().hex}"  # each typed line is a new message, in Twilio's form
         _say(service.receive(Inbound(phone, line, sid, test=True)))
-        now = service.situation(phone)
+        now = service.situation(phone, test=True)
         if now.opted_out:
             click.echo(OPTED_OUT_NOTE.format(phone=phone))
         elif now.run is None and now.latest_status == COMPLETED:

@@ -8,9 +8,11 @@ database as SMS, on a test number of its own per browser session.
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import secrets
+import time
 from dataclasses import asdict
 from functools import wraps
 from pathlib import Path
@@ -31,6 +33,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from bot.design import count_of
 from bot.model import STATUSES, Survey
+from bot.segments import TWILIO_MAX_CHARACTERS
 from service import Inbound, UnknownSurvey, survey_languages
 from web import charts
 from web.access import (
@@ -212,6 +215,7 @@ def survey_page(survey_id: str):
         exports=exports,
         charts=charts,
         api=url_for("studio.api_results", survey_id=survey.id, **_present(chosen)),
+        outcomes=_outcomes(survey.id),
     )
 
 
@@ -262,6 +266,36 @@ def api_results(survey_id: str) -> Response:
     return Response(json.dumps(as_json(found), ensure_ascii=False), mimetype="application/json")
 
 
+@bp.get("/api/surveys/<survey_id>/outcomes")
+def api_outcomes(survey_id: str) -> Response:
+    """Dispositions and rates as JSON (SPEC 11): `e=`, `since=`, `until=`, `arm=`, `walk_ins=1`."""
+    require_admin()
+    return Response(json.dumps(_outcomes(survey_id)), mimetype="application/json")
+
+
+def _outcomes(survey_id: str) -> dict:
+    """The survey's outcomes report for the query string's options; 404 or 400 with a reason."""
+    args = request.args
+    try:
+        e = float(args["e"]) if args.get("e") else None
+    except ValueError:
+        abort(400, "e must be a number from 0 to 1.")
+    if e is not None and not 0 <= e <= 1:
+        abort(400, "e must be a number from 0 to 1.")
+    chosen = filters(args, names=("since", "until"))
+    try:
+        return current_service().outcomes(
+            survey_id,
+            e=e,
+            walk_ins=args.get("walk_ins") in TRUE,
+            since=chosen.get("since"),
+            until=chosen.get("until"),
+            arm=args.get("arm") or None,
+        )
+    except UnknownSurvey:
+        abort(404, f"No survey {survey_id!r}.")
+
+
 def as_json(found) -> dict:
     """The JSON of SPEC 9, plus the completion rate and the median time to complete."""
     questions = []
@@ -290,15 +324,50 @@ def try_survey(survey_id: str):
     if request.method == "POST":
         sid = "ST" + secrets.token_hex(16)  # never a Twilio MessageSid (SM..., MM...)
         if "start" in request.form:
+            _within_pace(phone)
             service.try_start(phone, survey, sid)
         else:
-            body = request.form.get("body", "")
-            if not body.strip():
-                abort(400, "Type a reply in the field named body.")
+            body = _reply(request.form.get("body", ""))
+            _within_pace(phone)
             service.receive(Inbound(phone=phone, body=body, sid=sid, test=True))
         return redirect(url_for("studio.try_survey", survey_id=survey.id) + "#last")
     messages = _messages(service.transcript(phone))
     return render_template("studio/try.html", survey=survey, messages=messages, phone=phone)
+
+
+def _reply(body: str) -> str:
+    """A typed reply as an SMS could carry it: 400 when it is empty, too long or holds NUL."""
+    if not body.strip():
+        abort(400, "Type a reply in the field named body.")
+    if len(body) > TWILIO_MAX_CHARACTERS:
+        abort(400, f"A reply is at most {TWILIO_MAX_CHARACTERS} characters, as by SMS.")
+    if "\x00" in body:
+        abort(400, "A reply cannot hold a NUL character.")
+    return body
+
+
+TRY_PACE = 30  # messages a minute on one test number, in one worker process
+_SENT: dict[str, collections.deque] = {}  # test number -> times of its latest messages
+
+
+def _within_pace(phone: str) -> None:
+    """429 past TRY_PACE messages in the last minute from this browser session's number.
+
+    A person types far slower; a script posting in a loop fills the database.
+    Kept per process: with N workers a flood gets at most N times as far.
+    """
+    now = time.monotonic()
+    if len(_SENT) > 10_000:  # forget idle numbers, so that the map stays small
+        for number in [n for n, times in _SENT.items() if not times or times[-1] < now - 60]:
+            del _SENT[number]
+    times = _SENT.setdefault(phone, collections.deque())
+    while times and times[0] < now - 60:
+        times.popleft()
+    if len(times) >= TRY_PACE:
+        raise TooManyRequests(
+            f"At most {TRY_PACE} messages a minute: wait a moment.", retry_after=60
+        )
+    times.append(now)
 
 
 def _test_number() -> str:

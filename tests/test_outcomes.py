@@ -1,0 +1,332 @@
+"""Outcomes (SPEC 11): each number's AAPOR disposition and the survey's response rates."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import timedelta
+from fractions import Fraction
+
+import pytest
+from test_studio import sign_in
+
+from bot.outcomes import CODES, RATE_NAMES, Facts, rates
+from conftest import saved, survey_folder
+from fake_twilio import (
+    ACCOUNT_SID,
+    clock_fixture,  # noqa: F401 (a fixture)
+    invite_fixture,  # noqa: F401 (a fixture)
+    sending_config,  # noqa: F401 (a fixture)
+    twilio_fixture,  # noqa: F401 (a fixture)
+)
+
+POLL = """\
+title: Food poll
+keywords: [POLL]
+expire_after: 2d
+partial_after: rating
+outro: "Thanks! ({{ outcome }})"
+questions:
+  - id: consent
+    type: yesno
+    text: May we ask you four questions?
+    next:
+      - {if: not answers.consent, goto: end, outcome: refused}
+  - id: age
+    type: number
+    text: How old are you?
+    next:
+      - {if: answers.age < 18, goto: end, outcome: ineligible}
+  - {id: food, type: text, text: "Your favourite food?"}
+  - {id: rating, type: scale, min: 1, max: 5, text: "How do you rate the market (1-5)?"}
+  - {id: last, type: text, text: "Anything else?"}
+"""
+
+# The ten invited numbers of the worked example, and the walk-in.
+COMPLETE, PARTIAL, ONE_ANSWER, STOP_AT_ONCE, REFUSED = (f"+1202555010{n}" for n in range(5))
+SCREENED_OUT, SILENT, NOT_MOBILE, UNDELIVERED, INVALID = (f"+1202555010{n}" for n in range(5, 10))
+WALK_IN = "+12025550199"
+REPLIES = {
+    COMPLETE: ["yes", "30", "pizza", "4", "no"],
+    PARTIAL: ["yes", "30", "pizza", "4", "STOP"],  # answered partial_after, then opted out
+    ONE_ANSWER: ["yes", "STOP"],
+    STOP_AT_ONCE: ["STOP"],
+    REFUSED: ["no"],  # consent refused: outcome refused
+    SCREENED_OUT: ["yes", "12"],  # under 18: outcome ineligible
+    INVALID: ["banana"],  # not a yes or no: re-prompted, then silence
+    WALK_IN: ["POLL", "yes", "40", "soup", "5", "no"],
+}
+
+
+@pytest.fixture
+def surveys_dir(tmp_path):
+    """A folder with the poll only."""
+    return survey_folder(tmp_path, poll=POLL)
+
+
+def callback(sms, sid: str, status: str, error: str | None = None) -> None:
+    """A signed status callback, as Twilio sends it."""
+    form = {"AccountSid": ACCOUNT_SID, "MessageSid": sid, "MessageStatus": status}
+    if error:
+        form["ErrorCode"] = error
+    assert sms.post(form, path="/sms/status").status_code == 204
+
+
+def run_worked_example(invite, twilio, sms) -> None:
+    """Ten invitations, the carrier's news, the replies and the walk-in."""
+    twilio.script(NOT_MOBILE, 21614)
+    invited = [COMPLETE, PARTIAL, ONE_ANSWER, STOP_AT_ONCE, REFUSED]
+    invited += [SCREENED_OUT, SILENT, NOT_MOBILE, UNDELIVERED, INVALID]
+    result = invite(*invited, survey="poll")
+    assert result.exit_code == 0, result.output
+    assert "sent 9" in result.output and "failed 1" in result.output
+    callback(sms, twilio.accepted(SILENT)[0].sid, "delivered")
+    callback(sms, twilio.accepted(UNDELIVERED)[0].sid, "undelivered", "30003")
+    for phone, replies in REPLIES.items():
+        for reply in replies:
+            sms.send(phone, reply)
+
+
+def outcomes(app, **options) -> dict:
+    """The report as the service makes it."""
+    return app.extensions["survey_service"].outcomes("poll", **options)
+
+
+def counts(report: dict, key: str = "count") -> dict[str, int]:
+    """The report's disposition table: code -> count (zeros left out)."""
+    return {row["code"]: row[key] for row in report["dispositions"] if row[key]}
+
+
+# Every code, counted by hand from the ten invited numbers above:
+#   1.1 complete            COMPLETE
+#   1.2 partial             PARTIAL (answered `rating`, the partial_after question, then STOP)
+#   4.10 not eligible       SCREENED_OUT
+#   2.11 refusal            STOP_AT_ONCE, REFUSED, INVALID (a reply that answered nothing)
+#   2.12 break-off          ONE_ANSWER
+#   3.19 no reply           SILENT (delivered)
+#   3.20 not delivered      UNDELIVERED (30003)
+#   4.30 non-working        NOT_MOBILE (21614 at send)
+#   4.80 quota filled       none
+INVITED_COUNTS = {
+    "1.1": 1,
+    "1.2": 1,
+    "4.10": 1,
+    "2.11": 3,
+    "2.12": 1,
+    "3.19": 1,
+    "3.20": 1,
+    "4.30": 1,
+}
+# Interim: open sessions not idle past expire_after (2d): SILENT, UNDELIVERED, INVALID.
+INTERIM = {"2.11": 1, "3.19": 1, "3.20": 1}
+
+# AAPOR's groups, invited cases only: I = 1, P = 1, R = 2.11 + 2.12 = 4, NC = O = 0,
+# U = 3.19 + 3.20 = 2, NE = 4.10 + 4.30 = 2; e = (I+P+R) / (I+P+R+NE) = 6/8.
+# Over all cases (I+P+R+U) = 8, with e·U: 6 + 1.5 = 7.5, known eligible (I+P+R) = 6.
+F = Fraction
+INVITED_RATES = {
+    "RR1": F(1, 8),
+    "RR2": F(2, 8),
+    "RR3": F(1) / F(15, 2),
+    "RR4": F(2) / F(15, 2),
+    "RR5": F(1, 6),
+    "RR6": F(2, 6),
+    "COOP1": F(1, 6),  # I / (I+P+R+O)
+    "COOP2": F(2, 6),
+    "COOP3": F(1, 6),  # I / (I+P+R)
+    "COOP4": F(2, 6),
+    "REF1": F(4, 8),
+    "REF2": F(4) / F(15, 2),
+    "REF3": F(4, 6),
+    "CON1": F(6, 8),  # (I+P+R+O) / all
+    "CON2": F(6) / F(15, 2),
+    "CON3": F(6, 6),
+}
+# With the walk-in (complete): I = 2, I+P+R = 7, U = 2, NE = 2, e = 7/9;
+# all = 9, with e·U: 7 + 14/9 = 77/9, known eligible = 7.
+WITH_WALK_INS = {
+    "RR1": F(2, 9),
+    "RR2": F(3, 9),
+    "RR3": F(2) / F(77, 9),
+    "RR4": F(3) / F(77, 9),
+    "RR5": F(2, 7),
+    "RR6": F(3, 7),
+    "COOP1": F(2, 7),
+    "COOP2": F(3, 7),
+    "COOP3": F(2, 7),
+    "COOP4": F(3, 7),
+    "REF1": F(4, 9),
+    "REF2": F(4) / F(77, 9),
+    "REF3": F(4, 7),
+    "CON1": F(7, 9),
+    "CON2": F(7) / F(77, 9),
+    "CON3": F(7, 7),
+}
+
+
+def independent_rates(table: dict[str, int], e: float) -> dict[str, float]:
+    """AAPOR's formulas straight from the disposition table: a second implementation."""
+    i, p = table.get("1.1", 0), table.get("1.2", 0)
+    r = table.get("2.11", 0) + table.get("2.12", 0)
+    u = table.get("3.19", 0) + table.get("3.20", 0)
+    nc = o = 0
+    every, with_e, known = i + p + r + nc + o + u, i + p + r + nc + o + e * u, i + p + r + nc + o
+    return {
+        **{
+            f"RR{n}": top / bottom
+            for n, (top, bottom) in enumerate(
+                [
+                    (i, every),
+                    (i + p, every),
+                    (i, with_e),
+                    (i + p, with_e),
+                    (i, known),
+                    (i + p, known),
+                ],
+                1,
+            )
+        },  # fmt: skip
+        "COOP1": i / (i + p + r + o),
+        "COOP2": (i + p) / (i + p + r + o),
+        "COOP3": i / (i + p + r),
+        "COOP4": (i + p) / (i + p + r),
+        "REF1": r / every,
+        "REF2": r / with_e,
+        "REF3": r / known,
+        "CON1": (i + p + r + o) / every,
+        "CON2": (i + p + r + o) / with_e,
+        "CON3": (i + p + r + o) / known,
+    }
+
+
+def assert_rates(found: dict, expected: dict[str, Fraction]) -> None:
+    """Every one of the sixteen rates, to the last bit a float holds."""
+    assert list(found) == list(RATE_NAMES)
+    for name, value in expected.items():
+        assert found[name] == pytest.approx(float(value), rel=1e-12), name
+
+
+def test_the_worked_example(app, invite, twilio, sms, clock):
+    run_worked_example(invite, twilio, sms)
+    report = outcomes(app)
+    assert [row["code"] for row in report["dispositions"]] == [code for code, _ in CODES]
+    assert counts(report) == INVITED_COUNTS
+    assert counts(report, "interim") == INTERIM
+    assert (report["cases"], report["interim"], report["walk_ins"]) == (10, 3, 1)
+    assert report["e"] == pytest.approx(6 / 8)
+    assert_rates(report["rates"], INVITED_RATES)
+    assert_rates(report["rates"], independent_rates(INVITED_COUNTS, 6 / 8))
+
+    walk_ins = outcomes(app, walk_ins=True)
+    assert counts(walk_ins) == INVITED_COUNTS | {"1.1": 2}
+    assert (walk_ins["cases"], walk_ins["walk_ins"], walk_ins["e"]) == (11, 1, pytest.approx(7 / 9))
+    assert_rates(walk_ins["rates"], WITH_WALK_INS)
+
+    given = outcomes(app, e=0.5)  # e given: U counts half
+    assert given["e"] == 0.5
+    assert given["rates"]["RR3"] == pytest.approx(1 / 7)
+    assert_rates(given["rates"], independent_rates(INVITED_COUNTS, 0.5))
+
+    assert_reported_alike(app, report, walk_ins)
+    assert_exported(app)
+
+    clock.set(clock.now() + timedelta(days=3))  # every open session idle past expire_after
+    final = outcomes(app)
+    assert counts(final) == INVITED_COUNTS and final["interim"] == 0
+
+
+def assert_exported(app) -> None:
+    """The export's `disposition` and `attempts` of each session."""
+    text = app.test_cli_runner().invoke(args=["export", "poll"]).output
+    found = {
+        row["phone"]: (row["disposition"], row["attempts"])
+        for row in csv.DictReader(io.StringIO(text))
+    }
+    assert found == {
+        COMPLETE: ("1.1", "1"),
+        PARTIAL: ("1.2", "1"),
+        ONE_ANSWER: ("2.12", "1"),
+        STOP_AT_ONCE: ("2.11", "1"),
+        REFUSED: ("2.11", "1"),
+        SCREENED_OUT: ("4.10", "1"),
+        SILENT: ("3.19", "1"),
+        UNDELIVERED: ("3.20", "1"),
+        INVALID: ("2.11", "1"),
+        WALK_IN: ("1.1", "0"),
+    }  # NOT_MOBILE has a case but no session: its invitation was refused
+
+
+def assert_reported_alike(app, report: dict, walk_ins: dict) -> None:
+    """The command, the API and the results page say what the service says."""
+    cli = app.test_cli_runner()
+    result = cli.invoke(args=["surveys", "outcomes", "poll", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == report
+    text = cli.invoke(args=["surveys", "outcomes", "poll", "--include-walk-ins"]).output
+    assert "poll: 11 cases (3 interim; 1 walk-ins)" in text
+    assert re.search(r"^2\.11 +refusal +3 +1$", text, re.MULTILINE)
+    assert re.search(r"^RR1 +0\.2222$", text, re.MULTILINE)  # 2/9
+    client = app.test_client()
+    admin = {"Authorization": "Bearer " + app.config["ADMIN_TOKEN"]}
+    api = "/studio/api/surveys/poll/outcomes"
+    assert client.get(api, headers=admin).get_json() == report
+    assert client.get(api + "?walk_ins=1", headers=admin).get_json() == walk_ins
+    assert client.get(api + "?e=2", headers=admin).status_code == 400
+    assert client.get("/studio/api/surveys/nope/outcomes", headers=admin).status_code == 404
+    assert sign_in(client).status_code == 302
+    page = client.get("/studio/surveys/poll").get_data(as_text=True)
+    assert '<tr data-code="2.11"><td>2.11</td><td>refusal</td><td>3</td><td>1</td></tr>' in page
+    assert '<dd data-rate="RR2">25%</dd>' in page
+
+
+def test_outcome_ends_the_survey_with_its_outro(app, sms):
+    assert sms.send(WALK_IN, "POLL") == "May we ask you four questions?"
+    assert sms.send(WALK_IN, "no") == "Thanks! (refused)"
+    other = "+12025550198"
+    sms.send(other, "POLL")
+    sms.send(other, "yes")
+    assert sms.send(other, "12") == "Thanks! (ineligible)"
+    assert counts(outcomes(app, walk_ins=True)) == {"2.11": 1, "4.10": 1}
+    service = app.extensions["survey_service"]
+    summary = service.summary(service.surveys.get("poll"))
+    assert summary.sessions["completed"] == 2 and summary.completion_rate == 0  # no 1.1
+    assert service.results("poll").completion_rate == 0
+
+
+def test_a_default_survey_that_yields_to_a_keyword_makes_no_case(app, sms, surveys_dir):
+    hello = "default: true\nquestions:\n  - {id: age, type: number, text: 'Your age?'}\n"
+    saved(surveys_dir / "hello.yaml", hello)
+    app.extensions["survey_service"].catalog.refresh()
+    assert sms.send(WALK_IN, "hi") == "Your age?"
+    assert sms.send(WALK_IN, "POLL") == "May we ask you four questions?"
+    service = app.extensions["survey_service"]
+    assert service.outcomes("hello", walk_ins=True)["cases"] == 0
+    assert outcomes(app, walk_ins=True)["cases"] == 1
+
+
+@pytest.mark.parametrize(
+    ("facts", "code"),
+    [
+        (Facts(ended="completed"), "1.1"),
+        (Facts(ended="completed", answered=True, partial=True), "1.1"),
+        (Facts(ended="refused", answered=True), "2.11"),
+        (Facts(ended="quota_full", answered=True, partial=True), "4.80"),
+        (Facts(ended="opted_out", answered=True, partial=True), "1.2"),
+        (Facts(ended="expired", answered=True), "2.12"),
+        (Facts(ended="opted_out"), "2.11"),
+        (Facts(replied=True, delivery="bad"), "2.11"),
+        (Facts(delivery="ok"), "3.19"),
+        (Facts(delivery="failed"), "3.20"),
+        (Facts(delivery="bad"), "4.30"),
+        (Facts(), "3.19"),  # a walk-in that sent only its keyword: the bot's reply went
+    ],
+)
+def test_a_session_gets_the_first_code_that_fits(facts, code):
+    assert facts.code() == code
+
+
+def test_rates_are_none_without_a_denominator():
+    assert set(rates({}).values()) == {None}
+    assert rates({"4.30": 3})["RR1"] is None
