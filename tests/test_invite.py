@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 from conftest import TOKEN
 from fake_twilio import (
@@ -200,9 +199,9 @@ def test_sends_run_concurrently(invite, twilio):
     numbers = [f"+1202555{n:04d}" for n in range(110, 118)]
     for number in numbers:
         twilio.script(number, Delay(0.4))
-    started = time.monotonic()
     assert "Done: sent 8." in invite(*numbers, args=["--concurrency", "8"]).output
-    assert time.monotonic() - started < 2.0  # one after the other: 3.2 s
+    # Side by side, however busy the machine: one after the other, one at a time.
+    assert twilio.most_waiting >= 2
 
 
 NUMBERS = [f"+1202555{n:04d}" for n in range(120, 130)]
