@@ -44,16 +44,16 @@ from bot.model import (
 from bot.outcomes import COMPLETE_OUTCOME
 from bot.replies import Invalid, near_miss, normalise, read_reply, read_yesno
 from bot.shown import shown
+from bot.texts import keywords_text
+from bot.texts import text as bot_text
 from bot.words import (
     COMMAND_WORDS,
     ENGLISH,
     LANGUAGES,
     TWILIO_OPT_OUT_WORDS,
     command_of,
-    keywords_text,
     plain,
 )
-from bot.words import text as bot_text
 
 
 class SurveySource(Protocol):

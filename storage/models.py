@@ -242,7 +242,7 @@ TALLY_ARGS = {"sqlite_with_rowid": False}
 
 
 class TallySession(_TallyKey, table=True):
-    """Sessions by the state they are at (the question waiting, or where they stopped)."""
+    """Ended sessions by the state they stopped at (open ones are read from their rows)."""
 
     __tablename__ = "tally_session"
     __table_args__ = TALLY_ARGS

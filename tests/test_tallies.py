@@ -134,7 +134,8 @@ def recount(engine) -> dict[str, Counter]:
     sessions = {s.id: s for s in rows(engine, SurveySession)}
     found = {name: Counter() for name in ("session", "question", "answer", "duration")}
     for s in sessions.values():
-        found["session"][(*key(s), s.status, s.state, "sessions")] += 1
+        if s.status != "open":  # a session is tallied once it ends
+            found["session"][(*key(s), s.status, s.state, "sessions")] += 1
         if s.status == "completed" and s.completed_at is not None:
             seconds = int((s.completed_at - s.started_at).total_seconds() // 1)
             found["duration"][(*key(s), s.status, seconds, "sessions")] += 1
