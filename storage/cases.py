@@ -15,9 +15,9 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from bot import outcomes
-from bot.model import OPTED_OUT
+from bot.model import OPEN, OPTED_OUT
 from bot.outcomes import Facts, Note
-from storage.hot import Statements, statements
+from storage.hot import Statements, driver, statements
 
 
 class Case:
@@ -183,7 +183,7 @@ def forget(db: Connection, *, survey_id: str, phone: str, session_id: int) -> No
         hot.write("CASE_DELETE", (survey_id, phone))
         return
     # With no session left, its code is what the earlier ones reached.
-    db.exec_driver_sql(_sql(db, FORGET), (survey_id, phone))
+    driver(db).execute(db, FORGET, (survey_id, phone))
 
 
 FORGET = """
@@ -198,26 +198,25 @@ SESSION_OF = "SELECT survey_id, phone, status, updated_at, test FROM survey_sess
 
 def _case_of(db: Connection, session_id: int) -> tuple[tuple[str, str], Case] | None:
     """The case whose latest session this is, with its key; None for any other session."""
-    row = db.exec_driver_sql(_sql(db, SESSION_OF), (session_id,)).fetchone()
-    if row is None or row.test:
+    row = driver(db).execute(db, SESSION_OF, (session_id,)).fetchone()
+    if row is None:
         return None
-    case = _read(statements(db), row.survey_id, row.phone)
+    survey_id, phone, _status, _updated, test = row
+    if test:  # a test session is never a case
+        return None
+    case = _read(statements(db), survey_id, phone)
     if case is None or case.session_id != session_id:
         return None
-    return (row.survey_id, row.phone), case
+    return (survey_id, phone), case
 
 
 def _active(db: Connection, session_id: int) -> datetime | None:
     """An open session's last activity; None once it has ended."""
-    row = db.exec_driver_sql(_sql(db, SESSION_OF), (session_id,)).fetchone()
-    if row is None or row.status != "open":
+    row = driver(db).execute(db, SESSION_OF, (session_id,)).fetchone()
+    if row is None:
         return None
-    return statements(db).read_time(row.updated_at)
-
-
-def _sql(db: Connection, sql: str) -> str:
-    """SQL written with `?` markers, in the connection's driver's style."""
-    return sql if db.dialect.name == "sqlite" else sql.replace("?", "%s")
+    _survey_id, _phone, status, updated_at, _test = row
+    return driver(db).read_time(updated_at) if status == OPEN else None
 
 
 TALLY = """
@@ -248,7 +247,7 @@ def tally(
     counts: dict[str, int] = {}
     interim: dict[str, int] = {}
     walked = 0
-    for code, walk_in, count, active in db.exec_driver_sql(_sql(db, query), tuple(params)):
+    for code, walk_in, count, active in driver(db).execute(db, query, tuple(params)):
         walked += count if walk_in else 0
         if walk_in and not walk_ins:
             continue
