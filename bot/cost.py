@@ -32,7 +32,7 @@ from bot.segments import (
     smart_encode,
     ucs2,
 )
-from bot.shown import Day, day, join_labels, shown
+from bot.shown import join_labels, shown
 from bot.templates import Text
 from bot.texts import text as bot_text
 
@@ -47,11 +47,6 @@ _LONGEST_DAY = date(2026, 12, 31)
 
 
 # --- worst-case answers ---------------------------------------------------------------------
-
-
-def _longest_day(language: str = "en") -> Day:
-    """A date whose written form is as long as any."""
-    return day(_LONGEST_DAY, language)
 
 
 def _longest_choice(question: Question) -> str:
@@ -137,11 +132,12 @@ class _Counter:
         self.compose = Composer(self.survey, self.language, self.render)
 
     def context(self, answers: dict[str, Any], arm: str | None = None) -> dict[str, Any]:
-        """What templates see: the answers, the survey, today (at its longest to write), the arm."""
+        """What templates see: the answers, the survey, today (a date that takes two digits for
+        its day and month) and the arm."""
         return {
             "answers": answers,
             "survey": self.survey.info,
-            "today": _longest_day(self.language),
+            "today": _LONGEST_DAY,  # a plain date, as the conversation gives it (2026-12-31)
             "arm": arm,
         }
 
@@ -170,6 +166,8 @@ class _Counter:
 
     def piped(self, text: Text, full: str, arm: str | None) -> frozenset[str]:
         """The text questions whose answers `text` prints: changing them changes it."""
+        if text.constant:  # the same for every respondent: it prints no answer
+            return frozenset()
         found = set()
         for question in self.survey.questions:
             if question.type == "text":

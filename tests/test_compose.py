@@ -226,3 +226,12 @@ def test_a_study_design_sends_only_what_the_report_counts():
     assert closed == [("start", "This study is closed. Thank you!")]
     for done, text in long_arm + women_full + closed:
         assert text in counted, (done, text)
+
+
+def test_today_is_counted_as_the_conversation_prints_it():
+    survey = load_survey(
+        b'questions:\n  - {id: a, type: yesno, text: "Today is {{ today }}. OK?"}\n', "t.yaml"
+    )
+    sent = Player(survey, "en").sent
+    assert sent == [("start", "Today is 2026-12-31. OK?")]
+    assert sent[0][1] in {m.text for m in survey_messages(survey)}

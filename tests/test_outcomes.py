@@ -12,7 +12,7 @@ from fractions import Fraction
 import pytest
 from test_studio import sign_in
 
-from bot.outcomes import CODES, RATE_NAMES, Facts, rates
+from bot.outcomes import CODES, RATE_NAMES, Facts, Groups, group_rates, rates
 from conftest import saved, survey_folder
 from fake_twilio import (
     ACCOUNT_SID,
@@ -389,3 +389,20 @@ def test_the_report_takes_one_arm(app, sms, surveys_dir):
     assert counts(report)["1.1"] == 1
     other = service.outcomes("armed", walk_ins=True, arm="long" if first == "short" else "short")
     assert other["cases"] == 2 and "1.1" not in counts(other)
+
+
+# Published figures of rOpenSci's outcomerate (an R package implementing AAPOR's Standard
+# Definitions, 9th edition; its README, github.com/ropensci/outcomerate): I=4, P=2, R=1,
+# NC=1, O=1, UH=1, UO=1, NE=1, with e = eligibility_rate() = 9/10, printed to 3 places.
+PUBLISHED = {
+    "RR1": 0.364, "RR2": 0.545, "RR3": 0.370, "RR4": 0.556, "RR5": 0.444, "RR6": 0.667,
+    "COOP1": 0.500, "COOP2": 0.750, "COOP3": 0.571, "COOP4": 0.857,
+    "REF1": 0.091, "REF2": 0.093, "REF3": 0.111, "CON1": 0.727, "CON2": 0.741, "CON3": 0.889,
+}  # fmt: skip
+
+
+def test_the_rates_match_published_figures_with_every_group():
+    groups = Groups(I=4, P=2, R=1, NC=1, O=1, U=2, NE=1)  # U = UH + UO
+    assert groups.e() == pytest.approx(0.9)
+    found = group_rates(groups)
+    assert {name: round(value, 3) for name, value in found.items()} == PUBLISHED

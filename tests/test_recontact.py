@@ -201,3 +201,23 @@ def test_flask_worker_sends_in_real_seconds_and_stops_on_sigterm(
         stop(process)
     assert "Worker stopped." in log.read_text()
     assert len(twilio.accepted()) == 4
+
+
+def test_two_worker_processes_send_each_recontact_once(app, config, invite, twilio, tmp_path):
+    numbers = [f"+1202555{n:04d}" for n in range(300, 340)]
+    assert invite(*numbers, survey="chat").exit_code == 0
+    real_now = datetime.now(UTC)  # the processes run on the real clock
+    with app.extensions["survey_service"].engine.begin() as conn:
+        due = {"recontact_due": real_now - timedelta(seconds=1), "started_at": real_now}
+        conn.execute(update(SurveySession.__table__).values(updated_at=real_now, **due))
+    settings = {k: str(v) for k, v in config.items() if k in SETTINGS}
+    logs = [tmp_path / f"worker-{n}.log" for n in range(2)]
+    command = [FLASK, "--app", "app", "worker", "--once", "--concurrency", "2"]
+    processes = [start_process(command, settings, log) for log in logs]
+    try:
+        for process, log in zip(processes, logs, strict=True):
+            assert process.wait(timeout=120) == 0, log.read_text()
+    finally:
+        for process in processes:
+            stop(process)
+    assert {phone: len(twilio.accepted(phone)) for phone in numbers} == dict.fromkeys(numbers, 2)

@@ -135,6 +135,8 @@ def import_command(form: str, output: str | None, force: bool) -> None:
     try:
         imported = import_form(form)
     except FormError as err:
+        for warning in err.warnings:  # what was left out: why nothing (that loads) remains
+            click.echo(f"{form}: {warning}", err=True)
         click.echo(f"Error: {err}", err=True)
         sys.exit(1)
     folder = current_app.config["SURVEYS_DIR"]
