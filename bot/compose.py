@@ -17,7 +17,7 @@ from bot.design import as_shown
 from bot.model import NOTE, Question, Survey
 from bot.segments import smart_encode
 from bot.templates import Text
-from bot.words import text as bot_text
+from bot.texts import text as bot_text
 
 PARAGRAPH = "\n\n"  # between the parts of one message
 

@@ -32,9 +32,9 @@ from bot.segments import (
     smart_encode,
     ucs2,
 )
-from bot.shown import Day, day, join_labels, shown
+from bot.shown import join_labels, shown
 from bot.templates import Text
-from bot.words import text as bot_text
+from bot.texts import text as bot_text
 
 TEXT_ANSWER_LENGTH = 100  # a text answer without max_length, at its worst
 NUMBER_ANSWER_LENGTH = 15  # a number without bounds, at its worst
@@ -47,11 +47,6 @@ _LONGEST_DAY = date(2026, 12, 31)
 
 
 # --- worst-case answers ---------------------------------------------------------------------
-
-
-def _longest_day(language: str = "en") -> Day:
-    """A date whose written form is as long as any."""
-    return day(_LONGEST_DAY, language)
 
 
 def _longest_choice(question: Question) -> str:
@@ -136,12 +131,14 @@ class _Counter:
         self.answers = worst_answers(self.survey, self.language)
         self.compose = Composer(self.survey, self.language, self.render)
 
-    def context(self, answers: dict[str, Any]) -> dict[str, Any]:
-        """What templates see: the answers, the survey and today (at its longest to write)."""
+    def context(self, answers: dict[str, Any], arm: str | None = None) -> dict[str, Any]:
+        """What templates see: the answers, the survey, today (a date that takes two digits for
+        its day and month) and the arm."""
         return {
             "answers": answers,
             "survey": self.survey.info,
-            "today": _longest_day(self.language),
+            "today": _LONGEST_DAY,  # a plain date, as the conversation gives it (2026-12-31)
+            "arm": arm,
         }
 
     def render(self, text: Text, where: Question | str) -> Part:
@@ -152,24 +149,30 @@ class _Counter:
         return self.rendered[key]
 
     def _worst(self, text: Text, where: Question | str) -> Part:
-        """`text` rendered at its worst: with every answer at its longest, or with none."""
+        """`text` rendered at its worst: with every answer at its longest, or with none, in
+        each arm of the survey."""
         line = where.line if isinstance(where, Question) else line_of(self.survey, where)
-        full = text.render(self.context(self.answers), max_output=None)  # the whole worst case
-        empty = text.render(self.context({}), max_output=None)
+        arms = [arm.id for arm in self.survey.arms] or [None]
+        full = [text.render(self.context(self.answers, arm), max_output=None) for arm in arms]
+        empty = [text.render(self.context({}, arm), max_output=None) for arm in arms]
         # A render that fails gives back the source: no respondent's message looks like that
         # when another render works (`answers.pain < 4` fails without an answer).
         failed = text.source.strip()
-        rendered = [t for t in (full, empty) if t != failed] or [failed]
+        rendered = [t for t in (*full, *empty) if t != failed] or [failed]
         worst = max(rendered, key=lambda t: _cost_key(measure(t)))
-        return Part(worst, line, self.piped(text, full), worst_case=full != empty)
+        pairs = zip(full, arms, strict=True)
+        piped = frozenset().union(*(self.piped(text, shown, arm) for shown, arm in pairs))
+        return Part(worst, line, piped, worst_case=full != empty)
 
-    def piped(self, text: Text, full: str) -> frozenset[str]:
+    def piped(self, text: Text, full: str, arm: str | None) -> frozenset[str]:
         """The text questions whose answers `text` prints: changing them changes it."""
+        if text.constant:  # the same for every respondent: it prints no answer
+            return frozenset()
         found = set()
         for question in self.survey.questions:
             if question.type == "text":
                 changed = {**self.answers, question.id: _text(question, "y")}
-                if text.render(self.context(changed)) != full:
+                if text.render(self.context(changed, arm)) != full:
                     found.add(question.id)
         return frozenset(found)
 
@@ -250,6 +253,9 @@ def _question_messages(counter: _Counter, index: int, notes: list[Part], opens: 
     counter.add(
         f"reminder {question.id}", reminder.line or line, compose.with_question(reminder, question)
     )
+    if survey.recontact and not reminder.text:  # flask worker's re-contact: the bot's own line
+        recontact = compose.with_question(compose.said("recontact"), question)
+        counter.add(f"reminder {question.id}", line_of(survey, "recontact"), recontact)
 
 
 def _compose(survey: Survey, language: str, smart_encoding: bool) -> _Counter:
@@ -268,7 +274,24 @@ def _compose(survey: Survey, language: str, smart_encoding: bool) -> _Counter:
     counter.add("outro", outro.line, compose.arrival(None, notes))
     move_on = compose.arrival(None, [compose.said("move_on"), *notes])
     counter.add("move on outro", outro.line, move_on)
+    _design_messages(counter)
     return counter
+
+
+def _design_messages(counter: _Counter) -> None:
+    """What a study design sends instead of a question (SPEC 12): a full quota's text, at the
+    start (after the intro), after an answer or after "let's move on"; the closed text."""
+    survey, compose = counter.survey, counter.compose
+    if survey.quotas:
+        full = compose.quota_full()
+        line = full.line or line_of(survey, "quotas")
+        counter.add("quota-full", line, [full])
+        if compose.intro().text:  # at the start: a quota on the arm alone is judged then
+            counter.add("quota-full", line, [compose.intro(), full])
+        counter.add("move on quota-full", line, [compose.said("move_on"), full])
+    if survey.target is not None:
+        closed = compose.closed()
+        counter.add("closed", closed.line or line_of(survey, "target"), [closed])
 
 
 def survey_messages(
@@ -490,8 +513,8 @@ def _rows(messages: list[Message]) -> dict[str, dict[str, list[Message]]]:
         kind, _, subject = message.what.partition(" ")
         if kind == "move":  # "move on X"
             subject = subject.removeprefix("on ")
-        elif kind == "outro":
-            kind, subject = "question", "outro"
+        elif kind in ("outro", "quota-full", "closed"):  # a row of its own, "asked" alone
+            kind, subject = "question", kind
         rows.setdefault(subject, {}).setdefault(kind, []).append(message)
     return rows
 

@@ -214,8 +214,8 @@ def load_survey(data: bytes, path: str, limits: bool = True) -> Survey:
     except RecursionError:  # brackets nested thousands deep, in the YAML or a template
         raise SurveyError([Problem(path, 1, "the file is nested too deeply to read")]) from None
     if reader.problems or survey is None:
-        raise SurveyError(
-            sorted(reader.problems, key=lambda p: p.line),
+        raise SurveyError(  # each once: a check run per language may find one twice
+            sorted(dict.fromkeys(reader.problems), key=lambda p: p.line),
             sorted(reader.warnings, key=lambda p: p.line),
             survey,
         )
@@ -300,7 +300,7 @@ def _only_for(key: str) -> str:
     return f"{key} is only used by {join_labels(list(USED_BY[key]))} questions"
 
 
-def _normal(text: str) -> str:
+def choice_key(text: str) -> str:
     """A choice text as replies are compared with it: folded, trimmed, one space."""
     folded = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
     return folded.strip(".,;:!?()[]#'\"*- ")
@@ -1074,7 +1074,7 @@ class _Reader(DesignKeys):
         owner: dict[str, int] = {}
         for number, (node, choice) in enumerate(read, start=1):
             for text in dict.fromkeys((choice.label, choice.value, *choice.aliases)):
-                first = owner.setdefault(_normal(text), number)
+                first = owner.setdefault(choice_key(text), number)
                 if first != number:
                     message = f'choices {first} and {number} both use "{text}"'
                     self.problem(node, message + "; a reply must lead to one choice")

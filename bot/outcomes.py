@@ -163,7 +163,11 @@ class Groups:
 
 def rates(counts: dict[str, int], e: float | None = None) -> dict[str, float | None]:
     """The sixteen rates from counts per code; `e` estimated from the counts unless given."""
-    g = Groups.of(counts)
+    return group_rates(Groups.of(counts), e)
+
+
+def group_rates(g: Groups, e: float | None = None) -> dict[str, float | None]:
+    """The sixteen rates of AAPOR's groups; `e` estimated from them unless given."""
     e = g.e() if e is None else e
     ip = g.I + g.P
     base = ip + g.R + g.NC + g.O  # eligible cases that were contacted or not

@@ -20,6 +20,7 @@ from typing import NamedTuple
 from rapidfuzz.distance import OSA
 
 from bot.model import Choice, Question
+from bot.texts import text
 from bot.words import (
     ENGLISH,
     LAST,
@@ -28,7 +29,6 @@ from bot.words import (
     cardinal,
     language_of,
     plain,
-    text,
     words_for,
 )
 

@@ -15,7 +15,8 @@ from datetime import date
 from typing import Any
 
 from bot.model import Question, Survey
-from bot.words import ENGLISH, text, written_date
+from bot.texts import text, written_date
+from bot.words import ENGLISH
 
 
 class Label(str):

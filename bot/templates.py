@@ -288,16 +288,17 @@ class Text:
 
     @classmethod
     def compile(cls, source: str) -> Text:
-        """Compile `source`, raising TemplateError if it does not parse."""
-        if "{" not in source:  # no tag can start: the text renders as itself, Jinja unneeded
-            return cls(source, None, _NEWLINE.sub("\n", source).strip())
-        try:
-            compiled = ENV.from_string(source)
-            # Text without a single tag renders the same for everyone: render it now.
-            plain = all(token == "data" for _, token, _ in ENV.lex(source))
-        except TemplateSyntaxError as err:
-            raise _parse_error(err) from None
-        return cls(source, compiled, compiled.render().strip() if plain else None)
+        """Compile `source`, raising TemplateError if it does not parse.
+
+        Once per source in a process: a reload, or another file with the same
+        text, takes the compiled text already made (it is never changed).
+        """
+        return _compiled_text(source)
+
+    @property
+    def constant(self) -> bool:
+        """Whether the text renders the same whatever the answers (it has no tag)."""
+        return self._constant is not None
 
     def render(self, context: dict[str, Any], max_output: int | None = RENDER_OUTPUT) -> str:
         """Render with `context` within the budget; a failing part is left out.
@@ -365,11 +366,8 @@ class Expr:
 
     @classmethod
     def compile(cls, source: str) -> Expr:
-        """Compile `source`, raising TemplateError if it does not parse."""
-        try:
-            return cls(source, _STRICT_ENV.compile_expression(source, undefined_to_none=False))
-        except TemplateSyntaxError as err:
-            raise _parse_error(err) from None
+        """Compile `source`, raising TemplateError if it does not parse (once per source)."""
+        return _compiled_expr(source)
 
     def is_true(self, context: dict[str, Any]) -> bool:
         """Evaluate; anything that cannot be evaluated (a missing answer...) is false."""
@@ -378,6 +376,29 @@ class Expr:
                 return bool(self._compiled(**context))
         except Exception:  # RenderLimit included: a runaway condition is false
             return False
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled_text(source: str) -> Text:
+    """`Text.compile`, kept: Jinja's code generation is most of a survey's loading time."""
+    if "{" not in source:  # no tag can start: the text renders as itself, Jinja unneeded
+        return Text(source, None, _NEWLINE.sub("\n", source).strip())
+    try:
+        compiled = ENV.from_string(source)
+        # Text without a single tag renders the same for everyone: render it now.
+        plain = all(token == "data" for _, token, _ in ENV.lex(source))
+    except TemplateSyntaxError as err:
+        raise _parse_error(err) from None
+    return Text(source, compiled, compiled.render().strip() if plain else None)
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled_expr(source: str) -> Expr:
+    """`Expr.compile`, kept."""
+    try:
+        return Expr(source, _STRICT_ENV.compile_expression(source, undefined_to_none=False))
+    except TemplateSyntaxError as err:
+        raise _parse_error(err) from None
 
 
 @functools.lru_cache(maxsize=1024)

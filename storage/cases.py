@@ -15,9 +15,9 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from bot import outcomes
-from bot.model import OPTED_OUT
+from bot.model import OPEN, OPTED_OUT
 from bot.outcomes import Facts, Note
-from storage.hot import Statements, statements
+from storage.hot import Statements, driver, statements
 
 
 class Case:
@@ -36,8 +36,14 @@ def _read(hot: Statements, survey_id: str, phone: str) -> Case | None:
     return None if row is None else Case(row)
 
 
-def _write(hot: Statements, survey_id: str, phone: str, case: dict, arm=None) -> None:
-    """Update a case from its new facts; its code follows from them."""
+def _write(
+    hot: Statements, survey_id: str, phone: str, case: dict, arm=None, before: Case | None = None
+) -> None:
+    """Update a case from its new facts; its code follows from them.
+
+    `before`: the case as read, when its session stays the same; that session's own
+    code is then written only if it changed (most messages leave it as it was).
+    """
     facts: Facts = case["facts"]
     code = outcomes.best(case["settled"], facts.code())
     hot.write(
@@ -57,7 +63,9 @@ def _write(hot: Statements, survey_id: str, phone: str, case: dict, arm=None) ->
             phone,
         ),
     )
-    _session_code(hot, case["session_id"], facts)
+    same = before is not None and before.session_id == case["session_id"]
+    if not same or before.facts.code() != facts.code():
+        _session_code(hot, case["session_id"], facts)
 
 
 def _session_code(hot: Statements, session_id: int | None, facts: Facts) -> None:
@@ -102,7 +110,7 @@ def note(hot: Statements, phone: str, session_id: int, told: Note, now: datetime
             hot.write("END_RECONTACTS", (session_id,))
         facts = outcomes.merged(case.facts, told.facts)
         change = {"settled": case.settled, "session_id": session_id, "facts": facts}
-    _write(hot, told.survey_id, phone, change | {"active_at": told.active_at}, told.arm)
+    _write(hot, told.survey_id, phone, change | {"active_at": told.active_at}, told.arm, case)
 
 
 def invited(
@@ -146,10 +154,10 @@ def delivered(db: Connection, *, session_id: int, delivery: str) -> None:
     found = _case_of(db, session_id)
     if found is None:
         return
-    (survey_id, phone), case = found
+    (survey_id, phone), case, active_at = found
     facts = replace(case.facts, delivery=delivery)
     change = {"settled": case.settled, "session_id": session_id, "facts": facts}
-    _write(statements(db), survey_id, phone, change | {"active_at": _active(db, session_id)})
+    _write(statements(db), survey_id, phone, change | {"active_at": active_at}, before=case)
 
 
 def ended(db: Connection, *, session_ids: list[int], status: str = OPTED_OUT) -> None:
@@ -158,10 +166,10 @@ def ended(db: Connection, *, session_ids: list[int], status: str = OPTED_OUT) ->
         found = _case_of(db, session_id)
         if found is None:
             continue
-        (survey_id, phone), case = found
+        (survey_id, phone), case, _active = found
         facts = replace(case.facts, ended=status)
         change = {"settled": case.settled, "session_id": session_id, "facts": facts}
-        _write(statements(db), survey_id, phone, change | {"active_at": None})
+        _write(statements(db), survey_id, phone, change | {"active_at": None}, before=case)
 
 
 def forget(db: Connection, *, survey_id: str, phone: str, session_id: int) -> None:
@@ -174,7 +182,7 @@ def forget(db: Connection, *, survey_id: str, phone: str, session_id: int) -> No
         hot.write("CASE_DELETE", (survey_id, phone))
         return
     # With no session left, its code is what the earlier ones reached.
-    db.exec_driver_sql(_sql(db, FORGET), (survey_id, phone))
+    driver(db).execute(db, FORGET, (survey_id, phone))
 
 
 FORGET = """
@@ -187,28 +195,20 @@ WHERE survey_id = ? AND phone = ?
 SESSION_OF = "SELECT survey_id, phone, status, updated_at, test FROM survey_session WHERE id = ?"
 
 
-def _case_of(db: Connection, session_id: int) -> tuple[tuple[str, str], Case] | None:
-    """The case whose latest session this is, with its key; None for any other session."""
-    row = db.exec_driver_sql(_sql(db, SESSION_OF), (session_id,)).fetchone()
-    if row is None or row.test:
+def _case_of(db: Connection, session_id: int):
+    """The case whose latest session this is: (its key, the case, the session's last activity
+    while open); None for any other session."""
+    row = driver(db).execute(db, SESSION_OF, (session_id,)).fetchone()
+    if row is None:
         return None
-    case = _read(statements(db), row.survey_id, row.phone)
+    survey_id, phone, status, updated_at, test = row
+    if test:  # a test session is never a case
+        return None
+    case = _read(statements(db), survey_id, phone)
     if case is None or case.session_id != session_id:
         return None
-    return (row.survey_id, row.phone), case
-
-
-def _active(db: Connection, session_id: int) -> datetime | None:
-    """An open session's last activity; None once it has ended."""
-    row = db.exec_driver_sql(_sql(db, SESSION_OF), (session_id,)).fetchone()
-    if row is None or row.status != "open":
-        return None
-    return statements(db).read_time(row.updated_at)
-
-
-def _sql(db: Connection, sql: str) -> str:
-    """SQL written with `?` markers, in the connection's driver's style."""
-    return sql if db.dialect.name == "sqlite" else sql.replace("?", "%s")
+    active_at = driver(db).read_time(updated_at) if status == OPEN else None
+    return (survey_id, phone), case, active_at
 
 
 TALLY = """
@@ -239,7 +239,7 @@ def tally(
     counts: dict[str, int] = {}
     interim: dict[str, int] = {}
     walked = 0
-    for code, walk_in, count, active in db.exec_driver_sql(_sql(db, query), tuple(params)):
+    for code, walk_in, count, active in driver(db).execute(db, query, tuple(params)):
         walked += count if walk_in else 0
         if walk_in and not walk_ins:
             continue

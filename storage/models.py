@@ -233,6 +233,7 @@ class _TallyKey(SQLModel):
     survey_id: str = Field(primary_key=True)
     survey_version: str = Field(primary_key=True)
     language: str = Field(primary_key=True)  # "" for a session without one (the default)
+    arm: str = Field(primary_key=True)  # "" for a session without one (SPEC 12)
     test: bool = Field(primary_key=True)
     day: str = Field(primary_key=True)  # YYYY-MM-DD the session started, UTC
     status: str = Field(primary_key=True)  # as stored: an idle open session is still open
@@ -242,7 +243,7 @@ TALLY_ARGS = {"sqlite_with_rowid": False}
 
 
 class TallySession(_TallyKey, table=True):
-    """Sessions by the state they are at (the question waiting, or where they stopped)."""
+    """Ended sessions by the state they stopped at (open ones are read from their rows)."""
 
     __tablename__ = "tally_session"
     __table_args__ = TALLY_ARGS

@@ -32,8 +32,8 @@ SESSION_COLUMNS = {
     "language": ("Language of the session (code)", STRING),
     "arm": ("Experiment arm", STRING),
     "order": ("Order of the shuffled questions asked", STRING),
-    "disposition": ("Final disposition (AAPOR code)", STRING),
-    "attempts": ("Contact attempts", NUMBER),
+    "disposition": ("Disposition: the AAPOR code of this session's outcome", STRING),
+    "attempts": ("Messages the bot started for this session that Twilio accepted", NUMBER),
     TEST_HEAD: ("Test session (1) or real (0)", FLAG),
 }
 

@@ -25,8 +25,8 @@ STATS = ("number", "scale")  # types whose answers get n, min, max, mean, median
 LATEST = 10  # the latest answers a text question shows
 
 # Figures come from the running tallies (migration 0011), summed over the keys a
-# filter picks. Only an open session idle past expire_after is counted from its
-# rows: the tallies hold it as open, SPEC 9 counts it as expired.
+# filter picks. Open sessions are read from their rows (the tallies count a session
+# once it ends), so that one idle past expire_after counts as expired (SPEC 9).
 TALLIED_SESSIONS = """
 SELECT t.status, t.state, sum(t.sessions) FROM tally_session AS t WHERE {where} GROUP BY 1, 2
 """
@@ -43,14 +43,17 @@ TALLIED_DURATIONS = """
 SELECT t.seconds, sum(t.sessions) FROM tally_duration AS t
 WHERE {where} AND t.status = 'completed' GROUP BY 1
 """
-# The open sessions idle past expire_after, read through the index of open sessions
-# (SQLite would otherwise walk every session of the survey).
-IDLE = {
+# Open sessions, read through the index of open sessions (SQLite would otherwise
+# walk every session of the survey).
+OPEN_SESSIONS = {
     "sqlite": "survey_session AS s INDEXED BY uq_session_open_phone",
     "postgresql": "survey_session AS s",
 }
+OPEN_STATES = """
+SELECT s.state, CASE WHEN s.updated_at < ? THEN 1 ELSE 0 END, count(*) FROM {sessions}
+WHERE {where} AND s.status = 'open' GROUP BY 1, 2
+"""
 IDLE_WHERE = "s.status = 'open' AND s.updated_at < ?"
-IDLE_STATES = "SELECT s.state, count(*) FROM {sessions} WHERE {where} GROUP BY 1"
 IDLE_VISITS = """
 SELECT v.question_id, count(*), sum(CASE WHEN v.outcome = 'skipped' THEN 1 ELSE 0 END),
        sum(CASE WHEN v.outcome = 'unanswered' THEN 1 ELSE 0 END), sum(v.reprompts), 0
@@ -105,7 +108,8 @@ def results(db: Connection, query: Query, survey: Survey, older: list[Survey]) -
     texts = tuple(q.id for q in survey.questions if q.type == "text")
     sessions = dict.fromkeys(STATUSES, 0)
     early = _tallied(db, query, funnels, sessions, texts)
-    _idle(db, query, funnels, sessions, texts)
+    _open(db, query, funnels, sessions)
+    _idle(db, query, funnels, texts)
     for question in survey.questions:
         _describe(db, query, question, funnels[question.id], older)
     ended = sum(sessions.values()) - sessions[OPEN]
@@ -134,6 +138,9 @@ def tally_filter(query: Query) -> tuple[str, list]:
     if query.language:
         sql.append("COALESCE(NULLIF(t.language, ''), ?) = ?")
         params += [query.default_language, query.language]
+    if query.arm:
+        sql.append("t.arm = ?")
+        params.append(query.arm)
     if query.status:  # idle open sessions are stored open: `_idle` moves them
         sql.append("t.status = ?")
         params.append(query.status)
@@ -192,42 +199,43 @@ def _add_visits(funnel: Funnel | None, figures: list, sign: int = 1) -> None:
         funnel.answered += answered
 
 
-def _idle(db, query: Query, funnels: dict, sessions: dict, texts: tuple) -> None:
-    """Count open sessions idle past expire_after as expired (SPEC 9), from their rows.
+def _open(db, query: Query, funnels: dict, sessions: dict) -> None:
+    """Count the open sessions by the question waiting; those idle past expire_after expired."""
+    idle_before = driver(db).time(query.idle_before)
+    for state, idle, n in _open_rows(db, OPEN_STATES, query, (idle_before,), ()):
+        status = EXPIRED if idle else OPEN
+        if query.status in (None, status):
+            _add_sessions(funnels, sessions, status, state, n)
 
-    The tallies hold them as open: without a status filter they only move from
-    open to expired (and from waiting to dropped); a filter on open takes them
-    out, a filter on expired adds them with every figure.
+
+def _idle(db, query: Query, funnels: dict, texts: tuple) -> None:
+    """Move the visits and answers of idle open sessions when the filter is on open or expired.
+
+    The tallies hold them under open; SPEC 9 counts them as expired.
     """
-    if query.status not in (None, OPEN, EXPIRED):
+    if query.status not in (OPEN, EXPIRED):
         return
     sign = -1 if query.status == OPEN else 1
-    for state, n in _idle_rows(db, IDLE_STATES, query):
-        if query.status != EXPIRED:
-            _add_sessions(funnels, sessions, OPEN, state, -n)
-        if query.status != OPEN:
-            _add_sessions(funnels, sessions, EXPIRED, state, n)
-    if query.status is None:
-        return
-    for qid, *figures in _idle_rows(db, IDLE_VISITS, query):
+    idle = (driver(db).time(query.idle_before),)
+    for qid, *figures in _open_rows(db, IDLE_VISITS, query, (), idle):
         _add_visits(funnels.get(qid), figures, sign)
-    for qid, value, n in _idle_rows(db, IDLE_ANSWERS, query, texts):
+    for qid, value, n in _open_rows(db, IDLE_ANSWERS, query, texts, idle):
         if qid in funnels:
             funnels[qid].answered += sign * n
             if value is not None:
                 funnels[qid].values[value] += sign * n
 
 
-def _idle_rows(db: Connection, sql: str, query: Query, texts: tuple = ()) -> list:
-    """Run a statement on the open sessions `s` idle past expire_after that `query` picks."""
+def _open_rows(db: Connection, sql: str, query: Query, lead: tuple, idle: tuple) -> list:
+    """Run a statement on the open sessions `s` that `query` picks (idle ones: with `idle`)."""
     hot = driver(db)
     where, params = session_filter(replace(query, status=None), hot.time)
     text = sql.format(
-        sessions=IDLE[db.dialect.name],
-        where=f"{where} AND {IDLE_WHERE}",
-        texts=", ".join("?" * len(texts)) or "NULL",
+        sessions=OPEN_SESSIONS[db.dialect.name],
+        where=f"{where} AND {IDLE_WHERE}" if idle else where,
+        texts=", ".join("?" * (len(lead) if "{texts}" in sql else 0)) or "NULL",
     )
-    return hot.execute(db, text, (*texts, *params, hot.time(query.idle_before))).fetchall()
+    return hot.execute(db, text, (*lead, *params, *idle)).fetchall()
 
 
 def _describe(db, query: Query, question: Question, funnel: Funnel, older: list[Survey]) -> None:

@@ -56,7 +56,8 @@ class Units:
 
 
 # SPSS counts seconds from 14 October 1582; Stata days (%td) or milliseconds (%tc) from 1960.
-SPSS_UNITS = Units(datetime(1582, 10, 14, tzinfo=UTC), 86400, 1, "DATE11", "DATETIME23.3")
+# DATETIMEw.d needs w >= 21 + d: PSPP refuses DATETIME23.3.
+SPSS_UNITS = Units(datetime(1582, 10, 14, tzinfo=UTC), 86400, 1, "DATE11", "DATETIME24.3")
 STATA_UNITS = Units(datetime(1960, 1, 1, tzinfo=UTC), 1, 1000, "%td", "%tc")
 STATA_VERSION = 14  # format 118: read by Stata 14 and every later release (15's 119 is not)
 FORMATS = {"spss": (SPSS, SPSS_UNITS), "stata": (STATA, STATA_UNITS)}
@@ -151,10 +152,13 @@ def _metadata(found: list[Variable], rules: Format, units: Units) -> dict:
     """Variable labels, value labels and date formats, cut to the format's limits."""
     formats = {}
     for v in found:
+        name = v.names[rules.name]
         if v.kind == DATE:
-            formats[v.names[rules.name]] = units.date_format
+            formats[name] = units.date_format
         elif v.kind == DATETIME:
-            formats[v.names[rules.name]] = units.time_format
+            formats[name] = units.time_format
+        elif rules is SPSS and _whole(v):
+            formats[name] = "F12.0"  # SPSS would show codes and ids as 1.00
     return {
         "column_labels": {v.names[rules.name]: cut(v.label, rules.longest_label) for v in found},
         "variable_value_labels": {
@@ -167,6 +171,15 @@ def _metadata(found: list[Variable], rules: Format, units: Units) -> dict:
         },
         "variable_format": formats,
     }
+
+
+def _whole(v: Variable) -> bool:
+    """Whether a numeric variable only holds whole numbers: codes, flags, ids, scales."""
+    if v.kind in (CODE, FLAG):
+        return True
+    if v.question is None:
+        return v.kind == NUMBER  # session_id, attempts
+    return v.question.type == "scale" or (v.question.type == "number" and v.question.integer)
 
 
 def _measures(found: list[Variable]) -> dict[str, str]:

@@ -706,7 +706,7 @@ def left_in_flight(*, db: Connection, kind: str, before: datetime) -> list:
         select(table.c.id, table.c.phone, table.c.session_id, table.c.kind, table.c.body)
         .where(
             table.c.kind == kind,
-            table.c.status == "pending",
+            table.c.status == PENDING,
             table.c.created_at < before,
             table.c.sid.is_(None),
         )

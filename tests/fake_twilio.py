@@ -119,6 +119,8 @@ class FakeTwilio:
         self.on_accept: Callable[[Request], None] | None = None  # called after each 201
         self._scripts: dict[str, deque] = defaultdict(deque)
         self._lock = threading.Lock()
+        self.waiting = 0  # requests inside a Delay now
+        self.most_waiting = 0  # the most there ever were at once: sends made side by side
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
 
@@ -167,7 +169,7 @@ class FakeTwilio:
                 script = self._scripts[request.to]
                 step = script.popleft() if script else None
             if isinstance(step, Delay):
-                time.sleep(step.seconds)
+                self._delay(step.seconds)
                 continue
             if step == DROP:
                 return None
@@ -181,6 +183,15 @@ class FakeTwilio:
                 "more_info": f"https://www.twilio.com/docs/errors/{code}",
                 "status": request.status,
             }
+
+    def _delay(self, seconds: float) -> None:
+        """Hold a request back, counting how many are held at once."""
+        with self._lock:
+            self.waiting += 1
+            self.most_waiting = max(self.most_waiting, self.waiting)
+        time.sleep(seconds)
+        with self._lock:
+            self.waiting -= 1
 
     def _accept(self, request: Request) -> tuple[int, dict]:
         """Take the message as Twilio does: 201 and the message resource."""

@@ -208,3 +208,17 @@ def test_a_survey_nothing_can_start_is_noted(check, surveys_dir, head, warned):
     assert code == 0, output
     note = f'{path}:1: survey "quiet" has no keywords and is not the default: no text starts it'
     assert (note in output) == warned, output
+
+
+def test_a_problem_found_in_each_language_is_said_once():
+    text = """\
+    languages: [en, es]
+    questions:
+      - id: q
+        type: choice
+        text: {en: Pick, es: Elige}
+        choices: [Same, Same]
+    """
+    assert problems_of(text) == [
+        '6: choices 1 and 2 both use "Same"; a reply must lead to one choice'
+    ]

@@ -18,6 +18,7 @@ from bot.catalog import read_survey
 from bot.compose import as_sent
 from bot.conversation import Conversation, Effects, Situation
 from bot.cost import survey_messages
+from bot.design import TARGET
 from bot.loader import load_survey
 from bot.model import LANGUAGE, OPEN, Question, Survey
 
@@ -92,10 +93,13 @@ def printed(survey: Survey) -> set[str]:
 class Player:
     """One number playing a survey through the engine, keeping every message sent."""
 
-    def __init__(self, survey: Survey, language: str):
+    def __init__(self, survey: Survey, language: str, arm=None, counts=None):
         self.survey = survey
         self.conversation = Conversation(OneSurvey(survey))
         self.situation = Situation(PHONE)
+        if arm is not None:  # the arm its block gave it, and the completes counted so far
+            self.situation.arms = {survey.id: arm}
+        self.situation.counts = {survey.id: counts or {}}
         self.sent: list[tuple[str, str]] = []  # (what was done, the message sent)
         self.keep(
             "start", self.conversation.begin(self.situation, survey, now=NOW, language=language)
@@ -120,6 +124,8 @@ class Player:
             question = self.survey.in_language(language).by_id[run.state]
             self.send("HELP")
             self.sent.append(("reminder", self.conversation.remind(run, NOW)))
+            if self.survey.recontact:  # flask worker's re-contact of a silent invitation
+                self.sent.append(("recontact", self.conversation.remind(run, NOW, fallback=True)))
             self.send("")
             wrong = wrong_reply(question)
             # An answer a text prints is given: the report counts that text with it.
@@ -158,6 +164,7 @@ def test_the_cost_report_counts_every_message_the_conversation_sends(path, give_
 TRICKY = """
 id: tricky
 intro: Hi!
+recontact: [4h]
 outro: "{% if answers.b %}Bye {{ answers.b }}{% endif %}"
 questions:
   - {id: a, type: yesno, when: "survey.id == 'tricky'", text: "A?"}
@@ -179,5 +186,52 @@ def test_notes_in_a_row_come_whole_after_a_question_given_up():
     assert ("'zzz'", "Red or green, please.\n\nB?\n1. Red\n2. Green") in sent
     assert ("'Grene'", 'Did you mean "Green"? Reply YES or NO.') in sent
     assert sent[-1] == ("'yes'", "Last note.\n\nBye Green")
+    assert ("recontact", "We would still like to hear from you.\n\nA?") in sent
     for done, text in sent:
         assert text in counted, (done, text)
+
+
+DESIGN = """
+id: brand
+title: Brand study
+intro: A few questions about a brand.
+target: 400
+quotas:
+  - {when: "answers.gender == 'f'", target: 200}
+quota_full: Thank you! We already have enough answers from people like you.
+closed: This study is closed. Thank you!
+arms: [{id: short, weight: 1}, {id: long, weight: 1}]
+questions:
+  - id: gender
+    type: choice
+    text: "Are you:"
+    choices: [{label: A woman, value: f}, {label: A man, value: m}]
+  - id: price
+    type: scale
+    min: 1
+    max: 5
+    text: "{% if arm == 'long' %}Think of the last time you bought it. {% endif %}Fair price?"
+"""
+
+
+def test_a_study_design_sends_only_what_the_report_counts():
+    survey = load_survey(DESIGN.encode(), "brand.yaml")
+    counted = {m.text for m in survey_messages(survey)}
+    [quota] = survey.quotas
+    long_arm = Player(survey, "en", arm="long").play(give_up=False)
+    assert ("'yes'", "Think of the last time you bought it. Fair price?") in long_arm
+    women_full = Player(survey, "en", arm="long", counts={quota.key: 200}).play(give_up=False)
+    assert women_full[-1][1] == "Thank you! We already have enough answers from people like you."
+    closed = Player(survey, "en", counts={TARGET: 400}).sent
+    assert closed == [("start", "This study is closed. Thank you!")]
+    for done, text in long_arm + women_full + closed:
+        assert text in counted, (done, text)
+
+
+def test_today_is_counted_as_the_conversation_prints_it():
+    survey = load_survey(
+        b'questions:\n  - {id: a, type: yesno, text: "Today is {{ today }}. OK?"}\n', "t.yaml"
+    )
+    sent = Player(survey, "en").sent
+    assert sent == [("start", "Today is 2026-12-31. OK?")]
+    assert sent[0][1] in {m.text for m in survey_messages(survey)}

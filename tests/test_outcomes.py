@@ -12,7 +12,7 @@ from fractions import Fraction
 import pytest
 from test_studio import sign_in
 
-from bot.outcomes import CODES, RATE_NAMES, Facts, rates
+from bot.outcomes import CODES, RATE_NAMES, Facts, Groups, group_rates, rates
 from conftest import saved, survey_folder
 from fake_twilio import (
     ACCOUNT_SID,
@@ -293,6 +293,8 @@ def test_outcome_ends_the_survey_with_its_outro(app, sms):
     summary = service.summary(service.surveys.get("poll"))
     assert summary.sessions["completed"] == 2 and summary.completion_rate == 0  # no 1.1
     assert service.results("poll").completion_rate == 0
+    service.try_start("+15555550123", service.surveys.get("poll"), "SM" + "7" * 32)
+    assert outcomes(app, walk_ins=True)["cases"] == 2  # a test session is never a case
 
 
 def test_a_default_survey_that_yields_to_a_keyword_makes_no_case(app, sms, surveys_dir):
@@ -330,3 +332,77 @@ def test_a_session_gets_the_first_code_that_fits(facts, code):
 def test_rates_are_none_without_a_denominator():
     assert set(rates({}).values()) == {None}
     assert rates({"4.30": 3})["RR1"] is None
+
+
+def test_an_invitation_refused_for_an_opt_out_or_dropped_unsent_makes_no_case(
+    app, invite, twilio, sms
+):
+    twilio.script(COMPLETE, 21610)  # opted out at the carrier: no case (SPEC 11)
+    assert invite(COMPLETE, PARTIAL, survey="poll").exit_code == 0
+    callback(sms, twilio.accepted(PARTIAL)[0].sid, "failed", "30036")  # dropped unsent
+    report = outcomes(app)
+    assert report["cases"] == 0 and counts(report) == {}
+
+
+def test_a_case_moves_on_to_its_number_s_next_invitation(app, invite, twilio, clock):
+    twilio.script(NOT_MOBILE, 21614)
+    assert invite(NOT_MOBILE, survey="poll").exit_code == 0
+    assert counts(outcomes(app)) == {"4.30": 1}
+    assert invite(NOT_MOBILE, survey="poll").exit_code == 0  # no session was left: again
+    # The new session's message went: it decides now, as the first code in the table.
+    assert counts(outcomes(app)) == {"3.19": 1} and outcomes(app)["interim"] == 1
+
+
+def test_surveys_check_warns_when_recontacts_outlast_the_session(app, tmp_path):
+    path = tmp_path / "late.yaml"
+    path.write_text(
+        "recontact: [1d, 2d]\nexpire_after: 2d\nquestions:\n  - {id: a, type: text, text: Hi}\n"
+    )
+    result = app.test_cli_runner().invoke(args=["surveys", "check", str(path)])
+    assert "late.yaml:1: recontact delays add up to 3d, but sessions expire after 2d" in (
+        result.output
+    )
+
+
+ARMED = """\
+title: Armed
+keywords: [ARMED]
+arms: [{id: short, weight: 1}, {id: long, weight: 1}]
+questions:
+  - {id: name, type: text, text: "Your name?"}
+"""
+
+
+def test_the_report_takes_one_arm(app, sms, surveys_dir):
+    saved(surveys_dir / "armed.yaml", ARMED)
+    service = app.extensions["survey_service"]
+    service.catalog.refresh()
+    phones = [f"+1202555030{n}" for n in range(4)]
+    for phone in phones:
+        sms.send(phone, "ARMED")
+    sms.send(phones[0], "Ann")  # one complete, in whichever arm it drew
+    with service.engine.connect() as conn:
+        arms = dict(conn.exec_driver_sql("SELECT phone, arm FROM survey_session").fetchall())
+    first = arms[phones[0]]
+    report = service.outcomes("armed", walk_ins=True, arm=first)
+    assert report["cases"] == sum(arm == first for arm in arms.values()) == 2
+    assert counts(report)["1.1"] == 1
+    other = service.outcomes("armed", walk_ins=True, arm="long" if first == "short" else "short")
+    assert other["cases"] == 2 and "1.1" not in counts(other)
+
+
+# Published figures of rOpenSci's outcomerate (an R package implementing AAPOR's Standard
+# Definitions, 9th edition; its README, github.com/ropensci/outcomerate): I=4, P=2, R=1,
+# NC=1, O=1, UH=1, UO=1, NE=1, with e = eligibility_rate() = 9/10, printed to 3 places.
+PUBLISHED = {
+    "RR1": 0.364, "RR2": 0.545, "RR3": 0.370, "RR4": 0.556, "RR5": 0.444, "RR6": 0.667,
+    "COOP1": 0.500, "COOP2": 0.750, "COOP3": 0.571, "COOP4": 0.857,
+    "REF1": 0.091, "REF2": 0.093, "REF3": 0.111, "CON1": 0.727, "CON2": 0.741, "CON3": 0.889,
+}  # fmt: skip
+
+
+def test_the_rates_match_published_figures_with_every_group():
+    groups = Groups(I=4, P=2, R=1, NC=1, O=1, U=2, NE=1)  # U = UH + UO
+    assert groups.e() == pytest.approx(0.9)
+    found = group_rates(groups)
+    assert {name: round(value, 3) for name, value in found.items()} == PUBLISHED

@@ -53,6 +53,8 @@ recontact: [6h]
 questions:
   - {id: name, type: text, text: "Your name?"}
 """
+# A study that closes at its first complete.
+STUDY = CHAT.replace("title: Chat\nkeywords: [CHAT]", "title: Study\nkeywords: [STUDY]\ntarget: 1")
 NUDGE = "We would still like to hear from you.\n\nYour name?"
 A, B, C = "+12025550101", "+12025550102", "+12025550103"
 
@@ -60,7 +62,7 @@ A, B, C = "+12025550101", "+12025550102", "+12025550103"
 @pytest.fixture
 def surveys_dir(tmp_path):
     """The two surveys of this module."""
-    return survey_folder(tmp_path, chat=CHAT, office=OFFICE)
+    return survey_folder(tmp_path, chat=CHAT, office=OFFICE, study=STUDY)
 
 
 def work(app) -> str:
@@ -201,3 +203,34 @@ def test_flask_worker_sends_in_real_seconds_and_stops_on_sigterm(
         stop(process)
     assert "Worker stopped." in log.read_text()
     assert len(twilio.accepted()) == 4
+
+
+def test_two_worker_processes_send_each_recontact_once(app, config, invite, twilio, tmp_path):
+    numbers = [f"+1202555{n:04d}" for n in range(300, 340)]
+    assert invite(*numbers, survey="chat").exit_code == 0
+    real_now = datetime.now(UTC)  # the processes run on the real clock
+    with app.extensions["survey_service"].engine.begin() as conn:
+        due = {"recontact_due": real_now - timedelta(seconds=1), "started_at": real_now}
+        conn.execute(update(SurveySession.__table__).values(updated_at=real_now, **due))
+    settings = {k: str(v) for k, v in config.items() if k in SETTINGS}
+    logs = [tmp_path / f"worker-{n}.log" for n in range(2)]
+    command = [FLASK, "--app", "app", "worker", "--once", "--concurrency", "2"]
+    processes = [start_process(command, settings, log) for log in logs]
+    try:
+        for process, log in zip(processes, logs, strict=True):
+            assert process.wait(timeout=120) == 0, log.read_text()
+    finally:
+        for process in processes:
+            stop(process)
+    assert {phone: len(twilio.accepted(phone)) for phone in numbers} == dict.fromkeys(numbers, 2)
+
+
+def test_a_closed_survey_recontacts_no_one(app, invite, twilio, clock, sms):
+    assert invite(A, B, survey="study").exit_code == 0
+    sms.send(B, "Bo")
+    sms.send(B, "Boston")  # the one complete the study wanted: it is closed
+    clock.set(NOON_IN_NEW_YORK + timedelta(hours=4, minutes=1))
+    assert "skipped 1" in work(app)
+    assert len(bodies(twilio, A)) == 1  # the invitation only
+    [session] = [row for row in stored(app, SurveySession) if row.phone == A]
+    assert session.recontact_due is None  # off the schedule for good

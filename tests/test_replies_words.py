@@ -5,17 +5,15 @@ import string
 import pytest
 
 from bot.replies import normalise
+from bot.texts import TEXTS, keywords_text, text
 from bot.words import (
     ALL_COMMAND_WORDS,
     LANGUAGE_NAMES,
     LANGUAGES,
-    TEXTS,
     TWILIO_OPT_OUT_WORDS,
     cardinal,
     command_of,
-    keywords_text,
     language_of,
-    text,
     words_for,
 )
 

@@ -11,7 +11,10 @@ import csv
 import io
 import json
 import math
+import os
 import re
+import shutil
+import subprocess
 import uuid
 import zipfile
 from datetime import date, datetime
@@ -224,6 +227,7 @@ def test_codes_follow_the_newest_version_then_older_values(app, answered, tmp_pa
     assert "language" not in labels  # the session's language stays a string
 
 
+@pytest.mark.sqlite_only  # labels come from the survey
 @pytest.mark.parametrize("fmt", ["spss", "stata"])
 def test_variable_labels_are_the_default_language_texts_untouched(app, answered, tmp_path, fmt):
     read, extension = READERS[fmt]
@@ -235,6 +239,7 @@ def test_variable_labels_are_the_default_language_texts_untouched(app, answered,
     assert labels["old_q"] == "Anything else?"  # a question only the older version had
 
 
+@pytest.mark.sqlite_only  # names come from the survey, not SQL
 def test_names_are_valid_for_stata_and_unique(app, answered, tmp_path):
     path = written(app, tmp_path, "stata", "study.dta")
     assert path.read_bytes().startswith(b"<stata_dta><header><release>118<")  # Stata 14+
@@ -274,6 +279,7 @@ def test_filters_and_test_sessions_as_in_the_csv(app, answered, tmp_path, fmt):
     assert not any(phone.startswith("+") for phone in frame["phone"])
 
 
+@pytest.mark.sqlite_only  # refused before any SQL
 def test_research_formats_need_a_path_and_take_no_labels(app, answered):
     result = cli(app, "--format", "spss")
     assert result.exit_code == 2 and "-o PATH" in result.output
@@ -387,6 +393,7 @@ def test_older_choice_values_stay_valid_responses(app, answered, tmp_path):
     assert fruit["type_options"]["choices"] == ["pear", "apple", "kiwi", "plum"]
 
 
+@pytest.mark.sqlite_only  # the end-to-end test runs on both
 def test_shuffled_choices_are_in_the_rows_metadata(app, answered, tmp_path):
     shown = {"questions": [], "choices": {"fruit": ["kiwi", "apple", "pear"]}}
     engine = app.extensions["survey_service"].engine
@@ -416,6 +423,7 @@ def test_the_package_id_lasts_while_versions_only_add_questions():
     assert floip.package_id(b"other key" * 4, "study", first) != ids[0]  # another installation
 
 
+@pytest.mark.sqlite_only  # the rows' SQL is tested on both
 def test_the_package_id_is_stable_and_hashes_are_the_csvs(app, answered, tmp_path):
     first, _ = package(written(app, tmp_path, "floip", "one.zip"))
     again, rows = package(written(app, tmp_path, "floip", "two"))
@@ -424,6 +432,7 @@ def test_the_package_id_is_stable_and_hashes_are_the_csvs(app, answered, tmp_pat
     assert [row[2] for row in rows] == [line["phone"] for line in hashed]
 
 
+@pytest.mark.sqlite_only  # the same package as the field-by-field tests
 def test_frictionless_validates_the_package(app, answered, tmp_path):
     """The package as a Data Package, and every row against the six fields' types.
 
@@ -539,10 +548,12 @@ def test_http_exports_need_the_token_and_take_filters(client, answered, tmp_path
         assert "Sessions counted: 3 (status completed" in path.read_text()
 
 
+@pytest.mark.sqlite_only  # refused before any SQL
 def test_unknown_extension_is_a_404(client, answered):
     assert client.get("/surveys/study/export.xlsx", headers=AUTH).status_code == 404
 
 
+@pytest.mark.sqlite_only  # links, not SQL
 def test_studio_links_to_every_export_with_the_filters(client, answered):
     assert sign_in(client).status_code == 302
     page = client.get("/studio/surveys/study?status=completed").get_data(as_text=True)
@@ -618,3 +629,43 @@ def test_choice_order_is_what_the_respondent_was_shown(app, sms, surveys_dir, tm
     assert [labels[value] for value in order] == re.findall(r"^\d\. (.+)$", shown, re.M)
     assert brand[4] == order[0]  # "1" picked the first choice shown
     assert why[5] == {"session_id": brand[5]["session_id"]}
+
+
+def pspp_or_skip() -> str:
+    """PSPP, the free SPSS, as an independent reader of .sav files (Debian's pspp)."""
+    found = shutil.which("pspp")
+    if found is None:
+        reason = "pspp is not installed (apt-get install pspp)"
+        if os.environ.get("CI") == "true" or os.environ.get("REQUIRE_PSPP") == "1":
+            pytest.fail(reason + " (CI or REQUIRE_PSPP=1)")
+        pytest.skip(reason)
+    return found
+
+
+@pytest.mark.sqlite_only  # the same file as the pyreadstat tests, read by another program
+def test_pspp_reads_the_sav_without_a_warning(app, answered, tmp_path):
+    pspp = pspp_or_skip()
+    path = written(app, tmp_path, "spss", "study.sav")
+    syntax = tmp_path / "read.sps"
+    syntax.write_text(
+        f"GET FILE='{path}'.\n"
+        "FREQUENCIES /VARIABLES=fruit ok.\n"
+        "LIST /VARIABLES=session_id name visited picks_red started_at.\n"
+    )
+    out = tmp_path / "out.csv"
+    done = subprocess.run(
+        [pspp, "-O", "format=csv", "-o", str(out), str(syntax)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    said = done.stdout + done.stderr  # pspp also echoes its tables to the terminal
+    assert done.returncode == 0 and "warning" not in said and "error" not in said, said
+    text = out.read_text()
+    for line in ("Valid,Apple,1,", ",Kiwi,1,", ",Plum,1,", "Valid,No,1,", ",Yes,2,"):
+        assert line in text, line
+    listed = text.split("Table: Data List\n")[1].splitlines()
+    assert listed[0] == "session_id,name,visited,picks_red,started_at"
+    assert listed[1].startswith("1,Ana,27-NOV-2026,1,")  # whole numbers without decimals
+    assert re.fullmatch(r"\d\d-[A-Z]{3}-\d{4} \d\d:\d\d:\d\d\.\d{3}", listed[1].split(",")[-1])
+    assert listed[4].startswith("4,Di,.,.,")  # missing

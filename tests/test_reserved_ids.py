@@ -10,7 +10,7 @@ import pytest
 
 from conftest import survey_folder
 
-AUTH = {"Authorization": "Bearer admin-secret"}
+AUTH = {"Authorization": "Bearer admin-secret-token"}  # the suite's ADMIN_TOKEN (conftest)
 IDS = ["asked", "trail", "pending", "back", "confirm", "state", "status", "language", "orders"]
 SURVEY = """\
 id: words

@@ -10,7 +10,7 @@ import yaml
 from bot.loader import Yaml12Loader, load_survey
 from bot.survey_schema import MODELINE, SCHEMA_FILE
 from bot.templates import Expr
-from conftest import survey_folder
+from conftest import SMS, survey_folder
 from test_conversation import answers_of
 from xlsform import FormError, import_form
 from xlsform.convert import FORM_SUFFIXES
@@ -39,6 +39,12 @@ PUBLIC = [
                     "text": "What's your family name?",
                     "optional": True,
                 },
+                {  # pyxform's type dictionary: a phone number is a text input
+                    "id": "phone_number",
+                    "type": "text",
+                    "text": "What's your father's phone number?",
+                    "optional": True,
+                },
                 {
                     "id": "age",
                     "type": "number",
@@ -48,7 +54,7 @@ PUBLIC = [
                 },
             ],
         },
-        ['survey row 4: type "phone number" is left out: SMS cannot ask it'],
+        [],
     ),
     (
         "pyxform_specify_other.md",
@@ -108,9 +114,7 @@ PUBLIC = [
         },
         [
             "survey row 2: or_other is left out: add an Other choice and a text question",
-            "survey row 3: a repeat cannot be asked by SMS, nor anything in it",
-            "survey row 4: it is inside the repeat on row 3",
-            "survey row 5: it is inside the repeat on row 3",
+            "survey row 3: a repeat cannot be asked by SMS: it is left out with rows 4 to 5",
         ],
     ),
     (
@@ -303,9 +307,7 @@ def test_what_cannot_be_carried_over_is_named_with_its_row():
         'survey row 7: type "time" is left out: the survey format has no time of day',
         'survey row 8: type "select_one_from_file towns.csv" is left out: its choices are in'
         " a separate file",
-        "survey row 9: a repeat cannot be asked by SMS, nor anything in it",
-        "survey row 10: it is inside the repeat on row 9",
-        "survey row 11: it is inside the repeat on row 9",
+        "survey row 9: a repeat cannot be asked by SMS: it is left out with rows 10 to 11",
         "survey row 12: constraint left out (regex() is not supported): any reply is accepted",
         "survey row 12: default is left out: the survey format has no default answers",
         "survey row 13: choice_filter is left out: choices cannot be filtered by SMS",
@@ -449,6 +451,91 @@ def test_import_of_an_unreadable_form_is_one_line_and_exit_1(app, tmp_path):
     assert result.exit_code == 1
     assert result.output == f"Error: {tmp_path / 'nope.xlsx'}: no such file\n"
     assert not (tmp_path / "x.yaml").exists()
+
+
+def test_every_type_alias_pyxform_lists_is_asked():
+    survey, warnings = imported("type_aliases.md")
+    assert [(q["id"], q["type"]) for q in survey["questions"]] == [
+        ("name", "text"), ("town", "text"), ("street", "text"), ("age", "number"),
+        ("share", "number"), ("weight", "number"), ("born", "date"), ("thanks", "note"),
+        ("colour", "choice"), ("colours", "multi"), ("shade", "choice"),
+    ]  # fmt: skip
+    assert warnings == []
+    load_survey(import_form(FORMS / "type_aliases.md").yaml_text.encode(), "aliases.yaml")
+
+
+def test_a_notes_relevant_and_its_groups_are_kept_by_sms(make_client, tmp_path):
+    result = import_form(FORMS / "consent_notes.md")
+    assert result.warnings == []
+    (tmp_path / "consent").mkdir()
+    folder = survey_folder(tmp_path / "consent", consent=result.yaml_text)
+    sms = SMS(make_client(SURVEYS_DIR=str(folder)))
+    assert sms.send(PHONE, "CONSENT").startswith("Do you agree to take part?")
+    assert sms.send(PHONE, "yes") == "Thank you for agreeing.\n\nYour name?"
+    assert sms.send("+15551230077", "CONSENT").startswith("Do you agree")
+    refused = "Since you did not give consent, we will not proceed\n\nThank you!"
+    assert sms.send("+15551230077", "no") == refused
+
+
+def test_choices_told_apart_only_by_a_filter_are_made_unique_and_load():
+    survey, warnings = imported("cascading.md")
+    city = survey["questions"][1]["choices"]
+    assert [c["value"] for c in city] == [
+        "springfield",
+        "chicago",
+        "other",
+        "other_mo",
+        "chicago_2",
+    ]
+    assert [c["label"] for c in city][3:] == ["Other (other_mo)", "Chicago (North)"]
+    assert warnings == [
+        'survey row 3: 3 choices of "city" shared a name or label with another: repeats are'
+        " left out, the rest made unique by their name",
+        "survey row 3: choice_filter is left out: choices cannot be filtered by SMS",
+    ]
+
+
+def test_an_import_that_would_not_load_exits_1_saying_why(app, tmp_path):
+    form = tmp_path / "semi.md"
+    form.write_text(
+        "| survey |\n| | type | name | label |\n| | select_multiple fruit | fruit | Fruit? |\n"
+        "| choices |\n| | list_name | name | label |\n| | fruit | a;b | A and B |\n"
+        "| | fruit | c | C |\n"
+    )
+    result = import_cli(app, form, "-o", tmp_path / "semi.yaml")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1].startswith(
+        "Error: the survey made from semi.md would not load (line 9: a multi choice's value"
+        ' may not contain ";"'
+    ), result.output
+    assert not (tmp_path / "semi.yaml").exists()
+
+
+def test_a_form_with_nothing_to_ask_says_what_was_left_out_first(app, tmp_path):
+    form = tmp_path / "repeat.md"
+    form.write_text(
+        "| survey |\n| | type | name | label |\n| | begin_repeat | kids | Kids |\n"
+        "| | text | kid | Name? |\n| | integer | kid_age | Age? |\n| | end_repeat | | |\n"
+    )
+    result = import_cli(app, form)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"{form}: survey row 2: a repeat cannot be asked by SMS: it is left out with rows 3 to 5",
+        "Error: no question in this form can be asked by SMS",
+    ]
+
+
+def test_a_misspelled_settings_column_is_warned_about(tmp_path):
+    form = tmp_path / "typo.md"
+    form.write_text(
+        "| survey |\n| | type | name | label |\n| | text | name | Name? |\n"
+        "| settings |\n| | form_tittle | version |\n| | My form | 3 |\n"
+    )
+    result = import_form(form)
+    assert [str(w) for w in result.warnings] == [
+        'settings row 2: settings column "form_tittle" is not an XLSForm setting (did you mean'
+        ' "form_title"?)'
+    ]
 
 
 def test_the_form_suffixes_written_out_are_pyxforms_own():

@@ -135,6 +135,8 @@ def import_command(form: str, output: str | None, force: bool) -> None:
     try:
         imported = import_form(form)
     except FormError as err:
+        for warning in err.warnings:  # what was left out: why nothing (that loads) remains
+            click.echo(f"{form}: {warning}", err=True)
         click.echo(f"Error: {err}", err=True)
         sys.exit(1)
     folder = current_app.config["SURVEYS_DIR"]
@@ -250,6 +252,10 @@ def outcomes_text(report: dict) -> str:
     lines += ["", f"e = {report['e']:.4f}"]
     for name, value in report["rates"].items():
         lines.append(f"{name:<6} {'-' if value is None else f'{value:.4f}':>7}")
+    if report.get("quotas"):
+        lines += ["", "Target and quotas (completes COUNT/TARGET):"]
+        for quota in report["quotas"]:
+            lines.append(f"  {quota['when']}: {count_of(quota['count'], quota['target'])}")
     return "\n".join(lines)
 
 

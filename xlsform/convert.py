@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -10,7 +12,15 @@ from typing import Any
 
 import yaml
 
-from bot.loader import QUESTION_ID, RESERVED_IDS, SURVEY_ID, Yaml12Loader
+from bot.catalog import load_file
+from bot.loader import (
+    QUESTION_ID,
+    RESERVED_IDS,
+    SURVEY_ID,
+    SurveyError,
+    Yaml12Loader,
+    choice_key,
+)
 from bot.model import COMMAND_WORDS, EXPORT_COLUMNS, TEST_COLUMN
 from xlsform.languages import language_code
 from xlsform.xpath import (
@@ -44,7 +54,41 @@ TYPES = {
     "select_one": "choice",
     "select_multiple": "multi",
 }
-TYPE_ALIASES = {
+# What pyxform's type dictionary says a type is (control, bind type, read only) -> ours.
+_PYXFORM_KINDS = {
+    ("input", "string", "true()"): "note",
+    ("input", "string", None): "text",
+    ("input", "int", None): "integer",
+    ("input", "decimal", None): "decimal",
+    ("input", "date", None): "date",
+    ("select1", "string", None): "select_one",
+    ("select", "string", None): "select_multiple",
+}
+_PYXFORM_SELECTS = {"select_one": "select_one", "select_all_that_apply": "select_multiple"}
+
+
+@functools.cache
+def _pyxform_aliases() -> dict[str, str]:
+    """Every other name pyxform gives a type the bot asks: `string` is text, `q int` integer.
+
+    Types whose choices are in another file (`select one external`) stay left out.
+    """
+    from pyxform import aliases as pyxform_aliases  # imported when a form is read: see read_form
+    from pyxform.question_type_dictionary import QUESTION_TYPE_DICT
+
+    found = {}
+    for name, spec in QUESTION_TYPE_DICT.items():
+        control, bind = spec.get("control", {}), spec.get("bind", {})
+        key = (control.get("tag"), bind.get("type"), bind.get("readonly"))
+        if (kind := _PYXFORM_KINDS.get(key)) and "external" not in name:
+            found[name.lower()] = kind
+    for name, canonical in pyxform_aliases.select.items():
+        if (kind := _PYXFORM_SELECTS.get(canonical)) and "file" not in name:
+            found[name.lower()] = kind
+    return {name: kind for name, kind in found.items() if name != kind}
+
+
+TYPE_ALIASES = {  # and pyxform's own (`_type_aliases`)
     "int": "integer",
     "select one": "select_one",
     "select1": "select_one",
@@ -71,6 +115,15 @@ LEFT_OUT = {
     "the survey format has no time of day": ("time", "datetime"),
 }  # fmt: skip
 PLAIN = "*"  # the language of a form whose columns name none
+READ_SETTINGS = ("form_id", "form_title", "sms_keyword", "default_language")
+# Every settings column XLSForm defines (xlsform.org): the others are misspellings.
+XLSFORM_SETTINGS = frozenset(
+    {*READ_SETTINGS, "set_form_title", "set_form_id", "version", "instance_name", "public_key"}
+    | {"submission_url", "auto_send", "auto_delete", "style", "name", "namespaces", "prefix"}
+    | {"delimiter", "allow_choice_duplicates", "clean_text_values", "sms_separator"}
+    | {"sms_allow_media", "sms_date_format", "sms_datetime_format", "sms_response"}
+    | {"compact_tag", "omit_instanceid", "client_editable", "entities_version"}
+)
 TRUE_WORDS = frozenset({"yes", "true", "true()"})
 # Columns whose content is dropped, with the reason given in the warning.
 DROPPED_COLUMNS = {
@@ -113,12 +166,23 @@ class Imported:
 class FormError(Exception):
     """A form that cannot be read, or holds no question an SMS can ask."""
 
+    def __init__(self, message: str, warnings: list[Warning] | None = None):
+        super().__init__(message)
+        self.warnings = warnings or []  # what was left out on the way: why nothing remains
+
 
 def import_form(path: str | Path) -> Imported:
-    """Read the XLSForm at `path` and make it a survey file; raise FormError if impossible."""
+    """Read the XLSForm at `path` and make it a survey file that loads; FormError if impossible."""
     path = Path(path)
     survey, warnings = convert(read_form(path), path.stem)
-    return Imported(to_yaml(survey, path.name), survey["id"], warnings)
+    text = to_yaml(survey, path.name)
+    try:  # as the bot will load it: the size first, then everything else
+        load_file(text.encode(), f"{survey['id']}.yaml")
+    except SurveyError as err:  # never write a file the bot refuses
+        problems = "; ".join(f"line {p.line}: {p.message}" for p in err.problems)
+        message = f"the survey made from {path.name} would not load ({problems})"
+        raise FormError(message, warnings) from None
+    return Imported(text, survey["id"], warnings)
 
 
 def read_form(path: Path) -> dict[str, list[dict[str, str]]]:
@@ -215,13 +279,14 @@ def convert(book: dict, fallback_id: str) -> tuple[dict[str, Any], list[Warning]
     converter = _Converter(book)
     survey = converter.settings(fallback_id)
     questions = converter.questions()
+    sheets = ("settings", "survey", "choices")
+    warnings = sorted(converter.warnings, key=lambda w: (sheets.index(w.sheet), w.row))
     if not any(q["type"] != "note" for q in questions):
-        raise FormError("no question in this form can be asked by SMS")
+        raise FormError("no question in this form can be asked by SMS", warnings)
     if len(converter.languages) > 1 or converter.languages[:1] not in ([], ["en"]):
         survey["languages"] = converter.languages
     survey["questions"] = questions
-    sheets = ("settings", "survey", "choices")
-    return survey, sorted(converter.warnings, key=lambda w: (sheets.index(w.sheet), w.row))
+    return survey, warnings
 
 
 @dataclass
@@ -273,6 +338,7 @@ class _Converter:
         """id, title and keywords from the settings sheet; the languages in use."""
         rows = self.rows("settings")
         setting = rows[0] if rows else Row("settings", 2, {})
+        self.check_setting_columns(setting)
         survey: dict[str, Any] = {"id": self.survey_id(setting, fallback_id)}
         if title := setting.get("form_title"):
             survey["title"] = title
@@ -280,6 +346,14 @@ class _Converter:
             survey["keywords"] = keywords
         self.find_languages(setting)
         return survey
+
+    def check_setting_columns(self, setting: Row) -> None:
+        """Warn about a settings column XLSForm does not know: a misspelling is never silent."""
+        for column in setting.cells:
+            if column.partition("::")[0] not in XLSFORM_SETTINGS:
+                close = difflib.get_close_matches(column, READ_SETTINGS, n=1, cutoff=0.7)
+                hint = f' (did you mean "{close[0]}"?)' if close else ""
+                self.warn(setting, f'settings column "{column}" is not an XLSForm setting{hint}')
 
     def survey_id(self, setting: Row, fallback_id: str) -> str:
         """form_id (else the file's name), made a valid survey id."""
@@ -406,19 +480,20 @@ class _Converter:
         """The rows that become questions, with their groups' conditions; warn for the rest."""
         found: list[_Question] = []
         groups: list[str | None] = []
-        repeat: Row | None = None
+        repeat: list[Row] = []  # the open repeat's rows, its begin_repeat first
         depth = 0
         taken: set[str] = set()
         self.before = ({}, {})
         for row in rows:
             kind = self.kind(row)
-            if repeat is not None:
+            if repeat:
                 depth += {"begin_repeat": 1, "end_repeat": -1}.get(kind, 0)
-                self.left_out_row(row, f"it is inside the repeat on row {repeat.number}")
-                repeat = None if depth == 0 else repeat
+                repeat.append(row)
+                if depth == 0:
+                    self.left_out_repeat(repeat)
+                    repeat = []
             elif kind == "begin_repeat":
-                repeat, depth = row, 1
-                self.left_out_row(row, "a repeat cannot be asked by SMS, nor anything in it")
+                repeat, depth = [row], 1
             elif kind in ("begin_group", "end_group"):
                 self.group(row, kind, groups, found)
             elif kind in TYPES:
@@ -429,7 +504,17 @@ class _Converter:
                     self.before[0][row.get("name")] = name
             else:
                 self.left_out_row(row, self.why_left_out(kind, row))
+        if repeat:  # a repeat never closed runs to the end of the sheet
+            self.left_out_repeat(repeat)
         return found
+
+    def left_out_repeat(self, rows: list[Row]) -> None:
+        """One warning for a repeat and every row in it (their names are left out too)."""
+        for row in rows[1:]:
+            if name := row.get("name"):
+                self.left_out[name] = row
+        inside = f"rows {rows[1].number} to {rows[-1].number}" if len(rows) > 1 else "nothing"
+        self.left_out_row(rows[0], f"a repeat cannot be asked by SMS: it is left out with {inside}")
 
     def group(self, row: Row, kind: str, groups: list, found: list[_Question]) -> None:
         """Open or close a group; its `relevant` joins its questions' `when`."""
@@ -493,6 +578,8 @@ class _Converter:
             question["integer"] = True
         if item.type != "note":
             question.update(self.rules(item, scope))
+        elif when := self.when(item, scope, "the note is sent whatever the answers"):
+            question["when"] = when  # "Since you did not give consent..." only to those who did not
         self.dropped_columns(row)
         return question
 
@@ -518,13 +605,18 @@ class _Converter:
                 self.warn(
                     row, f'required "{required}" is not a yes or no: the question is optional'
                 )
-        asked = "the question is asked whatever the answers"
-        conditions = [*item.groups, self.condition(row, "relevant", scope, asked)]
-        if conditions := [c for c in conditions if c]:
-            found["when"] = " and ".join(_bracket_or(c, len(conditions)) for c in conditions)
+        if when := self.when(item, scope, "the question is asked whatever the answers"):
+            found["when"] = when
         current = Scope(scope.ids, scope.types, item.type)
         found.update(self.constraint(row, current, item.type))
         return found
+
+    def when(self, item: _Question, scope: Scope, meaning: str) -> str | None:
+        """The row's `relevant` joined with its groups', or None when nothing limits it."""
+        conditions = [*item.groups, self.condition(item.row, "relevant", scope, meaning)]
+        if conditions := [c for c in conditions if c]:
+            return " and ".join(_bracket_or(c, len(conditions)) for c in conditions)
+        return None
 
     def condition(self, row: Row, column: str, scope: Scope, meaning: str) -> str | None:
         """A translated expression, or None (warning when one was there but cannot be)."""
@@ -585,7 +677,14 @@ class _Converter:
         if not rows:
             self.left_out_row(row, f'its choice list "{list_name}" is not on the choices sheet')
             return None
-        return [self.choice(r) for r in rows]
+        choices, changed = _unique([self.choice(r) for r in rows])
+        if changed:  # a list the form told apart with choice_filter, shown whole by SMS
+            self.warn(
+                row,
+                f'{changed} choices of "{list_name}" shared a name or label with another: '
+                "repeats are left out, the rest made unique by their name",
+            )
+        return choices
 
     def choice(self, row: Row) -> str | dict[str, Any]:
         """One choice: a plain label when it is its own value, else {label, value}."""
@@ -608,6 +707,48 @@ class _Converter:
                 self.warn(row, f"{column} is left out: media cannot be sent by SMS")
 
 
+def _unique(choices: list) -> tuple[list, int]:
+    """Choices whose labels and values lead to one choice each, and how many were changed.
+
+    A choice repeating an earlier one's value and label is left out; a repeated value
+    gets a number (`springfield_2`); a label another choice uses gets its value added.
+    """
+    kept: list = []
+    owners: dict[str, int] = {}  # each label and value, as replies compare them -> choice
+    changed = 0
+    for choice in choices:
+        label, value = (choice, choice) if isinstance(choice, str) else choice.values()
+        labels = label if isinstance(label, dict) else {"": label}
+        if any(_same(earlier, labels, value) for earlier in kept):
+            changed += 1
+            continue
+        new_value, count = value, 1
+        while choice_key(new_value) in owners:
+            count += 1
+            new_value = f"{value}_{count}"
+        new_labels = {
+            code: text if choice_key(text) not in owners else f"{text} ({new_value})"
+            for code, text in labels.items()
+        }
+        changed += new_value != value or new_labels != labels
+        index = len(kept)
+        for text in (new_value, *new_labels.values()):
+            owners.setdefault(choice_key(text), index)
+        made_label = new_labels.get("", new_labels)
+        kept.append(
+            made_label if made_label == new_value else _Flow(label=made_label, value=new_value)
+        )
+    return kept, changed
+
+
+def _same(earlier, labels: dict, value: str) -> bool:
+    """Whether an earlier choice has this value and these labels."""
+    if isinstance(earlier, str):
+        return earlier == value and labels == {"": value}
+    old = earlier["label"] if isinstance(earlier["label"], dict) else {"": earlier["label"]}
+    return earlier["value"] == value and old == labels
+
+
 def _as_text(source: str) -> str:
     """Imported text as a survey template that shows it as it is: Jinja's marks escaped."""
     return JINJA_OPENERS.sub("{{ '{' }}", source)
@@ -618,12 +759,19 @@ def _bracket_or(condition: str, joined: int) -> str:
     return f"({condition})" if joined > 1 and " or " in condition else condition
 
 
+@functools.cache
+def _type_aliases() -> dict[str, str]:
+    """Every other spelling of a type: pyxform's and XLSForm's."""
+    return {**_pyxform_aliases(), **TYPE_ALIASES}
+
+
 def parse_type(cell: str) -> tuple[str, str, bool]:
     """(type in one spelling, its choice list, or_other) of a type cell."""
     text = " ".join(cell.split())
-    for alias in sorted(TYPE_ALIASES, key=len, reverse=True):
+    aliases = _type_aliases()
+    for alias in sorted(aliases, key=len, reverse=True):
         if text.lower() == alias or text.lower().startswith(alias + " "):
-            kind, rest = TYPE_ALIASES[alias], text[len(alias) :].split()
+            kind, rest = aliases[alias], text[len(alias) :].split()
             break
     else:
         kind, rest = (text.split()[0].lower(), text.split()[1:]) if text else ("", [])

@@ -7,7 +7,7 @@ Create Date: 2026-12-07 13:00:00
 The results JSON (SPEC 9) counted a survey's sessions, question visits and
 answers on every request: 11 s for a million sessions. These tables hold the
 same figures, grouped by what a filter can pick (survey, version, language,
-test, day started, stored status): sessions by state, each question's
+arm, test, day started, stored status): ended sessions by state, each question's
 visits and answers, answer values, and whole seconds to complete. Triggers
 keep them in the transaction that writes the rows they count, so no write
 path (webhook, invitations, callbacks, the command line) can forget them; a
@@ -33,7 +33,7 @@ down_revision = "0008"
 branch_labels = None
 depends_on = None
 
-KEY = ("survey_id", "survey_version", "language", "test", "day", "status")
+KEY = ("survey_id", "survey_version", "language", "arm", "test", "day", "status")
 TABLES = {  # name: (its own key columns after KEY, its count columns)
     "tally_session": (("state",), ("sessions",)),
     "tally_question": (
@@ -108,7 +108,8 @@ def _insert(table: str) -> str:
 def _sqlite_key(row: str) -> str:
     """A session row's tally key (SQLite stores UTC times as `YYYY-MM-DD HH:MM:SS...`)."""
     return (
-        f"{row}.survey_id, {row}.survey_version, coalesce({row}.language, ''), {row}.test, "
+        f"{row}.survey_id, {row}.survey_version, coalesce({row}.language, ''), "
+        f"coalesce({row}.arm, ''), {row}.test, "
         f"substr({row}.started_at, 1, 10), {row}.status"
     )
 
@@ -123,7 +124,8 @@ def _sqlite_session(row: str, sign: str) -> str:
     key = _sqlite_key(row)
     seconds = SQLITE_SECONDS.format(r=row)
     return f"""
-    {_insert("tally_session")} VALUES ({key}, {row}.state, {sign}) {_upsert("tally_session")};
+    {_insert("tally_session")} SELECT {key}, {row}.state, {sign} WHERE {row}.status <> 'open'
+    {_upsert("tally_session")};
     {_insert("tally_duration")} SELECT {key}, {seconds}, {sign}
     WHERE {row}.status = 'completed' AND {row}.completed_at IS NOT NULL
     {_upsert("tally_duration")};"""
@@ -181,8 +183,12 @@ def _changed(columns: tuple, distinct: str = "IS NOT") -> str:
 
 
 # What a session's key is made of; its counted row adds the state and the times.
-SESSION_KEY = ("survey_id", "survey_version", "language", "test", "started_at", "status")
+SESSION_KEY = ("survey_id", "survey_version", "language", "arm", "test", "started_at", "status")
 SESSION_ROW = (*SESSION_KEY, "state", "completed_at")
+# Sessions are tallied once they end: an open one changes state with nearly every
+# message, and the results read the open ones from their rows (the index of open
+# sessions) anyway, to apply the expiry rule at the moment of asking.
+ENDED = "(OLD.status <> 'open' OR NEW.status <> 'open')"
 
 
 def sqlite_triggers() -> list[str]:
@@ -193,7 +199,7 @@ def sqlite_triggers() -> list[str]:
         "CREATE TRIGGER tally_session_delete AFTER DELETE ON survey_session BEGIN"
         f"{_sqlite_session('OLD', '-1')}\nEND",
         f"CREATE TRIGGER tally_session_update AFTER UPDATE ON survey_session "
-        f"WHEN {_changed(SESSION_ROW)} BEGIN"
+        f"WHEN ({_changed(SESSION_ROW)}) AND {ENDED} BEGIN"
         f"{_sqlite_session('OLD', '-1')}{_sqlite_session('NEW', '1')}\nEND",
         f"CREATE TRIGGER tally_session_move AFTER UPDATE ON survey_session "
         f"WHEN {_changed(SESSION_KEY)} BEGIN"
@@ -225,7 +231,8 @@ PG_LOCK = "PERFORM pg_advisory_xact_lock(hashtextextended('tallies', 0));"
 def _pg_key(row: str) -> str:
     """A session row's tally key (the day in UTC)."""
     return (
-        f"{row}.survey_id, {row}.survey_version, coalesce({row}.language, ''), {row}.test, "
+        f"{row}.survey_id, {row}.survey_version, coalesce({row}.language, ''), "
+        f"coalesce({row}.arm, ''), {row}.test, "
         f"to_char({row}.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), {row}.status"
     )
 
@@ -252,6 +259,9 @@ def postgresql_triggers() -> list[str]:
         "AND x.survey_version = r.survey_version AND x.question_id = {q})"
     )
     session_row = f"""
+    IF r.status = 'open' THEN
+      RETURN;
+    END IF;
     {_insert("tally_session")} VALUES ({key}, r.state, sign) {_upsert("tally_session")};
     IF r.status = 'completed' AND r.completed_at IS NOT NULL THEN
       {_insert("tally_duration")} VALUES ({key}, {seconds}, sign) {_upsert("tally_duration")};
@@ -320,7 +330,9 @@ def postgresql_triggers() -> list[str]:
         "CREATE TRIGGER tally_session AFTER INSERT OR DELETE ON survey_session "
         "FOR EACH ROW EXECUTE FUNCTION tally_on_session()",
         "CREATE TRIGGER tally_session_update AFTER UPDATE ON survey_session FOR EACH ROW "
-        f"WHEN ({_changed(SESSION_ROW, 'IS DISTINCT FROM')}) EXECUTE FUNCTION tally_on_session()",
+        f"WHEN ({_changed(SESSION_KEY, 'IS DISTINCT FROM')} OR "
+        f"(({_changed(SESSION_ROW, 'IS DISTINCT FROM')}) AND {ENDED})) "
+        "EXECUTE FUNCTION tally_on_session()",
         "CREATE TRIGGER tally_visit AFTER INSERT OR DELETE ON question_visit "
         "FOR EACH ROW EXECUTE FUNCTION tally_on_visit()",
         "CREATE TRIGGER tally_visit_update AFTER UPDATE ON question_visit FOR EACH ROW WHEN ("
@@ -352,7 +364,7 @@ def backfill(sqlite: bool) -> list[str]:
     )
     return [
         f"{_insert('tally_session')} SELECT {key}, s.state, count(*) "
-        f"FROM survey_session AS s GROUP BY {key}, s.state",
+        f"FROM survey_session AS s WHERE s.status <> 'open' GROUP BY {key}, s.state",
         f"{_insert('tally_duration')} SELECT {key}, {seconds}, count(*) FROM survey_session AS s "
         f"WHERE s.status = 'completed' AND s.completed_at IS NOT NULL GROUP BY {key}, {seconds}",
         f"{_insert('tally_question')} SELECT {key}, c.question_id, sum(c.asked), "
