@@ -166,6 +166,8 @@ class _Counter:
 
     def piped(self, text: Text, full: str, arm: str | None) -> frozenset[str]:
         """The text questions whose answers `text` prints: changing them changes it."""
+        if text.constant:  # the same for every respondent: it prints no answer
+            return frozenset()
         found = set()
         for question in self.survey.questions:
             if question.type == "text":

@@ -295,6 +295,11 @@ class Text:
         """
         return _compiled_text(source)
 
+    @property
+    def constant(self) -> bool:
+        """Whether the text renders the same whatever the answers (it has no tag)."""
+        return self._constant is not None
+
     def render(self, context: dict[str, Any], max_output: int | None = RENDER_OUTPUT) -> str:
         """Render with `context` within the budget; a failing part is left out.
 

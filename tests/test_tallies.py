@@ -125,8 +125,8 @@ def rows(engine, model) -> list:
 def key(session) -> tuple:
     """A session's tally key, as the migration defines it."""
     day = session.started_at.astimezone(UTC).date().isoformat()
-    language = session.language or ""
-    return (session.survey_id, session.survey_version, language, bool(session.test), day)
+    language, arm = session.language or "", session.arm or ""
+    return (session.survey_id, session.survey_version, language, arm, bool(session.test), day)
 
 
 def recount(engine) -> dict[str, Counter]:
@@ -170,7 +170,14 @@ def tallies(engine) -> dict[str, Counter]:
     for name, (model, own, counts) in tables.items():
         found[name] = Counter()
         for row in rows(engine, model):
-            where = (row.survey_id, row.survey_version, row.language, bool(row.test), row.day)
+            where = (
+                row.survey_id,
+                row.survey_version,
+                row.language,
+                row.arm,
+                bool(row.test),
+                row.day,
+            )
             for count in counts:
                 found[name][(*where, row.status, *(getattr(row, c) for c in own), count)] += (
                     getattr(row, count)
