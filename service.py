@@ -611,7 +611,12 @@ class Service:
                 until=_day_start(until, after=True),
                 arm=arm,
             )
-        return outcomes.report(survey.id, tally, e)
+        report = outcomes.report(survey.id, tally, e)
+        report["quotas"] = [  # SPEC 12: the target first, then each quota, counted
+            {"when": what, "count": n, "target": wanted, "full": n >= wanted}
+            for what, n, wanted in self.standing(survey)
+        ]
+        return report
 
     def summary(self, survey: Survey, *, tests: bool = False) -> results.Summary:
         """A survey's sessions by status, completion rate and last activity."""

@@ -41,7 +41,7 @@ from bot.model import (
     Quota,
     Survey,
 )
-from bot.outcomes import COMPLETE_OUTCOME
+from bot.outcomes import COMPLETE_OUTCOME, QUOTA_FULL
 from bot.replies import Invalid, near_miss, normalise, read_reply, read_yesno
 from bot.shown import shown
 from bot.texts import keywords_text
@@ -129,7 +129,6 @@ class Needs(Exception):
 
 
 COUNTS, ARM = "counts", "arm"  # what Needs may ask for
-QUOTA_FULL = "quota_full"  # the outcome of a session ended because its quota is full
 
 
 # What happened to a question in one message (`Effects.visits`), for the studio's

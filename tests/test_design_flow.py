@@ -285,3 +285,24 @@ def test_results_take_an_arm_filter_and_the_studio_shows_the_quotas(app, client,
     assert '<option value="short" selected>short</option>' in page
     assert 'data-quota="target">1/6</td>' in page
     assert 'data-quota="answers.gender == &#39;f&#39;">1/2</td>' in page
+
+
+def test_the_outcomes_report_counts_the_quotas(app, sms):
+    complete(sms, "+15550001501", "1")
+    sms.send("+15550001502", "STUDY")  # one quota_full later: code 4.80
+    complete(sms, "+15550001503", "1")
+    sms.send("+15550001504", "STUDY")
+    assert sms.send("+15550001504", "1") == "Enough women already, thank you!"
+    runner = app.test_cli_runner()
+    text_report = runner.invoke(args=["surveys", "outcomes", "study"]).output
+    assert "  target: 2/6\n  answers.gender == 'f': 2/2 full" in text_report
+    walk_ins = ["surveys", "outcomes", "study", "--json", "--include-walk-ins"]
+    report = json.loads(runner.invoke(args=walk_ins).output)  # keyword starts: walk-ins
+    assert report["quotas"][1] == {
+        "when": "answers.gender == 'f'",
+        "count": 2,
+        "target": 2,
+        "full": True,
+    }
+    codes = {row["code"]: row["count"] for row in report["dispositions"]}
+    assert codes["4.80"] == 1 and codes["1.1"] == 2

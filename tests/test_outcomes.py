@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from fractions import Fraction
 
 import pytest
@@ -295,6 +295,8 @@ def test_outcome_ends_the_survey_with_its_outro(app, sms):
     assert service.results("poll").completion_rate == 0
     service.try_start("+15555550123", service.surveys.get("poll"), "SM" + "7" * 32)
     assert outcomes(app, walk_ins=True)["cases"] == 2  # a test session is never a case
+    assert outcomes(app, walk_ins=True, since=date(2099, 1, 1))["cases"] == 0  # begun before
+    assert outcomes(app, walk_ins=True, until=date(2000, 1, 1))["cases"] == 0
 
 
 def test_a_default_survey_that_yields_to_a_keyword_makes_no_case(app, sms, surveys_dir):

@@ -53,6 +53,8 @@ recontact: [6h]
 questions:
   - {id: name, type: text, text: "Your name?"}
 """
+# A study that closes at its first complete.
+STUDY = CHAT.replace("title: Chat\nkeywords: [CHAT]", "title: Study\nkeywords: [STUDY]\ntarget: 1")
 NUDGE = "We would still like to hear from you.\n\nYour name?"
 A, B, C = "+12025550101", "+12025550102", "+12025550103"
 
@@ -60,7 +62,7 @@ A, B, C = "+12025550101", "+12025550102", "+12025550103"
 @pytest.fixture
 def surveys_dir(tmp_path):
     """The two surveys of this module."""
-    return survey_folder(tmp_path, chat=CHAT, office=OFFICE)
+    return survey_folder(tmp_path, chat=CHAT, office=OFFICE, study=STUDY)
 
 
 def work(app) -> str:
@@ -221,3 +223,14 @@ def test_two_worker_processes_send_each_recontact_once(app, config, invite, twil
         for process in processes:
             stop(process)
     assert {phone: len(twilio.accepted(phone)) for phone in numbers} == dict.fromkeys(numbers, 2)
+
+
+def test_a_closed_survey_recontacts_no_one(app, invite, twilio, clock, sms):
+    assert invite(A, B, survey="study").exit_code == 0
+    sms.send(B, "Bo")
+    sms.send(B, "Boston")  # the one complete the study wanted: it is closed
+    clock.set(NOON_IN_NEW_YORK + timedelta(hours=4, minutes=1))
+    assert "skipped 1" in work(app)
+    assert len(bodies(twilio, A)) == 1  # the invitation only
+    [session] = [row for row in stored(app, SurveySession) if row.phone == A]
+    assert session.recontact_due is None  # off the schedule for good
