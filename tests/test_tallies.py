@@ -76,6 +76,7 @@ SECOND = {  # on the second version
     "+15550000008": ["2"],  # expired: written to after an hour
     "+15550000010": ["MIX", "1", "2", "SKIP", "9"],
     "+15550000011": ["MEZCLA", "2", "1", "STOP"],
+    "+15550000012": ["MIX", "1", "STOP", "START", "2"],  # opted out, reopened by START (0012)
 }
 TESTER = ["MIX", "1", "2", "test", "4", "yes"]
 AUTH = {"Authorization": "Bearer admin-secret-token"}
