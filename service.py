@@ -509,6 +509,7 @@ class Service:
         survey_id: str,
         *,
         fmt: str = "wide",
+        arm: str | None = None,
         status: str | None = None,
         since: date | None = None,
         until: date | None = None,
@@ -521,7 +522,9 @@ class Service:
         survey = self.ready().surveys.find(survey_id)
         history = self.surveys.history(survey.id)
         query = replace(
-            self.query(survey, status=status, since=since, until=until, tests=include_tests),
+            self.query(
+                survey, arm=arm, status=status, since=since, until=until, tests=include_tests
+            ),
             hash_key=self.phone_hash_key() if hash_phones else None,
             labels=_labels([survey, *history]) if labels else None,
             multi_columns=_multi_choices(survey, history) if multi_columns else {},
@@ -608,7 +611,12 @@ class Service:
                 until=_day_start(until, after=True),
                 arm=arm,
             )
-        return outcomes.report(survey.id, tally, e)
+        report = outcomes.report(survey.id, tally, e)
+        report["quotas"] = [  # SPEC 12: the target first, then each quota, counted
+            {"when": what, "count": n, "target": wanted, "full": n >= wanted}
+            for what, n, wanted in self.standing(survey)
+        ]
+        return report
 
     def summary(self, survey: Survey, *, tests: bool = False) -> results.Summary:
         """A survey's sessions by status, completion rate and last activity."""

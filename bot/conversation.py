@@ -41,7 +41,7 @@ from bot.model import (
     Quota,
     Survey,
 )
-from bot.outcomes import COMPLETE_OUTCOME
+from bot.outcomes import COMPLETE_OUTCOME, QUOTA_FULL
 from bot.replies import Invalid, near_miss, normalise, read_reply, read_yesno
 from bot.shown import shown
 from bot.texts import keywords_text
@@ -129,7 +129,6 @@ class Needs(Exception):
 
 
 COUNTS, ARM = "counts", "arm"  # what Needs may ask for
-QUOTA_FULL = "quota_full"  # the outcome of a session ended because its quota is full
 
 
 # What happened to a question in one message (`Effects.visits`), for the studio's
@@ -341,7 +340,9 @@ class Conversation:
             language = survey.language if survey else ENGLISH
             name = survey.name if survey else "this survey"
             done = bot_text("already_completed", language, name=name)
-            effects.reply = done + " " + self._keyword_list(language)
+            # The other surveys it may take, not the one it just finished.
+            others = self._keyword_list(language, leaving_out=situation.latest_survey, empty="")
+            effects.reply = " ".join(filter(None, [done, others]))
             return effects
         default = self.library.default()
         if default is None:
@@ -629,11 +630,18 @@ class Conversation:
             return message([lead, Part(keywords)])
         return message(self._composer(survey, run, now).with_question(lead, question))
 
-    def _keyword_list(self, language: str) -> str:
-        """A short line that says which keywords start which survey, in `language`."""
-        offers = [_offer(s, language) for s in self.library.surveys() if s.keywords]
+    def _keyword_list(
+        self, language: str, leaving_out: str | None = None, empty: str | None = None
+    ) -> str:
+        """A short line that says which keywords start which survey, in `language` (`empty`,
+        else the "no survey" text, when there is none to offer)."""
+        offers = [
+            _offer(s, language)
+            for s in self.library.surveys()
+            if s.keywords and s.id != leaving_out
+        ]
         if not offers:
-            return bot_text("no_survey", language)
+            return bot_text("no_survey", language) if empty is None else empty
         return keywords_text(offers, language)
 
 

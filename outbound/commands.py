@@ -45,10 +45,11 @@ def twilio_for(dry_run: bool, concurrency: int) -> Twilio | None:
     config = current_app.config
     missing = [k for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN") if not config.get(k)]
     if not (config.get("TWILIO_MESSAGING_SERVICE_SID") or config.get("TWILIO_FROM_NUMBER")):
-        missing.append("TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER")
-    if missing and not dry_run:
+        missing.append("one of TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER")
+    if missing and not dry_run:  # each of these is needed: "a, b and one of c or d"
+        needed = " and ".join(filter(None, [", ".join(missing[:-1]), missing[-1]]))
         raise click.ClickException(
-            "Cannot send through Twilio: set " + ", ".join(missing) + " (environment or .env)."
+            f"Cannot send through Twilio: set {needed} (environment or .env)."
         )
     if dry_run:
         return None

@@ -161,6 +161,9 @@ def prepare_recontact(session_id: int, phone: str, lease_until, batch: Mailing, 
         return found
     run, expires = found
     survey = batch.service.surveys.version(run.survey_id, run.version)
+    if batch.service.closed(survey):  # SPEC 12: a survey at its target re-contacts no one
+        store.recontact_later(db=conn, session_id=session_id, due=None)
+        return skipped(phone, "the survey is closed")
     sent = store.recontacts_sent(db=conn, session_id=session_id)
     if sent >= len(survey.recontact):
         store.recontact_later(db=conn, session_id=session_id, due=None)

@@ -154,11 +154,10 @@ def delivered(db: Connection, *, session_id: int, delivery: str) -> None:
     found = _case_of(db, session_id)
     if found is None:
         return
-    (survey_id, phone), case = found
+    (survey_id, phone), case, active_at = found
     facts = replace(case.facts, delivery=delivery)
     change = {"settled": case.settled, "session_id": session_id, "facts": facts}
-    active = {"active_at": _active(db, session_id)}
-    _write(statements(db), survey_id, phone, change | active, before=case)
+    _write(statements(db), survey_id, phone, change | {"active_at": active_at}, before=case)
 
 
 def ended(db: Connection, *, session_ids: list[int], status: str = OPTED_OUT) -> None:
@@ -167,7 +166,7 @@ def ended(db: Connection, *, session_ids: list[int], status: str = OPTED_OUT) ->
         found = _case_of(db, session_id)
         if found is None:
             continue
-        (survey_id, phone), case = found
+        (survey_id, phone), case, _active = found
         facts = replace(case.facts, ended=status)
         change = {"settled": case.settled, "session_id": session_id, "facts": facts}
         _write(statements(db), survey_id, phone, change | {"active_at": None}, before=case)
@@ -196,27 +195,20 @@ WHERE survey_id = ? AND phone = ?
 SESSION_OF = "SELECT survey_id, phone, status, updated_at, test FROM survey_session WHERE id = ?"
 
 
-def _case_of(db: Connection, session_id: int) -> tuple[tuple[str, str], Case] | None:
-    """The case whose latest session this is, with its key; None for any other session."""
+def _case_of(db: Connection, session_id: int):
+    """The case whose latest session this is: (its key, the case, the session's last activity
+    while open); None for any other session."""
     row = driver(db).execute(db, SESSION_OF, (session_id,)).fetchone()
     if row is None:
         return None
-    survey_id, phone, _status, _updated, test = row
+    survey_id, phone, status, updated_at, test = row
     if test:  # a test session is never a case
         return None
     case = _read(statements(db), survey_id, phone)
     if case is None or case.session_id != session_id:
         return None
-    return (survey_id, phone), case
-
-
-def _active(db: Connection, session_id: int) -> datetime | None:
-    """An open session's last activity; None once it has ended."""
-    row = driver(db).execute(db, SESSION_OF, (session_id,)).fetchone()
-    if row is None:
-        return None
-    _survey_id, _phone, status, updated_at, _test = row
-    return driver(db).read_time(updated_at) if status == OPEN else None
+    active_at = driver(db).read_time(updated_at) if status == OPEN else None
+    return (survey_id, phone), case, active_at
 
 
 TALLY = """

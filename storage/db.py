@@ -123,6 +123,20 @@ def long_reads(conn: Connection) -> None:
         conn.exec_driver_sql(f"SET LOCAL statement_timeout = {EXPORT_SECONDS * 1000}")
 
 
+SCHEMA_SECONDS = 120  # creating the schema of a new database: workers starting together wait
+
+
+def schema_waits(conn: Connection) -> None:
+    """Let this transaction wait and run SCHEMA_SECONDS (PostgreSQL): a new database's schema.
+
+    Workers that start together on a new database queue for the one creating
+    its tables; on a slow machine that takes longer than a request's 5 s.
+    """
+    if conn.dialect.name == "postgresql":
+        ms = SCHEMA_SECONDS * 1000
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}; SET LOCAL statement_timeout = {ms}")
+
+
 def unbounded(conn: Connection) -> None:
     """Let an operator's command (a migration) wait and run as long as it needs (PostgreSQL)."""
     if conn.dialect.name == "postgresql":

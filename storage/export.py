@@ -81,6 +81,7 @@ class Query:
     hash_key: bytes | None = None  # set: phones are replaced by a keyed hash
     version: str | None = None
     language: str | None = None
+    arm: str | None = None  # SPEC 12: one arm's sessions
     default_language: str = "en"  # what a session without a stored language is in
     include_tests: bool = False  # test sessions (flask simulate, the try page) too
     # --labels: (version, question id) -> choice value -> label; None: values as stored
@@ -100,6 +101,9 @@ def session_filter(query: Query, time) -> tuple[str, list]:
     if query.language:
         sql.append("COALESCE(s.language, ?) = ?")
         params += [query.default_language, query.language]
+    if query.arm:
+        sql.append("s.arm = ?")
+        params.append(query.arm)
     if query.status in (EXPIRED, OPEN):
         sql.append(f"{SESSION_STATUS} = ?")
         params += [time(query.idle_before), query.status]

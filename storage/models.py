@@ -233,6 +233,7 @@ class _TallyKey(SQLModel):
     survey_id: str = Field(primary_key=True)
     survey_version: str = Field(primary_key=True)
     language: str = Field(primary_key=True)  # "" for a session without one (the default)
+    arm: str = Field(primary_key=True)  # "" for a session without one (SPEC 12)
     test: bool = Field(primary_key=True)
     day: str = Field(primary_key=True)  # YYYY-MM-DD the session started, UTC
     status: str = Field(primary_key=True)  # as stored: an idle open session is still open

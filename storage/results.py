@@ -138,6 +138,9 @@ def tally_filter(query: Query) -> tuple[str, list]:
     if query.language:
         sql.append("COALESCE(NULLIF(t.language, ''), ?) = ?")
         params += [query.default_language, query.language]
+    if query.arm:
+        sql.append("t.arm = ?")
+        params.append(query.arm)
     if query.status:  # idle open sessions are stored open: `_idle` moves them
         sql.append("t.status = ?")
         params.append(query.status)

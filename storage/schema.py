@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from storage.db import unbounded
+from storage.db import schema_waits, unbounded
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -82,6 +82,7 @@ def ensure_current(engine: Engine) -> None:
     if _stamped(engine) == HEAD:
         return
     with _exclusive(engine) as conn, conn.begin():
+        schema_waits(conn)  # behind another worker creating a new database's tables
         _lock(conn)
         at = current(conn)
         if at is None and not inspect(conn).get_table_names():

@@ -11,6 +11,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import text
 from test_integrity import at_once
+from test_studio import sign_in
 
 from conftest import saved, survey_folder
 from live import Sender, gunicorn, server_settings
@@ -256,3 +257,52 @@ def test_the_exports_carry_the_arm_and_the_orders_each_respondent_saw(app, sms):
     values = {"None of these": "none"}  # the fixed choice's value differs from its label
     assert by_question["brand"]["choice_order"] == ";".join(values.get(c, c) for c in shown)
     assert by_question["q1"]["choice_order"] == ""
+
+
+BEARER = {"Authorization": "Bearer admin-secret-token"}
+
+
+def test_results_take_an_arm_filter_and_the_studio_shows_the_quotas(app, client, sms):
+    arms = {}
+    for i in range(4):  # one block: one short, three long
+        phone = f"+155500014{i:02d}"
+        arms[phone] = sms.send(phone, "STUDY").split("(")[1].split(")")[0]
+        sms.send(phone, "1")  # a woman: counts toward the quota when complete
+    short = next(phone for phone, arm in arms.items() if arm == "short")
+    for body in ("1", "x", "y", "z"):
+        sms.send(short, body)
+    api = "/studio/api/surveys/study/results"
+    every = client.get(api, headers=BEARER).get_json()
+    only_short = client.get(api + "?arm=short", headers=BEARER).get_json()
+    only_long = client.get(api + "?arm=long", headers=BEARER).get_json()
+    assert every["sessions"]["total"] == 4
+    assert (only_short["sessions"]["total"], only_short["sessions"]["completed"]) == (1, 1)
+    assert (only_long["sessions"]["total"], only_long["sessions"]["completed"]) == (3, 0)
+    refused = client.get(api + "?arm=medium", headers=BEARER)
+    assert refused.status_code == 400 and b"short, long" in refused.data
+    assert sign_in(client).status_code == 302
+    page = client.get("/studio/surveys/study?arm=short").get_data(as_text=True)
+    assert '<option value="short" selected>short</option>' in page
+    assert 'data-quota="target">1/6</td>' in page
+    assert 'data-quota="answers.gender == &#39;f&#39;">1/2</td>' in page
+
+
+def test_the_outcomes_report_counts_the_quotas(app, sms):
+    complete(sms, "+15550001501", "1")
+    sms.send("+15550001502", "STUDY")  # one quota_full later: code 4.80
+    complete(sms, "+15550001503", "1")
+    sms.send("+15550001504", "STUDY")
+    assert sms.send("+15550001504", "1") == "Enough women already, thank you!"
+    runner = app.test_cli_runner()
+    text_report = runner.invoke(args=["surveys", "outcomes", "study"]).output
+    assert "  target: 2/6\n  answers.gender == 'f': 2/2 full" in text_report
+    walk_ins = ["surveys", "outcomes", "study", "--json", "--include-walk-ins"]
+    report = json.loads(runner.invoke(args=walk_ins).output)  # keyword starts: walk-ins
+    assert report["quotas"][1] == {
+        "when": "answers.gender == 'f'",
+        "count": 2,
+        "target": 2,
+        "full": True,
+    }
+    codes = {row["code"]: row["count"] for row in report["dispositions"]}
+    assert codes["4.80"] == 1 and codes["1.1"] == 2

@@ -156,9 +156,8 @@ def table_locked_elsewhere(database_url: str, table: str):
     engine.dispose()
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # its table locks
 def test_every_postgresql_wait_is_bounded_on_a_new_connection(config, database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL's table locks")
     config = config | {"ADMIN_TOKEN": "admin-secret-token"}
     create_app(config).extensions["survey_service"].ready().engine.dispose()  # the schema
     app = create_app(config)  # a fresh worker: nothing pooled, nothing prepared yet
@@ -182,3 +181,30 @@ def test_every_postgresql_wait_is_bounded_on_a_new_connection(config, database_u
         assert response is not None, f"{name} still waiting after {seconds:.0f} s"
         assert response.status_code == 503, (name, response.status_code)
         assert seconds < database.WAIT_SECONDS * 2 + 2, (name, seconds)
+
+
+@pytest.mark.empty_database
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # its statement timeouts
+def test_workers_starting_on_a_new_postgresql_database_wait_for_its_schema(config, database_url):
+    engine = create_engine(database_url)
+    released = threading.Event()
+
+    def creating_elsewhere():  # another worker, creating the tables for longer than 5 s
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+            released.wait(database.WAIT_SECONDS + 2)
+            conn.rollback()
+
+    other = threading.Thread(target=creating_elsewhere)
+    other.start()
+    try:
+        time.sleep(0.5)
+        threading.Timer(database.WAIT_SECONDS + 1, released.set).start()
+        app = create_app(config)
+        Service.of(app)  # waits behind the other worker instead of failing to boot
+        assert SMS(app.test_client()).send(PHONE, "hello")
+        Service.of(app).engine.dispose()
+    finally:
+        released.set()
+        other.join(20)
+        engine.dispose()

@@ -23,7 +23,7 @@ from fake_twilio import (
 from outbound.client import Http
 from storage.models import Contact, OutboundMessage, SurveySession
 
-FIRST = "Thanks for visiting! 4 quick questions. Reply STOP to opt out.\n\nWhat is your first name?"
+FIRST = "Thanks for visiting! 8 quick questions. Reply STOP to opt out.\n\nWhat is your first name?"
 A, B, C, D = "+12025550101", "+12025550102", "+12025550103", "+12025550104"
 
 
@@ -176,7 +176,12 @@ def test_missing_settings_are_a_clear_error_before_anything_is_sent(app, invite,
     app.config["TWILIO_FROM_NUMBER"] = None
     result = invite(A)
     assert result.exit_code == 1
-    assert "set TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER" in result.output
+    assert "set one of TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER (" in result.output
+    app.config["TWILIO_AUTH_TOKEN"] = None  # every one needed, not any one of them
+    assert invite(A).output.endswith(
+        "set TWILIO_AUTH_TOKEN and one of TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER "
+        "(environment or .env).\n"
+    )
     assert twilio.requests == [] and stored(app, SurveySession) == []
 
 
@@ -187,7 +192,7 @@ def test_dry_run_sends_nothing_and_writes_nothing(app, invite, twilio, sms):
     result = invite(A, B, args=["--dry-run"])
     assert result.exit_code == 0, result.output
     assert (
-        f"{A}: Thanks for visiting! 4 quick questions. Reply STOP to opt out. / What is"
+        f"{A}: Thanks for visiting! 8 quick questions. Reply STOP to opt out. / What is"
         in result.output
     )
     assert "Done: would send 1, skipped 1." in result.output

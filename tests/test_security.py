@@ -208,6 +208,7 @@ def test_production_server_serves_unverified_when_told_to(sqlite_settings, tmp_p
         reply = Sender(server.port, token="not-the-token").send(PHONE, "hello")
         assert reply.status == 200 and "Thanks for visiting" in reply.text
     assert "webhook requests are NOT verified" in server.log.read_text()
+    assert "/studio/" in server.log.read_text()  # start-up says where the studio is
 
 
 def test_production_server_logs_refused_signatures(sqlite_settings, tmp_path):

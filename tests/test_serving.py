@@ -6,6 +6,8 @@ import socket
 import time
 from contextlib import ExitStack
 
+import pytest
+
 from live import Sender, gunicorn, server_settings
 
 STALLED = 4  # as many as the sync workers the README used to start
@@ -36,3 +38,21 @@ def test_stalled_clients_do_not_delay_a_valid_message(database_url, surveys_dir,
             reply = sender.send("+15558880302", "FEEDBACK")
             assert time.monotonic() - started < 1
             assert reply.status == 200 and reply.text
+
+
+@pytest.mark.parametrize(
+    ("token", "says"),
+    [
+        (
+            "a-long-enough-admin-token-for-the-studio",
+            "studio is at https://bot.example.org/studio/",
+        ),
+        (None, "The studio (/studio/) is off: set ADMIN_TOKEN to turn it on."),
+    ],
+)
+def test_the_bots_address_says_where_the_studio_is(make_client, token, says):
+    response = make_client(ADMIN_TOKEN=token, PUBLIC_URL="https://bot.example.org").get("/")
+    assert response.status_code == 200 and response.mimetype == "text/plain"
+    text = response.get_data(as_text=True)
+    assert text.startswith("SMS survey bot: Twilio posts messages to https://bot.example.org/sms")
+    assert says in text

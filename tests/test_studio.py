@@ -184,6 +184,7 @@ def test_the_results_page_has_each_question_in_order_with_a_chart(studio, sms):
     assert re.findall(r'data-question="(\w+)"', page) == ["color", "why", "size", "ok"]
     color = page[page.index('data-question="color"') : page.index('data-question="why"')]
     assert "<svg" in color and "<title" in color and ">Blue</text>" in color
+    assert ">1 (100%)</text>" in color  # a count with its share of those who answered
     assert re.search(r'data-figure="color.asked">1<', color)
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

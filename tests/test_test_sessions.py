@@ -17,7 +17,7 @@ from service import Inbound, Service
 
 TESTER = "+12025550177"  # a number someone used with `flask simulate --phone`
 STUDIO = "studio:0123456789ab"  # a try page's number
-FIRST = "Thanks for visiting! 4 quick questions. Reply STOP to opt out.\n\nWhat is your first name?"
+FIRST = "Thanks for visiting! 8 quick questions. Reply STOP to opt out.\n\nWhat is your first name?"
 
 
 def tried(app, phone: str, *bodies: str) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 from dotenv import load_dotenv
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, current_app, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -32,12 +32,27 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(export.bp)
     app.register_blueprint(studio.bp)
+    app.add_url_rule("/", "home", _home)
     access.init_app(app)
     _register_errors(app, service)
     app.before_request(_refuse_long_streams)
     commands.init_app(app)
     outbound.init_app(app)
     return app
+
+
+def _home() -> Response:
+    """Where things are, for whoever opens the bot's address in a browser."""
+    return Response(where_things_are(current_app) + "\n", mimetype="text/plain")
+
+
+def where_things_are(app: Flask) -> str:
+    """The bot's addresses in two lines: the webhook, and the studio and what it needs."""
+    base = str(app.config.get("PUBLIC_URL") or "").rstrip("/")
+    webhook = f"SMS survey bot: Twilio posts messages to {base}/sms."
+    if access.admin_token(app) is None:
+        return webhook + "\nThe studio (/studio/) is off: set ADMIN_TOKEN to turn it on."
+    return webhook + f"\nThe studio is at {base}/studio/: sign in with the ADMIN_TOKEN."
 
 
 def _register_errors(app: Flask, service: Service) -> None:
@@ -105,6 +120,8 @@ def serving_app() -> Flask:
             # stops the whole server instead of restarting the worker forever.
             raise SystemExit(1 if ctx else WORKER_BOOT_ERROR) from None
         settings.warn_if_unverified(app)
+        for line in where_things_are(app).splitlines():
+            log.warning("%s", line)  # at start-up, where an operator looks first
         engine = Service.of(app).engine  # fail at start, not later
         Service.of(app).watch_surveys()  # SPEC 1: a saved change served with no message needed
         # With `gunicorn --preload` this runs before the fork: leave no pooled

@@ -252,6 +252,10 @@ def outcomes_text(report: dict) -> str:
     lines += ["", f"e = {report['e']:.4f}"]
     for name, value in report["rates"].items():
         lines.append(f"{name:<6} {'-' if value is None else f'{value:.4f}':>7}")
+    if report.get("quotas"):
+        lines += ["", "Target and quotas (completes COUNT/TARGET):"]
+        for quota in report["quotas"]:
+            lines.append(f"  {quota['when']}: {count_of(quota['count'], quota['target'])}")
     return "\n".join(lines)
 
 

@@ -18,7 +18,7 @@ bp = Blueprint("export", __name__)
 FORMATS = ("wide", "long")
 TRUE = ("1", "true", "yes")
 MULTI = ("", "columns")  # multi=columns: one column per choice of a multi question
-FILTERS = ("version", "language", "status", "since", "until")  # the studio has them all
+FILTERS = ("version", "language", "arm", "status", "since", "until")  # the studio has them all
 # The research exports (SPEC 13) by file extension: (format, media type).
 RESEARCH = {
     "sav": ("spss", "application/x-spss-sav"),
@@ -48,7 +48,7 @@ def download(survey_id: str) -> Response:
             labels=args.get("labels") in TRUE,
             multi_columns=multi == "columns" and fmt == "wide",
             include_tests=args.get("include_tests") in TRUE,
-            **filters(args, ("status", "since", "until")),
+            **filters(args, ("arm", "status", "since", "until")),
         )
     except UnknownSurvey:
         abort(404, f"No survey {survey_id!r}.")
@@ -82,7 +82,7 @@ def research(survey_id: str, extension: str) -> Response:
             fmt=fmt,
             hash_phones=args.get("hash_phones") in TRUE,
             include_tests=args.get("include_tests") in TRUE,
-            **filters(args, ("status", "since", "until")),
+            **filters(args, ("arm", "status", "since", "until")),
         )
     except UnknownSurvey:
         shutil.rmtree(folder)

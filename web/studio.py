@@ -31,6 +31,7 @@ from flask import (
 )
 from werkzeug.exceptions import TooManyRequests
 
+from bot.design import count_of
 from bot.model import STATUSES, Survey
 from bot.segments import TWILIO_MAX_CHARACTERS
 from service import Inbound, UnknownSurvey, survey_languages
@@ -195,7 +196,8 @@ def _survey_row(survey: Survey, versions: int, tests: bool) -> dict:
 def survey_page(survey_id: str):
     """A survey's results with filters, per question in survey order, with charts."""
     survey, found, chosen = _results(survey_id)
-    versions = [s.version for s in current_service().surveys.history(survey.id)]
+    service = current_service()
+    versions = [s.version for s in service.surveys.history(survey.id)]
     exports = [
         (label, _export_url(survey.id, extension, query, chosen))
         for label, extension, query in EXPORTS
@@ -207,6 +209,8 @@ def survey_page(survey_id: str):
         chosen=chosen,
         versions=versions or [survey.version],
         languages=survey_languages(survey),
+        arms=[arm.id for arm in survey.arms],
+        standing=[(what, count_of(n, wanted)) for what, n, wanted in service.standing(survey)],
         statuses=STATUSES,
         exports=exports,
         charts=charts,
@@ -221,9 +225,12 @@ def _results(survey_id: str):
     tests = _tests()
     try:
         survey = current_service().surveys.find(survey_id)
-        found = current_service().results(survey_id, tests=tests, **chosen)
     except UnknownSurvey:
         abort(404, f"No survey {survey_id!r}.")
+    arms = [arm.id for arm in survey.arms]
+    if chosen.get("arm") is not None and chosen["arm"] not in arms:
+        abort(400, f"arm must be one of the survey's arms ({', '.join(arms) or 'it has none'}).")
+    found = current_service().results(survey_id, tests=tests, **chosen)
     return survey, found, {**chosen, "include_tests": "1" if tests else None}
 
 
@@ -247,7 +254,7 @@ def _export_url(survey_id: str, extension: str, query: dict, chosen: dict) -> st
     return base + "?" + urlencode(kept | query)
 
 
-EXPORT_FILTERS = ("status", "since", "until", "include_tests")
+EXPORT_FILTERS = ("arm", "status", "since", "until", "include_tests")
 
 
 @bp.get("/api/surveys/<survey_id>/results")

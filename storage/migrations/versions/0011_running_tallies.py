@@ -7,7 +7,7 @@ Create Date: 2026-12-07 13:00:00
 The results JSON (SPEC 9) counted a survey's sessions, question visits and
 answers on every request: 11 s for a million sessions. These tables hold the
 same figures, grouped by what a filter can pick (survey, version, language,
-test, day started, stored status): ended sessions by state, each question's
+arm, test, day started, stored status): ended sessions by state, each question's
 visits and answers, answer values, and whole seconds to complete. Triggers
 keep them in the transaction that writes the rows they count, so no write
 path (webhook, invitations, callbacks, the command line) can forget them; a
@@ -33,7 +33,7 @@ down_revision = "0008"
 branch_labels = None
 depends_on = None
 
-KEY = ("survey_id", "survey_version", "language", "test", "day", "status")
+KEY = ("survey_id", "survey_version", "language", "arm", "test", "day", "status")
 TABLES = {  # name: (its own key columns after KEY, its count columns)
     "tally_session": (("state",), ("sessions",)),
     "tally_question": (
@@ -108,7 +108,8 @@ def _insert(table: str) -> str:
 def _sqlite_key(row: str) -> str:
     """A session row's tally key (SQLite stores UTC times as `YYYY-MM-DD HH:MM:SS...`)."""
     return (
-        f"{row}.survey_id, {row}.survey_version, coalesce({row}.language, ''), {row}.test, "
+        f"{row}.survey_id, {row}.survey_version, coalesce({row}.language, ''), "
+        f"coalesce({row}.arm, ''), {row}.test, "
         f"substr({row}.started_at, 1, 10), {row}.status"
     )
 
@@ -182,7 +183,7 @@ def _changed(columns: tuple, distinct: str = "IS NOT") -> str:
 
 
 # What a session's key is made of; its counted row adds the state and the times.
-SESSION_KEY = ("survey_id", "survey_version", "language", "test", "started_at", "status")
+SESSION_KEY = ("survey_id", "survey_version", "language", "arm", "test", "started_at", "status")
 SESSION_ROW = (*SESSION_KEY, "state", "completed_at")
 # Sessions are tallied once they end: an open one changes state with nearly every
 # message, and the results read the open ones from their rows (the index of open
@@ -230,7 +231,8 @@ PG_LOCK = "PERFORM pg_advisory_xact_lock(hashtextextended('tallies', 0));"
 def _pg_key(row: str) -> str:
     """A session row's tally key (the day in UTC)."""
     return (
-        f"{row}.survey_id, {row}.survey_version, coalesce({row}.language, ''), {row}.test, "
+        f"{row}.survey_id, {row}.survey_version, coalesce({row}.language, ''), "
+        f"coalesce({row}.arm, ''), {row}.test, "
         f"to_char({row}.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), {row}.status"
     )
 
