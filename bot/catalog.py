@@ -9,7 +9,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from bot.cost import too_long
@@ -82,12 +82,14 @@ def _too_long(survey: Survey) -> list[Problem]:
     """Each line whose text makes a message, in any of the survey's languages, longer than
     Twilio takes at its worst (`bot/cost.py`, as `surveys check` counts them); once per file
     and version: composing every message takes a while."""
-    key = (survey.path, survey.version)
+    # The same bytes under the same id (a copy in another folder) make the same messages:
+    # templates see the id (which may come from the file's name), never the path.
+    key = (survey.id, survey.version)
     if key not in _LENGTHS_CHECKED:
         if len(_LENGTHS_CHECKED) >= 1024:  # a bound for a long-running process
             _LENGTHS_CHECKED.clear()
         _LENGTHS_CHECKED[key] = too_long(survey)
-    return list(_LENGTHS_CHECKED[key])
+    return [replace(problem, path=survey.path) for problem in _LENGTHS_CHECKED[key]]
 
 
 _LENGTHS_CHECKED: dict[tuple[str, str], list[Problem]] = {}

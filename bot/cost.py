@@ -545,7 +545,7 @@ def _summary(report: SurveyCost, language: str, messages: list[Message]) -> str:
 
 def format_costs(reports: Iterable[SurveyCost]) -> str:
     """The cost table `surveys check` prints: segments of each survey's messages, and warnings."""
-    out = []
+    out, tables = [], False
     for report in reports:
         if not report.served:
             out.append(f"{report.id or report.file} ({report.file}): not served")
@@ -557,7 +557,8 @@ def format_costs(reports: Iterable[SurveyCost]) -> str:
         for language, messages in by_language.items():
             out.append(_summary(report, language, messages))
             out.extend(_table(messages))
+            tables = True
         out.extend(f"  {problem}" for problem in report.warnings)
-    if out:
+    if tables:  # the legend of the tables, when there is one
         out.append("segments per message; u: UCS-2; *: worst case, with answers at their longest")
     return "\n".join(out)

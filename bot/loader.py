@@ -22,9 +22,11 @@ from bot.design_keys import DESIGN_KEYS, DesignKeys
 from bot.model import (
     COMMAND_WORDS,
     END,
+    EXPORT_COLUMNS,
     LANGUAGE,
     NOTE,
     QUESTION_TYPES,
+    TEST_COLUMN,
     Branch,
     Choice,
     Question,
@@ -910,6 +912,12 @@ class _Reader(DesignKeys):
             )
         elif qid in RESERVED_IDS:
             self.problem(pair[0], f'question id "{qid}" is a reserved word; choose another')
+        elif qid in EXPORT_COLUMNS or qid == TEST_COLUMN:  # SPEC 1: the export has its own
+            self.problem(
+                pair[0],
+                f'question id "{qid}" is a column of the export already; '
+                f'choose another, such as "{qid}_answer"',
+            )
         return qid
 
     def question_type(self, pair: Pair) -> str | None:

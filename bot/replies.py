@@ -306,6 +306,25 @@ def _multi_reason(question: Question, words: Words) -> Invalid:
     return _say(words, name, count=count, example=example)
 
 
+def _is_label(question: Question, reply: str) -> bool:
+    """Whether a reply is exactly one choice's label, value or alias ("All but one")."""
+    return reply in _choices(question.choices).names
+
+
+@lru_cache(maxsize=16)
+def _all_but_pattern(words: Words) -> re.Pattern[str]:
+    """`all but X`, `todos menos X`, `tous sauf X`: X is what is left out."""
+    every = "|".join(map(re.escape, sorted(words.all_picks, key=len, reverse=True)))
+    but = "|".join(map(re.escape, sorted(words.all_but, key=len, reverse=True)))
+    return re.compile(rf"(?:{every}),? (?:{but}) (?P<rest>.+)")
+
+
+def _all_but(reply: str, words: Words) -> str | None:
+    """What an `all but ...` reply leaves out, or None when it is not one."""
+    match = _all_but_pattern(words).fullmatch(reply)
+    return match["rest"] if match else None
+
+
 def read_multi(question: Question, text: str, language: str = ENGLISH) -> list[str] | Invalid:
     """The values of the choices named, in choice order, no repeats, within min..max picks."""
     words = words_for(language)
@@ -316,6 +335,9 @@ def read_multi(question: Question, text: str, language: str = ENGLISH) -> list[s
     example = _multi_example(question)
     if not picks and reply in words.all_picks:  # "all of them": every choice
         picks = set(range(len(question.choices)))
+    elif (left_out := _all_but(reply, words)) is not None and not _is_label(question, reply):
+        excluded = _picks(_choices(question.choices), words, left_out)  # "all but tea"
+        picks = set(range(len(question.choices))) - excluded if excluded else None
     if not picks:
         return [] if low == 0 and reply in words.none else _multi_reason(question, words)
     if len(picks) < low:

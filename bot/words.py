@@ -172,6 +172,12 @@ _ALL = {  # a multi reply meaning every choice, where the question allows that m
     "fr": "tous|toutes|tout|tous les trois|toutes les trois|tout ça|tout ca",
     "pt": "todos|todas|tudo|todos eles|todas elas|todos os anteriores|todas as anteriores",
 }
+_ALL_BUT = {  # between "all" and the choices left out of it: "all but tea"
+    "en": "but|except|except for|apart from|other than|besides",
+    "es": "menos|excepto|salvo|menos el|menos la",
+    "fr": "sauf|à part|excepté|hormis",
+    "pt": "menos|exceto|fora|tirando",
+}
 _NEGATION = {  # a choice found inside a reply that also says one of these is not guessed
     "en": "not no never don't isn't wasn't didn't neither nor",
     "es": "no nunca ni tampoco",
@@ -289,6 +295,7 @@ class Words:
     ordinal_suffix: str  # a regex of what may follow the digits of an ordinal (2nd, 2º, 2e)
     choice_fillers: frozenset[str]
     all_picks: frozenset[str]  # a multi reply picking every choice
+    all_but: frozenset[str]  # "all but tea": every choice except those named after it
     dozen_words: frozenset[str]
     months: dict[str, int]
     weekdays: dict[str, int]
@@ -485,6 +492,7 @@ def _words_for(language: str) -> Words:
         ordinal_suffix="|".join(_ORDINAL_SUFFIX[code] for code in both),
         choice_fillers=frozenset().union(*(_words(_CHOICE_FILLERS[code]) for code in both)),
         all_picks=frozenset(plain(w) for code in both for w in _ALL[code].split("|")),
+        all_but=frozenset(plain(w) for code in both for w in _ALL_BUT[code].split("|")),
         dozen_words=frozenset().union(*(_words(_DOZEN[code]) for code in both)),
         months={
             k: v

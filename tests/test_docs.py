@@ -209,6 +209,8 @@ def test_every_loose_reply_listed_reads_as_the_guide_says(language):
 
     for words in table["every choice, on a `multi`"][language]:
         assert read(multi, words) == ["c1", "c2", "c3", "c4"], words
+    for words in table["every choice but the first, on a `multi`"][language]:
+        assert read(multi, words) == ["c2", "c3", "c4"], words
     for row, expected in (("a dozen (12)", 12), ("half a dozen (6)", 6)):
         for words in table[row][language]:
             assert read(number, words) == expected, words

@@ -156,9 +156,8 @@ def table_locked_elsewhere(database_url: str, table: str):
     engine.dispose()
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # its table locks
 def test_every_postgresql_wait_is_bounded_on_a_new_connection(config, database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL's table locks")
     config = config | {"ADMIN_TOKEN": "admin-secret-token"}
     create_app(config).extensions["survey_service"].ready().engine.dispose()  # the schema
     app = create_app(config)  # a fresh worker: nothing pooled, nothing prepared yet
@@ -185,9 +184,8 @@ def test_every_postgresql_wait_is_bounded_on_a_new_connection(config, database_u
 
 
 @pytest.mark.empty_database
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # its statement timeouts
 def test_workers_starting_on_a_new_postgresql_database_wait_for_its_schema(config, database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL's statement timeouts")
     engine = create_engine(database_url)
     released = threading.Event()
 

@@ -137,7 +137,7 @@ def check_database(engine, respondents: list[Respondent]) -> dict[str, dict[str,
         assert values.load(session.answers) == answers  # the JSON copy agrees with the rows
         assert answers == expected_answers(respondent, answers)
         for reply in respondent.replies:  # every acknowledged message, with the reply given
-            assert handled[reply.sid] == reply.twiml
+            assert handled[reply.sid] == (reply.text or "")  # stored as text, TwiML at the edge
         stored[respondent.phone] = answers
     assert len(handled) == RESPONDENTS * (len(QUESTIONS) + 1)
     return stored

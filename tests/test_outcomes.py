@@ -6,13 +6,15 @@ import csv
 import io
 import json
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 
 import pytest
 from test_studio import sign_in
 
-from bot.outcomes import CODES, RATE_NAMES, Facts, Groups, group_rates, rates
+from bot.conversation import Run
+from bot.loader import load_survey
+from bot.outcomes import CODES, RATE_NAMES, Facts, Groups, group_rates, note, rates
 from conftest import saved, survey_folder
 from fake_twilio import (
     ACCOUNT_SID,
@@ -44,6 +46,7 @@ questions:
   - {id: last, type: text, text: "Anything else?"}
 """
 
+NOW = datetime(2026, 3, 3, 17, 0, tzinfo=UTC)
 # The ten invited numbers of the worked example, and the walk-in.
 COMPLETE, PARTIAL, ONE_ANSWER, STOP_AT_ONCE, REFUSED = (f"+1202555010{n}" for n in range(5))
 SCREENED_OUT, SILENT, NOT_MOBILE, UNDELIVERED, INVALID = (f"+1202555010{n}" for n in range(5, 10))
@@ -408,3 +411,40 @@ def test_the_rates_match_published_figures_with_every_group():
     assert groups.e() == pytest.approx(0.9)
     found = group_rates(groups)
     assert {name: round(value, 3) for name, value in found.items()} == PUBLISHED
+
+
+SHUFFLED = """\
+partial_after: b
+shuffle: [[a, b]]
+questions:
+  - {id: a, type: text, text: "A?"}
+  - {id: b, type: text, text: "B?"}
+  - {id: c, type: text, text: "C?"}
+"""
+
+
+@pytest.mark.parametrize(
+    ("shown", "answered", "partial"),
+    [
+        (["a", "b"], {"a": "x"}, False),  # b not reached yet
+        (["b", "a"], {"b": "x"}, True),  # b asked first and answered
+        (["b", "a"], {"b": "x", "a": "y"}, True),
+        (["b", "a"], {}, False),
+        (["a", "b"], {"a": "x", "b": "y", "c": "z"}, True),
+    ],
+)
+def test_a_partial_follows_the_order_the_session_was_asked_in(shown, answered, partial):
+    survey = load_survey(SHUFFLED.encode(), "shuffled.yaml")
+    run = Run("shuffled", survey.version, "c", NOW, NOW, answers=answered)
+    run.orders = {"questions": shown}
+    assert note(run, survey, message=True).facts.partial is partial
+
+
+def test_in_shown_order_a_question_asked_after_partial_after_makes_a_partial():
+    source = SHUFFLED.replace("partial_after: b", "partial_after: a")
+    survey = load_survey(source.encode(), "s.yaml")
+    run = Run("shuffled", survey.version, "a", NOW, NOW, answers={"b": "x"})
+    run.orders = {"questions": ["b", "a"]}
+    assert note(run, survey, message=True).facts.partial is False  # b came first, a not yet
+    run.orders = {"questions": ["a", "b"]}
+    assert note(run, survey, message=True).facts.partial is True  # b was asked after a

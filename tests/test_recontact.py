@@ -15,6 +15,7 @@ from sqlalchemy import update
 from conftest import survey_folder
 from fake_twilio import (
     NOON_IN_NEW_YORK,
+    Delay,
     clock_fixture,  # noqa: F401 (a fixture)
     crash_fixture,  # noqa: F401 (a fixture)
     invite_fixture,  # noqa: F401 (a fixture)
@@ -234,3 +235,28 @@ def test_a_closed_survey_recontacts_no_one(app, invite, twilio, clock, sms):
     assert len(bodies(twilio, A)) == 1  # the invitation only
     [session] = [row for row in stored(app, SurveySession) if row.phone == A]
     assert session.recontact_due is None  # off the schedule for good
+
+
+def test_sigterm_lets_the_message_in_flight_go_and_keeps_its_sid(
+    app, config, invite, twilio, tmp_path
+):
+    assert invite(A, survey="chat").exit_code == 0
+    twilio.script(A, Delay(2.0))  # Twilio takes two seconds to answer the re-contact
+    real_now = datetime.now(UTC)
+    with app.extensions["survey_service"].engine.begin() as conn:
+        due = {"recontact_due": real_now - timedelta(seconds=1), "started_at": real_now}
+        conn.execute(update(SurveySession.__table__).values(updated_at=real_now, **due))
+    settings = {k: str(v) for k, v in config.items() if k in SETTINGS}
+    log = tmp_path / "worker.log"
+    process = start_process([FLASK, "--app", "app", "worker", "--every", "0.3"], settings, log)
+    try:
+        deadline = time.monotonic() + 30
+        while len(twilio.requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(twilio.requests) == 2  # the re-contact is on its way
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0, log.read_text()
+    finally:
+        stop(process)
+    [message] = [row for row in stored(app, OutboundMessage) if row.kind == "recontact"]
+    assert (message.sid, message.status) == (twilio.accepted(A)[1].sid, "queued")

@@ -273,6 +273,10 @@ MULTI_CASES = [
     case(DRINKS, "5", BAD),
     case(DRINKS, "#1 #5", BAD),
     case(DRINKS, "all", ["Tea", "Coffee", "Juice", "Water"]),
+    case(DRINKS, "all but tea", ["Coffee", "Juice", "Water"]),  # not Tea
+    case(DRINKS, "All except tea and water", ["Coffee", "Juice"]),
+    case(DRINKS, "all but 2", ["Tea", "Juice", "Water"]),
+    case(DRINKS, "all but milk", BAD),
 ]
 
 YESNO_CASES = [

@@ -8,10 +8,11 @@ import io
 
 import pytest
 
+from bot.loader import SurveyError, load_survey
 from conftest import survey_folder
 
 AUTH = {"Authorization": "Bearer admin-secret-token"}  # the suite's ADMIN_TOKEN (conftest)
-IDS = ["asked", "trail", "pending", "back", "confirm", "state", "status", "language", "orders"]
+IDS = ["asked", "trail", "pending", "back", "confirm", "state", "stat", "lang", "orders"]
 SURVEY = """\
 id: words
 title: Words
@@ -24,8 +25,8 @@ questions:
   - {id: back, type: text, text: "Back?"}
   - {id: confirm, type: number, text: "Confirm?"}
   - {id: state, type: text, text: "State?"}
-  - {id: status, type: text, text: "Status?"}
-  - {id: language, type: text, text: "Language?"}
+  - {id: stat, type: text, text: "Status?"}
+  - {id: lang, type: text, text: "Language?"}
   - {id: orders, type: multi, text: "Orders?", choices: [Soup, Salad]}
 """
 PHONE = "+15550180001"
@@ -73,3 +74,15 @@ def test_reserved_looking_ids_are_answered_gone_back_over_and_exported(sms, clie
     head, *rows = export(client, "long")
     long = {cells[head.index("question_id")]: cells[head.index("value")] for cells in rows}
     assert [long[qid] for qid in IDS] == answers
+
+
+@pytest.mark.parametrize("qid", ["phone", "status", "language", "arm", "order", "attempts", "test"])
+def test_an_id_that_is_a_column_of_the_export_is_refused_at_its_line(qid):
+    first = '  - {id: q, type: text, text: "Q?"}\n'
+    text = f'questions:\n{first}  - {{id: {qid}, type: text, text: "A?"}}\n'
+    with pytest.raises(SurveyError) as caught:
+        load_survey(text.encode(), "s.yaml")
+    assert [str(p) for p in caught.value.problems] == [
+        f's.yaml:3: question id "{qid}" is a column of the export already; '
+        f'choose another, such as "{qid}_answer"'
+    ]

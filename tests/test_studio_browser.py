@@ -44,6 +44,22 @@ RESPONDENTS = [
     ["FEEDBACK", "Ed", "1", "STOP"],
     ["FEEDBACK", "Flo", "satisfied", "10", "yes", "1 2 3", "40", "today"],
 ]
+# A study with a target, a quota and arms (SPEC 12), and four respondents of one block.
+STUDY = """\
+id: study
+title: Brand study
+keywords: [STUDY]
+target: 10
+quotas:
+  - {when: "answers.gender == 'f'", target: 2}
+arms:
+  - {id: short, weight: 1}
+  - {id: long, weight: 1}
+questions:
+  - {id: gender, type: choice, text: "Gender?", choices: [{label: F, value: f}, M]}
+  - {id: brand, type: text, text: "Brand?"}
+"""
+STUDY_RESPONDENTS = [["STUDY", "1", "Acme"], ["STUDY", "1", "Bolt"], ["STUDY", "2", "Crest"]]
 DRAFT = "id: draft\ntitle: Draft\nquestions:\n  - id: q\n    type: colour\n    text: Hm?\n"
 # What the try page sends, answering visit-feedback to the end.
 TRY_REPLIES = ["Zed", "1", "10", "yes", "2", "3", "yesterday"]
@@ -83,6 +99,7 @@ def served(tmp_path):
     surveys = tmp_path / "surveys"
     shutil.copytree(ROOT / "surveys", surveys)
     (surveys / "draft.yaml").write_text(DRAFT)
+    (surveys / "study.yaml").write_text(STUDY)
     app = create_app(
         {
             "TESTING": True,
@@ -92,7 +109,7 @@ def served(tmp_path):
         }
     )
     service = app.extensions["survey_service"]
-    for n, replies in enumerate(RESPONDENTS):
+    for n, replies in enumerate(RESPONDENTS + STUDY_RESPONDENTS):
         for i, body in enumerate(replies):
             service.receive(Inbound(phone=f"+1555010000{n}", body=body, sid=f"SM{n:016x}{i:016x}"))
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -195,3 +212,19 @@ def test_sign_in_try_a_survey_and_see_it_in_the_results(browser, served):
     click(browser, ".logout button")
     browser.get(served + "/studio/")
     assert browser.current_url.startswith(served + "/studio/login")
+
+
+def test_a_study_shows_its_quotas_and_filters_by_arm(browser, served):
+    browser.get(served + "/studio/login")
+    by_css(browser, "#token")[0].send_keys("admin-secret-token")
+    click(browser, ".login button")
+    browser.get(served + "/studio/surveys/study")
+    quotas = {e.get_attribute("data-quota"): e.text for e in by_css(browser, "[data-quota]")}
+    assert quotas == {"target": "3/10", "answers.gender == 'f'": "2/2 full"}
+    by_css(browser, '.filters select[name="arm"] option[value="long"]')[0].click()
+    click(browser, ".filters button")
+    assert "arm=long" in browser.current_url
+    long = int(by_css(browser, '[data-figure="sessions.total"]')[0].text)
+    assert 1 <= long <= 2  # 3 respondents: a block of two, then one more
+    only_own_host(browser, served)
+    shoot(browser, "study")

@@ -10,12 +10,13 @@ the same way, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from conftest import saved, survey_folder
 from service import Inbound
@@ -76,6 +77,7 @@ SECOND = {  # on the second version
     "+15550000008": ["2"],  # expired: written to after an hour
     "+15550000010": ["MIX", "1", "2", "SKIP", "9"],
     "+15550000011": ["MEZCLA", "2", "1", "STOP"],
+    "+15550000012": ["MIX", "1", "STOP", "START", "2"],  # opted out, reopened by START (0012)
 }
 TESTER = ["MIX", "1", "2", "test", "4", "yes"]
 AUTH = {"Authorization": "Bearer admin-secret-token"}
@@ -191,6 +193,17 @@ def test_every_tally_equals_a_recount_of_the_rows(played):
     assert counted["session"] and counted["question"] and counted["answer"]
     assert counted["duration"]
     assert tallies(played.engine) == counted
+
+
+def test_the_migration_counts_stored_rows_as_the_triggers_do(played):
+    migration = importlib.import_module("storage.migrations.versions.0011_running_tallies")
+    sqlite = played.engine.dialect.name == "sqlite"
+    with played.engine.begin() as conn:
+        for table in migration.TABLES:
+            conn.execute(text(f"DELETE FROM {table}"))
+        for statement in migration.backfill(sqlite):
+            conn.execute(text(statement))
+    assert tallies(played.engine) == recount(played.engine)
 
 
 def test_the_mix_reaches_every_case_the_tallies_move_for(played):
