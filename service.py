@@ -292,7 +292,7 @@ class Service:
                 if decision.effects is None:  # a redelivery: same reply, nothing changes
                     return decision.reply
                 inbound = store.Inbound(message.sid, message.body, decision.reply)
-                self._apply(tx, message.phone, decision.effects, now, inbound)
+                self._apply(tx, message.phone, decision.effects, now, inbound, message.test)
         self.surveys.committed()
         return decision.reply
 
@@ -398,7 +398,7 @@ class Service:
             locked=True,
         )
         effects = self._encoded(effects)
-        return effects, self._apply(conn, phone, effects, now)
+        return effects, self._apply(conn, phone, effects, now, test=test)
 
     def preview(self, situation, survey: Survey, now: datetime, language=None) -> str | None:
         """The first message `start` would send, as sent; nothing written (a dry run)."""
@@ -421,7 +421,7 @@ class Service:
             )
             effects = self._encoded(effects)
             inbound = store.Inbound(sid, "", effects.reply or "")
-            self._apply(conn, phone, effects, now, inbound)
+            self._apply(conn, phone, effects, now, inbound, test=True)
         self.surveys.committed()
         return effects.reply
 
@@ -440,8 +440,13 @@ class Service:
             return effects
         return replace(effects, reply=_encode(run.survey, effects.reply))
 
-    def _apply(self, conn, phone: str, effects: Effects, now, inbound=None) -> int | None:
-        """Write effects with one storage call, with the survey versions new sessions use."""
+    def _apply(
+        self, conn, phone: str, effects: Effects, now, inbound=None, test=False
+    ) -> int | None:
+        """Write effects with one storage call, with the survey versions new sessions use.
+
+        `test`: from a test number (simulate, the try page), whose STOP opts out its tests only.
+        """
         versions = self.surveys.unstored(effects)
         cases = self._cases(effects, message=inbound is not None)
         return store.apply(
@@ -451,6 +456,7 @@ class Service:
             now=now,
             inbound=inbound,
             versions=versions,
+            test=test,
             cases=cases,
         )
 

@@ -82,7 +82,7 @@ def lookup(
 def read(*, db: Connection | Statements, phone: str, sid: str, test: bool = False) -> Found:
     """What `lookup` reads, as it came: two reads can be compared, each unpacked afresh."""
     hot = statements(db)
-    row = hot.read("LOOKUP", (sid, phone, phone, test)).fetchall()[0]
+    row = hot.read("LOOKUP", (sid, consent_key(phone, test), phone, test)).fetchall()[0]
     return Found(phone, row, hot.read_time)
 
 
@@ -191,6 +191,14 @@ class Version(NamedTuple):
     texts: tuple[str, ...] = ()  # its text questions' ids
 
 
+TEST_CONSENT = "test:"  # the contact row of a number's opt-out state in its test sessions
+
+
+def consent_key(phone: str, test: bool) -> str:
+    """The contact row holding `phone`'s opt-out state: a tester's STOP is not the number's."""
+    return TEST_CONSENT + phone if test else phone
+
+
 def apply(
     *,
     db: Connection | Statements,
@@ -200,6 +208,7 @@ def apply(
     inbound: Inbound | None = None,
     versions: tuple[Version, ...] = (),
     cases: tuple[tuple[Run, Note], ...] = (),
+    test: bool = False,
 ) -> int | None:
     """Write all that one message (or one start) changes; the id of the last session written.
 
@@ -214,7 +223,7 @@ def apply(
         for question_id in kept.texts:
             hot.write("REMEMBER_TEXT", (kept.survey_id, kept.version, question_id))
     if effects.opted_out is not None:
-        set_opt_out(db=hot, phone=phone, opted_out=effects.opted_out, now=now)
+        set_opt_out(db=hot, phone=consent_key(phone, test), opted_out=effects.opted_out, now=now)
     ids = {id(run): _write_run(hot, phone, run, run is effects.reopened) for run in effects.runs}
     for run, question_id in effects.removed:
         hot.write("DELETE_ANSWER", (run.id, question_id))

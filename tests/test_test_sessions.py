@@ -62,3 +62,11 @@ def test_a_test_session_never_makes_a_number_count_as_invited(app, invite, twili
     assert result.exit_code == 0, result.output
     assert "Done: sent 1." in result.output
     assert [r.to for r in twilio.accepted()] == [TESTER]
+
+
+def test_a_testers_stop_never_opts_the_real_number_out(app, sms):
+    tried(app, TESTER, "FEEDBACK", "STOP")
+    service = Service.of(app)
+    assert service.situation(TESTER, test=True).opted_out  # its tests stay opted out
+    assert not service.situation(TESTER).opted_out  # the number itself never said STOP
+    assert sms.send(TESTER, "hello") == FIRST

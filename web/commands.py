@@ -293,7 +293,7 @@ def simulate(survey: str, phone: str, language: str | None, arm: str | None) -> 
         arms = ", ".join(ids) or "it has none"
         raise click.UsageError(f"Survey {found.id!r} has no arm {arm!r} ({arms}).")
     click.echo(f"[{found.name}: you are {phone}, a test number. Ctrl-D to leave.]")
-    if service.situation(phone).opted_out:
+    if service.situation(phone, test=True).opted_out:
         click.echo(OPTED_OUT_NOTE.format(phone=phone))
     else:
         with database.locked(service.engine, phone) as conn:
