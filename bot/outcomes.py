@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot import design
 from bot.model import ABANDONED, COMPLETED, EXPIRED, OPEN, OPTED_OUT
 
 # The disposition codes in the order that decides a case (SPEC 11's table).
@@ -254,7 +253,8 @@ class Note:
 def note(run, survey, *, message: bool) -> Note:
     """The note for a session (`bot.conversation.Run`) after a message (or a start without)."""
     ended = ended_as(run.status, run.outcome)
-    ids = shown_order(survey, getattr(run, "orders", None) or {}) if survey is not None else []
+    # "After" means the file's order, whatever order a session was asked in (SPEC 12).
+    ids = [q.id for q in survey.questions] if survey is not None else []
     partial_after = survey.partial_after if survey is not None else None
     facts = Facts(
         ended=ended,
@@ -272,12 +272,6 @@ def note(run, survey, *, message: bool) -> Note:
         active_at=run.updated_at if ended is None else None,
         arm=getattr(run, "arm", None),
     )
-
-
-def shown_order(survey, orders: dict) -> list[str]:
-    """The survey's question ids in the order this session is asked them (SPEC 12 shuffles)."""
-    placed = design.slots(survey, orders) if orders.get("questions") else {}
-    return [placed.get(q.id, q.id) for q in survey.questions]
 
 
 def merged(old: Facts, new: Facts) -> Facts:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import http.client
 import os
 import re
@@ -44,11 +46,30 @@ def start_gunicorn(settings: dict[str, str], log: Path, workers: int = 4) -> sub
 
 
 def start_process(args: list[str], settings: dict[str, str], log: Path) -> subprocess.Popen:
-    """Start a server command from the repository root, logging to `log`."""
+    """Start a server command from the repository root, logging to `log`.
+
+    The server is told to stop (SIGTERM) if the test run itself dies, killed
+    or timed out before its fixtures could stop it: no server outlives it.
+    """
     with log.open("wb") as out:
         return subprocess.Popen(
-            args, cwd=ROOT, env=server_env(settings), stdout=out, stderr=subprocess.STDOUT
+            args,
+            cwd=ROOT,
+            env=server_env(settings),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_stop_with_parent,
         )
+
+
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+_PR_SET_PDEATHSIG = 1  # Linux prctl(2): a signal for this process when its parent dies
+
+
+def _stop_with_parent() -> None:
+    """In the child before exec: SIGTERM when the test process ends (Linux only)."""
+    if sys.platform.startswith("linux"):
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def stop(process: subprocess.Popen) -> None:

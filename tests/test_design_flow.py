@@ -306,3 +306,15 @@ def test_the_outcomes_report_counts_the_quotas(app, sms):
     }
     codes = {row["code"]: row["count"] for row in report["dispositions"]}
     assert codes["4.80"] == 1 and codes["1.1"] == 2
+
+
+def test_flask_export_takes_the_arm_filter(app, sms):
+    arms = {}
+    for i in range(4):  # one block: one short, three long
+        phone = f"+155500016{i:02d}"
+        arms[phone] = sms.send(phone, "STUDY").split("(")[1].split(")")[0]
+    runner = app.test_cli_runner()
+    rows = csv.DictReader(
+        io.StringIO(runner.invoke(args=["export", "study", "--arm", "long"]).output)
+    )
+    assert sorted(row["phone"] for row in rows) == sorted(p for p, a in arms.items() if a == "long")

@@ -359,6 +359,7 @@ CSV_FORMATS = ("wide", "long")
     metavar="PATH",
     help="Write to PATH (required for spss, stata, floip, codebook).  [default: stdout]",
 )
+@click.option("--arm", metavar="ID", help="Only sessions of this experiment arm.")
 @click.option("--status", type=click.Choice(STATUSES), help="Only sessions in this status.")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Sessions started on/after.")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Sessions started on/before.")
@@ -368,13 +369,16 @@ CSV_FORMATS = ("wide", "long")
     "--multi", type=click.Choice(["columns"]), help="One 1/0 column per multi choice (wide CSV)."
 )
 @click.option("--include-tests", is_flag=True, help="Test sessions too, with a test column.")
-def export_command(survey_id, fmt, output, status, since, until, hash_phones, **options) -> None:
+def export_command(
+    survey_id, fmt, output, arm, status, since, until, hash_phones, **options
+) -> None:
     """Export answers as CSV, SPSS, Stata, Flow Results or a codebook.
 
     CSV goes to stdout unless -o PATH; spss, stata, floip and codebook write
     the file (or folder) at PATH. Each has the same filters.
     """
-    filters = {"status": status, "since": since and since.date(), "until": until and until.date()}
+    filters = {"arm": arm, "status": status, "since": since and since.date()}
+    filters["until"] = until and until.date()
     if fmt in RESEARCH:
         _export_research(survey_id, fmt, output, hash_phones, options, filters)
         return
