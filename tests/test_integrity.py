@@ -299,6 +299,7 @@ def test_healthz_answers_when_the_database_does(client):
     assert client.get("/healthz").status_code == 200
 
 
+@pytest.mark.sqlite_only  # its own missing SQLite file, whatever the suite's database
 def test_healthz_fails_when_the_database_does_not_answer(config, tmp_path):
     broken = create_app(config | {"DATABASE_URL": f"sqlite:///{tmp_path}/no/such/dir.sqlite3"})
     response = broken.test_client().get("/healthz")
