@@ -90,20 +90,27 @@ class Query:
     multi_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-def session_filter(query: Query, time) -> tuple[str, list]:
-    """The filter on survey_session `s` for `query`, and its parameters (export and results)."""
-    sql, params = ["s.survey_id = ?"], [query.survey_id]
+def key_filter(query: Query, alias: str) -> tuple[list[str], list]:
+    """The conditions a session row `s` and a tally row `t` share: survey, tests, version,
+    language (none or "" is the default), arm."""
+    sql, params = [f"{alias}.survey_id = ?"], [query.survey_id]
     if not query.include_tests:
-        sql.append("NOT s.test")
+        sql.append(f"NOT {alias}.test")
     if query.version:
-        sql.append("s.survey_version = ?")
+        sql.append(f"{alias}.survey_version = ?")
         params.append(query.version)
     if query.language:
-        sql.append("COALESCE(s.language, ?) = ?")
+        sql.append(f"COALESCE(NULLIF({alias}.language, ''), ?) = ?")
         params += [query.default_language, query.language]
     if query.arm:
-        sql.append("s.arm = ?")
+        sql.append(f"{alias}.arm = ?")
         params.append(query.arm)
+    return sql, params
+
+
+def session_filter(query: Query, time) -> tuple[str, list]:
+    """The filter on survey_session `s` for `query`, and its parameters (export and results)."""
+    sql, params = key_filter(query, "s")
     if query.status in (EXPIRED, OPEN):
         sql.append(f"{SESSION_STATUS} = ?")
         params += [time(query.idle_before), query.status]

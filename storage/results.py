@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from bot import values
 from bot.flow import outcome_of
 from bot.model import ABANDONED, COMPLETED, EXPIRED, OPEN, OPTED_OUT, STATUSES, Question, Survey
-from storage.export import Query, session_filter
+from storage.export import Query, key_filter, session_filter
 from storage.hot import SESSION_STATUS, driver
 
 ENDED_UNFINISHED = (EXPIRED, OPTED_OUT, ABANDONED)  # a session that stops here "dropped" here
@@ -129,18 +129,7 @@ def _rows(db: Connection, sql: str, query: Query, lead: tuple = (), tail: tuple 
 
 def tally_filter(query: Query) -> tuple[str, list]:
     """The filter on a tally `t` for `query` (as `session_filter` picks sessions)."""
-    sql, params = ["t.survey_id = ?"], [query.survey_id]
-    if not query.include_tests:
-        sql.append("NOT t.test")
-    if query.version:
-        sql.append("t.survey_version = ?")
-        params.append(query.version)
-    if query.language:
-        sql.append("COALESCE(NULLIF(t.language, ''), ?) = ?")
-        params += [query.default_language, query.language]
-    if query.arm:
-        sql.append("t.arm = ?")
-        params.append(query.arm)
+    sql, params = key_filter(query, "t")
     if query.status:  # idle open sessions are stored open: `_idle` moves them
         sql.append("t.status = ?")
         params.append(query.status)
