@@ -76,7 +76,7 @@ from seeding import (
     survey_version,
 )
 
-from web import create_app
+from web.factory import create_app
 
 
 def cmd_throughput(args) -> int:

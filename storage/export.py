@@ -43,6 +43,12 @@ BATCH = 2000
 PROBE = "SELECT (SELECT 1 FROM survey_session LIMIT 1), (SELECT 1 FROM answer LIMIT 1)"
 
 
+def started(db: Connection, survey_id: str) -> bool:
+    """Whether the survey has sessions (test ones too), whether served now or retired."""
+    sql = driver(db).dialect_sql("SELECT 1 FROM survey_session WHERE survey_id = ? LIMIT 1")
+    return db.exec_driver_sql(sql, (survey_id,)).first() is not None
+
+
 def probe(db: Connection) -> None:
     """Read each table an export reads once: its wait (a lock held elsewhere) happens now."""
     db.exec_driver_sql(PROBE).fetchall()
@@ -78,7 +84,9 @@ class Query:
     """Which sessions of a survey to export, and how."""
 
     survey_id: str
-    idle_before: datetime  # open sessions last active before this have expired
+    # Open sessions last active before this have expired: the wide export and the open
+    # and expired filters need it, a long export of other sessions does not.
+    idle_before: datetime | None = None
     status: str | None = None
     since: date | None = None
     until: date | None = None  # inclusive
