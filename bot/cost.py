@@ -115,6 +115,22 @@ class Message:
         return asdict(self)
 
 
+class _Composer(Composer):
+    """A composer that builds each question's part once: it goes in about eight messages."""
+
+    __slots__ = ("asked",)
+
+    def __init__(self, survey: Survey, language: str, render) -> None:
+        super().__init__(survey, language, render)
+        self.asked: dict[str, Part] = {}
+
+    def ask(self, question: Question) -> Part:
+        """The question's text and numbered choices, as the conversation shows them."""
+        if question.id not in self.asked:
+            self.asked[question.id] = super().ask(question)
+        return self.asked[question.id]
+
+
 @dataclass
 class _Counter:
     """Renders a survey's texts at their worst case, composes its messages and counts them."""
@@ -126,10 +142,13 @@ class _Counter:
     compose: Composer = field(init=False)
     composed: list[tuple[Message, list[Part]]] = field(default_factory=list)
     rendered: dict[tuple[int, str], Part] = field(default_factory=dict)
+    # Each question's reasons, by what the reply reading looks at: a survey's many 0-10
+    # scales (or yes/no questions) are probed once.
+    reasons: dict[tuple, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.answers = worst_answers(self.survey, self.language)
-        self.compose = Composer(self.survey, self.language, self.render)
+        self.compose = _Composer(self.survey, self.language, self.render)
 
     def context(self, answers: dict[str, Any], arm: str | None = None) -> dict[str, Any]:
         """What templates see: the answers, the survey, today (a date that takes two digits for
@@ -190,7 +209,19 @@ def _cost_key(cost: Measure) -> tuple[int, int]:
     return (cost.segments, cost.units)
 
 
-def _reasons(survey: Survey, question: Question, language: str) -> list[str]:
+def _reasons(counter: _Counter, question: Question) -> list[str]:
+    """Each distinct reason the bot's reply reading gives for an invalid reply to `question`
+    (worked out once for questions that differ only in what the reply reading ignores)."""
+    key = (
+        *(question.type, question.choices, question.min, question.max, question.integer),
+        *(question.max_length, question.optional, question.constraint is not None),
+    )
+    if key not in counter.reasons:
+        counter.reasons[key] = _reasons_of(counter.survey, question, counter.language)
+    return counter.reasons[key]
+
+
+def _reasons_of(survey: Survey, question: Question, language: str) -> list[str]:
     """Each distinct reason the bot's reply reading gives for an invalid reply to `question`."""
     probes = list(_PROBES)
     if question.choices:  # every choice picked: more than a multi may take
@@ -230,12 +261,12 @@ def _may_come_first(survey: Survey) -> list[Question]:
 
 def _question_messages(counter: _Counter, index: int, notes: list[Part], opens: bool) -> None:
     """A question as sent, its re-prompts, confirmation, help, reminder and "let's move on"."""
-    survey, language, compose = counter.survey, counter.language, counter.compose
+    survey, compose = counter.survey, counter.compose
     question = survey.questions[index]
     line = question.line
     lead = [compose.intro(), *notes] if opens else notes
     counter.add(f"question {question.id}", line, compose.arrival(question, lead))
-    reasons = _reasons(survey, question, language)
+    reasons = _reasons(counter, question)
     if question.error is not None:  # the author's reason replaces every default one
         reasons = [""]
     for reason in reasons:
