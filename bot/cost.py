@@ -138,6 +138,7 @@ class _Counter:
     survey: Survey  # as seen in `language`
     language: str
     smart_encoding: bool
+    measured: bool = True  # False for the length check: it reads the texts alone
     answers: dict[str, Any] = field(init=False)
     compose: Composer = field(init=False)
     composed: list[tuple[Message, list[Part]]] = field(default_factory=list)
@@ -171,6 +172,8 @@ class _Counter:
         """`text` rendered at its worst: with every answer at its longest, or with none, in
         each arm of the survey."""
         line = where.line if isinstance(where, Question) else line_of(self.survey, where)
+        if text.constant:  # the same text in every arm, with or without answers: no worst case
+            return Part(text.render({}), line)
         arms = [arm.id for arm in self.survey.arms] or [None]
         full = [text.render(self.context(self.answers, arm), max_output=None) for arm in arms]
         empty = [text.render(self.context({}, arm), max_output=None) for arm in arms]
@@ -200,8 +203,12 @@ class _Counter:
         parts = [p for p in parts if p.text]
         text = composed(parts, self.smart_encoding)
         worst_case = any(p.worst_case for p in parts)
-        counted = Message(what, self.language, line, text, *measure(text), worst_case)
+        cost = measure(text) if self.measured else _UNMEASURED
+        counted = Message(what, self.language, line, text, *cost, worst_case)
         self.composed.append((counted, parts))
+
+
+_UNMEASURED = Measure("", 0, 0)  # a message whose length alone is looked at
 
 
 def _cost_key(cost: Measure) -> tuple[int, int]:
@@ -289,9 +296,12 @@ def _question_messages(counter: _Counter, index: int, notes: list[Part], opens: 
         counter.add(f"reminder {question.id}", line_of(survey, "recontact"), recontact)
 
 
-def _compose(survey: Survey, language: str, smart_encoding: bool) -> _Counter:
-    """Every message the bot can send from `survey`, with the parts each is made of."""
-    counter = _Counter(survey.in_language(language), language, smart_encoding)
+def _compose(
+    survey: Survey, language: str, smart_encoding: bool, measured: bool = True
+) -> _Counter:
+    """Every message the bot can send from `survey`, with the parts each is made of (and
+    their cost, unless not `measured`)."""
+    counter = _Counter(survey.in_language(language), language, smart_encoding, measured)
     survey, compose = counter.survey, counter.compose
     first = _may_come_first(survey)
     notes: list[Part] = []  # notes go out with the message after them
@@ -338,8 +348,12 @@ def survey_messages(
 def too_long(survey: Survey, messages: Iterable[Message] | None = None) -> list[Problem]:
     """One problem per line whose text makes a message, in any of the survey's languages,
     longer than Twilio takes at its worst (`messages`: every one, if already composed)."""
-    if messages is None:
-        messages = [m for code in survey.languages for m in survey_messages(survey, code)]
+    if messages is None:  # composed for their length: no segments counted
+        messages = [
+            message
+            for code in survey.languages
+            for message, _ in _compose(survey, code, survey.smart_encoding, False).composed
+        ]
     several = len(survey.languages) > 1
     longest: dict[int, Message] = {}
     for message in over_limit(messages):

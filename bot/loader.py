@@ -410,18 +410,25 @@ def _is_language_map(node: Node) -> bool:
 
 def _in_language(value: Any, code: str) -> Any:
     """`value` with every Local in it (in a question, a choice, a tuple) taken in `code`."""
+    if type(value) in _ONE_FOR_ALL:
+        return value
     if isinstance(value, Local):
         return value[code]
     if isinstance(value, tuple):
         local = tuple(_in_language(item, code) for item in value)
         return value if _same(local, value) else local
     if isinstance(value, Question | Choice):
-        names = [f.name for f in fields(value)]
+        names = _FIELD_NAMES[type(value)]
         local = {name: _in_language(getattr(value, name), code) for name in names}
         if _same(local.values(), (getattr(value, name) for name in names)):
             return value  # nothing in it is per language: shared, not copied
         return replace(value, **local)
     return value
+
+
+# Values that hold no Local: most of a question's fields, looked at once per language.
+_ONE_FOR_ALL = frozenset({str, int, float, bool, type(None), date, Text, Expr})
+_FIELD_NAMES = {kind: tuple(f.name for f in fields(kind)) for kind in (Question, Choice)}
 
 
 def _same(items: Iterable[Any], others: Iterable[Any]) -> bool:
