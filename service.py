@@ -292,7 +292,8 @@ class Service:
                 if decision.effects is None:  # a redelivery: same reply, nothing changes
                     return decision.reply
                 inbound = store.Inbound(message.sid, message.body, decision.reply)
-                self._apply(tx, message.phone, decision.effects, now, inbound, message.test)
+                known = fresh.cases()
+                self._apply(tx, message.phone, decision.effects, now, inbound, message.test, known)
         self.surveys.committed()
         return decision.reply
 
@@ -441,11 +442,12 @@ class Service:
         return replace(effects, reply=_encode(run.survey, effects.reply))
 
     def _apply(
-        self, conn, phone: str, effects: Effects, now, inbound=None, test=False
+        self, conn, phone: str, effects: Effects, now, inbound=None, test=False, known=None
     ) -> int | None:
         """Write effects with one storage call, with the survey versions new sessions use.
 
-        `test`: from a test number (simulate, the try page), whose STOP opts out its tests only.
+        `test`: from a test number (simulate, the try page), whose STOP opts out its tests only;
+        `known`: the cases read with the situation (`Found.cases`).
         """
         versions = self.surveys.unstored(effects)
         cases = self._cases(effects, message=inbound is not None)
@@ -458,6 +460,7 @@ class Service:
             versions=versions,
             test=test,
             cases=cases,
+            known=known,
         )
 
     def _cases(self, effects: Effects, *, message: bool) -> tuple:

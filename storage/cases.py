@@ -90,9 +90,16 @@ def _moved(case: Case, session_id: int | None) -> dict:
     return {"settled": settled, "session_id": session_id}
 
 
-def note(hot: Statements, phone: str, session_id: int, told: Note, now: datetime) -> None:
-    """Merge what one message (or start) tells about a session into its case."""
-    case = _read(hot, told.survey_id, phone)
+READ = object()  # `note`'s case not given: read it
+
+
+def note(hot: Statements, phone: str, session_id: int, told: Note, now, case=READ) -> None:
+    """Merge what one message (or start) tells about a session into its case.
+
+    `case`: the case as already read in this transaction (None: it has none), else read here.
+    """
+    if case is READ:
+        case = _read(hot, told.survey_id, phone)
     if case is None:
         if told.starts:  # the number started the survey itself: a walk-in
             fresh = {"facts": told.facts, "session_id": session_id, "active_at": told.active_at}

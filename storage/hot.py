@@ -31,16 +31,23 @@ SESSION_COLUMNS = (
     "id, survey_id, survey_version, state, status, retries, answers, trail, pending, arm, "
     "orders, started_at, updated_at, completed_at, language, test, by_default"
 )
+# A case's columns as the hot path reads them: see storage/cases.py.
+CASE_COLUMNS = "walk_in, code, settled, session_id, ended, answered, partial, replied, delivery"
 # One round trip for everything a message needs: the reply if this MessageSid
 # was handled before, the number's opt-out state, and its latest session of
 # the same kind: a real message never sees a test session, nor a test a real one.
+# It also reads the number's case in that session's survey (SPEC 11), which the
+# message will update: no round trip of its own (CASE_JOIN, by dialect, below).
+CASE_JOIN_MARK = "/*case join*/"
 LOOKUP = f"""
 SELECT (SELECT reply FROM inbound_message WHERE message_sid = ?),
        (SELECT opted_out FROM contact WHERE phone = ?),
-       {", ".join("s." + c for c in SESSION_COLUMNS.split(", "))}
+       {", ".join("s." + c for c in SESSION_COLUMNS.split(", "))},
+       {", ".join("c." + c for c in CASE_COLUMNS.split(", "))}
 FROM (SELECT 1 AS one) AS x
 LEFT JOIN survey_session AS s
   ON s.id = (SELECT max(id) FROM survey_session WHERE phone = ? AND test = ?)
+{CASE_JOIN_MARK}
 """
 _INSERTED = "phone, " + SESSION_COLUMNS.removeprefix("id, ")  # the database gives the id
 INSERT_SESSION = f"""
@@ -88,10 +95,17 @@ ON CONFLICT (survey_id, version) DO NOTHING
 # A number's case in a survey (SPEC 11), kept up to date by each message (storage/cases.py).
 # PostgreSQL locks the row it reads (LOCK_MARK): a status callback may change it meanwhile.
 LOCK_MARK = "/*for update*/"
-CASE_COLUMNS = "walk_in, code, settled, session_id, ended, answered, partial, replied, delivery"
 CASE_READ = f"""
 SELECT {CASE_COLUMNS} FROM survey_case WHERE survey_id = ? AND phone = ? {LOCK_MARK}
 """
+# Test sessions have no case. PostgreSQL cannot lock the nullable side of an
+# outer join, but it can lock the rows of a LATERAL subquery.
+CASE_JOIN = {
+    "sqlite": "LEFT JOIN survey_case AS c "
+    "ON c.survey_id = s.survey_id AND c.phone = ? AND NOT s.test",
+    "postgresql": f"""LEFT JOIN LATERAL (SELECT {CASE_COLUMNS} FROM survey_case
+  WHERE survey_id = s.survey_id AND phone = ? AND NOT s.test {LOCK_MARK}) AS c ON true""",
+}
 CASE_INSERT = f"""
 INSERT INTO survey_case (survey_id, phone, created_at, arm, active_at, {CASE_COLUMNS})
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -172,7 +186,11 @@ class Driver:
         self.sqlite = dialect == "sqlite"
         self.marker = "?" if self.sqlite else "%s"  # sqlite3: qmark; psycopg: format
         lock = "" if self.sqlite else "FOR UPDATE"  # SQLite's writer holds the whole database
-        source = {name: sql.replace(LOCK_MARK, lock) for name, sql in STATEMENTS.items()}
+        join = CASE_JOIN[dialect]
+        source = {
+            name: sql.replace(CASE_JOIN_MARK, join).replace(LOCK_MARK, lock)
+            for name, sql in STATEMENTS.items()
+        }
         self.sql = {name: self.dialect_sql(sql).strip() for name, sql in source.items()}
         # A Batch on PostgreSQL binds values client-side, which would have the
         # server parse and plan every statement every time: it runs them as
@@ -183,7 +201,7 @@ class Driver:
         )
         self.prepared = {
             name: f"EXECUTE hot_{name.lower()}({', '.join(['%s'] * sql.count('?'))})"
-            for name, sql in STATEMENTS.items()
+            for name, sql in source.items()
         }
         self._converted: dict[str, str] = {}  # other statements, converted on first use
 

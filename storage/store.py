@@ -31,7 +31,8 @@ from bot.conversation import (
 from bot.model import OPEN, OPTED_OUT
 from bot.outcomes import Note
 from storage import cases as case_store
-from storage.hot import SESSION_STATUS, Statements, driver, statements
+from storage.cases import READ
+from storage.hot import SESSION_COLUMNS, SESSION_STATUS, Statements, driver, statements
 from storage.messaging import (
     CARRIER_OPT_OUT,
     DELIVERY_ORDER,
@@ -82,8 +83,8 @@ def lookup(
 def read(*, db: Connection | Statements, phone: str, sid: str, test: bool = False) -> Found:
     """What `lookup` reads, as it came: two reads can be compared, each unpacked afresh."""
     hot = statements(db)
-    row = hot.read("LOOKUP", (sid, consent_key(phone, test), phone, test)).fetchall()[0]
-    return Found(phone, row, hot.read_time)
+    params = (sid, consent_key(phone, test), phone, test, phone)
+    return Found(phone, hot.read("LOOKUP", params).fetchall()[0], hot.read_time)
 
 
 class Found(NamedTuple):
@@ -95,7 +96,7 @@ class Found(NamedTuple):
 
     def unpack(self) -> tuple[str | None, Situation]:
         """The stored reply, if any, and a new Situation (the engine changes the one it gets)."""
-        reply, opted_out, *session = self.row
+        reply, opted_out, *session = self.row[:CASE_AT]
         found = Situation(phone=self.phone, opted_out=bool(opted_out))
         if session[0] is not None:
             run = session_of(session, self.read_time)
@@ -105,6 +106,16 @@ class Found(NamedTuple):
             elif run.status == OPTED_OUT:  # START may reopen it
                 found.ended = run
         return reply, found
+
+    def cases(self) -> dict[str, case_store.Case | None]:
+        """The number's case in its latest real session's survey, as read: {survey: case}."""
+        session, case = SessionRow(*self.row[2:CASE_AT]), self.row[CASE_AT:]
+        if session.id is None or session.test:  # no session, or a test one: no case read
+            return {}
+        return {session.survey_id: None if case[0] is None else case_store.Case(case)}
+
+
+CASE_AT = 2 + len(SESSION_COLUMNS.split(", "))  # where LOOKUP's case columns begin
 
 
 class SessionRow(NamedTuple):
@@ -209,13 +220,15 @@ def apply(
     versions: tuple[Version, ...] = (),
     cases: tuple[tuple[Run, Note], ...] = (),
     test: bool = False,
+    known: dict | None = None,
 ) -> int | None:
     """Write all that one message (or one start) changes; the id of the last session written.
 
     One call per message, in the transaction that read the number's situation:
     the survey versions new sessions use, the contact, the sessions, the
     answers, the questions asked (the studio's funnel) and, for an inbound
-    message, its log entry with the reply.
+    message, its log entry with the reply. `known`: cases read with the situation
+    (`Found.cases`), in this transaction.
     """
     hot = statements(db)
     for kept in versions:
@@ -232,8 +245,9 @@ def apply(
         hot.write("INSERT_ANSWER", (run.id, qid, values.dump(value), raw, hot.time(now), sid))
     for run, qid, what in effects.visits:
         hot.write("VISIT", (ids[id(run)], qid, int(what == REPROMPTED), VISIT_OUTCOMES.get(what)))
+    known = dict(known or {})  # each once: a second note of a survey reads what the first wrote
     for run, told in cases:
-        case_store.note(hot, phone, ids[id(run)], told, now)
+        case_store.note(hot, phone, ids[id(run)], told, now, known.pop(told.survey_id, READ))
     last = ids[id(effects.runs[-1])] if effects.runs else None
     if inbound is not None:
         log = (inbound.sid, phone, inbound.body, hot.time(now), inbound.reply, last)
