@@ -115,6 +115,22 @@ class Message:
         return asdict(self)
 
 
+class _Composer(Composer):
+    """A composer that builds each question's part once: it goes in about eight messages."""
+
+    __slots__ = ("asked",)
+
+    def __init__(self, survey: Survey, language: str, render) -> None:
+        super().__init__(survey, language, render)
+        self.asked: dict[str, Part] = {}
+
+    def ask(self, question: Question) -> Part:
+        """The question's text and numbered choices, as the conversation shows them."""
+        if question.id not in self.asked:
+            self.asked[question.id] = super().ask(question)
+        return self.asked[question.id]
+
+
 @dataclass
 class _Counter:
     """Renders a survey's texts at their worst case, composes its messages and counts them."""
@@ -122,14 +138,18 @@ class _Counter:
     survey: Survey  # as seen in `language`
     language: str
     smart_encoding: bool
+    measured: bool = True  # False for the length check: it reads the texts alone
     answers: dict[str, Any] = field(init=False)
     compose: Composer = field(init=False)
     composed: list[tuple[Message, list[Part]]] = field(default_factory=list)
     rendered: dict[tuple[int, str], Part] = field(default_factory=dict)
+    # Each question's reasons, by what the reply reading looks at: a survey's many 0-10
+    # scales (or yes/no questions) are probed once.
+    reasons: dict[tuple, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.answers = worst_answers(self.survey, self.language)
-        self.compose = Composer(self.survey, self.language, self.render)
+        self.compose = _Composer(self.survey, self.language, self.render)
 
     def context(self, answers: dict[str, Any], arm: str | None = None) -> dict[str, Any]:
         """What templates see: the answers, the survey, today (a date that takes two digits for
@@ -152,6 +172,8 @@ class _Counter:
         """`text` rendered at its worst: with every answer at its longest, or with none, in
         each arm of the survey."""
         line = where.line if isinstance(where, Question) else line_of(self.survey, where)
+        if text.constant:  # the same text in every arm, with or without answers: no worst case
+            return Part(text.render({}), line)
         arms = [arm.id for arm in self.survey.arms] or [None]
         full = [text.render(self.context(self.answers, arm), max_output=None) for arm in arms]
         empty = [text.render(self.context({}, arm), max_output=None) for arm in arms]
@@ -181,8 +203,12 @@ class _Counter:
         parts = [p for p in parts if p.text]
         text = composed(parts, self.smart_encoding)
         worst_case = any(p.worst_case for p in parts)
-        counted = Message(what, self.language, line, text, *measure(text), worst_case)
+        cost = measure(text) if self.measured else _UNMEASURED
+        counted = Message(what, self.language, line, text, *cost, worst_case)
         self.composed.append((counted, parts))
+
+
+_UNMEASURED = Measure("", 0, 0)  # a message whose length alone is looked at
 
 
 def _cost_key(cost: Measure) -> tuple[int, int]:
@@ -190,7 +216,19 @@ def _cost_key(cost: Measure) -> tuple[int, int]:
     return (cost.segments, cost.units)
 
 
-def _reasons(survey: Survey, question: Question, language: str) -> list[str]:
+def _reasons(counter: _Counter, question: Question) -> list[str]:
+    """Each distinct reason the bot's reply reading gives for an invalid reply to `question`
+    (worked out once for questions that differ only in what the reply reading ignores)."""
+    key = (
+        *(question.type, question.choices, question.min, question.max, question.integer),
+        *(question.max_length, question.optional, question.constraint is not None),
+    )
+    if key not in counter.reasons:
+        counter.reasons[key] = _reasons_of(counter.survey, question, counter.language)
+    return counter.reasons[key]
+
+
+def _reasons_of(survey: Survey, question: Question, language: str) -> list[str]:
     """Each distinct reason the bot's reply reading gives for an invalid reply to `question`."""
     probes = list(_PROBES)
     if question.choices:  # every choice picked: more than a multi may take
@@ -230,12 +268,12 @@ def _may_come_first(survey: Survey) -> list[Question]:
 
 def _question_messages(counter: _Counter, index: int, notes: list[Part], opens: bool) -> None:
     """A question as sent, its re-prompts, confirmation, help, reminder and "let's move on"."""
-    survey, language, compose = counter.survey, counter.language, counter.compose
+    survey, compose = counter.survey, counter.compose
     question = survey.questions[index]
     line = question.line
     lead = [compose.intro(), *notes] if opens else notes
     counter.add(f"question {question.id}", line, compose.arrival(question, lead))
-    reasons = _reasons(survey, question, language)
+    reasons = _reasons(counter, question)
     if question.error is not None:  # the author's reason replaces every default one
         reasons = [""]
     for reason in reasons:
@@ -258,9 +296,12 @@ def _question_messages(counter: _Counter, index: int, notes: list[Part], opens: 
         counter.add(f"reminder {question.id}", line_of(survey, "recontact"), recontact)
 
 
-def _compose(survey: Survey, language: str, smart_encoding: bool) -> _Counter:
-    """Every message the bot can send from `survey`, with the parts each is made of."""
-    counter = _Counter(survey.in_language(language), language, smart_encoding)
+def _compose(
+    survey: Survey, language: str, smart_encoding: bool, measured: bool = True
+) -> _Counter:
+    """Every message the bot can send from `survey`, with the parts each is made of (and
+    their cost, unless not `measured`)."""
+    counter = _Counter(survey.in_language(language), language, smart_encoding, measured)
     survey, compose = counter.survey, counter.compose
     first = _may_come_first(survey)
     notes: list[Part] = []  # notes go out with the message after them
@@ -307,8 +348,12 @@ def survey_messages(
 def too_long(survey: Survey, messages: Iterable[Message] | None = None) -> list[Problem]:
     """One problem per line whose text makes a message, in any of the survey's languages,
     longer than Twilio takes at its worst (`messages`: every one, if already composed)."""
-    if messages is None:
-        messages = [m for code in survey.languages for m in survey_messages(survey, code)]
+    if messages is None:  # composed for their length: no segments counted
+        messages = [
+            message
+            for code in survey.languages
+            for message, _ in _compose(survey, code, survey.smart_encoding, False).composed
+        ]
     several = len(survey.languages) > 1
     longest: dict[int, Message] = {}
     for message in over_limit(messages):

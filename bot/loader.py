@@ -8,14 +8,14 @@ import hashlib
 import re
 import unicodedata
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import meta, nodes
+from jinja2 import nodes
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.design_keys import DESIGN_KEYS, DesignKeys
@@ -37,7 +37,7 @@ from bot.model import (
 from bot.outcomes import AUTHOR_OUTCOMES
 from bot.replies import TODAY
 from bot.shown import join_labels
-from bot.templates import ENV, Expr, TemplateError, Text, limit_problems, parsed
+from bot.templates import ENV, Expr, TemplateError, Text, limit_problems, parsed, undeclared
 from bot.values import MULTI_SEPARATOR
 from bot.words import ENGLISH, LANGUAGE_NAMES, LANGUAGES, plain
 
@@ -232,16 +232,22 @@ def as_keyword(word: str) -> str:
 def line_of(survey: Survey, key: str, item: str | None = None) -> int:
     """The line of a top-level `key` in a loaded survey (of `item` in its list, or in its
     lists per language); 1 if absent."""
-    key_line, items = _top_lines(survey.source).get(key, (1, {}))
+    lines = survey.key_lines or _top_lines(survey.source)
+    key_line, items = lines.get(key, (1, {}))
     return items.get(item, key_line) if item else key_line
 
 
 @functools.lru_cache(maxsize=256)
 def _top_lines(source: str) -> dict[str, tuple[int, dict[str, int]]]:
-    """Each top-level key's line, with the line of each scalar in its list(s): the file is
-    composed once per source, not once per message the cost check looks at."""
+    """`_key_lines` of a source composed again (a survey not made by `load_survey`): once per
+    source, not once per message the cost check looks at."""
+    return _key_lines(compose_yaml(source))
+
+
+def _key_lines(root: MappingNode) -> dict[str, tuple[int, dict[str, int]]]:
+    """Each top-level key's line, with the line of each scalar in its list(s)."""
     found: dict[str, tuple[int, dict[str, int]]] = {}
-    for key_node, value_node in reversed(compose_yaml(source).value):  # the first one wins
+    for key_node, value_node in reversed(root.value):  # the first one wins
         if not isinstance(key_node, ScalarNode):
             continue
         lists = [v for _, v in value_node.value] if _is_language_map(value_node) else [value_node]
@@ -404,15 +410,30 @@ def _is_language_map(node: Node) -> bool:
 
 def _in_language(value: Any, code: str) -> Any:
     """`value` with every Local in it (in a question, a choice, a tuple) taken in `code`."""
+    if type(value) in _ONE_FOR_ALL:
+        return value
     if isinstance(value, Local):
         return value[code]
     if isinstance(value, tuple):
-        return tuple(_in_language(item, code) for item in value)
+        local = tuple(_in_language(item, code) for item in value)
+        return value if _same(local, value) else local
     if isinstance(value, Question | Choice):
-        return replace(
-            value, **{f.name: _in_language(getattr(value, f.name), code) for f in fields(value)}
-        )
+        names = _FIELD_NAMES[type(value)]
+        local = {name: _in_language(getattr(value, name), code) for name in names}
+        if _same(local.values(), (getattr(value, name) for name in names)):
+            return value  # nothing in it is per language: shared, not copied
+        return replace(value, **local)
     return value
+
+
+# Values that hold no Local: most of a question's fields, looked at once per language.
+_ONE_FOR_ALL = frozenset({str, int, float, bool, type(None), date, Text, Expr})
+_FIELD_NAMES = {kind: tuple(f.name for f in fields(kind)) for kind in (Question, Choice)}
+
+
+def _same(items: Iterable[Any], others: Iterable[Any]) -> bool:
+    """Whether two sequences hold the very same objects."""
+    return all(a is b for a, b in zip(items, others, strict=True))
 
 
 def _translations(survey: Survey, languages: tuple[str, ...]) -> dict[str, Survey]:
@@ -628,6 +649,7 @@ class _Reader(DesignKeys):
             keyword_languages=self.keyword_languages,
             path=self.path,
             source=text,
+            key_lines=_key_lines(root),  # the tree is at hand: line_of need not compose it again
             warnings=tuple(sorted(self.warnings, key=lambda p: p.line)),
             **settings,
         )
@@ -1268,7 +1290,7 @@ def _unseen_names(template: _Template, ids: list[str]) -> list[tuple[str, int, s
     tree = _parse(template)
     if not tree.body:  # text alone names nothing
         return []
-    unseen = meta.find_undeclared_variables(tree) - set(_visible(template)) - set(ENV.globals)
+    unseen = undeclared(tree) - set(_visible(template)) - set(ENV.globals)
     attrs = {  # `answer.fruit`: the attribute read from a name says which answer was meant
         id(node.node): node.attr
         for node in tree.find_all(nodes.Getattr)

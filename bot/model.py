@@ -183,6 +183,10 @@ class Survey:
     keyword_languages: dict[str, str] = field(default_factory=dict, compare=False)
     path: str = ""
     source: str = field(default="", repr=False, compare=False)
+    # Each top-level key's line and its items' (bot.loader.line_of), read when it was loaded.
+    key_lines: dict[str, tuple[int, dict[str, int]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
     # The same version in each of its languages (texts, labels, aliases), by code.
     translations: dict[str, Survey] = field(default_factory=dict, repr=False, compare=False)
     warnings: tuple = field(default=(), compare=False)  # bot.loader Problems worth a look

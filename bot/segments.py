@@ -9,8 +9,8 @@ is never split across segments.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from functools import lru_cache
 from typing import NamedTuple
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
@@ -89,15 +89,25 @@ class Measure(NamedTuple):
     segments: int
 
 
-@lru_cache(maxsize=4096)
-def _septets(char: str) -> int | None:
-    """The septets `char` takes in GSM-7 (2 for the extension table), None if it has none."""
-    if char in _NOT_GSM:
-        return None
-    try:
-        return len(char.encode("gsm03.38"))
-    except UnicodeEncodeError:
-        return None
+def _gsm7_septets() -> dict[str, int]:
+    """Each character GSM-7 can send and its septets (2: the extension table), read from the
+    codec's own tables: every byte, alone and after the escape."""
+    found: dict[str, int] = {}
+    for byte in range(128):
+        for sequence in (bytes([byte]), bytes([0x1B, byte])):
+            for char in sequence.decode("gsm03.38", errors="ignore"):
+                try:
+                    found.setdefault(char, len(char.encode("gsm03.38")))
+                except UnicodeEncodeError:
+                    continue
+    return {char: septets for char, septets in found.items() if char not in _NOT_GSM}
+
+
+GSM7_SEPTETS = _gsm7_septets()
+# Regular expressions, not a loop in Python: a load measures every message of a survey.
+_OUTSIDE_GSM7 = re.compile(f"[^{re.escape(''.join(GSM7_SEPTETS))}]")
+_EXTENSION = re.compile(f"[{re.escape(''.join(c for c, n in GSM7_SEPTETS.items() if n == 2))}]")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")  # two UTF-16 code units: a surrogate pair
 
 
 def _segments(widths: Iterable[int], single: int, per_segment: int) -> tuple[int, int]:
@@ -114,18 +124,30 @@ def _segments(widths: Iterable[int], single: int, per_segment: int) -> tuple[int
     return units, segments
 
 
+def _counted(
+    text: str, wide: int, wide_chars: re.Pattern, single: int, per: int
+) -> tuple[int, int]:
+    """(units, segments) of `text` whose `wide` characters (found by `wide_chars`) take two
+    units: arithmetic when none of them can fall across a segment's end."""
+    units = len(text) + wide
+    if wide and units > single:  # a two-unit character is never split: count them in place
+        widths = (2 if wide_chars.match(char) else 1 for char in text)
+        return _segments(widths, single, per)
+    return units, (0 if not units else 1 if units <= single else -(-units // per))
+
+
 def ucs2(text: str) -> Measure:
     """The cost of `text` sent in UCS-2."""
-    widths = (2 if ord(char) > 0xFFFF else 1 for char in text)  # astral: a surrogate pair
-    return Measure(UCS2, *_segments(widths, UCS2_SINGLE, UCS2_PER_SEGMENT))
+    astral = len(_ASTRAL.findall(text))
+    return Measure(UCS2, *_counted(text, astral, _ASTRAL, UCS2_SINGLE, UCS2_PER_SEGMENT))
 
 
 def measure(text: str) -> Measure:
     """The cost of `text`: GSM-7 when every character has a septet, else UCS-2."""
-    widths = [_septets(char) for char in text]
-    if None in widths:
+    if _OUTSIDE_GSM7.search(text):
         return ucs2(text)
-    return Measure(GSM7, *_segments(widths, GSM7_SINGLE, GSM7_PER_SEGMENT))
+    extended = len(_EXTENSION.findall(text))
+    return Measure(GSM7, *_counted(text, extended, _EXTENSION, GSM7_SINGLE, GSM7_PER_SEGMENT))
 
 
 def smart_encode(text: str) -> str:
@@ -135,5 +157,5 @@ def smart_encode(text: str) -> str:
 
 def culprits(text: str) -> list[tuple[str, str | None]]:
     """Each character that keeps `text` out of GSM-7, once, with its replacement if it has one."""
-    found = dict.fromkeys(char for char in text if _septets(char) is None)
+    found = dict.fromkeys(char for char in text if char not in GSM7_SEPTETS)
     return [(char, SMART_ENCODING.get(char)) for char in found]

@@ -11,7 +11,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.compiler import CodeGenerator
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
@@ -417,29 +417,60 @@ def parsed(source: str) -> nodes.Template:
         return nodes.Template([])
 
 
+# Nodes that only read names, declare none and are never folded away by Jinja's optimizer
+# (not `and`, `or`, `x if y else z`): a template made of them alone loads exactly the names
+# it holds, so `undeclared` need not run Jinja's code generator over it.
+_READING_NODES = frozenset(
+    {
+        *(nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Const),
+        *(nodes.Getattr, nodes.Getitem, nodes.Slice, nodes.Call, nodes.Keyword, nodes.If),
+        *(nodes.Filter, nodes.Test, nodes.Compare, nodes.Operand, nodes.Not, nodes.Neg),
+        *(nodes.Pos, nodes.Add, nodes.Sub, nodes.Mul, nodes.Div, nodes.FloorDiv, nodes.Mod),
+        *(nodes.Pow, nodes.Concat, nodes.List, nodes.Tuple, nodes.Dict, nodes.Pair),
+    }
+)
+
+
+def undeclared(tree: nodes.Template) -> set[str]:
+    """The names a parsed template looks up when rendered (`jinja2.meta`'s answer), globals
+    left out."""
+    every = list(tree.find_all(nodes.Node))
+    if not all(
+        type(node) in _READING_NODES
+        and (not isinstance(node, nodes.Filter) or node.name in tree.environment.filters)
+        and (not isinstance(node, nodes.Test) or node.name in tree.environment.tests)
+        for node in every
+    ):
+        return meta.find_undeclared_variables(tree)
+    # `self` is the template itself (TemplateReference), never looked up.
+    names = {node.name for node in every if isinstance(node, nodes.Name) and node.ctx == "load"}
+    return names - {"self"} - set(tree.environment.globals)
+
+
 def limit_problems(source: str, condition: bool = False) -> list[tuple[int, str]]:
     """What a template does beyond the limits judged at load, as (its line, message)."""
     tree = parsed(f"{{{{ {source} }}}}" if condition else source)
+    every = list(tree.find_all(nodes.Node))  # one walk, each check taking its nodes in order
     found = []
-    for loop in tree.find_all(nodes.For):
+    for loop in (node for node in every if isinstance(node, nodes.For)):
         if next(loop.find_all(nodes.For), None) is not None:
             found.append((loop.lineno, "a loop may not hold another loop"))
         bound = _literal_length(loop.iter)
         if bound is None or bound > MAX_LOOP:
             found.append((loop.lineno, LOOP_BOUND))
-    for product in tree.find_all(nodes.Mul):
+    for product in (node for node in every if isinstance(node, nodes.Mul)):
         if any(
             _literal_length(side) is not None or _is_text(side)
             for side in (product.left, product.right)
         ):
             found.append((product.lineno, "text or lists may not be repeated with *"))
-    return found + _growth_problems(tree)
+    return found + _growth_problems(every)
 
 
-def _growth_problems(tree: nodes.Template) -> list[tuple[int, str]]:
+def _growth_problems(every: list[nodes.Node]) -> list[tuple[int, str]]:
     """Numbers and formats written out that would make a value over MAX_VALUE, and lipsum()."""
     found = []
-    for call in tree.find_all((nodes.Call, nodes.Filter)):
+    for call in (node for node in every if isinstance(node, nodes.Call | nodes.Filter)):
         if isinstance(call, nodes.Call) and _names(call.node, NOT_THERE):
             found.append((call.lineno, f"{call.node.name}() is not available in a survey"))
             continue
@@ -450,7 +481,7 @@ def _growth_problems(tree: nodes.Template) -> list[tuple[int, str]]:
         fmt = _written_format(call)
         if fmt is not None and format_problem(*fmt):
             found.append((call.lineno, format_problem(*fmt)))
-    for mod in tree.find_all(nodes.Mod):
+    for mod in (node for node in every if isinstance(node, nodes.Mod)):
         if _is_text(mod.left) and isinstance(mod.left, nodes.Const):
             problem = format_problem(mod.left.value, printf=True)
             if problem:
