@@ -104,3 +104,8 @@ def test_the_command_is_found_past_flasks_own_options():
     assert lean._command(group, line) == ("export", ["poll", "-o", "out.csv"])
     assert lean._command(group, ["--app", "export", "run"]) == ("run", [])
     assert lean._command(group, ["--app", "app"]) == (None, [])
+
+
+def test_a_database_it_cannot_read_gets_the_whole_app(monkeypatch, config, tmp_path):
+    unreadable = {**config, "DATABASE_URL": f"sqlite:///{tmp_path / 'nowhere' / 'x.sqlite3'}"}
+    assert lean_app(monkeypatch, unreadable, "export", "poll", "--format", "long") is None

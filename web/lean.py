@@ -19,6 +19,7 @@ import click
 from dotenv import load_dotenv
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.model import EXPIRED, OPEN, STATUSES
 from storage import db as database
@@ -112,9 +113,12 @@ def export_app() -> Flask | None:
     settings.configure(app, None)
     wait = app.config.get("DATABASE_WAIT", database.WAIT_SECONDS)
     engine = database.make_engine(app.config["DATABASE_URL"], wait=wait)
-    schema.ensure_current(engine)
-    with engine.connect() as conn:
-        started = export.started(conn, params["survey_id"])
+    try:
+        schema.ensure_current(engine)
+        with engine.connect() as conn:
+            started = export.started(conn, params["survey_id"])
+    except (schema.SchemaBehind, SQLAlchemyError):
+        started = False  # the whole app's command reports it as it always has
     if not started:  # served but never started, or unknown: the whole app says which
         engine.dispose()
         return None
