@@ -60,7 +60,7 @@ SELECT s.id, s.phone, s.survey_version, {SESSION_STATUS}, s.started_at, s.comple
 FROM survey_session AS s WHERE {{where}} ORDER BY s.started_at, s.id
 """
 LONG = """
-SELECT s.id, a.question_id, a.value, a.raw_reply, {at}{more}
+SELECT s.id, {cells}, {at}{more}
 FROM survey_session AS s JOIN answer AS a ON a.session_id = s.id
 WHERE {{where}} ORDER BY s.started_at, s.id, a.id
 """
@@ -68,11 +68,19 @@ WHERE {{where}} ORDER BY s.started_at, s.id, a.id
 # sessions from a second statement read in step in the same snapshot, since
 # converting two more columns of a million rows cost a tenth of the export.
 LONG_WITH_SESSIONS = LONG.format(
-    at="a.answered_at", more=", s.phone, s.survey_version, s.language, s.orders, s.test"
+    cells="a.question_id, a.value, a.raw_reply",
+    at="a.answered_at",
+    more=", s.phone, s.survey_version, s.language, s.orders, s.test",
 )
-# SQLite stores times as `YYYY-MM-DD HH:MM:SS.ffffff` (one space): SQLite itself makes
-# them ISO 8601 in UTC, cheaper than a Python call per answer.
-LONG_ANSWERS = LONG.format(at="replace(a.answered_at, ' ', 'T') || 'Z'", more="")
+# SQLite hands each answer's question id, value and raw reply as one text (an ANSWER
+# key: one string to make and look up instead of three), and its time as ISO 8601 in
+# UTC from the stored `YYYY-MM-DD HH:MM:SS.ffffff` (one space): cheaper in SQLite than
+# as Python calls per answer.
+LONG_ANSWERS = LONG.format(
+    cells="a.question_id || char(0) || a.value || char(0) || a.raw_reply",
+    at="replace(a.answered_at, ' ', 'T') || 'Z'",
+    more="",
+)
 SESSIONS = """
 SELECT s.id, s.phone, s.survey_version, s.language, s.orders, s.test FROM survey_session AS s
 WHERE {where} ORDER BY s.started_at, s.id
@@ -295,7 +303,7 @@ def _answers_with_sessions(db: Connection, query: Query):
         for batch in batches(db, LONG_WITH_SESSIONS, query, []):
             current.clear()
             current.update((row[0], row[5:]) for row in batch)  # phone...test
-            yield [(*row[:4], _time(row[4])) for row in batch]
+            yield [(row[0], "\0".join(row[1:4]), _time(row[4])) for row in batch]
 
     return answers(), current.__getitem__
 
@@ -303,16 +311,18 @@ def _answers_with_sessions(db: Connection, query: Query):
 def _long_lines(query: Query, batches, cells) -> Iterator[str]:
     """The lines of answers (session id, question id, value, raw reply, time, language).
 
-    Rows come as (session, question id, stored value, raw reply, ISO time). A line
-    is one f-string of cached cells: the per-answer work is the export's cost.
+    Rows come as (session, answer key, ISO time): the key is the question id, the
+    stored value and the raw reply joined by NULs, which neither an id nor JSON text
+    holds. A line is one f-string of cached cells: the per-answer work is the export's
+    cost.
     """
-    qid_field, value_field = _Cells(_field), _Cells(_value_field)
-    raw_field = _Cells(lambda raw: _field(values.safe_cell(raw)))
+    answer_fields, qid_field = _Cells(_answer_fields), _Cells(_field)
+    value_field, raw_field = _Cells(_value_field), _Cells(_raw_field)
     labels, last = query.labels, None
     for batch in batches:
         lines = []
         add = lines.append
-        for session, qid, value, raw, at in batch:
+        for session, key, at in batch:
             if session != last:  # rows come grouped by session
                 last = session
                 phone, version, language, orders, test = cells(session)
@@ -323,12 +333,24 @@ def _long_lines(query: Query, batches, cells) -> Iterator[str]:
                 plain = not (shown or labels)
                 rest = tail + end  # what follows the time when no choice order is shown
             if plain:
-                add(f"{head}{qid_field[qid]},{value_field[value]},{raw_field[raw]},{at}{rest}")
+                add(f"{head}{answer_fields[key]},{at}{rest}")
                 continue
+            qid, value, raw = key.split("\0", 2)
             cell = value_field[value] if not labels else _label_field(query, version, qid, value)
             order = _field(choice_order(shown, qid)) if shown else ""
             add(f"{head}{qid_field[qid]},{cell},{raw_field[raw]},{at}{tail}{order}{end}")
         yield "".join(lines)
+
+
+def _answer_fields(key: str) -> str:
+    """An answer key's three fields: question id, value and raw reply, comma-separated."""
+    qid, value, raw = key.split("\0", 2)  # a raw reply may hold a NUL: it comes last
+    return f"{_field(qid)},{_value_field(value)},{_raw_field(raw)}"
+
+
+def _raw_field(raw: str) -> str:
+    """The field of a raw reply, formula-safe."""
+    return _field(values.safe_cell(raw))
 
 
 def _label_field(query: Query, version: str, qid: str, stored: str) -> str:
@@ -339,7 +361,7 @@ def _label_field(query: Query, version: str, qid: str, stored: str) -> str:
 class _Cells(dict):
     """Fields by stored text, each made on first use and kept while the cache has room."""
 
-    LIMIT, LONGEST = 4096, 100  # a few MB at most; long texts hardly ever repeat
+    LIMIT, LONGEST = 16384, 120  # a few MB at most; long texts hardly ever repeat
 
     def __init__(self, make):
         super().__init__()
