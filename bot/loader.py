@@ -1290,7 +1290,7 @@ def _unseen_names(template: _Template, ids: list[str]) -> list[tuple[str, int, s
     tree = _parse(template)
     if not tree.body:  # text alone names nothing
         return []
-    unseen = undeclared(tree) - set(_visible(template)) - set(ENV.globals)
+    unseen = undeclared(_jinja_source(template)) - set(_visible(template)) - set(ENV.globals)
     attrs = {  # `answer.fruit`: the attribute read from a name says which answer was meant
         id(node.node): node.attr
         for node in tree.find_all(nodes.Getattr)
@@ -1319,7 +1319,12 @@ def _name_hint(name: str, attr: str | None, ids: list[str], visible: tuple[str, 
 
 def _parse(template: _Template) -> nodes.Template:
     """The Jinja tree of a template or condition that compiled."""
-    return parsed(f"{{{{ {template.source} }}}}" if template.condition else template.source)
+    return parsed(_jinja_source(template))
+
+
+def _jinja_source(template: _Template) -> str:
+    """A template's text as Jinja parses it: a condition is an expression to print."""
+    return f"{{{{ {template.source} }}}}" if template.condition else template.source
 
 
 def _answer_names(template: _Template) -> list[tuple[str, int]]:
