@@ -205,14 +205,15 @@ class Conversation:
         command = command_of(word, (language, ENGLISH) if language else LANGUAGES)
         if not word and not text.strip():
             lead = Part(bot_text("need_text", language or ENGLISH))
-            effects.reply = self._with_current(lead, run, now)
+            effects.reply = self._with_current(lead, run, now, effects=effects)
             return effects
         said = language or _language_of_word(word, command)  # with no session: the word's
         if command == "help":
-            effects.reply = self._help(run, said, now)
+            effects.reply = self._help(run, said, now, effects)
             return effects
         if command == "opt_in":  # already subscribed: confirm, carry on
-            effects.reply = self._with_current(Part(bot_text("opted_in", said)), run, now, said)
+            lead = Part(bot_text("opted_in", said))
+            effects.reply = self._with_current(lead, run, now, said, effects)
             return effects
         if command == "restart":
             return self._restart(situation, run, effects, now)
@@ -268,7 +269,7 @@ class Conversation:
             if run is not None:  # confirmation in the word's, as with no session
                 effects.reopened = effects.touch(run)
             lead = Part(bot_text("opted_in", language))
-            effects.reply = self._with_current(lead, run, now, language)
+            effects.reply = self._with_current(lead, run, now, language, effects)
         return effects
 
     def _reopened(self, situation: Situation, now: datetime) -> Run | None:
@@ -311,24 +312,24 @@ class Conversation:
             return None
         return run
 
-    def _help(self, run: Run | None, language: str, now: datetime) -> str:
+    def _help(self, run: Run | None, language: str, now: datetime, effects: Effects) -> str:
         """The survey's help text (else the standard one), then the current question again."""
         survey = self._survey_of(run) if run else self.library.default()
         if survey is None:
             lead = Part(bot_text("help", language, name="Surveys"))
-            return self._with_current(lead, run, now, language)
+            return self._with_current(lead, run, now, language, effects)
         local = survey.in_language(language)
         answers = run.answers if run else {}
         context = Position(local, NEW, answers, _today(survey, now), language).context
         lead = Composer(survey, language, _rendered(context)).help()
-        return self._with_current(lead, run, now, language)
+        return self._with_current(lead, run, now, language, effects)
 
     def _restart(self, situation: Situation, run: Run | None, effects: Effects, now: datetime):
         """Start the same survey again, in its current version, from the top."""
         survey_id = run.survey_id if run else situation.latest_survey
         survey = (survey_id and self.library.get(survey_id)) or self.library.default()
         if survey is None:
-            effects.reply = self._keyword_list(ENGLISH)
+            effects.reply = self._keyword_list(ENGLISH, effects)
             return effects
         language = run.language if run else None
         return self._start(survey, run, effects, now, situation.test, language)
@@ -341,12 +342,12 @@ class Conversation:
             name = survey.name if survey else "this survey"
             done = bot_text("already_completed", language, name=name)
             # The other surveys it may take, not the one it just finished.
-            others = self._keyword_list(language, leaving_out=situation.latest_survey, empty="")
+            others = self._keyword_list(language, effects, situation.latest_survey, empty="")
             effects.reply = " ".join(filter(None, [done, others]))
             return effects
         default = self.library.default()
         if default is None:
-            effects.reply = self._keyword_list(ENGLISH)
+            effects.reply = self._keyword_list(ENGLISH, effects)
             return effects
         effects = self._start(default, None, effects, now, situation.test)
         effects.runs[-1].by_default = True
@@ -553,6 +554,12 @@ class Conversation:
             raise Needs(COUNTS, survey.id)
         return known[survey.id]
 
+    def _closed(self, survey: Survey, effects: Effects | None) -> bool:
+        """Whether `survey` starts nothing new for this message's number (a test's always start)."""
+        if effects is None or (effects.situation is not None and effects.situation.test):
+            return False
+        return closed(survey, self._counts(survey, effects))
+
     def _arm(self, survey: Survey, effects: Effects, test: bool) -> str | None:
         """A new session's arm: its case's, else the next of the block; a test draws its own."""
         if not survey.arms:
@@ -620,25 +627,39 @@ class Conversation:
         return Composer(survey, language, _rendered(position.context), run.orders)
 
     def _with_current(
-        self, lead: Part, run: Run | None, now: datetime | None, language: str = ENGLISH
+        self,
+        lead: Part,
+        run: Run | None,
+        now: datetime | None,
+        language: str = ENGLISH,
+        effects: Effects | None = None,
     ) -> str:
-        """`lead`, then the current question when a session is open, else the keywords."""
+        """`lead`, then the current question when a session is open, else the keywords
+        (of the surveys still open, given the message's `effects`)."""
         survey = self._survey_of(run) if run else None
         question = survey.by_id.get(run.state) if survey else None
         if question is None:
-            keywords = self._keyword_list(self._language(run) if run else language)
+            keywords = self._keyword_list(self._language(run) if run else language, effects)
             return message([lead, Part(keywords)])
         return message(self._composer(survey, run, now).with_question(lead, question))
 
     def _keyword_list(
-        self, language: str, leaving_out: str | None = None, empty: str | None = None
+        self,
+        language: str,
+        effects: Effects | None,
+        leaving_out: str | None = None,
+        empty: str | None = None,
     ) -> str:
         """A short line that says which keywords start which survey, in `language` (`empty`,
-        else the "no survey" text, when there is none to offer)."""
+        else the "no survey" text, when there is none to offer).
+
+        A survey with its target of completes is not offered to a real number (SPEC 12):
+        its keyword would only get the closed line.
+        """
         offers = [
             _offer(s, language)
             for s in self.library.surveys()
-            if s.keywords and s.id != leaving_out
+            if s.keywords and s.id != leaving_out and not self._closed(s, effects)
         ]
         if not offers:
             return bot_text("no_survey", language) if empty is None else empty

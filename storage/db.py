@@ -436,15 +436,21 @@ BACKSTOP_PAGES = 20_000  # about 80 MB of log (SQLite checkpoints at 1,000 pages
 
 def _leave_checkpoints_to_the_thread(engine: Engine, pooled) -> None:
     """Stop a pooled connection checkpointing on commit once its process has the thread."""
-    path = os.path.abspath(engine.url.database or "")
-    gate = _GATES.get(path)
-    if gate and gate.checkpointer.active and not pooled.info.get("manual_checkpoints"):
+    if pooled.info.get("manual_checkpoints"):  # nearly always: done once per connection
+        return
+    gate = _GATES.get(_absolute(engine.url.database or ""))
+    if gate and gate.checkpointer.active:
         # A backstop only: should the thread fall behind, a commit still checkpoints.
         pooled.dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
         pooled.info["manual_checkpoints"] = True
 
 
 _GATES: dict[str, WriterGate] = {}
+
+
+def _absolute(path: str) -> str:
+    """The file's absolute path; an absolute one (the usual setting) is looked up, not redone."""
+    return path if path in _GATES else os.path.abspath(path)
 
 
 def dispose(engine: Engine) -> None:
@@ -466,7 +472,7 @@ def _gate(engine: Engine):
     path = engine.url.database
     if engine.dialect.name != "sqlite" or fcntl is None or not path or path == ":memory:":
         return nullcontext()
-    path = os.path.abspath(path)  # as SQLite itself names the file
+    path = _absolute(path)  # as SQLite itself names the file
     if path not in _GATES:
         _GATES[path] = WriterGate(path)
     return _GATES[path].held(engine.get_execution_options().get("wait_seconds", WAIT_SECONDS))

@@ -122,6 +122,17 @@ def test_the_target_closes_the_survey_but_open_sessions_may_finish(app, sms):
     assert reply.startswith("Brand?")
 
 
+def test_the_keyword_list_stops_offering_a_survey_once_it_is_closed(app, sms, surveys_dir):
+    other = "id: other\nkeywords: [OTHER]\nquestions:\n  - {id: q, type: text, text: Q?}\n"
+    saved(surveys_dir / "other.yaml", other)
+    assert "STUDY" in sms.send("+15550000500", "hello")  # no default survey: the keywords
+    for i in range(6):
+        complete(sms, f"+1555000051{i}", "2")
+    reply = sms.send("+15550000501", "hello")
+    assert "OTHER" in reply and "STUDY" not in reply
+    assert sms.send("+15550000502", "STUDY") == "The study is closed."
+
+
 def test_arms_come_in_exact_blocks_and_a_case_keeps_its_arm(app, sms):
     arms = []
     for i in range(8):
