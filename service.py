@@ -35,7 +35,7 @@ from storage import db as database
 from storage import design as design_store
 from storage.messaging import CARRIER_OPT_OUT, VALIDITY_EXPIRED
 
-RESEARCH = ("spss", "stata", "floip", "codebook")  # the research exports' formats (SPEC 13)
+RESEARCH = research.FORMATS  # the research exports' formats (SPEC 13)
 CODEBOOK = "codebook"
 EXTENSION = "survey_service"  # where an app keeps its Service (`app.extensions`)
 CLAIMS_LOCK = "survey claims"  # locked like a phone number: one process decides at a time

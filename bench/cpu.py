@@ -31,9 +31,11 @@ PUBLIC_URL = "https://bench.example.org"
 
 
 def factory(root: Path):
-    """The app factory of the checkout at `root` (web.create_app, or the older app.create_app)."""
+    """The app factory of the checkout at `root`: web.factory's, or an older web's or app's."""
     sys.path.insert(0, str(root))
     module = "web" if (root / "web" / "__init__.py").exists() else "app"
+    if (root / "web" / "factory.py").exists():
+        module = "web.factory"
     return importlib.import_module(module).create_app
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from common import BIN, ROOT, check, copy_surveys, header, report, timed, workdir
 from seeding import create_schema, survey_version
 
-from web import create_app
+from web.factory import create_app
 
 SURVEY = "recall"
 RECALL = """\

@@ -43,6 +43,12 @@ BATCH = 2000
 PROBE = "SELECT (SELECT 1 FROM survey_session LIMIT 1), (SELECT 1 FROM answer LIMIT 1)"
 
 
+def started(db: Connection, survey_id: str) -> bool:
+    """Whether the survey has sessions (test ones too), whether served now or retired."""
+    sql = driver(db).dialect_sql("SELECT 1 FROM survey_session WHERE survey_id = ? LIMIT 1")
+    return db.exec_driver_sql(sql, (survey_id,)).first() is not None
+
+
 def probe(db: Connection) -> None:
     """Read each table an export reads once: its wait (a lock held elsewhere) happens now."""
     db.exec_driver_sql(PROBE).fetchall()
@@ -54,15 +60,19 @@ SELECT s.id, s.phone, s.survey_version, {SESSION_STATUS}, s.started_at, s.comple
 FROM survey_session AS s WHERE {{where}} ORDER BY s.started_at, s.id
 """
 LONG = """
-SELECT s.id, a.question_id, a.value, a.raw_reply, a.answered_at{more}
+SELECT s.id, a.question_id, a.value, a.raw_reply, {at}{more}
 FROM survey_session AS s JOIN answer AS a ON a.session_id = s.id
 WHERE {{where}} ORDER BY s.started_at, s.id, a.id
 """
 # PostgreSQL: each answer with its session's cells. SQLite: answers alone, and their
 # sessions from a second statement read in step in the same snapshot, since
 # converting two more columns of a million rows cost a tenth of the export.
-LONG_WITH_SESSIONS = LONG.format(more=", s.phone, s.survey_version, s.language, s.orders, s.test")
-LONG_ANSWERS = LONG.format(more="")
+LONG_WITH_SESSIONS = LONG.format(
+    at="a.answered_at", more=", s.phone, s.survey_version, s.language, s.orders, s.test"
+)
+# SQLite stores times as `YYYY-MM-DD HH:MM:SS.ffffff` (one space): SQLite itself makes
+# them ISO 8601 in UTC, cheaper than a Python call per answer.
+LONG_ANSWERS = LONG.format(at="replace(a.answered_at, ' ', 'T') || 'Z'", more="")
 SESSIONS = """
 SELECT s.id, s.phone, s.survey_version, s.language, s.orders, s.test FROM survey_session AS s
 WHERE {where} ORDER BY s.started_at, s.id
@@ -74,7 +84,9 @@ class Query:
     """Which sessions of a survey to export, and how."""
 
     survey_id: str
-    idle_before: datetime  # open sessions last active before this have expired
+    # Open sessions last active before this have expired: the wide export and the open
+    # and expired filters need it, a long export of other sessions does not.
+    idle_before: datetime | None = None
     status: str | None = None
     since: date | None = None
     until: date | None = None  # inclusive
@@ -259,7 +271,7 @@ def long_csv(db: Connection, query: Query) -> Iterator[str]:
     sqlite = driver(db).sqlite
     with nullcontext() if db.in_transaction() else db.begin():  # one snapshot
         answers = _answers_and_sessions(db, query) if sqlite else _answers_with_sessions(db, query)
-        yield from _long_lines(query, *answers, _stored_time if sqlite else _time)
+        yield from _long_lines(query, *answers)
 
 
 def _answers_and_sessions(db: Connection, query: Query):
@@ -283,16 +295,20 @@ def _answers_with_sessions(db: Connection, query: Query):
         for batch in batches(db, LONG_WITH_SESSIONS, query, []):
             current.clear()
             current.update((row[0], row[5:]) for row in batch)  # phone...test
-            yield [row[:5] for row in batch]
+            yield [(*row[:4], _time(row[4])) for row in batch]
 
     return answers(), current.__getitem__
 
 
-def _long_lines(query: Query, batches, cells, time) -> Iterator[str]:
-    """The lines of answers (session id, question id, value, raw reply, time, language)."""
+def _long_lines(query: Query, batches, cells) -> Iterator[str]:
+    """The lines of answers (session id, question id, value, raw reply, time, language).
+
+    Rows come as (session, question id, stored value, raw reply, ISO time). A line
+    is one f-string of cached cells: the per-answer work is the export's cost.
+    """
     qid_field, value_field = _Cells(_field), _Cells(_value_field)
     raw_field = _Cells(lambda raw: _field(values.safe_cell(raw)))
-    last = None
+    labels, last = query.labels, None
     for batch in batches:
         lines = []
         add = lines.append
@@ -301,15 +317,17 @@ def _long_lines(query: Query, batches, cells, time) -> Iterator[str]:
                 last = session
                 phone, version, language, orders, test = cells(session)
                 head = f"{session},{_field(_phone(phone, query))},{_field(version)},"
-                tests = f",{int(bool(test))}" if query.include_tests else ""
-                shown = values.load(orders) if orders else None  # SPEC 12: choices as shown
                 tail = f",{_field(language or '')},"
-                end = f"{tests}\r\n"
-            cell = (
-                value_field[value] if not query.labels else _label_field(query, version, qid, value)
-            )
+                end = f",{int(bool(test))}\r\n" if query.include_tests else "\r\n"
+                shown = values.load(orders) if orders else None  # SPEC 12: choices as shown
+                plain = not (shown or labels)
+                rest = tail + end  # what follows the time when no choice order is shown
+            if plain:
+                add(f"{head}{qid_field[qid]},{value_field[value]},{raw_field[raw]},{at}{rest}")
+                continue
+            cell = value_field[value] if not labels else _label_field(query, version, qid, value)
             order = _field(choice_order(shown, qid)) if shown else ""
-            add(f"{head}{qid_field[qid]},{cell},{raw_field[raw]},{time(at)}{tail}{order}{end}")
+            add(f"{head}{qid_field[qid]},{cell},{raw_field[raw]},{at}{tail}{order}{end}")
         yield "".join(lines)
 
 
@@ -346,11 +364,6 @@ def _field(text: str) -> str:
 def _line(cells: list[str]) -> str:
     """One CSV line."""
     return ",".join(map(_field, cells)) + "\r\n"
-
-
-def _stored_time(stored: str) -> str:
-    """`_time` of a time as SQLite stores it, which is never NULL in a long row."""
-    return stored.replace(" ", "T", 1) + "Z"
 
 
 def _value_field(stored: str) -> str:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from bot.model import LANGUAGE, NOTE, Question, Survey
 from storage.export import TEST_HEAD
 
+FORMATS = ("spss", "stata", "floip", "codebook")  # the research exports (SPEC 13)
+
 # How a variable is written in .sav and .dta files.
 STRING, NUMBER, CODE, FLAG, DATE, DATETIME = "string", "number", "code", "flag", "date", "datetime"
 YES_NO = {True: 1, False: 0}  # a yes/no answer's code

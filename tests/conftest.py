@@ -19,7 +19,7 @@ from twilio.request_validator import RequestValidator
 from storage import db as database
 from storage import schema
 from storage.db import make_engine
-from web import create_app
+from web.factory import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "test-auth-token"

@@ -20,7 +20,7 @@ from conftest import ROOT, saved
 from live import server_env
 from play import EXAMPLES, script
 from storage.models import SurveySession
-from web import create_app
+from web.factory import create_app
 
 SESSION = SurveySession.__table__
 

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import SMS, saved
 from service import Service
-from web import create_app
+from web.factory import create_app
 
 LIVE = "Hello from Riverside Clinic"
 

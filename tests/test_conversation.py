@@ -17,7 +17,7 @@ from conftest import SMS, saved, survey_folder
 from service import Inbound
 from storage import store
 from storage.models import Answer, Contact, SurveySession, SurveyVersion
-from web import create_app
+from web.factory import create_app
 
 EVERYTHING = """\
 id: everything

@@ -187,7 +187,7 @@ def test_http_export_requires_the_admin_token(client, sms):
 
 def test_http_export_is_disabled_without_a_token(app, config):
     config["ADMIN_TOKEN"] = ""
-    from web import create_app
+    from web.factory import create_app
 
     client = create_app(config).test_client()
     response = client.get("/surveys/poll/export.csv", headers=AUTH)

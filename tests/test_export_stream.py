@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from conftest import saved
-from web import create_app
+from web.factory import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 SURVEY = "keywords: [BIG]\nquestions:\n  - id: note\n    type: text\n    text: Note?\n"

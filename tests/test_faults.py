@@ -16,7 +16,7 @@ from conftest import SMS, TOKEN, message_sid, reply_text
 from live import row_counts
 from service import Service
 from storage import db as database
-from web import create_app
+from web.factory import create_app
 
 PHONE = "+15558880201"
 TWILIO_GIVES_UP = 15  # seconds Twilio waits for a webhook's answer

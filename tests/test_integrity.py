@@ -18,7 +18,7 @@ from service import Inbound
 from storage import db as database
 from storage import hot, store
 from storage.models import Answer, SurveySession
-from web import create_app
+from web.factory import create_app
 
 PHONE = "+15557770001"
 QUESTIONS = [f"q{n}" for n in range(1, 9)]
@@ -231,7 +231,7 @@ CRASHING_WORKER = """
 import sys, time
 from service import Inbound
 from storage import store
-from web import create_app
+from web.factory import create_app
 
 write = store.apply
 

@@ -14,7 +14,7 @@ from bot.templates import LOOP_BOUND, RENDER_OUTPUT, Expr, Text
 from conftest import SMS, saved, survey_folder
 from live import row_counts
 from service import Service
-from web import create_app
+from web.factory import create_app
 
 PHONE = "+15558880401"
 

@@ -10,7 +10,7 @@ import pytest
 from bot.flow import FINISHED, Position
 from live import Sender, flask_run, server_settings
 from play import EXAMPLES, script
-from web import create_app
+from web.factory import create_app
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from bot.flow import FINISHED
 from conftest import survey_folder
 from live import Reply, Sender, gunicorn, server_settings
 from storage.models import Answer, InboundMessage, SurveySession
-from web import create_app
+from web.factory import create_app
 
 QUESTIONS = [f"q{n}" for n in range(1, 7)]
 SURVEY = (

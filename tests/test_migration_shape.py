@@ -17,7 +17,7 @@ from bot.loader import load_survey
 from conftest import SMS, survey_folder
 from storage import schema
 from storage.db import make_engine
-from web import create_app
+from web.factory import create_app
 
 # Each test builds its database from an older revision: start from an empty one.
 pytestmark = pytest.mark.empty_database

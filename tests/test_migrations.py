@@ -21,7 +21,7 @@ from storage.models import (
     SurveySession,
     SurveyVersion,
 )
-from web import serving_app
+from web.factory import serving_app
 
 # Each test builds its database from an older revision: start from an empty one.
 pytestmark = pytest.mark.empty_database

@@ -13,7 +13,7 @@ import pytest
 from test_export_stream import seed
 
 from conftest import saved
-from web import create_app
+from web.factory import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 SURVEY = "keywords: [BIG]\nquestions:\n" + "".join(

@@ -14,7 +14,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from conftest import TOKEN, reply_text
 from live import PUBLIC_URL, Sender, gunicorn, row_counts, start_gunicorn, stop
-from web import create_app
+from web.factory import create_app
 from web.settings import RefusedToServe, refuse_unsafe_serving, warn_if_unverified
 from web.twilio_signature import Form, parse_form, signature_of
 from web.twiml import NOT_XML, to_twiml

@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 
 from conftest import ROOT
 from service import Inbound
-from web import create_app
+from web.factory import create_app
 
 try:  # a test dependency (requirements-dev.txt); without it the tests say why they skip
     from selenium import webdriver

@@ -10,7 +10,7 @@ from twilio.request_validator import RequestValidator
 from conftest import TOKEN, message_sid
 from live import row_counts
 from service import Service
-from web import create_app
+from web.factory import create_app
 
 PHONE = "+15558880101"
 URL = "https://survey.example.org"

@@ -25,6 +25,7 @@ from bot.survey_schema import MODELINE, SCHEMA_FILE, survey_schema
 from service import RESEARCH, Inbound, Service, StoredClaims, UnknownSurvey
 from storage import db as database
 from storage import schema, store
+from web import lean
 from web.context import current_service
 from xlsform import FormError, import_form
 
@@ -336,39 +337,9 @@ def _say(text: str | None) -> None:
     click.echo(f"bot> {text}" if text else "[no reply]")
 
 
-CSV_FORMATS = ("wide", "long")
-
-
 @click.command("export")
 @with_appcontext
-@click.argument("survey_id", metavar="SURVEY")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice([*CSV_FORMATS, *RESEARCH]),
-    default="wide",
-    show_default=True,
-    help="wide: a CSV row per session; long: a CSV row per answer; spss (.sav), stata (.dta), "
-    "floip (a Flow Results package: a folder, or PATH.zip), codebook (Markdown): -o PATH.",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(allow_dash=True),
-    default="-",
-    metavar="PATH",
-    help="Write to PATH (required for spss, stata, floip, codebook).  [default: stdout]",
-)
-@click.option("--arm", metavar="ID", help="Only sessions of this experiment arm.")
-@click.option("--status", type=click.Choice(STATUSES), help="Only sessions in this status.")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Sessions started on/after.")
-@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Sessions started on/before.")
-@click.option("--hash-phones", is_flag=True, help="Replace numbers with a keyed hash.")
-@click.option("--labels", is_flag=True, help="Choices' labels instead of their values (CSV).")
-@click.option(
-    "--multi", type=click.Choice(["columns"]), help="One 1/0 column per multi choice (wide CSV)."
-)
-@click.option("--include-tests", is_flag=True, help="Test sessions too, with a test column.")
+@lean.export_options
 def export_command(
     survey_id, fmt, output, arm, status, since, until, hash_phones, **options
 ) -> None:
