@@ -138,7 +138,7 @@ class _Counter:
     survey: Survey  # as seen in `language`
     language: str
     smart_encoding: bool
-    measured: bool = True  # False for the length check: it reads the texts alone
+    measured: bool = True  # False for the length check: it reads texts, not costs or pipes
     answers: dict[str, Any] = field(init=False)
     compose: Composer = field(init=False)
     composed: list[tuple[Message, list[Part]]] = field(default_factory=list)
@@ -182,7 +182,7 @@ class _Counter:
         failed = text.source.strip()
         rendered = [t for t in (*full, *empty) if t != failed] or [failed]
         worst = max(rendered, key=lambda t: _cost_key(measure(t)))
-        pairs = zip(full, arms, strict=True)
+        pairs = zip(full, arms, strict=True) if self.measured else ()
         piped = frozenset().union(*(self.piped(text, shown, arm) for shown, arm in pairs))
         return Part(worst, line, piped, worst_case=full != empty)
 
@@ -300,7 +300,7 @@ def _compose(
     survey: Survey, language: str, smart_encoding: bool, measured: bool = True
 ) -> _Counter:
     """Every message the bot can send from `survey`, with the parts each is made of (and
-    their cost, unless not `measured`)."""
+    their cost and the answers they print, unless not `measured`)."""
     counter = _Counter(survey.in_language(language), language, smart_encoding, measured)
     survey, compose = counter.survey, counter.compose
     first = _may_come_first(survey)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import functools
 import hashlib
+import operator
 import re
 import unicodedata
 import zoneinfo
@@ -418,22 +419,27 @@ def _in_language(value: Any, code: str) -> Any:
         local = tuple(_in_language(item, code) for item in value)
         return value if _same(local, value) else local
     if isinstance(value, Question | Choice):
-        names = _FIELD_NAMES[type(value)]
-        local = {name: _in_language(getattr(value, name), code) for name in names}
-        if _same(local.values(), (getattr(value, name) for name in names)):
+        names, read = _FIELDS[type(value)]
+        given = read(value)
+        local = [v if type(v) in _ONE_FOR_ALL else _in_language(v, code) for v in given]
+        if _same(local, given):
             return value  # nothing in it is per language: shared, not copied
-        return replace(value, **local)
+        return replace(value, **dict(zip(names, local, strict=True)))
     return value
 
 
 # Values that hold no Local: most of a question's fields, looked at once per language.
 _ONE_FOR_ALL = frozenset({str, int, float, bool, type(None), date, Text, Expr})
-_FIELD_NAMES = {kind: tuple(f.name for f in fields(kind)) for kind in (Question, Choice)}
+_FIELDS = {  # each kind's field names, and a reader of their values in that order
+    kind: (names, operator.attrgetter(*names))
+    for kind in (Question, Choice)
+    for names in [tuple(f.name for f in fields(kind))]
+}
 
 
 def _same(items: Iterable[Any], others: Iterable[Any]) -> bool:
     """Whether two sequences hold the very same objects."""
-    return all(a is b for a, b in zip(items, others, strict=True))
+    return all(map(operator.is_, items, others))
 
 
 def _translations(survey: Survey, languages: tuple[str, ...]) -> dict[str, Survey]:
@@ -1290,7 +1296,7 @@ def _unseen_names(template: _Template, ids: list[str]) -> list[tuple[str, int, s
     tree = _parse(template)
     if not tree.body:  # text alone names nothing
         return []
-    unseen = undeclared(tree) - set(_visible(template)) - set(ENV.globals)
+    unseen = undeclared(_jinja_source(template)) - set(_visible(template)) - set(ENV.globals)
     attrs = {  # `answer.fruit`: the attribute read from a name says which answer was meant
         id(node.node): node.attr
         for node in tree.find_all(nodes.Getattr)
@@ -1319,7 +1325,12 @@ def _name_hint(name: str, attr: str | None, ids: list[str], visible: tuple[str, 
 
 def _parse(template: _Template) -> nodes.Template:
     """The Jinja tree of a template or condition that compiled."""
-    return parsed(f"{{{{ {template.source} }}}}" if template.condition else template.source)
+    return parsed(_jinja_source(template))
+
+
+def _jinja_source(template: _Template) -> str:
+    """A template's text as Jinja parses it: a condition is an expression to print."""
+    return f"{{{{ {template.source} }}}}" if template.condition else template.source
 
 
 def _answer_names(template: _Template) -> list[tuple[str, int]]:

@@ -431,20 +431,22 @@ _READING_NODES = frozenset(
 )
 
 
-def undeclared(tree: nodes.Template) -> set[str]:
-    """The names a parsed template looks up when rendered (`jinja2.meta`'s answer), globals
-    left out."""
+def undeclared(source: str) -> set[str]:
+    """The names a template looks up when rendered (`jinja2.meta`'s answer), globals left out."""
+    tree = parsed(source)
     every = list(tree.find_all(nodes.Node))
-    if not all(
+    if all(
         type(node) in _READING_NODES
-        and (not isinstance(node, nodes.Filter) or node.name in tree.environment.filters)
-        and (not isinstance(node, nodes.Test) or node.name in tree.environment.tests)
+        and (not isinstance(node, nodes.Filter) or node.name in ENV.filters)
+        and (not isinstance(node, nodes.Test) or node.name in ENV.tests)
         for node in every
-    ):
-        return meta.find_undeclared_variables(tree)
-    # `self` is the template itself (TemplateReference), never looked up.
-    names = {node.name for node in every if isinstance(node, nodes.Name) and node.ctx == "load"}
-    return names - {"self"} - set(tree.environment.globals)
+    ):  # `self` is the template itself (TemplateReference), never looked up
+        names = {n.name for n in every if isinstance(n, nodes.Name) and n.ctx == "load"}
+        return names - {"self"} - set(ENV.globals)
+    # Jinja's code generator folds constants inside the tree it is given: a tree of its own,
+    # or the one `parsed` keeps would lose `answers.x` in `x ~ (answers.x if false else '')`
+    # for the checks after it and for the next load of the same text.
+    return meta.find_undeclared_variables(ENV.parse(source))
 
 
 def limit_problems(source: str, condition: bool = False) -> list[tuple[int, str]]:
