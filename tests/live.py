@@ -72,14 +72,16 @@ def _stop_with_parent() -> None:
         _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def stop(process: subprocess.Popen) -> None:
+def stop(process: subprocess.Popen, quit_signal: int = signal.SIGQUIT) -> None:
     """Stop a gunicorn master and wait for it; kill it, and any worker left, if it lingers.
 
     A master killed outright leaves its workers serving: they are killed too,
-    so that no test leaves a server behind.
+    so that no test leaves a server behind. `quit_signal`: gunicorn's SIGQUIT
+    is its quick shutdown; `flask run` has no handler of its own, and a shell
+    that starts the suite in the background has it ignore SIGQUIT.
     """
     if process.poll() is None:
-        process.send_signal(signal.SIGQUIT)  # quick shutdown: the tests' requests are done
+        process.send_signal(quit_signal)  # quick shutdown: the tests' requests are done
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -170,19 +172,19 @@ def flask_run(settings: dict[str, str], tmp_path: Path):
     log = tmp_path / f"flask-{uuid.uuid4().hex[:6]}.log"
     flask = str(Path(sys.executable).with_name("flask"))
     args = [flask, "--app", "app", "run", "--host", "127.0.0.1", "--port", "0"]
-    with serving(start_process(args, settings, log), log) as server:
+    with serving(start_process(args, settings, log), log, signal.SIGTERM) as server:
         yield server
 
 
 @contextmanager
-def serving(process: subprocess.Popen, log: Path):
-    """The server `process` once healthy; stopped afterwards."""
+def serving(process: subprocess.Popen, log: Path, quit_signal: int = signal.SIGQUIT):
+    """The server `process` once healthy; stopped afterwards with `quit_signal`."""
     try:
         server = Server(process, listening_port(process, log), log)
         server.wait_healthy()
         yield server
     finally:
-        stop(process)
+        stop(process, quit_signal)
 
 
 def server_settings(database_url: str, surveys_dir: Path) -> dict[str, str]:

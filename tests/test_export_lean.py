@@ -6,28 +6,10 @@ import sys
 
 import pytest
 from flask.cli import FlaskGroup
+from test_export import SURVEY
 
 from conftest import survey_folder
 from web import lean
-
-SURVEY = """\
-id: poll
-keywords: [POLL]
-questions:
-  - id: name
-    type: text
-    text: Name?
-  - id: count
-    type: number
-    text: How many?
-  - id: picks
-    type: multi
-    text: Which?
-    choices: [Red, Green, Blue]
-  - id: ok
-    type: yesno
-    text: OK?
-"""
 
 
 @pytest.fixture
