@@ -58,16 +58,24 @@ def export_peak_rss(database: Path, surveys: Path, output: Path) -> tuple[int, i
     return rows, int(done.stdout.split()[-1])
 
 
-def test_memory_stays_flat_from_1k_to_120k_answers(tmp_path):
+def seeded(tmp_path: Path, survey: str = SURVEY) -> tuple[Path, dict[int, Path]]:
+    """A folder with `survey`, and SQLite files at head with 250 and 30,000 sessions of it."""
     surveys_dir = tmp_path / "surveys"
     surveys_dir.mkdir()
-    saved(surveys_dir / "big.yaml", SURVEY)
-    sizes = {}
+    saved(surveys_dir / "big.yaml", survey)
+    databases = {}
     for sessions in (250, 30_000):
-        database = tmp_path / f"big-{sessions}.sqlite3"
+        database = databases[sessions] = tmp_path / f"big-{sessions}.sqlite3"
         app = create_app({"DATABASE_URL": f"sqlite:///{database}", "SURVEYS_DIR": str(surveys_dir)})
         app.extensions["survey_service"].ready().close()
         seed(database, sessions)
+    return surveys_dir, databases
+
+
+def test_memory_stays_flat_from_1k_to_120k_answers(tmp_path):
+    surveys_dir, databases = seeded(tmp_path)
+    sizes = {}
+    for sessions, database in databases.items():
         sizes[sessions] = export_peak_rss(database, surveys_dir, tmp_path / "out.csv")
     (small_rows, small_rss), (big_rows, big_rss) = sizes[250], sizes[30_000]
     assert (small_rows, big_rows) == (1_000, 120_000)

@@ -10,10 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from test_export_stream import seed
-
-from conftest import saved
-from web.factory import create_app
+from test_export_stream import seeded
 
 ROOT = Path(__file__).resolve().parent.parent
 SURVEY = "keywords: [BIG]\nquestions:\n" + "".join(
@@ -41,15 +38,9 @@ def peak_rss(database: Path, surveys: Path, fmt: str, output: Path) -> int:
 
 @pytest.mark.parametrize("fmt", ["floip", "codebook"])
 def test_memory_stays_flat_from_250_to_30k_sessions(tmp_path, fmt):
-    surveys_dir = tmp_path / "surveys"
-    surveys_dir.mkdir()
-    saved(surveys_dir / "big.yaml", SURVEY)
+    surveys_dir, databases = seeded(tmp_path, SURVEY)
     peaks = {}
-    for sessions in (250, 30_000):
-        database = tmp_path / f"big-{sessions}.sqlite3"
-        app = create_app({"DATABASE_URL": f"sqlite:///{database}", "SURVEYS_DIR": str(surveys_dir)})
-        app.extensions["survey_service"].ready().close()
-        seed(database, sessions)
+    for sessions, database in databases.items():
         output = tmp_path / f"out-{sessions}.{'zip' if fmt == 'floip' else 'md'}"
         peaks[sessions] = peak_rss(database, surveys_dir, fmt, output)
         if fmt == "floip":
