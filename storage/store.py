@@ -31,7 +31,6 @@ from bot.conversation import (
 from bot.model import OPEN, OPTED_OUT
 from bot.outcomes import Note
 from storage import cases as case_store
-from storage.cases import READ
 from storage.hot import SESSION_COLUMNS, SESSION_STATUS, Statements, driver, statements
 from storage.messaging import (
     CARRIER_OPT_OUT,
@@ -247,7 +246,8 @@ def apply(
         hot.write("VISIT", (ids[id(run)], qid, int(what == REPROMPTED), VISIT_OUTCOMES.get(what)))
     known = dict(known or {})  # each once: a second note of a survey reads what the first wrote
     for run, told in cases:
-        case_store.note(hot, phone, ids[id(run)], told, now, known.pop(told.survey_id, READ))
+        case = known.pop(told.survey_id, case_store.READ)
+        case_store.note(hot, phone, ids[id(run)], told, now, case)
     last = ids[id(effects.runs[-1])] if effects.runs else None
     if inbound is not None:
         log = (inbound.sid, phone, inbound.body, hot.time(now), inbound.reply, last)
