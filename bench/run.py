@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import filecmp
 import json
 import math
 import os
@@ -225,9 +226,19 @@ def cmd_export(args) -> int:
             str(flask_out),
         ]
         runs = {"flask export": [], "sqlite3 -csv": []}
+        compared = folder / "compared.csv"
+        if args.compare:  # the same command in another checkout, in each round
+            runs[args.compare] = []
         for number in range(1, args.rounds + 1):
-            result = timed(flask, limit=600, env=env, cwd=ROOT)
-            runs["flask export"].append(result)
+            exports = [("flask export", flask, ROOT)]
+            if args.compare:  # which goes first alternates, round by round
+                exports.append((args.compare, [*flask[:-1], str(compared)], args.compare))
+                exports = exports[:: 1 if number % 2 else -1]
+            for name, command, cwd in exports:
+                runs[name].append(timed(command, limit=600, env=env, cwd=cwd))
+            result = runs["flask export"][-1]
+            if args.compare:
+                print(f"  round {number}: {args.compare} {runs[args.compare][-1]['seconds']:.2f} s")
             with open(sqlite_out, "w") as out:
                 runs["sqlite3 -csv"].append(
                     timed(
@@ -241,6 +252,9 @@ def cmd_export(args) -> int:
                 flush=True,
             )
         rows = {"flask export": count_lines(flask_out), "sqlite3 -csv": count_lines(sqlite_out)}
+        if args.compare:
+            rows[args.compare] = count_lines(compared)
+            same = filecmp.cmp(flask_out, compared, shallow=False)
         figures = ("seconds", "cpu_s", "peak_rss_mb")
         med = {k: {m: statistics.median(r[m] for r in v) for m in figures} for k, v in runs.items()}
         ratio = med["flask export"]["seconds"] / med["sqlite3 -csv"]["seconds"]
@@ -251,6 +265,11 @@ def cmd_export(args) -> int:
                 f"  {name:<14} {m['seconds']:6.2f} s  CPU {m['cpu_s']:6.2f} s  "
                 f"peak RSS {m['peak_rss_mb']:5.1f} MB  rows {rows[name] - 1}"
             )
+        print("\n  time ratios to sqlite3 -csv, each round:")
+        dumps = [run["seconds"] for run in runs["sqlite3 -csv"]]
+        for name, each in runs.items():
+            ratios = (run["seconds"] / dump for run, dump in zip(each, dumps, strict=True))
+            print(f"  {name:<14} " + " ".join(f"{r:.2f}" for r in ratios))
         if args.profile:
             profile_command("export", flask, gil=False, env=env, cwd=ROOT)
     targets = [
@@ -258,6 +277,8 @@ def cmd_export(args) -> int:
         check("export peak RSS", peak, "<=", 64, " MB"),
         check("rows exported", rows["flask export"] - 1, ">=", args.answers),
     ]
+    if args.compare:  # the two checkouts' exports, byte for byte
+        targets.append(check(f"differs from {args.compare}", int(not same), "<=", 0))
     summary = {"medians": med, "ratio": ratio, "peak_rss_mb": peak, "rows": rows, "seeded": seeded}
     return report("export", summary, targets, {"runs": runs, "args": vars(args)})
 
@@ -530,6 +551,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--answers", type=int, default=1_000_000)
     p.add_argument("--profile", action="store_true", help="then one more run under py-spy")
+    p.add_argument(
+        "--compare",
+        metavar="CHECKOUT",
+        help="also time the export of another checkout (a worktree at main, say) in each round",
+    )
     p.set_defaults(run=cmd_export)
 
     p = sub.add_parser("results", help="studio results of 1,000,000 sessions vs GROUP BY status")
