@@ -19,21 +19,16 @@ except ImportError:  # Windows: SQLite's own busy handler then does all the wait
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.pool import StaticPool
 
+from storage.dbapi import (  # the settings, shared with connections made without an engine
+    LONG_READS,
+    WAIT_SECONDS,
+    postgresql_arguments,
+    sqlite_settings,
+)
 from storage.hot import Batch, Statements
 
-# How long a request waits for the database (a lock, a connection, a statement)
-# before it gives up with 503: well inside the 15 s Twilio gives a webhook,
-# so that Twilio's retry, not a dropped connection, is what follows.
-WAIT_SECONDS = 5
 # Transaction-scoped, so it is released by COMMIT or ROLLBACK, whatever happens.
 PHONE_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
-# PostgreSQL: every wait of every connection, set when it connects (before the
-# first statement, the webhook's PREPAREs included), so no connection of the
-# pool, new or reused, can wait longer, reads included.
-PG_OPTIONS = "-c lock_timeout={ms} -c statement_timeout={ms}"
-# An export streams for as long as it takes; each of its statements may run
-# this long, while its waits for locks stay bounded by lock_timeout.
-EXPORT_SECONDS = 120
 # `Writer` sends its own BEGIN (its connection is in autocommit mode), with the
 # isolation level the engine gives every other transaction.
 PG_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED;\n" + PHONE_LOCK
@@ -54,22 +49,14 @@ def make_engine(url: str, wait: float = WAIT_SECONDS) -> Engine:
         # phone's lock, each statement must see what the previous holder committed.
         # No pre-ping: it is a round trip on every message; a connection found
         # dead fails that one request with 503 (Twilio retries it) and the pool
-        # replaces it. No automatic prepared statements in psycopg: once it has
-        # prepared any, its next ROLLBACK sends DEALLOCATE ALL, which would also
-        # drop the webhook's own prepared statements (hot.Batch).
-        bounds = PG_OPTIONS.format(ms=round(wait * 1000))
-        options = " ".join(filter(None, [make_url(url).query.get("options"), bounds]))
+        # replaces it.
         return create_engine(
             url,
             isolation_level="READ COMMITTED",
             pool_size=5,
             pool_timeout=wait,  # waiting for a pooled connection is bounded too
             execution_options={"wait_seconds": wait},
-            connect_args={
-                "prepare_threshold": None,
-                "connect_timeout": max(2, round(wait)),  # libpq's least
-                "options": options,
-            },
+            connect_args=postgresql_arguments(make_url(url).query.get("options"), wait),
         )
     memory = url in ("sqlite://", "sqlite:///:memory:")
     engine = create_engine(
@@ -85,18 +72,10 @@ def make_engine(url: str, wait: float = WAIT_SECONDS) -> Engine:
 
 
 def _sqlite_connect(wait: float, dbapi_conn, _record) -> None:
-    """WAL lets readers (exports) run beside the writer; we issue BEGIN ourselves."""
-    dbapi_conn.isolation_level = None  # let the "begin" event choose the BEGIN mode
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    # NORMAL in WAL mode: a commit survives a crash of the process; only a
-    # power cut can lose the last commits (documented in README).
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute(f"PRAGMA busy_timeout={round(wait * 1000)}")
+    """storage/dbapi.py's settings; and no checkpoints where a thread does them."""
+    sqlite_settings(dbapi_conn, wait)
     if _checkpointing(dbapi_conn):  # a background thread checkpoints for this process
-        cur.execute("PRAGMA wal_autocheckpoint=0")
-    cur.close()
+        dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
 
 
 def _checkpointing(dbapi_conn) -> bool:
@@ -115,12 +94,12 @@ def _sqlite_begin(conn: Connection) -> None:
 
 
 def long_reads(conn: Connection) -> None:
-    """Let this transaction's statements run EXPORT_SECONDS each (PostgreSQL); locks still 5 s.
+    """Let this transaction's statements run dbapi.EXPORT_SECONDS each (PostgreSQL); locks 5 s.
 
     SQLite's waits are bounded for every connection already (its busy timeout).
     """
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"SET LOCAL statement_timeout = {EXPORT_SECONDS * 1000}")
+        conn.exec_driver_sql(LONG_READS)
 
 
 SCHEMA_SECONDS = 120  # creating the schema of a new database: workers starting together wait

@@ -2,7 +2,9 @@
 
 Rows come from the driver's own cursor (a server-side cursor on PostgreSQL),
 with times as the database stores them: building SQLAlchemy row objects and
-datetimes for a million answers cost more than writing the CSV itself.
+datetimes for a million answers cost more than writing the CSV itself. The long
+CSV reads from a SQLAlchemy Connection or from a plain DB-API one alike
+(storage/dbapi.py: `flask export` starts without SQLAlchemy).
 """
 
 from __future__ import annotations
@@ -16,13 +18,17 @@ from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING
 
 from bot import values
 from bot.design import choice_order, question_order
 from bot.model import EXPIRED, EXPORT_COLUMNS, OPEN, TEST_COLUMN
-from storage.hot import SESSION_STATUS, driver
+from storage.hot import SESSION_STATUS, Driver, dialect_driver, driver
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from storage.dbapi import Plain
 
 WIDE_HEAD = list(EXPORT_COLUMNS)
 LONG_HEAD = [
@@ -41,17 +47,27 @@ BATCH = 2000
 # Touches every table an export reads, so that a stuck database answers 503
 # before the response starts, not as a CSV cut short after its 200.
 PROBE = "SELECT (SELECT 1 FROM survey_session LIMIT 1), (SELECT 1 FROM answer LIMIT 1)"
+STARTED = "SELECT 1 FROM survey_session WHERE survey_id = ? LIMIT 1"
 
 
-def started(db: Connection, survey_id: str) -> bool:
+def started(db: Plain, survey_id: str) -> bool:
     """Whether the survey has sessions (test ones too), whether served now or retired."""
-    sql = driver(db).dialect_sql("SELECT 1 FROM survey_session WHERE survey_id = ? LIMIT 1")
-    return db.exec_driver_sql(sql, (survey_id,)).first() is not None
+    sql = dialect_driver(db.dialect).dialect_sql(STARTED)
+    cursor = db.raw.cursor()
+    cursor.execute(sql, (survey_id,))
+    return cursor.fetchone() is not None
 
 
 def probe(db: Connection) -> None:
     """Read each table an export reads once: its wait (a lock held elsewhere) happens now."""
     db.exec_driver_sql(PROBE).fetchall()
+
+
+def plain_probe(db: Plain) -> None:
+    """`probe` on a plain DB-API connection."""
+    cursor = db.raw.cursor()
+    cursor.execute(PROBE)
+    cursor.fetchall()
 
 
 WIDE = f"""
@@ -156,9 +172,18 @@ def batches(db: Connection, template: str, query: Query, lead: list) -> Iterator
 
     `template` selects from survey_session `s` with a `{where}` to fill in.
     """
-    hot = driver(db)
+    yield from _batches(db.connection.dbapi_connection, driver(db), template, query, lead)
+
+
+def _batches(raw, hot: Driver, template: str, query: Query, lead: list) -> Iterator[list[tuple]]:
+    """`batches` on a DB-API connection `raw`, never holding all the rows in memory."""
     where, params = session_filter(query, hot.time)
-    yield from hot.stream(db, template.format(where=where), (*lead, *params), BATCH)
+    # psycopg: a named cursor lives on the server and sends BATCH rows at a time.
+    cursor = raw.cursor() if hot.sqlite else raw.cursor(name="export")
+    cursor.execute(hot.dialect_sql(template.format(where=where)), (*lead, *params))
+    while rows := cursor.fetchmany(BATCH):
+        yield rows
+    cursor.close()
 
 
 def _phone(phone: str, query: Query) -> str:
@@ -275,16 +300,38 @@ def long_csv(db: Connection, query: Query) -> Iterator[str]:
     Written without csv.writer: a million rows through it cost twice SQLite's own
     reading. Cells repeat (question ids, choices, numbers), so most are formatted once.
     """
-    yield _line(LONG_HEAD + ([TEST_HEAD] if query.include_tests else []))
-    sqlite = driver(db).sqlite
+    yield _long_head(query)
     with nullcontext() if db.in_transaction() else db.begin():  # one snapshot
-        answers = _answers_and_sessions(db, query) if sqlite else _answers_with_sessions(db, query)
-        yield from _long_lines(query, *answers)
+        yield from _long_text(db.connection.dbapi_connection, driver(db), query)
 
 
-def _answers_and_sessions(db: Connection, query: Query):
+def plain_long_csv(db: Plain, query: Query) -> Iterator[str]:
+    """`long_csv` on a plain DB-API connection, in a transaction of its own.
+
+    Like the whole app's export: each table read once first (its waits happen
+    before the first line), then statements that may run long, in one snapshot.
+    """
+    with db.transaction():
+        plain_probe(db)
+        db.long_reads()
+        yield _long_head(query)
+        yield from _long_text(db.raw, dialect_driver(db.dialect), query)
+
+
+def _long_head(query: Query) -> str:
+    """The long CSV's header line."""
+    return _line(LONG_HEAD + ([TEST_HEAD] if query.include_tests else []))
+
+
+def _long_text(raw, hot: Driver, query: Query) -> Iterator[str]:
+    """The long CSV's answer lines, read on the DB-API connection `raw` in its transaction."""
+    read = _answers_and_sessions if hot.sqlite else _answers_with_sessions
+    yield from _long_lines(query, *read(raw, hot, query))
+
+
+def _answers_and_sessions(raw, hot: Driver, query: Query):
     """SQLite: batches of answers, and a function from a session id to its cells."""
-    sessions = itertools.chain.from_iterable(batches(db, SESSIONS, query, []))
+    sessions = itertools.chain.from_iterable(_batches(raw, hot, SESSIONS, query, []))
 
     def cells(session: int) -> tuple[str, str, str | None, str | None, bool]:
         for sid, *found in sessions:  # in the answers' order, with some unanswered
@@ -292,15 +339,15 @@ def _answers_and_sessions(db: Connection, query: Query):
                 return found
         raise RuntimeError(f"session {session} is missing from its own snapshot")
 
-    return batches(db, LONG_ANSWERS, query, []), cells
+    return _batches(raw, hot, LONG_ANSWERS, query, []), cells
 
 
-def _answers_with_sessions(db: Connection, query: Query):
+def _answers_with_sessions(raw, hot: Driver, query: Query):
     """PostgreSQL: the same, from one statement that repeats each session's cells."""
     current = {}
 
     def answers():
-        for batch in batches(db, LONG_WITH_SESSIONS, query, []):
+        for batch in _batches(raw, hot, LONG_WITH_SESSIONS, query, []):
             current.clear()
             current.update((row[0], row[5:]) for row in batch)  # phone...test
             yield [(row[0], "\0".join(row[1:4]), _time(row[4])) for row in batch]

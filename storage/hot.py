@@ -15,10 +15,12 @@ so both paths read each other's rows.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING
 
 from bot.model import EXPIRED, OPEN
+
+if TYPE_CHECKING:  # the export reads without SQLAlchemy (storage/dbapi.py)
+    from sqlalchemy import Connection
 
 # The expiry rule (`Survey.idle_before`) in SQL: a session idle past expire_after
 # is `expired` even before its number writes again. Its parameter: idle_before.
@@ -254,6 +256,11 @@ _DRIVERS = {name: Driver(name) for name in ("sqlite", "postgresql")}
 def driver(db: Connection) -> Driver:
     """The Driver for this connection's database."""
     return _DRIVERS[db.dialect.name]
+
+
+def dialect_driver(dialect: str) -> Driver:
+    """The Driver for a database by its dialect's name ("sqlite" or "postgresql")."""
+    return _DRIVERS[dialect]
 
 
 class Statements:

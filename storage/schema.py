@@ -14,15 +14,12 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from storage.db import schema_waits, unbounded
+from storage.dbapi import HEAD, STAMP  # HEAD: the newest migration, known without Alembic
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 SCRIPTS = "storage:migrations"
-# The newest migration, so that a start on a current database needs no Alembic
-# (importing it took a fifth of a second of every `flask` command);
-# tests/test_migrations.py checks it against storage/migrations.
-HEAD = "0009"
 
 
 class SchemaBehind(RuntimeError):
@@ -101,6 +98,6 @@ def _stamped(engine: Engine) -> str | None:
     """The revision Alembic stamped in the database, read with plain SQL; None if none."""
     with engine.connect() as conn:
         try:
-            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            return conn.execute(text(STAMP)).scalar()
         except DBAPIError:  # no such table: a new database, or not ours
             return None

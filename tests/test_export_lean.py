@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
+import uuid
 
 import pytest
 from flask.cli import FlaskGroup
-from test_export import SURVEY
+from test_export import SURVEY, rows
 
 from conftest import survey_folder
+from service import Inbound, Service
+from storage import dbapi
 from web import lean
 
 
@@ -30,17 +33,31 @@ def lean_app(monkeypatch, config, *args: str):
 
 
 @pytest.mark.parametrize(
-    "options",
-    [[], ["--include-tests", "--since", "2020-01-01"], ["--status", "completed", "--arm", "x"]],
+    ("options", "lines"),
+    [
+        ([], 12),
+        (["--include-tests", "--since", "2020-01-01"], 14),
+        (["--include-tests", "--until", "2100-01-01", "-o", "-"], 14),
+        (["--since", "2100-01-01"], 1),  # none: the header alone
+        (["--status", "completed", "--arm", "x"], 1),
+        (["--status", "completed"], 5),
+    ],
 )
-def test_the_lean_export_writes_the_whole_commands_bytes(app, sms, monkeypatch, config, options):
+def test_the_lean_export_writes_the_whole_commands_bytes(
+    app, sms, monkeypatch, config, options, lines
+):
     for phone, replies in [
         ("+15550000001", ["Ana", "1,000", "1 and 3", "yes"]),
         ("+15550000002", ['=HYPERLINK("x")', "-3", "2"]),  # a formula, a number, unfinished
         ("+15550000003", ['He said "hi", then\nleft', "about 40"]),
+        ("+15550000004", []),  # started, nothing answered: no line
+        ("+15550000005", ["A\x01B\x02C", "7"]),  # the separators SQLite packs answers with
     ]:
         for body in ["POLL", *replies]:
             sms.send(phone, body)
+    service = Service.of(app)
+    for body in ["POLL", "Tess", "2"]:  # a test session (flask simulate)
+        service.receive(Inbound("+15550000009", body, "ST" + uuid.uuid4().hex, test=True))
     args = ["export", "poll", "--format", "long", *options]
     whole = app.test_cli_runner().invoke(args=args)
     assert whole.exit_code == 0, whole.output
@@ -49,10 +66,14 @@ def test_the_lean_export_writes_the_whole_commands_bytes(app, sms, monkeypatch, 
     try:
         result = made.test_cli_runner().invoke(args=args)
     finally:
-        made.extensions[lean.EXTENSION].dispose()
+        made.extensions[lean.EXTENSION].close()  # closed by the command already, unless it failed
     assert result.exit_code == 0, result.output
     assert result.stdout_bytes == whole.stdout_bytes
-    assert whole.stdout_bytes.count(b"\r\n") == (1 if "--arm" in options else 10)
+    assert whole.stdout_bytes.count(b"\r\n") == lines
+    if not options:  # each session's answers in the order answered, not by question id
+        found = rows(whole.stdout_bytes.decode())
+        assert [row["question_id"] for row in found[:4]] == ["name", "count", "picks", "ok"]
+        assert [row["raw_reply"] for row in found[-2:]] == ["A\x01B\x02C", "7"]
 
 
 @pytest.mark.parametrize(
@@ -91,3 +112,32 @@ def test_the_command_is_found_past_flasks_own_options():
 def test_a_database_it_cannot_read_gets_the_whole_app(monkeypatch, config, tmp_path):
     unreadable = {**config, "DATABASE_URL": f"sqlite:///{tmp_path / 'nowhere' / 'x.sqlite3'}"}
     assert lean_app(monkeypatch, unreadable, "export", "poll", "--format", "long") is None
+
+
+def test_a_database_behind_the_schema_or_empty_gets_the_whole_app(app, sms, monkeypatch, config):
+    sms.send("+15550000001", "POLL")
+    sms.send("+15550000001", "Ana")
+    engine = app.extensions["survey_service"].engine
+    args = ("export", "poll", "--format", "long")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
+    try:
+        assert lean_app(monkeypatch, config, *args) is None  # the whole app says: upgrade
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"UPDATE alembic_version SET version_num = '{dbapi.HEAD}'")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE alembic_version")  # not ours, or not yet
+    assert lean_app(monkeypatch, config, *args) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite://", "sqlite:///:memory:", "sqlite:///x.db?mode=ro&uri=true", "sqlite:///a%20b.db"],
+)
+def test_urls_only_sqlalchemy_opens_are_left_to_it(url):
+    assert dbapi.connect(url) is None
+
+
+def test_an_unreachable_postgresql_is_left_to_the_whole_app():
+    assert dbapi.connect("postgresql://nobody@127.0.0.1:1/none", wait=0.5) is None

@@ -113,7 +113,7 @@ def test_migrations_build_exactly_the_models(old_engine):
 
 
 def test_the_head_the_fast_start_checks_is_the_newest_migration():
-    assert schema.head() == schema.HEAD, "set storage.schema.HEAD to the new migration"
+    assert schema.head() == schema.HEAD, "set storage.dbapi.HEAD to the new migration"
 
 
 def test_a_fresh_database_is_created_at_head(app):

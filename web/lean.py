@@ -6,8 +6,10 @@ SQLModel's tables: 1.4 s and 30 MB that a long CSV never uses, since its rows
 need no survey definition. So `app.py` asks `export_app()` first. When this
 process is `flask export` of a long CSV of a survey with sessions, it gets
 a Flask app with the same settings and this one command, and nothing else is
-imported. Every other command, option or survey gets the whole app
-(`web.factory`), whose `flask export` does all of it.
+imported: not even SQLAlchemy, since the rows come from one plain DB-API
+connection with the engine's settings (storage/dbapi.py). Every other command,
+option, survey or database URL gets the whole app (`web.factory`), whose
+`flask export` does all of it.
 """
 
 from __future__ import annotations
@@ -20,16 +22,14 @@ import click
 from dotenv import load_dotenv
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.model import EXPIRED, OPEN, STATUSES
-from storage import db as database
-from storage import export, schema
+from storage import dbapi, export
 from storage.research import FORMATS as RESEARCH
 from web import settings
 
 CSV_FORMATS = ("wide", "long")
-EXTENSION = "lean_export"  # app.extensions: the engine the lean command reads with
+EXTENSION = "lean_export"  # app.extensions: the connection (dbapi.Plain) it reads with
 OPTIONS = (
     click.argument("survey_id", metavar="SURVEY"),
     click.option(
@@ -92,22 +92,16 @@ def lean_export(survey_id, fmt, output, arm, status, since, until, **options) ->
         until=until and until.date(),
         include_tests=options["include_tests"],
     )
-    # A million rows, none in a cycle, allocated while start-up's objects (SQLAlchemy,
-    # Flask) sit in the collector's oldest generation: its full passes over them were
-    # 3% of the export (py-spy). Frozen for the export, they are not walked.
+    # A million rows, none in a cycle, allocated while start-up's objects (Flask)
+    # sit in the collector's oldest generation: its full passes over them were 3%
+    # of the export (py-spy). Frozen for the export, they are not walked.
     gc.freeze()
+    db = current_app.extensions[EXTENSION]
     try:
-        _write(output, _long_csv(current_app.extensions[EXTENSION], query))
+        _write(output, export.plain_long_csv(db, query))
     finally:
+        db.close()
         gc.unfreeze()
-
-
-def _long_csv(engine, query: export.Query):
-    """The long CSV's chunks, read in one connection held while they are written."""
-    with engine.connect() as conn:
-        export.probe(conn)
-        database.long_reads(conn)  # a big export takes time; its waits stay bounded
-        yield from export.long_csv(conn, query)
 
 
 def export_app() -> Flask | None:
@@ -119,20 +113,30 @@ def export_app() -> Flask | None:
     app = Flask("web", instance_relative_config=True)  # the whole app's name and folders
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     settings.configure(app, None)
-    wait = app.config.get("DATABASE_WAIT", database.WAIT_SECONDS)
-    engine = database.make_engine(app.config["DATABASE_URL"], wait=wait)
-    try:
-        schema.ensure_current(engine)
-        with engine.connect() as conn:
-            started = export.started(conn, params["survey_id"])
-    except (schema.SchemaBehind, SQLAlchemyError):
-        started = False  # the whole app's command reports it as it always has
-    if not started:  # served but never started, or unknown: the whole app says which
-        engine.dispose()
+    wait = app.config.get("DATABASE_WAIT", dbapi.WAIT_SECONDS)
+    db = dbapi.connect(app.config["DATABASE_URL"], wait)
+    if db is None:  # a URL for SQLAlchemy alone, or no database there: the whole app's
         return None
-    app.extensions[EXTENSION] = engine
+    if not _ready(db, params["survey_id"]):
+        db.close()
+        return None
+    app.extensions[EXTENSION] = db
     app.cli.add_command(lean_export)
     return app
+
+
+def _ready(db: dbapi.Plain, survey_id: str) -> bool:
+    """Whether the database is at the code's schema and the survey has sessions.
+
+    Otherwise the whole app's command says what is wrong as it always has: a
+    database behind the schema, or not ours; an empty one, which it creates the
+    schema of; a survey served but never started, or unknown.
+    """
+    try:
+        with db.transaction():
+            return db.stamped() == dbapi.HEAD and export.started(db, survey_id)
+    except db.error:  # no schema at all, or a database it cannot read
+        return False
 
 
 def _lean(params: dict) -> bool:
