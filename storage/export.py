@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from bot import values
@@ -80,26 +81,35 @@ SELECT s.id, {cells}, {at}{more}
 FROM survey_session AS s JOIN answer AS a ON a.session_id = s.id
 WHERE {{where}} ORDER BY s.started_at, s.id, a.id
 """
-# PostgreSQL: each answer with its session's cells. SQLite: answers alone, and their
-# sessions from a second statement read in step in the same snapshot, since
-# converting two more columns of a million rows cost a tenth of the export.
+# PostgreSQL: each answer with its session's cells.
 LONG_WITH_SESSIONS = LONG.format(
     cells="a.question_id, a.value, a.raw_reply",
     at="a.answered_at",
     more=", s.phone, s.survey_version, s.language, s.orders, s.test",
 )
-# SQLite hands each answer's question id, value and raw reply as one text (an ANSWER
-# key: one string to make and look up instead of three), and its time as ISO 8601 in
-# UTC from the stored `YYYY-MM-DD HH:MM:SS.ffffff` (one space): cheaper in SQLite than
-# as Python calls per answer.
-LONG_ANSWERS = LONG.format(
-    cells="a.question_id || char(0) || a.value || char(0) || a.raw_reply",
-    at="replace(a.answered_at, ' ', 'T') || 'Z'",
-    more="",
-)
-SESSIONS = """
-SELECT s.id, s.phone, s.survey_version, s.language, s.orders, s.test FROM survey_session AS s
-WHERE {where} ORDER BY s.started_at, s.id
+# SQLite: one row per session, its answers packed in one text. Python's sqlite3 spends
+# more on each row it hands over (a step, the GIL, a lock per column) than on each
+# of a row's texts. The answers' ANSWER keys (question id, stored value and raw reply
+# joined by NULs, which neither an id nor JSON text holds: one string to make and
+# look up instead of three) come joined by KEYS, then their times (ISO 8601 in UTC
+# from the stored `YYYY-MM-DD HH:MM:SS.ffffff`, one space: one replace a session).
+# SQLite keeps a subquery's ORDER BY when the query around it aggregates with
+# group_concat (select.c drops one only where nothing could depend on it), so they
+# come in the order answered. A time holds neither separator; a raw reply may hold
+# KEYS, which then shows as more keys than times.
+ANSWER = "a.question_id || char(0) || a.value || char(0) || a.raw_reply"
+KEYS, TIMES = "\x01", "\x02"  # between two answers; between the keys and the times
+LONG_PACKED = f"""
+SELECT s.id, s.phone, s.survey_version, s.language, s.orders, s.test, (
+  SELECT group_concat(answer, char(1)) || char(2)
+         || replace(group_concat(answered_at, 'Z' || char(1)), ' ', 'T') || 'Z'
+  FROM (SELECT {ANSWER} AS answer, a.answered_at FROM answer AS a
+        WHERE a.session_id = s.id ORDER BY a.id))
+FROM survey_session AS s WHERE {{where}} ORDER BY s.started_at, s.id
+"""
+ANSWERS_OF = f"""
+SELECT {ANSWER}, replace(a.answered_at, ' ', 'T') || 'Z' FROM answer AS a
+WHERE a.session_id = ? ORDER BY a.id
 """
 
 
@@ -325,74 +335,76 @@ def _long_head(query: Query) -> str:
 
 def _long_text(raw, hot: Driver, query: Query) -> Iterator[str]:
     """The long CSV's answer lines, read on the DB-API connection `raw` in its transaction."""
-    read = _answers_and_sessions if hot.sqlite else _answers_with_sessions
-    yield from _long_lines(query, *read(raw, hot, query))
+    read = _packed_sessions if hot.sqlite else _joined_sessions
+    yield from _long_lines(query, read(raw, hot, query))
 
 
-def _answers_and_sessions(raw, hot: Driver, query: Query):
-    """SQLite: batches of answers, and a function from a session id to its cells."""
-    sessions = itertools.chain.from_iterable(_batches(raw, hot, SESSIONS, query, []))
-
-    def cells(session: int) -> tuple[str, str, str | None, str | None, bool]:
-        for sid, *found in sessions:  # in the answers' order, with some unanswered
-            if sid == session:
-                return found
-        raise RuntimeError(f"session {session} is missing from its own snapshot")
-
-    return _batches(raw, hot, LONG_ANSWERS, query, []), cells
+def _packed_sessions(raw, hot: Driver, query: Query) -> Iterator[Iterator[tuple]]:
+    """SQLite: batches of answered sessions: each its cells, answer keys and times."""
+    for batch in _batches(raw, hot, LONG_PACKED, query, []):
+        # Made as they are written: a batch of them alive at once had the collector
+        # walk them over and over (it runs each time 700 more containers are alive).
+        yield (_unpacked(raw, row) for row in batch if row[6] is not None)
 
 
-def _answers_with_sessions(raw, hot: Driver, query: Query):
+def _unpacked(raw, row: tuple) -> tuple:
+    """A session's cells, its answer keys and its answers' times, from its packed row."""
+    keys, _, times = row[6].rpartition(TIMES)
+    keys, times = keys.split(KEYS), times.split(KEYS)
+    if len(keys) != len(times):  # a raw reply holds the separator: read them one by one
+        cursor = raw.cursor()
+        cursor.execute(ANSWERS_OF, (row[0],))
+        keys, times = map(list, zip(*cursor, strict=True))
+    return (*row[:6], keys, times)
+
+
+def _joined_sessions(raw, hot: Driver, query: Query) -> Iterator[list[tuple]]:
     """PostgreSQL: the same, from one statement that repeats each session's cells."""
-    current = {}
-
-    def answers():
-        for batch in _batches(raw, hot, LONG_WITH_SESSIONS, query, []):
-            current.clear()
-            current.update((row[0], row[5:]) for row in batch)  # phone...test
-            yield [(row[0], "\0".join(row[1:4]), _time(row[4])) for row in batch]
-
-    return answers(), current.__getitem__
+    for batch in _batches(raw, hot, LONG_WITH_SESSIONS, query, []):
+        sessions = []
+        for _, rows in itertools.groupby(batch, key=itemgetter(0)):  # may span two batches
+            rows = list(rows)
+            keys = ["\0".join(row[1:4]) for row in rows]
+            sessions.append((rows[0][0], *rows[0][5:], keys, [_time(row[4]) for row in rows]))
+        yield sessions
 
 
-def _long_lines(query: Query, batches, cells) -> Iterator[str]:
+def _long_lines(query: Query, batches) -> Iterator[str]:
     """The lines of answers (session id, question id, value, raw reply, time, language).
 
-    Rows come as (session, answer key, ISO time): the key is the question id, the
-    stored value and the raw reply joined by NULs, which neither an id nor JSON text
-    holds. A line is one f-string of cached cells: the per-answer work is the export's
-    cost.
+    Sessions come as (id, phone, version, language, orders, test, answer keys, ISO
+    times): a key is the question id, the stored value and the raw reply joined by
+    NULs. A line is its session's head, cached cells and the time: the per-answer
+    work is the export's cost, done by str.join and map where no choice order shows.
     """
     answer_fields, qid_field = _Cells(_answer_fields), _Cells(_field)
     value_field, raw_field = _Cells(_value_field), _Cells(_raw_field)
-    labels, last = query.labels, None
+    fields, labels = answer_fields.__getitem__, query.labels
     for batch in batches:
         lines = []
-        add = lines.append
-        for session, key, at in batch:
-            if session != last:  # rows come grouped by session
-                last = session
-                phone, version, language, orders, test = cells(session)
-                head = f"{session},{_field(_phone(phone, query))},{_field(version)},"
-                tail = f",{_field(language or '')},"
-                end = f",{int(bool(test))}\r\n" if query.include_tests else "\r\n"
-                shown = values.load(orders) if orders else None  # SPEC 12: choices as shown
-                plain = not (shown or labels)
-                rest = tail + end  # what follows the time when no choice order is shown
-            if plain:
-                add(f"{head}{answer_fields[key]},{at}{rest}")
+        for session, phone, version, language, orders, test, keys, times in batch:
+            head = f"{session},{_field(_phone(phone, query))},{_field(version)},"
+            tail = f",{_field(language or '')},"
+            end = f",{int(bool(test))}\r\n" if query.include_tests else "\r\n"
+            shown = values.load(orders) if orders else None  # SPEC 12: choices as shown
+            if not (shown or labels):  # head, fields and time, then the rest: each line
+                joined = map(str.__add__, map(fields, keys), times)
+                lines += [head, (tail + end + head).join(joined), tail + end]
                 continue
-            qid, value, raw = key.split("\0", 2)
-            cell = value_field[value] if not labels else _label_field(query, version, qid, value)
-            order = _field(choice_order(shown, qid)) if shown else ""
-            add(f"{head}{qid_field[qid]},{cell},{raw_field[raw]},{at}{tail}{order}{end}")
+            for key, at in zip(keys, times, strict=True):
+                qid, value, raw = key.split("\0", 2)
+                cell = _label_field(query, version, qid, value) if labels else value_field[value]
+                order = _field(choice_order(shown, qid)) if shown else ""
+                lines.append(
+                    f"{head}{qid_field[qid]},{cell},{raw_field[raw]},{at}{tail}{order}{end}"
+                )
         yield "".join(lines)
 
 
 def _answer_fields(key: str) -> str:
-    """An answer key's three fields: question id, value and raw reply, comma-separated."""
+    """An answer key's three fields (question id, value, raw reply), each followed by a comma."""
     qid, value, raw = key.split("\0", 2)  # a raw reply may hold a NUL: it comes last
-    return f"{_field(qid)},{_value_field(value)},{_raw_field(raw)}"
+    return f"{_field(qid)},{_value_field(value)},{_raw_field(raw)},"
 
 
 def _raw_field(raw: str) -> str:
