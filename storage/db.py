@@ -58,7 +58,7 @@ def make_engine(url: str, wait: float = WAIT_SECONDS) -> Engine:
         # prepared any, its next ROLLBACK sends DEALLOCATE ALL, which would also
         # drop the webhook's own prepared statements (hot.Batch).
         bounds = PG_OPTIONS.format(ms=round(wait * 1000))
-        options = " ".join(filter(None, [make_url(url).query.get("options"), bounds]))
+        options = " ".join([*_url_options(url), bounds])
         return create_engine(
             url,
             isolation_level="READ COMMITTED",
@@ -82,6 +82,12 @@ def make_engine(url: str, wait: float = WAIT_SECONDS) -> Engine:
     event.listen(engine, "connect", functools.partial(_sqlite_connect, wait))
     event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _url_options(url: str) -> list[str]:
+    """The URL's own `options` (libpq's server settings): a URL may give the key twice."""
+    given = make_url(url).query.get("options") or ()
+    return [given] if isinstance(given, str) else list(given)
 
 
 def _sqlite_connect(wait: float, dbapi_conn, _record) -> None:
