@@ -217,7 +217,7 @@ def test_list_adds_up_all_five_statuses_without_test_sessions(app, runner, sms, 
     runner.invoke(args=["simulate", "quick", "--phone", "+15550000099"], input="")
     line = listed(runner, "quick")
     assert line == (
-        "quick: quick | keywords: QUICK | languages: en | 1 questions | "
+        "quick: quick | keywords: QUICK | languages: en | 1 question | "
         f"version {hashlib.sha256(QUICK.encode()).hexdigest()[:12]} | "  # as docs/authoring.md says
         "sessions 5: open 1, completed 1, opted out 1, expired 1, abandoned 1 | completion 25%"
     )
