@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 # How long a request waits for the database (a lock, a connection, a statement)
 # before it gives up with 503: well inside the 15 s Twilio gives a webhook,
@@ -30,7 +31,7 @@ LONG_READS = f"SET LOCAL statement_timeout = {EXPORT_SECONDS * 1000}"
 # The newest migration, so that a start on a current database needs no Alembic
 # (importing it took a fifth of a second of every `flask` command);
 # tests/test_migrations.py checks it against storage/migrations.
-HEAD = "0009"
+HEAD = "0013"
 STAMP = "SELECT version_num FROM alembic_version"  # the revision Alembic stamped
 SQLITE_FILE = "sqlite:///"  # then a path: the URLs this module opens without SQLAlchemy
 POSTGRESQL = ("postgres://", "postgresql://", "postgresql+psycopg://")
@@ -49,18 +50,19 @@ def sqlite_settings(conn: sqlite3.Connection, wait: float) -> None:
     cur.close()
 
 
-def postgresql_arguments(options: str | None, wait: float) -> dict:
+def postgresql_arguments(options: list[str], wait: float) -> dict:
     """psycopg's connection arguments: every wait bounded by `wait` seconds.
 
     No automatic prepared statements: once psycopg has prepared any, its next
     ROLLBACK sends DEALLOCATE ALL, which would also drop the webhook's own
-    prepared statements (hot.Batch). `options`: the URL's own, kept.
+    prepared statements (hot.Batch). `options`: the URL's own (libpq's server
+    settings, the key given once or several times), each kept, then the bounds.
     """
     bounds = PG_OPTIONS.format(ms=round(wait * 1000))
     return {
         "prepare_threshold": None,
         "connect_timeout": max(2, round(wait)),  # libpq's least
-        "options": " ".join(filter(None, [options, bounds])),
+        "options": " ".join([*options, bounds]),
     }
 
 
@@ -138,9 +140,14 @@ def _postgresql(url: str, wait: float) -> Plain | None:
     import psycopg
     from psycopg.conninfo import conninfo_to_dict
 
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query)  # the URL's arguments as SQLAlchemy reads them
+    options = [value for key, value in query if key == "options"]
+    given = {key: value for key, value in query if key != "options"}
+    if len(given) + len(options) != len(query):  # another key given twice
+        return None
     try:
-        params = conninfo_to_dict(url)
-        options = params.pop("options", None)
+        params = {**conninfo_to_dict(urlunsplit(parts._replace(query=""))), **given}
         conn = psycopg.connect(**params, **postgresql_arguments(options, wait))
     except psycopg.Error:
         return None

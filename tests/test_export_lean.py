@@ -141,3 +141,36 @@ def test_urls_only_sqlalchemy_opens_are_left_to_it(url):
 
 def test_an_unreachable_postgresql_is_left_to_the_whole_app():
     assert dbapi.connect("postgresql://nobody@127.0.0.1:1/none", wait=0.5) is None
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # libpq's options
+def test_a_plain_connection_has_the_engines_settings(database_url):
+    schema = database_url.rpartition("%3D")[2]  # the test's own schema, given as options
+    db = dbapi.connect(database_url + "&options=-cwork_mem%3D7MB")  # options given twice
+    assert db is not None
+    try:
+        cursor = db.raw.cursor()
+        shown = []
+        for name in ("search_path", "work_mem", "lock_timeout", "statement_timeout"):
+            cursor.execute(f"SHOW {name}")
+            shown.append(cursor.fetchone()[0])
+        cursor.execute("SHOW transaction_isolation")
+        shown.append(cursor.fetchone()[0])
+    finally:
+        db.close()
+    assert shown == [schema, "7MB", "5s", "5s", "read committed"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_plain_sqlite_connection_has_the_engines_pragmas(database_url):
+    db = dbapi.connect(database_url, wait=2)
+    assert db is not None
+    try:
+        found = [
+            db.raw.execute(f"PRAGMA {name}").fetchone()[0]
+            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+        ]
+        assert db.raw.isolation_level is None  # BEGIN is ours (Plain.transaction)
+    finally:
+        db.close()
+    assert found == ["wal", 1, 1, 2000]  # synchronous 1: NORMAL

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import insert, inspect, select
@@ -20,6 +21,7 @@ from storage.models import (
     SurveyCase,
     SurveySession,
     SurveyVersion,
+    TallyDuration,
 )
 from web.factory import serving_app
 
@@ -177,3 +179,31 @@ def test_upgrading_makes_a_case_of_each_number_in_each_survey(old_engine):
         "2.12",
     )
     assert case.active_at is not None
+
+
+def test_upgrading_leaves_sessions_an_outcome_ended_out_of_the_time_to_complete(old_engine):
+    schema.upgrade(old_engine, "0009")  # its triggers counted every completed session's time
+    sqlite = old_engine.dialect.name == "sqlite"  # and SQLite's a float's: 59 s for 60
+    session = {"phone": "+15559990003", "survey_id": "old", "survey_version": "abc123"}
+    session |= {"status": "completed", "retries": 0, "answers": "{}", "started_at": NOW}
+    with old_engine.begin() as conn:
+        for state, seconds in (("end", 60), ("end:ineligible", 5)):
+            done = NOW + timedelta(seconds=seconds)
+            conn.execute(
+                insert(SurveySession).values(
+                    session | {"state": state, "updated_at": done, "completed_at": done}
+                )
+            )
+    assert durations(old_engine) == [(5, 1), (60 - sqlite, 1)]
+    schema.upgrade(old_engine)
+    assert durations(old_engine) == [(60, 1)]
+    with old_engine.begin() as conn:  # down again: counted as 0009 counted them
+        command.downgrade(schema._config(conn), "0009")
+    assert durations(old_engine) == [(5, 1), (60 - sqlite, 1)]
+
+
+def durations(engine) -> list[tuple]:
+    """The tallied times to complete: (seconds, sessions), none at zero."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(TallyDuration.seconds, TallyDuration.sessions))
+        return sorted(row for row in rows if row[1])

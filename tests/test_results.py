@@ -33,6 +33,7 @@ questions:
     max: 10
     text: Which size?
     next:
+      - {if: answers.size > 9, goto: end, outcome: ineligible}
       - {if: answers.size > 5, goto: end}
   - id: ok
     type: yesno
@@ -153,12 +154,15 @@ def test_a_version_filter_keeps_that_versions_sessions(app, client, answered, su
     assert results(client, version="000000000000")["sessions"]["total"] == 0
 
 
-def test_the_median_time_to_complete_is_over_completed_sessions(app, client, answered):
+def test_the_median_time_to_complete_is_over_completed_sessions(app, client, answered, sms):
+    for reply in ("FUNNEL", "1", "10"):  # ineligible: an outcome ends it, never a completion
+        sms.send("+15550000008", reply)
     engine = app.extensions["survey_service"].ready().engine
     start = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
     took = {"+15550000001": 60, "+15550000005": 125, "+15550000006": 300, "+15550000002": 9}
+    took["+15550000008"] = 1
     with engine.begin() as conn:
-        for phone, seconds in took.items():  # the last one is still open: not counted
+        for phone, seconds in took.items():  # 2 is still open and 8 ineligible: not counted
             conn.execute(
                 update(SurveySession)
                 .where(SurveySession.phone == phone)

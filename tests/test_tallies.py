@@ -1,11 +1,11 @@
 """The running tallies behind the studio's results, recounted from the raw rows (issue 19).
 
 A scripted mix of respondents (two languages, BACK, RESTART, STOP, re-prompts,
-SKIP, an expired session written to again, an idle one, two survey versions
-and test sessions) writes through the webhook; then every tally table is
-compared with the same figures counted here in Python from survey_session,
-question_visit and answer, and the results JSON with SPEC 9's figures counted
-the same way, on SQLite and PostgreSQL.
+SKIP, an expired session written to again, an idle one, one ended by an
+outcome, two survey versions and test sessions) writes through the webhook;
+then every tally table is compared with the same figures counted here in
+Python from survey_session, question_visit and answer, and the results JSON
+with SPEC 9's figures counted the same way, on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ questions:
     max: 10
     text: Which size?
     next:
+      - {if: answers.size > 8, goto: end, outcome: ineligible}
       - {if: answers.size > 5, goto: end}
   - id: ok
     type: yesno
@@ -75,7 +76,7 @@ FIRST = {  # phone: what the respondent sends on the first version
 SECOND = {  # on the second version
     "+15550000002": ["5", "no"],  # the first version's session goes on
     "+15550000008": ["2"],  # expired: written to after an hour
-    "+15550000010": ["MIX", "1", "2", "SKIP", "9"],
+    "+15550000010": ["MIX", "1", "2", "SKIP", "9"],  # ineligible: an outcome ends it
     "+15550000011": ["MEZCLA", "2", "1", "STOP"],
     "+15550000012": ["MIX", "1", "STOP", "START", "2"],  # opted out, reopened by START (0012)
 }
@@ -138,7 +139,8 @@ def recount(engine) -> dict[str, Counter]:
     for s in sessions.values():
         if s.status != "open":  # a session is tallied once it ends
             found["session"][(*key(s), s.status, s.state, "sessions")] += 1
-        if s.status == "completed" and s.completed_at is not None:
+        # A time to complete is a completion's: never one an outcome ended (SPEC 11).
+        if s.status == "completed" and s.completed_at and not s.state.startswith("end:"):
             seconds = int((s.completed_at - s.started_at).total_seconds() // 1)
             found["duration"][(*key(s), s.status, seconds, "sessions")] += 1
     for v in rows(engine, QuestionVisit):
@@ -195,14 +197,17 @@ def test_every_tally_equals_a_recount_of_the_rows(played):
     assert tallies(played.engine) == counted
 
 
-def test_the_migration_counts_stored_rows_as_the_triggers_do(played):
+def test_the_migrations_count_stored_rows_as_the_triggers_do(played):
     migration = importlib.import_module("storage.migrations.versions.0011_running_tallies")
+    durations = importlib.import_module("storage.migrations.versions.0013_time_to_complete")
     sqlite = played.engine.dialect.name == "sqlite"
     with played.engine.begin() as conn:
         for table in migration.TABLES:
             conn.execute(text(f"DELETE FROM {table}"))
         for statement in migration.backfill(sqlite):
             conn.execute(text(statement))
+        conn.execute(text("DELETE FROM tally_duration"))  # 0013 counts them again
+        conn.execute(text(migration.backfill_durations(sqlite, durations.COMPLETIONS)))
     assert tallies(played.engine) == recount(played.engine)
 
 
@@ -214,6 +219,7 @@ def test_the_mix_reaches_every_case_the_tallies_move_for(played):
     assert {s.language for s in sessions} >= {"es"} and any(s.test for s in sessions)
     visits = rows(played.engine, QuestionVisit)
     assert {v.outcome for v in visits} >= {"skipped", "unanswered"}
+    assert {s.outcome for s in sessions} >= {"ineligible", None}
 
 
 # -- the results JSON, against SPEC 9's figures counted from the rows ------------------------

@@ -114,21 +114,23 @@ def _sqlite_key(row: str) -> str:
     )
 
 
+# The sessions whose time to complete is counted; 0013 leaves out those an outcome ended.
+COMPLETED = "{r}.status = 'completed' AND {r}.completed_at IS NOT NULL"
+NEW_OLD = (("OLD", "-1"), ("NEW", "1"))  # a row taken out of its tallies, a row added
 SQLITE_SECONDS = (
     "CAST((julianday({r}.completed_at) - julianday({r}.started_at)) * 86400 AS INTEGER)"
 )
 
 
-def _sqlite_session(row: str, sign: str) -> str:
-    """Count a session row (its state, its time to complete) with `sign`."""
+def _sqlite_session(row: str, sign: str, completed: str, seconds: str) -> str:
+    """Count a session row (its state, its time to complete if `completed`) with `sign`."""
     key = _sqlite_key(row)
-    seconds = SQLITE_SECONDS.format(r=row)
+    seconds = seconds.format(r=row)
     return f"""
     {_insert("tally_session")} SELECT {key}, {row}.state, {sign} WHERE {row}.status <> 'open'
     {_upsert("tally_session")};
     {_insert("tally_duration")} SELECT {key}, {seconds}, {sign}
-    WHERE {row}.status = 'completed' AND {row}.completed_at IS NOT NULL
-    {_upsert("tally_duration")};"""
+    WHERE {completed.format(r=row)} {_upsert("tally_duration")};"""
 
 
 def _sqlite_contents(row: str, sign: str) -> str:
@@ -191,16 +193,21 @@ SESSION_ROW = (*SESSION_KEY, "state", "completed_at")
 ENDED = "(OLD.status <> 'open' OR NEW.status <> 'open')"
 
 
+def sqlite_session_triggers(completed: str = COMPLETED, seconds: str = SQLITE_SECONDS) -> list:
+    """The SQLite triggers that count session rows."""
+    old, new = (_sqlite_session(row, sign, completed, seconds) for row, sign in NEW_OLD)
+    return [
+        f"CREATE TRIGGER tally_session_insert AFTER INSERT ON survey_session BEGIN{new}\nEND",
+        f"CREATE TRIGGER tally_session_delete AFTER DELETE ON survey_session BEGIN{old}\nEND",
+        f"CREATE TRIGGER tally_session_update AFTER UPDATE ON survey_session "
+        f"WHEN ({_changed(SESSION_ROW)}) AND {ENDED} BEGIN{old}{new}\nEND",
+    ]
+
+
 def sqlite_triggers() -> list[str]:
     """The SQLite triggers that keep the tallies."""
     return [
-        "CREATE TRIGGER tally_session_insert AFTER INSERT ON survey_session BEGIN"
-        f"{_sqlite_session('NEW', '1')}\nEND",
-        "CREATE TRIGGER tally_session_delete AFTER DELETE ON survey_session BEGIN"
-        f"{_sqlite_session('OLD', '-1')}\nEND",
-        f"CREATE TRIGGER tally_session_update AFTER UPDATE ON survey_session "
-        f"WHEN ({_changed(SESSION_ROW)}) AND {ENDED} BEGIN"
-        f"{_sqlite_session('OLD', '-1')}{_sqlite_session('NEW', '1')}\nEND",
+        *sqlite_session_triggers(),
         f"CREATE TRIGGER tally_session_move AFTER UPDATE ON survey_session "
         f"WHEN {_changed(SESSION_KEY)} BEGIN"
         f"{_sqlite_contents('OLD', '-1')}{_sqlite_contents('NEW', '1')}\nEND",
@@ -238,9 +245,9 @@ def _pg_key(row: str) -> str:
 
 
 def _pg_function(name: str, args: str, body: str, returns: str = "void") -> str:
-    """A PL/pgSQL function."""
+    """A PL/pgSQL function (or its new body, if it exists)."""
     return (
-        f"CREATE FUNCTION {name}({args}) RETURNS {returns} LANGUAGE plpgsql AS $$\n"
+        f"CREATE OR REPLACE FUNCTION {name}({args}) RETURNS {returns} LANGUAGE plpgsql AS $$\n"
         f"BEGIN\n{body}\nEND $$"
     )
 
@@ -250,22 +257,28 @@ def _pg_is(column: str, value: str) -> str:
     return f"({column} IS NOT DISTINCT FROM '{value}')::integer"
 
 
-def postgresql_triggers() -> list[str]:
-    """The PostgreSQL functions and triggers that keep the tallies."""
+def pg_session_row(completed: str = COMPLETED) -> str:
+    """The PostgreSQL function that counts a session row."""
     key = _pg_key("r")
-    seconds = PG_SECONDS.format(r="r")
-    text = (
-        "EXISTS (SELECT 1 FROM text_question AS x WHERE x.survey_id = r.survey_id "
-        "AND x.survey_version = r.survey_version AND x.question_id = {q})"
-    )
-    session_row = f"""
+    body = f"""
     IF r.status = 'open' THEN
       RETURN;
     END IF;
     {_insert("tally_session")} VALUES ({key}, r.state, sign) {_upsert("tally_session")};
-    IF r.status = 'completed' AND r.completed_at IS NOT NULL THEN
-      {_insert("tally_duration")} VALUES ({key}, {seconds}, sign) {_upsert("tally_duration")};
+    IF {completed.format(r="r")} THEN
+      {_insert("tally_duration")} VALUES ({key}, {PG_SECONDS.format(r="r")}, sign)
+      {_upsert("tally_duration")};
     END IF;"""
+    return _pg_function("tally_session_row", "r survey_session, sign integer", body)
+
+
+def postgresql_triggers() -> list[str]:
+    """The PostgreSQL functions and triggers that keep the tallies."""
+    key = _pg_key("r")
+    text = (
+        "EXISTS (SELECT 1 FROM text_question AS x WHERE x.survey_id = r.survey_id "
+        "AND x.survey_version = r.survey_version AND x.question_id = {q})"
+    )
     contents = f"""
     {_insert("tally_question")}
     SELECT {key}, v.question_id, sign, 0, sign * {_pg_is("v.outcome", "skipped")},
@@ -306,7 +319,7 @@ def postgresql_triggers() -> list[str]:
     visit_args = "v question_visit, sign integer, asked integer"
     answer_args = "a answer, sign integer"
     return [
-        _pg_function("tally_session_row", "r survey_session, sign integer", session_row),
+        pg_session_row(),
         _pg_function("tally_session_contents", "r survey_session, sign integer", contents),
         _pg_function("tally_visit_row", visit_args, "DECLARE_R" + visit).replace(
             "BEGIN\nDECLARE_R", "DECLARE r survey_session;\nBEGIN"
@@ -353,10 +366,19 @@ TEXT = "VARCHAR"
 KEY_TYPES = {"test": "BOOLEAN"}
 
 
+def backfill_durations(sqlite: bool, completed: str = COMPLETED, seconds: str = "") -> str:
+    """Count the stored sessions' times to complete into the empty tally."""
+    key = (_sqlite_key if sqlite else _pg_key)("s")
+    seconds = (seconds or (SQLITE_SECONDS if sqlite else PG_SECONDS)).format(r="s")
+    return (
+        f"{_insert('tally_duration')} SELECT {key}, {seconds}, count(*) FROM survey_session AS s "
+        f"WHERE {completed.format(r='s')} GROUP BY {key}, {seconds}"
+    )
+
+
 def backfill(sqlite: bool) -> list[str]:
     """Count the stored sessions, visits and answers into the empty tallies."""
     key = (_sqlite_key if sqlite else _pg_key)("s")
-    seconds = SQLITE_SECONDS.format(r="s") if sqlite else PG_SECONDS.format(r="s")
     skipped, unanswered = (
         ("(v.outcome IS 'skipped')", "(v.outcome IS 'unanswered')")
         if sqlite
@@ -371,8 +393,7 @@ def backfill(sqlite: bool) -> list[str]:
     return [
         f"{_insert('tally_session')} SELECT {key}, s.state, count(*) "
         f"FROM survey_session AS s WHERE s.status <> 'open' GROUP BY {key}, s.state",
-        f"{_insert('tally_duration')} SELECT {key}, {seconds}, count(*) FROM survey_session AS s "
-        f"WHERE s.status = 'completed' AND s.completed_at IS NOT NULL GROUP BY {key}, {seconds}",
+        backfill_durations(sqlite),
         # Visits and answers are grouped by a number per key, not by the key's seven
         # columns: SQLite sorts the 15 M rows of a million sessions four times faster.
         "CREATE TEMPORARY TABLE tally_session_key (session_id INTEGER PRIMARY KEY, "
