@@ -8,7 +8,18 @@ from contextlib import ExitStack
 
 import pytest
 
-from live import Sender, gunicorn, server_settings
+from conftest import ROOT, TOKEN
+from live import (
+    GUNICORN,
+    PUBLIC_URL,
+    Sender,
+    gunicorn,
+    row_counts,
+    server_settings,
+    serving,
+    start_process,
+)
+from storage.db import make_engine
 
 STALLED = 4  # as many as the sync workers the README used to start
 HEAD = (
@@ -56,3 +67,41 @@ def test_the_bots_address_says_where_the_studio_is(make_client, token, says):
     text = response.get_data(as_text=True)
     assert text.startswith("SMS survey bot: Twilio posts messages to https://bot.example.org/sms")
     assert says in text
+
+
+# What `gunicorn app:app` imports, and the configuration it reads, in the project's folder.
+PROJECT = (
+    "app.py",
+    "gunicorn.conf.py",
+    "service.py",
+    "bot",
+    "outbound",
+    "storage",
+    "web",
+    "xlsform",
+)
+
+
+def test_gunicorn_reads_the_dotenv_beside_app_py(database_url, surveys_dir, tmp_path):
+    # SPEC 6 and the README ("the environment, or a .env file next to app.py"): gunicorn
+    # itself reads no .env. Here a copy of the project's folder (links to its files) holds
+    # one; a variable set in the environment wins over the file's.
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in PROJECT:
+        (project / name).symlink_to(ROOT / name)
+    (project / ".env").write_text(
+        f'DATABASE_URL="{database_url}"\nTWILIO_AUTH_TOKEN={TOKEN}\n'
+        f"PUBLIC_URL={PUBLIC_URL}\nSURVEYS_DIR={tmp_path / 'nowhere'}\n"
+    )
+    args = [GUNICORN, "-w", "1", "-b", "127.0.0.1:0", "--no-control-socket", "app:app"]
+    log = tmp_path / "gunicorn.log"
+    started = start_process(args, {"SURVEYS_DIR": str(surveys_dir)}, log, cwd=project)
+    with serving(started, log) as server:  # without the token it would refuse to serve
+        reply = Sender(server.port, timeout=30).send("+15558880303", "FEEDBACK")
+    assert reply.status == 200 and reply.text.startswith("Thanks for visiting!")
+    engine = make_engine(database_url)
+    try:
+        assert row_counts(engine)["survey_session"] == 1  # in the .env's database
+    finally:
+        engine.dispose()
