@@ -51,7 +51,9 @@ def to_cell(value: Any) -> str:
     return str(value)
 
 
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
+# SPEC 5: digits with an optional leading - and , or . separators. A leading + is
+# guarded like =: a spreadsheet reads "+4" as the formula =+4.
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)*")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -109,7 +109,7 @@ def test_long_export_keeps_raw_replies(app, sms):
         ("@SUM(A1)", "'@SUM(A1)"),
         ("-rf", "'-rf"),
         ("-3", "-3"),
-        ("+4", "+4"),
+        ("+4", "'+4"),  # SPEC 5: a plain number may lead with -, not +
         ('He said "hi", then left\nfor good', 'He said "hi", then left\nfor good'),
         ("Très bien 😀", "Très bien 😀"),
     ],
