@@ -14,7 +14,7 @@ from test_studio import sign_in
 
 from bot.conversation import Run
 from bot.loader import load_survey
-from bot.outcomes import CODES, RATE_NAMES, Facts, Groups, group_rates, note, rates
+from bot.outcomes import Facts, Groups, group_rates, note, rates
 from conftest import saved, survey_folder
 from fake_twilio import (
     ACCOUNT_SID,
@@ -204,9 +204,19 @@ def independent_rates(table: dict[str, int], e: float) -> dict[str, float]:
     }
 
 
+# SPEC 11's table and list of rates, in their order.
+DISPOSITIONS = [
+    ("1.1", "complete"), ("1.2", "partial"), ("4.80", "quota filled"), ("4.10", "not eligible"),
+    ("2.11", "refusal"), ("2.12", "break-off"), ("3.19", "no reply"), ("3.20", "not delivered"),
+    ("4.30", "non-working number"),
+]  # fmt: skip
+RATE_NAMES = ["RR1", "RR2", "RR3", "RR4", "RR5", "RR6", "COOP1", "COOP2", "COOP3", "COOP4",
+              "REF1", "REF2", "REF3", "CON1", "CON2", "CON3"]  # fmt: skip
+
+
 def assert_rates(found: dict, expected: dict[str, Fraction]) -> None:
     """Every one of the sixteen rates, to the last bit a float holds."""
-    assert list(found) == list(RATE_NAMES)
+    assert list(found) == RATE_NAMES
     for name, value in expected.items():
         assert found[name] == pytest.approx(float(value), rel=1e-12), name
 
@@ -214,7 +224,7 @@ def assert_rates(found: dict, expected: dict[str, Fraction]) -> None:
 def test_the_worked_example(app, invite, twilio, sms, clock):
     run_worked_example(invite, twilio, sms)
     report = outcomes(app)
-    assert [row["code"] for row in report["dispositions"]] == [code for code, _ in CODES]
+    assert [(row["code"], row["name"]) for row in report["dispositions"]] == DISPOSITIONS
     assert counts(report) == INVITED_COUNTS
     assert counts(report, "interim") == INTERIM
     assert (report["cases"], report["interim"], report["walk_ins"]) == (10, 3, 1)

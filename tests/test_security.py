@@ -17,7 +17,7 @@ from live import PUBLIC_URL, Sender, gunicorn, row_counts, start_gunicorn, stop
 from web.factory import create_app
 from web.settings import RefusedToServe, refuse_unsafe_serving, warn_if_unverified
 from web.twilio_signature import Form, parse_form, signature_of
-from web.twiml import NOT_XML, to_twiml
+from web.twiml import to_twiml
 
 PHONE = "+15558880001"
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -409,13 +409,47 @@ def no_request_breaks(client, app, conversation) -> None:
             assert after == before
 
 
+DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
+TWIML_CASES = {
+    "no reply": (None, "<Response />"),
+    "an empty reply": ("", "<Response />"),
+    "markup": ('1 < 2 & "3" > ]]>', '<Response><Message>1 &lt; 2 &amp; "3" &gt; ]]&gt;</Message>'
+     "</Response>"),
+    "what XML cannot hold": ("a\x00b\x0bc\x1fd\ud800e\ufffef\uffffg",
+     "<Response><Message>abcdefg</Message></Response>"),
+    "its edges, kept": ("\t\n \ud7ff\ue000\ufffd\U00010000 \U0010ffff",
+     "<Response><Message>\t\n \ud7ff\ue000\ufffd\U00010000 \U0010ffff</Message></Response>"),
+    "nothing XML can hold": ("\x00\x08", "<Response><Message /></Response>"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("reply", "twiml"), TWIML_CASES.values(), ids=TWIML_CASES.keys())
+def test_twiml_written_out(reply, twiml):
+    assert to_twiml(reply) == DECLARATION + twiml
+
+
+def xml_char(char: str) -> bool:
+    """Whether XML 1.0 can hold `char` at all: its `Char` production (section 2.2), written out."""
+    code = ord(char)
+    return (
+        code in (0x9, 0xA, 0xD)
+        or 0x20 <= code <= 0xD7FF
+        or 0xE000 <= code <= 0xFFFD
+        or 0x10000 <= code <= 0x10FFFF
+    )
+
+
 @settings(max_examples=2000, deadline=None)
 @given(reply=st.one_of(st.none(), st.text(), st.text(alphabet="<>&\"'\r\n\t]\x00\ud800x")))
 def test_twiml_is_byte_for_byte_what_twilio_builds(reply):
+    kept = "".join(char for char in reply or "" if xml_char(char))
     response = MessagingResponse()
     if reply:
-        response.message(NOT_XML.sub("", reply))
-    assert to_twiml(reply) == str(response)
+        response.message(kept)
+    twiml = to_twiml(reply)
+    assert twiml == str(response)
+    # What Twilio reads back: the reply less what XML cannot hold (its line ends made \n).
+    assert reply_text(twiml) == (kept.replace("\r\n", "\n").replace("\r", "\n") or None)
 
 
 @settings(max_examples=1000, deadline=None)

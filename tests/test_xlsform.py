@@ -8,7 +8,6 @@ import pytest
 import yaml
 
 from bot.loader import Yaml12Loader, load_survey
-from bot.survey_schema import MODELINE, SCHEMA_FILE
 from bot.templates import Expr
 from conftest import SMS, survey_folder
 from test_conversation import answers_of
@@ -416,13 +415,14 @@ def import_cli(app, *args: str):
 
 
 def test_import_writes_a_survey_that_is_served(app, surveys_dir):
-    (surveys_dir / SCHEMA_FILE).write_text("{}")  # the folder points editors at its schema
-    survey_id = import_form(FORMS / "pyxform_group.md").survey_id
-    result = import_cli(app, FORMS / "pyxform_group.md")
+    (surveys_dir / "survey.schema.json").write_text("{}")  # the folder points editors at it
+    result = import_cli(app, FORMS / "pyxform_group.md")  # no form_id: named after its file
     assert result.exit_code == 0, result.output
-    written = surveys_dir / f"{survey_id}.yaml"
-    assert f"Wrote {written} (survey {survey_id})" in result.output
-    assert written.read_text().startswith(MODELINE + "\n# Imported from the XLSForm")
+    written = surveys_dir / "pyxform_group.yaml"
+    assert f"Wrote {written} (survey pyxform_group)" in result.output
+    assert written.read_text().startswith(
+        "# yaml-language-server: $schema=survey.schema.json\n# Imported from the XLSForm"
+    )
     check = app.test_cli_runner().invoke(args=["surveys", "check", str(written)])
     assert check.exit_code == 0, check.output
 

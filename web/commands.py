@@ -190,8 +190,13 @@ def _summary(survey, counts: dict[str, int], retired: bool) -> str:
         what = f"{survey.id}{default}: {survey.name} | keywords: {keywords}"
     return (
         f"{what} | languages: {', '.join(survey.languages)} | "
-        f"{len(survey.questions)} questions | version {survey.version} | {_sessions(counts)}"
+        f"{_questions(len(survey.questions))} | version {survey.version} | {_sessions(counts)}"
     )
+
+
+def _questions(n: int) -> str:
+    """`1 question`, `21 questions`."""
+    return f"{n} question" + ("" if n == 1 else "s")
 
 
 def _standing(rows: list[tuple[str, int, int]]) -> str:
