@@ -223,7 +223,7 @@ class Ticking:
     def __init__(self):
         self.now = 0.0
 
-    def monotonic(self) -> float:
+    def thread_time(self) -> float:
         self.now += 0.01
         return self.now
 
