@@ -325,11 +325,17 @@ class Conversation:
         return self._with_current(lead, run, now, language, effects)
 
     def _restart(self, situation: Situation, run: Run | None, effects: Effects, now: datetime):
-        """Start the same survey again, in its current version, from the top."""
+        """Start the same survey again, in its current version, from the top.
+
+        A survey whose file is gone acts as with no open session (SPEC 2): the default
+        starts, else the keywords are listed; its session ends as abandoned either way.
+        """
         survey_id = run.survey_id if run else situation.latest_survey
         survey = (survey_id and self.library.get(survey_id)) or self.library.default()
         if survey is None:
-            effects.reply = self._keyword_list(ENGLISH, effects)
+            if run is not None:  # nothing starts: without this it would go on answering
+                self._close(run, ABANDONED, effects, now)
+            effects.reply = self._keyword_list(self._language(run) if run else ENGLISH, effects)
             return effects
         language = run.language if run else None
         return self._start(survey, run, effects, now, situation.test, language)

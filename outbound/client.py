@@ -18,6 +18,7 @@ import urllib3
 from twilio.base.exceptions import TwilioException
 from urllib3.exceptions import ConnectTimeoutError, HTTPError
 
+from service import Clock
 from storage.messaging import CARRIER_OPT_OUT
 
 INVALID_CODES = {21211: "invalid number", 21614: "not a mobile number"}
@@ -59,7 +60,8 @@ class SendError(Exception):
 class Twilio:
     """Twilio's Messages API for one account and sender; threads share it, one client each."""
 
-    def __init__(self, config, concurrency: int = 8):
+    def __init__(self, config, concurrency: int = 8, clock: Clock | None = None):
+        self.clock = clock or Clock()  # what a message's validity is counted on
         self.account_sid = config["TWILIO_ACCOUNT_SID"]
         self.auth_token = config["TWILIO_AUTH_TOKEN"]
         self.api_url = config["TWILIO_API_URL"]  # Twilio, or a compatible endpoint or test double
@@ -92,10 +94,10 @@ class Twilio:
         `validity`: seconds Twilio may keep it queued before dropping it (ValidityPeriod),
         counted from this call: a retry gets what is left of it.
         """
-        started = time.monotonic()
+        started = self.clock.monotonic()
         for attempt in itertools.count(1):
             try:
-                return self._create(to, body, _left(validity, started))
+                return self._create(to, body, _left(validity, self.clock.monotonic() - started))
             except SendError as err:
                 if not err.retry or attempt == TRIES:
                     err.reason += f" after {TRIES} tries" if err.retry else ""
@@ -221,11 +223,11 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _left(validity: int | None, started: float) -> int | None:
-    """What is left of a ValidityPeriod given at `started`; a SendError once nothing is."""
+def _left(validity: int | None, spent: float) -> int | None:
+    """What is left of a ValidityPeriod after `spent` seconds; a SendError once nothing is."""
     if validity is None:
         return None
-    left = validity - int(time.monotonic() - started)
+    left = validity - int(spent)
     if left < 1:
         raise SendError("its validity ran out while Twilio was busy; the next run sends it")
     return left

@@ -30,7 +30,7 @@ from outbound.pipeline import (
 )
 from outbound.recontacts import Worker, stopping_on_signals
 from outbound.windows import Windows
-from service import Service, UnknownSurvey
+from service import Clock, Service, UnknownSurvey
 from storage import store
 from storage.messaging import REMINDER
 
@@ -40,7 +40,7 @@ VALIDITY = "3h"  # how long Twilio may queue a message by default: a late one is
 RESULTS = ("sent", "would send", DEFERRED, "skipped", "failed", "not tried")  # report order
 
 
-def twilio_for(dry_run: bool, concurrency: int) -> Twilio | None:
+def twilio_for(dry_run: bool, concurrency: int, clock: Clock) -> Twilio | None:
     """Twilio from the app's settings (None on a dry run), or an error naming what is missing."""
     config = current_app.config
     missing = [k for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN") if not config.get(k)]
@@ -55,7 +55,7 @@ def twilio_for(dry_run: bool, concurrency: int) -> Twilio | None:
         return None
     if not config.get("PUBLIC_URL"):
         click.echo("Note: PUBLIC_URL is not set, so delivery status will not be followed.")
-    return Twilio(config, concurrency)
+    return Twilio(config, concurrency, clock)
 
 
 def _after(_ctx, _param, value: str) -> timedelta:
@@ -141,7 +141,7 @@ class Sending:
         if self.wait and self.dry_run:
             raise click.UsageError("--wait sends when windows open; a dry run sends nothing.")
         window = self.window or survey.send_window
-        twilio = twilio_for(self.dry_run, self.concurrency)
+        twilio = twilio_for(self.dry_run, self.concurrency, service.clock)
         pace = None if self.rate is None else Pace(self.rate, service.clock)
         click.echo(_terms(window, survey.timezone, self.validity, self.rate))
         windows = Windows(window, survey.timezone)
@@ -351,10 +351,8 @@ def worker(every, once, concurrency, rate, validity) -> None:
     re-contact twice.
     """
     service = Service.of(current_app)
-    runner = Worker(
-        service, twilio_for(False, concurrency), concurrency=concurrency, validity=validity,
-        rate=rate,
-    )  # fmt: skip
+    twilio = twilio_for(False, concurrency, service.clock)
+    runner = Worker(service, twilio, concurrency=concurrency, validity=validity, rate=rate)
     click.echo(
         "Worker: sending re-contacts " + ("once." if once else f"every {every:g} s; Ctrl-C stops.")
     )

@@ -207,7 +207,7 @@ def _phone(phone: str, query: Query) -> str:
 
 def phone_hash(phone: str, key: bytes) -> str:
     """A number's keyed hash (SPEC 5): the same number hashes alike in every export."""
-    return hmac.new(key, phone.encode(), hashlib.sha256).hexdigest()[:16]
+    return hmac.new(key, phone.encode(), hashlib.sha256).hexdigest()
 
 
 def _time(moment: datetime | str | None) -> str:

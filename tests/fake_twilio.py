@@ -85,12 +85,36 @@ class FakeClock(Clock):
         with self._lock:
             self.elapsed = (moment - self.start).total_seconds()
 
+    def advance(self, seconds: float) -> None:
+        """Move on by `seconds`."""
+        with self._lock:
+            self.elapsed += seconds
+
 
 @dataclass(frozen=True)
 class Delay:
     """A script step: wait this long before taking the next step."""
 
     seconds: float
+
+
+@dataclass(frozen=True)
+class Later:
+    """A script step: the app's clock moves on this long, as if Twilio took it to answer."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Together:
+    """A script step: hold the request until `count` are held at once (at most `seconds`).
+
+    Requests made side by side meet however busy the machine; requests made one at
+    a time never do, and the first to give up lets every later one through at once.
+    """
+
+    count: int = 2
+    seconds: float = 10.0
 
 
 @dataclass
@@ -119,7 +143,9 @@ class FakeTwilio:
         self.on_accept: Callable[[Request], None] | None = None  # called after each 201
         self._scripts: dict[str, deque] = defaultdict(deque)
         self._lock = threading.Lock()
-        self.waiting = 0  # requests inside a Delay now
+        self._held = threading.Condition(self._lock)  # requests held by a Together step
+        self._apart = False  # a Together step gave up: requests come one at a time
+        self.waiting = 0  # requests inside a Delay or a Together step now
         self.most_waiting = 0  # the most there ever were at once: sends made side by side
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
@@ -151,7 +177,8 @@ class FakeTwilio:
         }
 
     def script(self, to: str, *steps) -> None:
-        """Answer the next requests for `to` with these steps: 429, 500, 21610, Delay(s), DROP."""
+        """Answer the next requests for `to` with these steps: 429, 500, 21610, Delay(s),
+        Later(s), Together(n), DROP."""
         with self._lock:
             self._scripts[to].extend(steps)
 
@@ -170,6 +197,12 @@ class FakeTwilio:
                 step = script.popleft() if script else None
             if isinstance(step, Delay):
                 self._delay(step.seconds)
+                continue
+            if isinstance(step, Together):
+                self._together(step)
+                continue
+            if isinstance(step, Later):
+                self.clock.advance(step.seconds)
                 continue
             if step == DROP:
                 return None
@@ -191,6 +224,16 @@ class FakeTwilio:
             self.most_waiting = max(self.most_waiting, self.waiting)
         time.sleep(seconds)
         with self._lock:
+            self.waiting -= 1
+
+    def _together(self, step: Together) -> None:
+        """Hold a request until `step.count` are held at once, or until it gives up."""
+        with self._held:
+            self.waiting += 1
+            self.most_waiting = max(self.most_waiting, self.waiting)
+            self._held.notify_all()
+            met = lambda: self.most_waiting >= step.count or self._apart  # noqa: E731
+            self._apart |= not self._held.wait_for(met, step.seconds)
             self.waiting -= 1
 
     def _accept(self, request: Request) -> tuple[int, dict]:

@@ -45,8 +45,10 @@ def start_gunicorn(settings: dict[str, str], log: Path, workers: int = 4) -> sub
     return start_process(args, settings, log)
 
 
-def start_process(args: list[str], settings: dict[str, str], log: Path) -> subprocess.Popen:
-    """Start a server command from the repository root, logging to `log`.
+def start_process(
+    args: list[str], settings: dict[str, str], log: Path, cwd: Path = ROOT
+) -> subprocess.Popen:
+    """Start a server command from `cwd` (the repository root), logging to `log`.
 
     The server is told to stop (SIGTERM) if the test run itself dies, killed
     or timed out before its fixtures could stop it: no server outlives it.
@@ -54,7 +56,7 @@ def start_process(args: list[str], settings: dict[str, str], log: Path) -> subpr
     with log.open("wb") as out:
         return subprocess.Popen(
             args,
-            cwd=ROOT,
+            cwd=cwd,
             env=server_env(settings),
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -52,6 +52,30 @@ def folder(tmp_path):
     return Folder(tmp_path)
 
 
+class FileClock:
+    """Stands in for the catalog's `time`: the wall clock that file times are compared with.
+
+    It stays where a test puts it, so that "saved a moment ago" is not undone by a busy
+    machine between the save and the look.
+    """
+
+    def __init__(self):
+        self.now = time.time_ns()
+
+    def time_ns(self) -> int:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += int(seconds * 1e9)
+
+
+@pytest.fixture
+def file_clock(monkeypatch):
+    clock = FileClock()
+    monkeypatch.setattr(bot.catalog, "time", clock)
+    return clock
+
+
 def test_serves_every_survey_in_the_folder(folder):
     folder.write("a.yaml", survey_yaml(keywords=["Apple"], default=True))
     folder.write("b.yml", survey_yaml(keywords=["BANANA"]))
@@ -91,12 +115,13 @@ def test_unchanged_files_are_not_read_again(folder, monkeypatch):
     assert loads == []
 
 
-def test_quick_edit_with_the_same_stat_is_still_seen(folder):
+def test_quick_edit_with_the_same_stat_is_still_seen(folder, file_clock):
     # Two saves within the file system's timestamp granularity, same size and inode.
     file = folder.write("a.yaml", survey_yaml(title="One"))
-    now = time.time_ns()
+    now = file_clock.now - bot.catalog.STABLE_NS  # saved a moment ago: stable, not settled
     os.utime(file, ns=(now, now))
     catalog = Catalog(folder.path)
+    assert catalog.get("a").title == "One"
     file.write_text(survey_yaml(title="Two"))
     os.utime(file, ns=(now, now))
     catalog.refresh()
@@ -306,7 +331,7 @@ def served_questions(catalog: Catalog) -> list[str]:
     return [q.text.source for q in catalog.get("save").questions]
 
 
-def test_a_save_in_progress_is_never_served_as_a_shorter_survey(folder):
+def test_a_save_in_progress_is_never_served_as_a_shorter_survey(folder, file_clock):
     path = folder.write("save.yaml", questions(6))
     catalog = Catalog(folder.path)
     edited = questions(6, word="New")
@@ -314,25 +339,27 @@ def test_a_save_in_progress_is_never_served_as_a_shorter_survey(folder):
     with path.open("w") as save:  # a slow save: five questions written, then a pause
         save.write(edited[:cut])
         save.flush()
-        deadline = time.monotonic() + bot.catalog.STABLE_NS / 1e9 + 0.5
-        while time.monotonic() < deadline:
-            assert served_questions(catalog) == [f"Q {n}?" for n in range(1, 7)]
-            time.sleep(0.1)
+        file_clock.now = path.stat().st_mtime_ns + 10 * bot.catalog.STABLE_NS  # long unchanged
+        assert served_questions(catalog) == [f"Q {n}?" for n in range(1, 7)]  # but still open
         save.write(edited[cut:])
-    deadline = time.monotonic() + 2  # a saved change is in effect within two seconds
-    while served_questions(catalog)[0] != "New 1?" and time.monotonic() < deadline:
-        time.sleep(0.05)
+    saved_at = path.stat().st_mtime_ns
+    file_clock.now = saved_at + bot.catalog.STABLE_NS - 1
+    assert served_questions(catalog) == [f"Q {n}?" for n in range(1, 7)]  # a moment not over
+    # Taken once unchanged for the moment; with the watcher's interval, within two seconds.
+    file_clock.now = saved_at + bot.catalog.STABLE_NS
     assert served_questions(catalog) == [f"New {n}?" for n in range(1, 7)]
+    assert bot.catalog.STABLE_NS / 1e9 + bot.catalog.WATCH_INTERVAL <= 2
 
 
-def test_a_file_moved_into_place_is_taken_once_stable(folder):
+def test_a_file_moved_into_place_is_taken_once_stable(folder, file_clock):
     folder.write("save.yaml", questions(2))
     catalog = Catalog(folder.path)
     draft = folder.path / ".save.yaml.tmp"
     draft.write_text(questions(3))
+    file_clock.now = draft.stat().st_mtime_ns
     draft.rename(folder.path / "save.yaml")
     assert len(served_questions(catalog)) == 2  # just moved: not taken at once
-    time.sleep(bot.catalog.STABLE_NS / 1e9 + 0.1)
+    file_clock.now += bot.catalog.STABLE_NS
     assert len(served_questions(catalog)) == 3
 
 

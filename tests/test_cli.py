@@ -17,7 +17,7 @@ import click
 import pytest
 from sqlalchemy import select
 
-from conftest import ROOT, saved
+from conftest import ROOT, saved, survey_folder
 from live import server_env
 from play import CONVERSATIONS, EXAMPLES
 from storage.models import SurveySession
@@ -314,6 +314,32 @@ def test_commands_say_nothing_about_webhook_verification(no_token):
     assert done.returncode == 0, done.stderr
     assert "city-services" in done.stdout
     assert "verified" not in done.stdout + done.stderr
+
+
+def test_a_dotenv_in_the_working_folder_configures_the_commands(app, sms, surveys_dir, tmp_path):
+    # SPEC 6: settings from the environment and a .env file; the README's `flask`
+    # commands run in the project's folder, where Flask reads it. A variable set in the
+    # environment wins over the file's, as Flask and python-dotenv have it.
+    saved(surveys_dir / "quick.yaml", QUICK)
+    sms.send("+15550000101", "QUICK")  # one session, in the database the .env names
+    work = tmp_path / "work"
+    work.mkdir()
+    unused = survey_folder(work, lonely=QUICK.replace("QUICK", "LONELY"))
+    database = app.config["DATABASE_URL"]
+    (work / ".env").write_text(f'DATABASE_URL="{database}"\nSURVEYS_DIR="{unused}"\n')
+    command = [str(Path(sys.executable).with_name("flask")), "--app", str(ROOT / "app.py")]
+    done = subprocess.run(
+        [*command, "surveys", "list"],
+        cwd=work,
+        env=server_env({"SURVEYS_DIR": str(surveys_dir)}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    # The .env's database (its session counted), the environment's folder (not LONELY's).
+    assert "\nquick: quick | keywords: QUICK |" in done.stdout
+    assert "| sessions 1: open 1," in done.stdout and "lonely" not in done.stdout
 
 
 def our_commands(app) -> list[tuple[str, click.Command]]:

@@ -251,3 +251,22 @@ def test_hot_path_times_read_back_through_sqlalchemy(app, sms):
     assert before <= started <= datetime.now(UTC)
     if engine.dialect.name == "sqlite":  # the text SQLAlchemy itself writes and compares
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", raw)
+
+
+def test_restart_of_a_survey_whose_file_is_gone_starts_the_default(app, sms, surveys_dir):
+    # SPEC 2: RESTART of a survey whose file is gone acts as with no open session.
+    sms.send(PHONE, "OTHER")
+    (surveys_dir / "other.yaml").unlink()
+    assert sms.send(PHONE, "restart") == "Hello! A few questions.\n\nYour first name?"
+    assert sessions_of(app) == [("other", "abandoned"), ("everything", "open")]
+
+
+def test_restart_of_a_gone_survey_with_no_default_ends_it_and_lists_keywords(app, sms, surveys_dir):
+    saved(surveys_dir / "everything.yaml", EVERYTHING.replace("default: true\n", ""))
+    sms.send(PHONE, "OTHER")
+    (surveys_dir / "other.yaml").unlink()
+    assert sms.send(PHONE, "restart") == "Text ALL for Everything."
+    assert sessions_of(app) == [("other", "abandoned")]
+    # As with no open session: the next message starts nothing and answers nothing.
+    assert sms.send(PHONE, "yes") == "Text ALL for Everything."
+    assert sessions_of(app) == [("other", "abandoned")]

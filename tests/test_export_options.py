@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from test_export import AUTH, answer, cli_export, rows
 
-from conftest import survey_folder
+from conftest import saved, survey_folder
 from service import Inbound
 
 SURVEY = """\
@@ -117,3 +119,70 @@ def test_surveys_list_counts_test_sessions_only_when_asked(app, answered):
     runner = app.test_cli_runner()
     assert "sessions 2:" in runner.invoke(args=["surveys", "list"]).output
     assert "sessions 3:" in runner.invoke(args=["surveys", "list", "--include-tests"]).output
+
+
+OTHER = """\
+id: other
+title: Other
+keywords: [OTHER]
+questions:
+  - {id: city, type: text, text: Which city?}
+"""
+
+
+def hashed(app, client, way: str, survey: str, question: str, fmt: str) -> dict[str, str]:
+    """{answer: hashed phone} for one question of a survey's export with hashed phones."""
+    if way == "cli":
+        args = ["export", survey, "--format", fmt, "--hash-phones"]
+        result = app.test_cli_runner().invoke(args=args)
+        assert result.exit_code == 0, result.output
+        text = result.stdout_bytes.decode()
+    else:
+        query = f"format={fmt}&hash_phones=1"
+        response = client.get(f"/surveys/{survey}/export.csv?{query}", headers=AUTH)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        text = response.get_data(as_text=True)
+    if fmt == "long":
+        return {r["value"]: r["phone"] for r in rows(text) if r["question_id"] == question}
+    return {r[question]: r["phone"] for r in rows(text)}
+
+
+@pytest.mark.parametrize("fmt", ["wide", "long"])
+def test_a_number_hashes_alike_in_every_surveys_export(app, client, sms, surveys_dir, fmt):
+    # SPEC 5: the same number hashes alike in every export and survey, so that
+    # researchers can link one respondent's answers across surveys.
+    saved(surveys_dir / "other.yaml", OTHER)
+    answer(sms, "+15550000001", "1")  # a green apple
+    answer(sms, "+15550000002", "2")  # a pear
+    for phone, city in [("+15550000002", "Lyon"), ("+15550000001", "Oslo")]:
+        sms.send(phone, "OTHER")
+        sms.send(phone, city)
+    apple, pear = (hashed(app, client, "cli", "other", "city", fmt)[c] for c in ("Oslo", "Lyon"))
+    assert apple != pear and all(re.fullmatch(r"[0-9a-f]+", h) for h in (apple, pear))
+    for way in WAYS:
+        assert hashed(app, client, way, "poll", "fruit", fmt) == {"apple": apple, "pear": pear}
+        assert hashed(app, client, way, "other", "city", fmt) == {"Oslo": apple, "Lyon": pear}
+
+
+@pytest.mark.parametrize("way", WAYS)
+@pytest.mark.parametrize("fmt", ["wide", "long"])
+def test_labels_are_those_of_each_sessions_own_version(app, client, sms, surveys_dir, way, fmt):
+    # SPEC 5: --labels writes the labels of the session's version, not the newest one's.
+    answer(sms, "+15550000001", "1", "1 3")
+    relabelled = SURVEY.replace("Green apple", "Granny Smith").replace("Blue", "Navy")
+    saved(surveys_dir / "poll.yaml", relabelled)
+    answer(sms, "+15550000002", "1", "1 3")
+    found = export(app, client, way, LABELS, fmt)
+    if fmt == "long":
+        assert [r["value"] for r in found] == [
+            "Green apple",
+            "Red;Blue",
+            "Granny Smith",
+            "Red;Navy",
+        ]
+    else:
+        assert [(r["fruit"], r["picks"]) for r in found] == [
+            ("Green apple", "Red;Blue"),
+            ("Granny Smith", "Red;Navy"),
+        ]
+    assert len({r["survey_version"] for r in found}) == 2

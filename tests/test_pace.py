@@ -70,20 +70,39 @@ def test_threads_share_one_pace():
     assert len(done) == 200 and max(done) == pytest.approx(19.9)  # 200 segments at 10 a second
 
 
+class Watched(Clock):
+    """The system's clock, noting each wait: (seconds asked for, seconds past its deadline)."""
+
+    def __init__(self):
+        self.waits: list[tuple[float, float]] = []
+
+    def wait_until(self, deadline: float, stop: threading.Event) -> bool:
+        asked = deadline - time.monotonic()
+        done = super().wait_until(deadline, stop)
+        self.waits.append((asked, time.monotonic() - deadline))
+        return done
+
+
 def test_on_the_real_clock_it_really_waits():
-    pace, started = Pace(500, Clock()), time.monotonic()
+    clock, went = Watched(), []
+    pace, started = Pace(500, clock), time.monotonic()
     for _ in range(50):
         assert pace.take(ONE, threading.Event())
-    assert 0.097 <= time.monotonic() - started < 1.0  # 49 turns of 2 ms
+        went.append(time.monotonic() - started)
+    # Never ahead of 500 a second however busy the machine: the k-th message at 2k ms or later,
+    assert all(at >= k * 0.002 - 1e-6 for k, at in enumerate(went))
+    # each wait asked for one message's turn at most, and was kept to its end.
+    assert all(asked <= 0.002 + 1e-6 and late >= 0 for asked, late in clock.waits)
 
 
 def test_a_stopped_run_stops_waiting():
-    pace, stop = Pace(0.001, Clock()), threading.Event()  # one segment every 1,000 s
+    clock, stop = Watched(), threading.Event()
+    pace = Pace(0.01, clock)  # one segment every 100 s
     assert pace.take(ONE, stop)  # the first goes at once
     stop.set()
-    started = time.monotonic()
     assert not pace.take(ONE, stop)
-    assert time.monotonic() - started < 1.0
+    [(asked, late)] = clock.waits
+    assert asked > 99 and late < 0  # its 100 s wait given up before the turn came
 
 
 LONG_INTRO = """\

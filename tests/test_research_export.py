@@ -360,7 +360,7 @@ def test_flow_results_rows_field_by_field(app, answered, tmp_path):
         assert timestamp[:19] == line["answered_at"][:19]
         assert qid == line["question_id"] and qid in questions
         assert metadata == {"session_id": int(line["session_id"])} and isinstance(row_id, str)
-        assert re.fullmatch(r"[0-9a-f]{16}", contact) and contact != phones[line["session_id"]]
+        assert re.fullmatch(r"[0-9a-f]{64}", contact) and contact != phones[line["session_id"]]
         assert contacts.setdefault(line["phone"], contact) == contact  # one per number
         assert valid(questions[qid], response), (qid, response)
     assert len(set(contacts.values())) == 4

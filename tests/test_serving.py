@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import socket
+import statistics
 import time
 from contextlib import ExitStack
 
 import pytest
 
-from live import Sender, gunicorn, server_settings
+from conftest import ROOT, TOKEN
+from live import (
+    GUNICORN,
+    PUBLIC_URL,
+    Sender,
+    gunicorn,
+    row_counts,
+    server_settings,
+    serving,
+    start_process,
+)
+from storage.db import make_engine
 
 STALLED = 4  # as many as the sync workers the README used to start
 HEAD = (
@@ -24,20 +36,37 @@ def stall(port: int, part: str) -> socket.socket:
     return client
 
 
+def typical(sender: Sender, phones: list[str]) -> float:
+    """The median time to an answer, in seconds: a moment of a busy machine moves it little.
+
+    A message that gets no answer within the sender's timeout counts as that long.
+    """
+    times = []
+    for phone in phones:
+        started = time.monotonic()
+        try:
+            reply = sender.send(phone, "FEEDBACK")
+            assert reply.status == 200 and reply.text
+        except TimeoutError:
+            pass
+        times.append(time.monotonic() - started)
+    return statistics.median(times)
+
+
 def test_stalled_clients_do_not_delay_a_valid_message(database_url, surveys_dir, tmp_path):
     # Two workers: gthread parks the stalled clients in each worker's poller whatever the count.
     with gunicorn(server_settings(database_url, surveys_dir), tmp_path, workers=2) as server:
-        sender = Sender(server.port, timeout=5)
-        assert sender.send("+15558880301", "FEEDBACK").status == 200
+        sender = Sender(server.port, timeout=5)  # a held worker answers after 10 s, or never
+        alone = typical(sender, [f"+155588803{n:02d}" for n in range(10, 15)])
         with ExitStack() as stack:
             for n in range(STALLED):  # headers and part of a body, or half the headers
                 part = HEAD + "From=%2B1555" if n % 2 else HEAD[:40]
                 stack.enter_context(stall(server.port, part))
             time.sleep(0.5)  # every stalled request has reached a worker
-            started = time.monotonic()
-            reply = sender.send("+15558880302", "FEEDBACK")
-            assert time.monotonic() - started < 1
-            assert reply.status == 200 and reply.text
+            stalled = typical(sender, [f"+155588803{n:02d}" for n in range(20, 25)])
+        # SPEC 3: slow clients delay others by at most a second. What they add is measured
+        # against the same messages without them, so a busy machine slows both alike.
+        assert stalled - alone < 1
 
 
 @pytest.mark.parametrize(
@@ -56,3 +85,41 @@ def test_the_bots_address_says_where_the_studio_is(make_client, token, says):
     text = response.get_data(as_text=True)
     assert text.startswith("SMS survey bot: Twilio posts messages to https://bot.example.org/sms")
     assert says in text
+
+
+# What `gunicorn app:app` imports, and the configuration it reads, in the project's folder.
+PROJECT = (
+    "app.py",
+    "gunicorn.conf.py",
+    "service.py",
+    "bot",
+    "outbound",
+    "storage",
+    "web",
+    "xlsform",
+)
+
+
+def test_gunicorn_reads_the_dotenv_beside_app_py(database_url, surveys_dir, tmp_path):
+    # SPEC 6 and the README ("the environment, or a .env file next to app.py"): gunicorn
+    # itself reads no .env. Here a copy of the project's folder (links to its files) holds
+    # one; a variable set in the environment wins over the file's.
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in PROJECT:
+        (project / name).symlink_to(ROOT / name)
+    (project / ".env").write_text(
+        f'DATABASE_URL="{database_url}"\nTWILIO_AUTH_TOKEN={TOKEN}\n'
+        f"PUBLIC_URL={PUBLIC_URL}\nSURVEYS_DIR={tmp_path / 'nowhere'}\n"
+    )
+    args = [GUNICORN, "-w", "1", "-b", "127.0.0.1:0", "--no-control-socket", "app:app"]
+    log = tmp_path / "gunicorn.log"
+    started = start_process(args, {"SURVEYS_DIR": str(surveys_dir)}, log, cwd=project)
+    with serving(started, log) as server:  # without the token it would refuse to serve
+        reply = Sender(server.port, timeout=30).send("+15558880303", "FEEDBACK")
+    assert reply.status == 200 and reply.text.startswith("Thanks for visiting!")
+    engine = make_engine(database_url)
+    try:
+        assert row_counts(engine)["survey_session"] == 1  # in the .env's database
+    finally:
+        engine.dispose()

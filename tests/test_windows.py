@@ -11,7 +11,7 @@ import pytest
 from bot.model import DEFAULT_SEND_WINDOW, parse_window
 from conftest import saved
 from fake_twilio import (
-    Delay,
+    Later,
     clock_fixture,  # noqa: F401 (a fixture)
     invite_fixture,  # noqa: F401 (a fixture)
     sending_config,  # noqa: F401 (a fixture)
@@ -275,6 +275,6 @@ def test_a_message_whose_window_closes_while_it_waits_its_turn_is_taken_back(
 
 def test_a_retry_gets_only_what_is_left_of_the_validity(invite, twilio, clock):
     clock.set(utc(2026, 3, 4, 1, 59, 58))  # 20:59:58 in New York: two seconds left
-    twilio.script(NEW_YORK, Delay(1.1), 429)  # Twilio answers 429 after a second
+    twilio.script(NEW_YORK, Later(1.1), 429)  # Twilio answers 429 a second later
     assert "Done: sent 1." in invite(NEW_YORK).output
     assert [(r.status, r.validity) for r in twilio.requests] == [(429, 2), (201, 1)]
