@@ -233,16 +233,6 @@ class Driver:
         cursor.execute(text, params)
         return cursor
 
-    def stream(self, db: Connection, sql: str, params: tuple, batch: int):
-        """Batches of rows of a large query, never holding them all in memory."""
-        raw = db.connection.dbapi_connection
-        # psycopg: a named cursor lives on the server and sends `batch` rows at a time.
-        cursor = raw.cursor() if self.sqlite else raw.cursor(name="export")
-        cursor.execute(self.dialect_sql(sql), params)
-        while rows := cursor.fetchmany(batch):
-            yield rows
-        cursor.close()
-
 
 def _numbered(sql: str) -> str:
     """SQL written with `?` markers, with PostgreSQL's $1, $2... instead."""
