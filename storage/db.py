@@ -16,7 +16,7 @@ try:
 except ImportError:  # Windows: SQLite's own busy handler then does all the waiting
     fcntl = None
 
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
 from storage.dbapi import (  # the settings, shared with connections made without an engine
@@ -24,6 +24,7 @@ from storage.dbapi import (  # the settings, shared with connections made withou
     WAIT_SECONDS,
     postgresql_arguments,
     sqlite_settings,
+    url_options,
 )
 from storage.hot import Batch, Statements
 
@@ -56,7 +57,7 @@ def make_engine(url: str, wait: float = WAIT_SECONDS) -> Engine:
             pool_size=5,
             pool_timeout=wait,  # waiting for a pooled connection is bounded too
             execution_options={"wait_seconds": wait},
-            connect_args=postgresql_arguments(_url_options(url), wait),
+            connect_args=postgresql_arguments(url_options(url), wait),
         )
     memory = url in ("sqlite://", "sqlite:///:memory:")
     engine = create_engine(
@@ -69,12 +70,6 @@ def make_engine(url: str, wait: float = WAIT_SECONDS) -> Engine:
     event.listen(engine, "connect", functools.partial(_sqlite_connect, wait))
     event.listen(engine, "begin", _sqlite_begin)
     return engine
-
-
-def _url_options(url: str) -> list[str]:
-    """The URL's own `options` (libpq's server settings): a URL may give the key twice."""
-    given = make_url(url).query.get("options") or ()
-    return [given] if isinstance(given, str) else list(given)
 
 
 def _sqlite_connect(wait: float, dbapi_conn, _record) -> None:

@@ -50,6 +50,11 @@ def sqlite_settings(conn: sqlite3.Connection, wait: float) -> None:
     cur.close()
 
 
+def url_options(url: str) -> list[str]:
+    """The URL's own `options` (libpq's server settings): a URL may give the key twice."""
+    return [value for key, value in parse_qsl(urlsplit(url).query) if key == "options"]
+
+
 def postgresql_arguments(options: list[str], wait: float) -> dict:
     """psycopg's connection arguments: every wait bounded by `wait` seconds.
 
@@ -142,7 +147,7 @@ def _postgresql(url: str, wait: float) -> Plain | None:
 
     parts = urlsplit(url)
     query = parse_qsl(parts.query)  # the URL's arguments as SQLAlchemy reads them
-    options = [value for key, value in query if key == "options"]
+    options = url_options(url)
     given = {key: value for key, value in query if key != "options"}
     if len(given) + len(options) != len(query):  # another key given twice
         return None
