@@ -103,7 +103,11 @@ class SurveySession(SQLModel, table=True):
 class Answer(SQLModel, table=True):
     """One stored answer, with the reply it was read from."""
 
-    __table_args__ = (Index("uq_answer_question", "session_id", "question_id", unique=True),)
+    __table_args__ = (
+        Index("uq_answer_question", "session_id", "question_id", unique=True),
+        # A session's answers in the order given, for the long export (migration 0014).
+        Index("ix_answer_session_order", "session_id", "id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="survey_session.id")
     question_id: str
