@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
+import time
 import tracemalloc
 from datetime import UTC, datetime
 
@@ -357,3 +359,26 @@ def test_a_stored_version_naming_what_it_cannot_see_never_sends_its_source(app, 
     restarted = create_app(config)
     assert SMS(restarted.test_client()).send(PHONE, "Ann") == "Thanks ! Next?"
     Service.of(restarted).engine.dispose()
+
+
+class Collecting:
+    """A value whose showing makes Python collect garbage, as any allocation may."""
+
+    def __str__(self) -> str:
+        gc.collect()
+        return "Ana"
+
+
+def test_a_garbage_collection_during_a_render_is_not_the_templates_time():
+    def slow_collection(phase: str, _info: dict) -> None:  # a process with much alive
+        if phase == "start":
+            end = time.thread_time() + 2 * bot.templates.RENDER_SECONDS
+            while time.thread_time() < end:
+                pass
+
+    gc.callbacks.append(slow_collection)
+    try:
+        shown = Text.compile("Thanks, {{ name }}!").render({"answers": {}, "name": Collecting()})
+    finally:
+        gc.callbacks.remove(slow_collection)
+    assert shown == "Thanks, Ana!"  # the collection took 0.1 s of the thread's time
