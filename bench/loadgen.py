@@ -265,9 +265,9 @@ def bot_env(database_url: str, surveys_dir: Path) -> dict:
     return env
 
 
-def bot_spec(name: str, database_url: str, surveys_dir: Path, workdir: Path):
-    """A Server spec for the bot: `gunicorn app:app` from the project's root."""
-    return (name, "app:app", ROOT, bot_env(database_url, surveys_dir), workdir)
+def bot_spec(name: str, database_url: str, surveys_dir: Path, workdir: Path, root: Path = ROOT):
+    """A Server spec for the bot: `gunicorn app:app` from a checkout's root (this one's)."""
+    return (name, "app:app", root, bot_env(database_url, surveys_dir), workdir)
 
 
 def require_signatures(server: Server) -> None:

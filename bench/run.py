@@ -81,18 +81,33 @@ from web.factory import create_app
 
 
 def cmd_throughput(args) -> int:
-    """Bot vs bare app, alternating rounds: req/s and latency ratios."""
+    """Bot vs bare app, alternating rounds: req/s and latency ratios.
+
+    `--compare CHECKOUT` also serves the bot of another checkout (a worktree at
+    main, say) on a database of its own, in the same rounds: before and after
+    side by side, each as a ratio to the same bare app.
+    """
     kind = "postgresql" if args.db else "sqlite"
-    header(f"throughput ({kind}, 2 sync workers each, signatures on)", args)
-    with workdir(args) as folder, database(args.db, folder, "throughput") as url:
+    header(f"throughput ({kind}, 2 sync workers each, signatures on)", args, **compared(args))
+    with contextlib.ExitStack() as stack:
+        folder = stack.enter_context(workdir(args))
+        url = stack.enter_context(database(args.db, folder, "throughput"))
         surveys = copy_surveys(folder)
         pools = Pools(
             folder, args.connections, pool_size(args.pool_rate, args.duration, args.connections)
         )
-        with servers(bot_spec("bot", url, surveys, folder), bare_spec(folder)) as (bot, bare):
+        specs = [bot_spec("bot", url, surveys, folder)]
+        if args.compare:
+            other = stack.enter_context(database(args.db, folder, "compared"))
+            specs.append(bot_spec("compared", other, surveys, folder, Path(args.compare)))
+        started = stack.enter_context(servers(*specs, bare_spec(folder)))
+        for bot in started[:-1]:
             require_signatures(bot)
-            rounds = alternate([Contender(bot, "bot", pools), Contender(bare, "bare", pools)], args)
-    s = {name: medians(rounds, name) for name in ("bot", "bare")}
+        modes = ["bot"] * (len(started) - 1) + ["bare"]
+        contenders = [Contender(s, m, pools) for s, m in zip(started, modes, strict=True)]
+        rounds = alternate(contenders, args)
+    names = [s.name for s in started]
+    s = {name: medians(rounds, name) for name in names}
     ratio = s["bot"]["rps"] / s["bare"]["rps"]
     p99_ratio = s["bot"]["p99_ms"] / s["bare"]["p99_ms"]
     cpu_ratio = s["bare"]["cpu_ms_per_req"] / s["bot"]["cpu_ms_per_req"]
@@ -103,12 +118,43 @@ def cmd_throughput(args) -> int:
         f"  CPU per request (server + database), bare/bot: {cpu_ratio:.3f} (req/s bot/bare"
         " if both were CPU-bound on the same cores)"
     )
+    if args.compare:
+        summary["compared"] = side_by_side(s)
     targets = [
         check(f"inbound SMS/s bot/bare ({kind})", ratio, ">=", 0.25 if args.db else 0.5),
         check("p99 latency bot/bare", p99_ratio, "<=", 3.0),
         *load_checks(s),
     ]
     return report(f"throughput-{kind}", summary, targets, {"rounds": rounds, "args": vars(args)})
+
+
+def compared(args) -> dict:
+    """The header's note of the other checkout and its commit, when there is one."""
+    if not args.compare:
+        return {}
+    commit = subprocess.run(
+        ["git", "-C", args.compare, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    return {"compared": f"{args.compare} at {commit or 'no commit'}"}
+
+
+def side_by_side(s: dict) -> dict:
+    """Print and return both bots' ratios to the bare app, and this one's to the other's."""
+    figures = {}
+    for name in ("bot", "compared"):
+        figures[name] = {
+            "rps_ratio": s[name]["rps"] / s["bare"]["rps"],
+            "p99_ratio": s[name]["p99_ms"] / s["bare"]["p99_ms"],
+            "cpu_ms_per_req": s[name]["cpu_ms_per_req"],
+        }
+        f = figures[name]
+        print(
+            f"  {name:<9} ÷ bare: req/s {f['rps_ratio']:.3f}, p99 {f['p99_ratio']:.2f}, "
+            f"CPU {f['cpu_ms_per_req']:.2f} ms/req"
+        )
+    change = s["bot"]["cpu_ms_per_req"] / s["compared"]["cpu_ms_per_req"] - 1
+    print(f"  this checkout's CPU per request against the compared one: {change:+.1%}")
+    return figures
 
 
 def cmd_bigdb(args) -> int:
@@ -539,6 +585,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("throughput", help="bot vs bare Flask app, req/s and latency")
     load_options(p)
     p.add_argument("--db", help="postgresql://... (a temporary schema is made and dropped)")
+    p.add_argument(
+        "--compare", help="another checkout whose bot runs in the same rounds (a worktree at main)"
+    )
     p.set_defaults(run=cmd_throughput)
 
     p = sub.add_parser("bigdb", help="median latency with 1,000,000 sessions vs empty")
