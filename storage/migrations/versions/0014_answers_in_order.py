@@ -7,8 +7,9 @@ Create Date: 2026-12-07 20:30:00
 The long export reads each session's answers in the order they were given
 (`ORDER BY a.id`). The only index on a session's answers was the unique one by
 question id, so SQLite sorted every session's answers in a temporary B-tree of
-their own: 125,000 small sorts, a third of the time of a million-answer
-export. With this index the answers come in order (bench `export`).
+their own: 125,000 small sorts, about a fifth of the time of a
+million-answer export. With this index the answers come in order (bench
+`export`; docs/performance.md, "A fourth look").
 """
 
 from alembic import op
