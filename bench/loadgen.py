@@ -158,8 +158,8 @@ def pool_size(rate: float, duration: float, connections: int) -> int:
     return math.ceil(rate * duration * 1.25 / connections / MESSAGES_PER_RESPONDENT) + 2
 
 
-# Threads per worker for every server of a run; 1: gunicorn's sync workers.
-SERVER_THREADS = {"threads": 1}
+# Threads per worker and workers for every server of a run; 1 thread: gunicorn's sync workers.
+SERVER_THREADS = {"threads": 1, "workers": 2}
 
 
 class Server:
@@ -171,7 +171,8 @@ class Server:
     and gunicorn turns sync workers into gthread ones when threads > 1.
     """
 
-    def __init__(self, name: str, target: str, chdir: Path, env: dict, workdir: Path, workers=2):
+    def __init__(self, name: str, target: str, chdir: Path, env: dict, workdir: Path):
+        workers = SERVER_THREADS["workers"]
         self.name, self.port, self.workers = name, free_port(), workers
         self.log_path = workdir / f"{name}.log"
         config = workdir / "gunicorn-bench.conf.py"

@@ -88,7 +88,8 @@ def cmd_throughput(args) -> int:
     side by side, each as a ratio to the same bare app.
     """
     kind = "postgresql" if args.db else "sqlite"
-    header(f"throughput ({kind}, 2 sync workers each, signatures on)", args, **compared(args))
+    workers = f"{args.workers} {'sync ' if args.threads == 1 else ''}worker(s) each"
+    header(f"throughput ({kind}, {workers}, signatures on)", args, **compared(args))
     with contextlib.ExitStack() as stack:
         folder = stack.enter_context(workdir(args))
         url = stack.enter_context(database(args.db, folder, "throughput"))
@@ -573,6 +574,12 @@ def load_options(parser: argparse.ArgumentParser, rounds=3, duration=15, connect
         default=1,
         help="threads per worker for both apps (1: sync workers; 16: the project's gthread setup)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="gunicorn workers for both apps (1: no second process writing the same file)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -657,6 +664,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         parser.error("GNU time is not installed: apt-get install -y time")
     SERVER_THREADS["threads"] = getattr(args, "threads", 1)
+    SERVER_THREADS["workers"] = getattr(args, "workers", 2)
     return args.run(args)
 
 
