@@ -84,7 +84,8 @@ def _stand_in(question: Question, language: str) -> Any:
     if question.type == "text":
         return _text(question)
     if question.type == "yesno":
-        return max((shown(question, v, language) for v in (True, False)), key=lambda v: len(str(v)))
+        answers = (shown(question, value, language) for value in (True, False))
+        return max(answers, key=lambda answer: len(answer.shown))
     return shown(question, _STORED[question.type](question), language)
 
 

@@ -4,8 +4,10 @@
 labels joined with commas and "and", Yes/No, a date written out (`28 Nov 2026`)
 and a whole number without `.0`, each in the session's language. Every other
 use (comparisons, `not`, `in`, filters, loops, arithmetic) sees the stored
-value: each wrapper is a subclass of the stored value's own type that only
-changes how it prints.
+value: each wrapper is a subclass of the stored value's own type, and `str()`
+of it (what `| string`, `| format` and `%` use) is the stored value's. Only
+the template's output (bot/templates.py: `{{ }}` and `~`) asks a wrapper for
+`_printed()`, a name templates themselves cannot reach.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ class Label(str):
 
     shown: str
 
-    def __str__(self) -> str:
+    def _printed(self) -> str:
         return self.shown
 
 
@@ -33,7 +35,7 @@ class Picks(list):
 
     shown: str = ""
 
-    def __str__(self) -> str:
+    def _printed(self) -> str:
         return self.shown
 
 
@@ -43,7 +45,15 @@ class YesNo(int):
     shown: str
 
     def __str__(self) -> str:
+        return str(bool(self))  # the stored value's: True or False, not 1 or 0
+
+    __repr__ = __str__
+
+    def _printed(self) -> str:
         return self.shown
+
+    def _stored(self) -> bool:
+        return bool(self)
 
 
 class Day(date):
@@ -51,15 +61,15 @@ class Day(date):
 
     shown: str
 
-    def __str__(self) -> str:
+    def _printed(self) -> str:
         return self.shown
 
 
 class Number(float):
     """A decimal answer, printed without `.0` when it is whole."""
 
-    def __str__(self) -> str:
-        return str(int(self)) if self.is_integer() else float.__str__(self)
+    def _printed(self) -> str:
+        return str(int(self)) if self.is_integer() else str(self)
 
 
 def join_labels(labels: list[str], language: str = ENGLISH) -> str:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import gc
+import json
 import logging
 import re
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, meta, nodes
@@ -209,9 +211,9 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return wrapped
 
     def joined(self, parts) -> str:
-        """`a ~ b`: refused before it makes a text over MAX_VALUE."""
+        """`a ~ b`, each part printed as `{{ }}` would; refused beyond MAX_VALUE characters."""
         _spend()
-        texts = [str(part) for part in parts]
+        texts = [str(printed(part)) for part in parts]
         if sum(map(len, texts)) > MAX_VALUE:
             raise RenderLimit(f"~ making a text over {MAX_VALUE} characters")
         return "".join(texts)
@@ -269,9 +271,41 @@ def _before_filter(name: str, data: tuple, kwargs: dict) -> None:
             raise RenderLimit(f"join making a text over {MAX_VALUE} characters")
 
 
+def printed(value: Any) -> Any:
+    """What `{{ value }}` shows: an answer as the respondent saw it (bot/shown.py), else itself."""
+    show = getattr(type(value), "_printed", None)  # a name templates cannot reach
+    return value if show is None else show(value)
+
+
+def _json_ready(value: Any) -> Any:
+    """`value` for `tojson`: answers as stored (yes/no true or false), dates as ISO text."""
+    stored = getattr(type(value), "_stored", None)
+    if stored is not None:
+        return stored(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_json_ready(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    return value
+
+
+def _string(value: Any) -> str:
+    """The `string` filter: the stored value's text (Jinja's hands a text, a choice's too, back)."""
+    return str.__str__(value) if isinstance(value, str) else str(value)
+
+
+def _dumps(value: Any, **options) -> str:
+    """json.dumps for `tojson`."""
+    return json.dumps(_json_ready(value), **options)
+
+
 def _sandbox(**options) -> _Sandbox:
     """A sandbox whose range(), filters and operations count against the render's budget."""
-    env = _Sandbox(autoescape=False, **options)
+    env = _Sandbox(autoescape=False, finalize=printed, **options)
+    env.policies["json.dumps_function"] = _dumps
+    env.filters["string"] = _string
     env.code_generator_class = _Generator
     env.globals["range"] = _range
     for name in NOT_THERE:
