@@ -142,10 +142,19 @@ def tally_filter(query: Query) -> tuple[str, list]:
     return " AND ".join(sql), params
 
 
+def _text_ids(texts: tuple) -> str:
+    """The `{texts}` list of a statement: a marker each, or '' (no question id) when none.
+
+    Not NULL: `x NOT IN (NULL)` is never true, which dropped every answer's count
+    from the results of a survey without a text question.
+    """
+    return ", ".join("?" * len(texts)) or "''"
+
+
 def _tallies(db: Connection, sql: str, query: Query, texts: tuple = ()) -> list:
     """Run a statement on tallies `t` with the query's filter in `{where}`."""
     where, params = tally_filter(query)
-    text = sql.replace("{where}", where).replace("{texts}", ", ".join("?" * len(texts)) or "NULL")
+    text = sql.replace("{where}", where).replace("{texts}", _text_ids(texts))
     return driver(db).execute(db, text, (*params, *texts)).fetchall()
 
 
@@ -222,7 +231,7 @@ def _open_rows(db: Connection, sql: str, query: Query, lead: tuple, idle: tuple)
     text = sql.format(
         sessions=OPEN_SESSIONS[db.dialect.name],
         where=f"{where} AND {IDLE_WHERE}" if idle else where,
-        texts=", ".join("?" * (len(lead) if "{texts}" in sql else 0)) or "NULL",
+        texts=_text_ids(lead if "{texts}" in sql else ()),
     )
     return hot.execute(db, text, (*lead, *params, *idle)).fetchall()
 

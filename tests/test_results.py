@@ -58,10 +58,21 @@ EXPECTED = {  # question: the figures in FIELDS' order
 AUTH = {"Authorization": "Bearer admin-secret-token"}
 
 
+# The market example's shape: no text question at all.
+NO_TEXT = """\
+id: notext
+keywords: [NOTEXT]
+questions:
+  - {id: stall, type: choice, text: Which stall?, choices: [Fruit, Fish]}
+  - {id: visits, type: number, text: How many visits?}
+  - {id: again, type: yesno, text: Again?}
+"""
+
+
 @pytest.fixture
 def surveys_dir(tmp_path):
-    """Only the funnel survey."""
-    return survey_folder(tmp_path, funnel=FUNNEL)
+    """The funnel survey, and one without a text question."""
+    return survey_folder(tmp_path, funnel=FUNNEL, notext=NO_TEXT)
 
 
 @pytest.fixture
@@ -105,6 +116,17 @@ def test_answers_are_counted_in_the_surveys_order(client, answered):
     assert list(by_id["ok"]["counts"].items()) == [("yes", 2), ("no", 0)]
     assert by_id["size"]["stats"] == {"n": 2, "min": 3, "max": 7, "mean": 5, "median": 5}
     assert [text for text, _ in by_id["why"]["latest"]] == ["x", "because"]
+
+
+def test_a_survey_without_text_questions_counts_its_answers(client, sms):
+    for phone, replies in {"+15550000011": ["1", "4", "yes"], "+15550000012": ["2", "2"]}.items():
+        for reply in ["NOTEXT", *replies]:
+            sms.send(phone, reply)
+    response = client.get("/studio/api/surveys/notext/results", headers=AUTH)
+    by_id = {q["id"]: q for q in response.get_json()["questions"]}
+    assert by_id["stall"]["counts"] == {"Fruit": 1, "Fish": 1}
+    assert by_id["visits"]["stats"] == {"n": 2, "min": 2, "max": 4, "mean": 3, "median": 3}
+    assert by_id["again"]["counts"] == {"yes": 1, "no": 0}
 
 
 @pytest.mark.parametrize(
