@@ -669,8 +669,11 @@ def default_language(survey: Survey) -> str:
 
 
 def _day_start(day: date | None, after: bool = False) -> datetime | None:
-    """The UTC midnight that starts `day` (with `after`, the one that ends it)."""
-    if day is None:
+    """The UTC midnight that starts `day` (with `after`, the one that ends it).
+
+    None (no bound) for none, and for the end of the last day there is (9999-12-31).
+    """
+    if day is None or (after and day == date.max):
         return None
     return datetime.combine(day + timedelta(days=int(after)), datetime.min.time(), UTC)
 

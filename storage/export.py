@@ -166,7 +166,7 @@ def session_filter(query: Query, time) -> tuple[str, list]:
     if query.since:
         sql.append("s.started_at >= ?")
         params.append(time(_midnight(query.since)))
-    if query.until:
+    if query.until and query.until < date.max:  # the last day has no day after it
         sql.append("s.started_at < ?")
         params.append(time(_midnight(query.until) + timedelta(days=1)))
     return " AND ".join(sql), params
