@@ -141,6 +141,8 @@ def test_a_new_admin_token_ends_old_sessions(studio, app):
         ("/studio/surveys/funnel", "/studio/surveys/funnel"),
         ("//evil.example.com/", "/studio/"),
         ("https://evil.example.com/", "/studio/"),
+        ("/studio/%0d%0aX-Evil:%201", "/studio/"),  # a line break in a header: refused
+        ("/studio/%09surveys", "/studio/"),
     ],
 )
 @pytest.mark.sqlite_only  # refused or read before any SQL of its own

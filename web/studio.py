@@ -130,8 +130,17 @@ def login():
 
 
 def _local(target: str | None) -> str:
-    """Where to go after signing in: a studio page of this site, never another site."""
-    if target and target.startswith("/studio/") and not target.startswith("/studio//"):
+    """Where to go after signing in: a studio page of this site, never another site.
+
+    Never a target with a control character either: a line break cannot go in
+    the Location header (Werkzeug refuses it, which was a 500 instead of signing in).
+    """
+    if (
+        target
+        and target.startswith("/studio/")
+        and not target.startswith("/studio//")
+        and target.isprintable()
+    ):
         return target
     return url_for("studio.index")
 
