@@ -50,6 +50,10 @@ class Format:
     longest_value_label: int  # bytes of UTF-8 in a value label
     reserved: frozenset[str]  # names a variable may not have (compared in lower case)
     case_sensitive: bool
+    # pyreadstat names a variable's value-label set after it, followed by how many
+    # labelled variables came before (`priority` -> `priority3`). A .dta file keeps
+    # that name, held to longest_name like a variable's and unique; a .sav has none.
+    names_label_sets: bool = False
 
 
 SPSS_RESERVED = "all and by eq ge gt le lt ne not or to with"
@@ -71,6 +75,7 @@ STATA = Format(
     longest_value_label=32000,
     reserved=frozenset(STATA_RESERVED.split()) | {f"str{n}" for n in range(1, 2046)},
     case_sensitive=True,
+    names_label_sets=True,
 )
 
 
@@ -103,7 +108,8 @@ def variables(head: list[str], survey: Survey, history: list[Survey]) -> list[Va
     for question, versions in _questions(survey, history):
         found += _question_variables(question, versions, survey)
     for rules in (SPSS, STATA):
-        names = unique_names([v.column for v in found], rules)
+        labelled = [bool(v.value_labels) for v in found]  # as statfiles writes them
+        names = unique_names([v.column for v in found], rules, labelled)
         for variable, name in zip(found, names, strict=True):
             variable.names[rules.name] = name
     return found
@@ -213,18 +219,30 @@ def choice_codes(choices: list[str]) -> dict[str, int]:
     return codes
 
 
-def unique_names(columns: list[str], rules: Format) -> list[str]:
-    """Each column's variable name, valid for the format and unique among them."""
-    seen: set[str] = set()
+def unique_names(
+    columns: list[str], rules: Format, labelled: list[bool] | None = None
+) -> list[str]:
+    """Each column's variable name, valid for the format and unique among them.
+
+    `labelled` marks the columns with value labels: where the format names
+    their label sets (Stata), the name leaves room for the set's count and
+    makes a set name no other set has.
+    """
+    seen: set[str] = set()  # variables' names (keys)
+    sets: set[str] = set()  # value-label sets' names
     names = []
-    for column in columns:
-        name = valid_name(column, rules)
+    for column, has_labels in zip(columns, labelled or [False] * len(columns), strict=True):
+        tag = str(len(sets)) if has_labels and rules.names_label_sets else ""
+        longest = rules.longest_name - len(tag)
+        name = valid_name(column, rules, longest)
         candidate, count = name, 1
-        while _key(candidate, rules) in seen:
+        while _key(candidate, rules) in seen or (tag and candidate + tag in sets):
             count += 1
             suffix = f"_{count}"
-            candidate = name[: rules.longest_name - len(suffix)] + suffix
+            candidate = name[: longest - len(suffix)] + suffix
         seen.add(_key(candidate, rules))
+        if tag:
+            sets.add(candidate + tag)
         names.append(candidate)
     return names
 
@@ -234,15 +252,16 @@ def _key(name: str, rules: Format) -> str:
     return name if rules.case_sensitive else name.lower()
 
 
-def valid_name(column: str, rules: Format) -> str:
+def valid_name(column: str, rules: Format, longest: int | None = None) -> str:
     """A column's name made valid: ASCII letters, digits and `_`, a letter first, cut to fit."""
+    longest = longest or rules.longest_name
     ascii_only = unicodedata.normalize("NFKD", column).encode("ascii", "ignore").decode()
     name = re.sub(r"[^A-Za-z0-9_]", "_", ascii_only)
     if not name or not name[0].isalpha():
         name = "v" + name
-    name = name[: rules.longest_name]
+    name = name[:longest]
     if name.lower() in rules.reserved:
-        name = (name + "_")[: rules.longest_name]
+        name = (name + "_")[:longest]
     return name
 
 
