@@ -3,13 +3,21 @@
 One `Variable` per column of the wide CSV export with `--multi columns`, in
 the same order, with what SPSS, Stata and the codebook need: a label in every
 language, numeric codes with value labels, and a name valid for each format.
+And where every research file is written first: beside its path, moved there
+once whole (`replaced`).
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import secrets
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.model import LANGUAGE, NOTE, Question, Survey
 from storage.export import TEST_HEAD
@@ -272,3 +280,23 @@ def cut(text: str, limit: int) -> str:
     if len(data) <= limit:
         return flat
     return data[:limit].decode(errors="ignore")
+
+
+@contextmanager
+def replaced(target: Path) -> Iterator[Path]:
+    """A new file beside `target` to write, moved onto it only once the writing ends well.
+
+    A failed export leaves neither an empty nor a partial file, and an older
+    file at `target` stays as it was. The new file is made first, so a missing
+    or read-only folder fails before any work, as an OSError.
+    """
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
+    partial = target.with_name(f".{target.stem}.partial-{secrets.token_hex(4)}{target.suffix}")
+    partial.touch(exist_ok=False)
+    try:
+        yield partial
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise

@@ -123,3 +123,41 @@ def test_stata_names_leave_room_for_their_value_label_sets(columns, labelled, st
     assert research.unique_names(columns, research.STATA, labelled) == stata
     spss = research.unique_names(columns, research.SPSS, labelled)
     assert spss == research.unique_names(columns, research.SPSS)  # .sav sets have no names
+
+
+# -- where files are written ----------------------------------------------------
+
+
+@pytest.mark.sqlite_only  # refused before any SQL
+@pytest.mark.parametrize(
+    ("fmt", "name"), [("spss", "x.sav"), ("stata", "x.dta"), ("floip", "x.zip")]
+)
+def test_a_missing_folder_is_one_line_of_error(app, tmp_path, fmt, name):
+    target = tmp_path / "nowhere" / name
+    result = export(app, "city-services", "--format", fmt, "-o", str(target))
+    assert result.exit_code == 2
+    assert f"Error: Cannot write {target}: No such file or directory.\n" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "nowhere").exists()
+
+
+def broken_writer(frame, path, **options):
+    """pyreadstat failing halfway through a file."""
+    with open(path, "wb") as half:
+        half.write(b"<stata_dta>")
+    raise pyreadstat.ReadstatError("A provided name is too long for the file format")
+
+
+@pytest.mark.sqlite_only  # the file's fate, not SQL
+@pytest.mark.parametrize("before", [None, b"an older export"])
+def test_a_failed_write_leaves_no_file_and_keeps_an_older_one(app, tmp_path, monkeypatch, before):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / "city.dta"
+    if before is not None:
+        target.write_bytes(before)
+    monkeypatch.setattr(pyreadstat, "write_dta", broken_writer)
+    result = export(app, "city-services", "--format", "stata", "-o", str(target))
+    assert isinstance(result.exception, pyreadstat.ReadstatError)
+    assert sorted(p.name for p in folder.iterdir()) == ([] if before is None else ["city.dta"])
+    if before is not None:
+        assert target.read_bytes() == before
