@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import uuid
 import zipfile
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pandas
 import pyreadstat
@@ -194,8 +194,7 @@ def same(column: str, text: str, cell, labels: dict | None, fmt: str) -> bool:
         return missing or cell == ""
     if column in ("started_at", "completed_at"):
         moment = datetime.fromisoformat(text.replace("Z", ""))
-        tolerance = 0.001 if fmt == "stata" else 0.00001  # Stata keeps milliseconds
-        return abs((cell - moment).total_seconds()) <= tolerance
+        return abs(cell - moment) <= TIME_PRECISION[fmt]
     if column == "visited":
         return cell == date.fromisoformat(text)
     if labels:  # coded: the CSV's value is the label's choice
@@ -205,6 +204,9 @@ def same(column: str, text: str, cell, labels: dict | None, fmt: str) -> bool:
     return cell == text
 
 
+# How far a time read back may be from the CSV's (docs/exports.md, "Times"): Stata
+# rounds to the millisecond; SPSS's seconds since 1582, a double, step by 1.9 µs.
+TIME_PRECISION = {"stata": timedelta(microseconds=500), "spss": timedelta(microseconds=1)}
 CODED = {  # CSV value -> the default language's label it must have
     "lang": lambda label, value: {"en": "English", "es": "Español"}[value] == label,
     "fruit": lambda label, value: label == value.capitalize(),

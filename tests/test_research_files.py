@@ -1,21 +1,25 @@
-"""SPSS and Stata files of any survey: the shipped examples, long names with value labels.
+"""SPSS and Stata files of any survey: the shipped examples, long names, failures, times.
 
 pyreadstat names a Stata value-label set after its variable plus a count, and
 Stata holds that name to 32 characters too: a labelled variable's name must
-leave room for it, or the file cannot be written.
+leave room for it, or the file cannot be written. A write that fails leaves
+no file; times come back as precisely as docs/exports.md says.
 """
 
 from __future__ import annotations
 
+import random
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas
 import pyreadstat
 import pytest
-from test_research_export import tables
+from test_research_export import TIME_PRECISION, tables
 
 from conftest import ROOT, saved
-from storage import research
+from storage import research, statfiles
 
 SHIPPED = sorted(path.stem for path in (ROOT / "surveys").glob("*.yaml"))
 READERS = {"spss": (pyreadstat.read_sav, "sav"), "stata": (pyreadstat.read_dta, "dta")}
@@ -161,3 +165,17 @@ def test_a_failed_write_leaves_no_file_and_keeps_an_older_one(app, tmp_path, mon
     assert sorted(p.name for p in folder.iterdir()) == ([] if before is None else ["city.dta"])
     if before is not None:
         assert target.read_bytes() == before
+
+
+@pytest.mark.parametrize("fmt", ["spss", "stata"])
+def test_times_read_back_within_the_documented_precision(tmp_path, fmt):
+    _, units = statfiles.FORMATS[fmt]
+    start, randomly = datetime(2020, 1, 1, tzinfo=UTC), random.Random(7)
+    moments = [start + timedelta(microseconds=randomly.randrange(10**15)) for _ in range(2000)]
+    frame = pandas.DataFrame({"t": [units.of_time(moment) for moment in moments]})
+    read, extension = READERS[fmt]
+    write = pyreadstat.write_sav if fmt == "spss" else pyreadstat.write_dta
+    write(frame, str(tmp_path / f"t.{extension}"), variable_format={"t": units.time_format})
+    back, _ = read(str(tmp_path / f"t.{extension}"))
+    off = [abs(b - m.replace(tzinfo=None)) for b, m in zip(back["t"], moments, strict=True)]
+    assert max(off) <= TIME_PRECISION[fmt]
