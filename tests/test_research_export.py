@@ -551,6 +551,24 @@ def test_http_exports_need_the_token_and_take_filters(client, answered, tmp_path
 
 
 @pytest.mark.sqlite_only  # refused before any SQL
+@pytest.mark.parametrize("extension", ["sav", "dta", "zip", "md"])
+def test_labels_over_http_are_a_400_as_on_the_command_line(client, answered, extension):
+    response = client.get(f"/surveys/study/export.{extension}?labels=1", headers=AUTH)
+    assert response.status_code == 400
+    assert "labels=1 is for the CSV" in response.get_data(as_text=True)
+    assert (
+        client.get(f"/surveys/study/export.{extension}?labels=0", headers=AUTH).status_code == 200
+    )
+
+
+@pytest.mark.sqlite_only  # a header, not SQL
+def test_the_codebook_is_markdown_in_utf8_said_once(client, answered):
+    response = client.get("/surveys/study/export.md", headers=AUTH)
+    assert response.headers["Content-Type"] == "text/markdown; charset=utf-8"
+    assert "¿Qué fruta" in response.get_data().decode("utf-8")
+
+
+@pytest.mark.sqlite_only  # refused before any SQL
 def test_unknown_extension_is_a_404(client, answered):
     assert client.get("/surveys/study/export.xlsx", headers=AUTH).status_code == 404
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas
 import pyreadstat
 import pytest
+from test_export import AUTH
 from test_research_export import TIME_PRECISION, tables
 
 from conftest import ROOT, saved
@@ -72,6 +73,17 @@ def test_city_services_reads_back_from_stata_with_its_labels(app, sms, tmp_path)
     assert meta.column_names_to_labels[recycling] == "Recycling collection"
     _, stata = codebook_names(app, "city-services", tmp_path)
     assert stata == meta.column_names
+
+
+def test_city_services_stata_file_over_http(client, sms, tmp_path):
+    sms.send("+15550000001", "CITY")
+    for reply in ("1,4", "bus", "5", "4", "hi"):
+        sms.send("+15550000001", reply)
+    response = client.get("/surveys/city-services/export.dta", headers=AUTH)
+    assert response.status_code == 200
+    (tmp_path / "city.dta").write_bytes(response.get_data())
+    frame, _ = pyreadstat.read_dta(str(tmp_path / "city.dta"), apply_value_formats=True)
+    assert list(frame["priority"]) == ["Public transport"]
 
 
 LONG_CHOICE = "which_of_these_fruits_do_you_like_best_of_all"  # 45 characters
