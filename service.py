@@ -17,6 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -567,19 +568,19 @@ class Service:
         )
         found = research.variables(export.wide_head(query), survey, history)
         now = self.clock.now()
-        with self.engine.connect() as conn:
+        with _written(target, fmt) as path, self.engine.connect() as conn:
             if fmt in statfiles.FORMATS:
-                statfiles.write(conn, query, found, fmt, target)
+                statfiles.write(conn, query, found, fmt, path)
             elif fmt == CODEBOOK:
                 tally = codebook.counts(conn, query, found)
                 text = codebook.codebook(versions, found, tally, _described(filters, query), now)
-                target.write_text(text, encoding="utf-8")
+                path.write_text(text, encoding="utf-8")
             else:
                 key = self.phone_hash_key()
                 seen = store.first_seen(db=conn, survey_id=survey.id)
                 made = floip.descriptor(versions, key, seen, now)
                 known = made["resources"][0]["schema"]["questions"]
-                floip.write(target, made, floip.responses(conn, query, known, key))
+                floip.write(path, made, floip.responses(conn, query, known, key))
 
     def query(self, survey: Survey, *, tests: bool = False, **filters) -> export.Query:
         """The sessions of a survey that `filters` pick (version, language, status, dates)."""
@@ -686,6 +687,16 @@ def _labels(versions: list[Survey]) -> dict[tuple[str, str], dict[str, str]]:
         for question in survey.questions
         if question.choices
     }
+
+
+def _written(target: Path, fmt: str):
+    """Where an export is written: a file beside `target` moved onto it once whole.
+
+    A Flow Results folder is written in place: a folder cannot replace another.
+    """
+    if fmt not in statfiles.FORMATS and fmt != CODEBOOK and not floip.zipped(target):
+        return nullcontext(target)
+    return research.replaced(target)
 
 
 def _described(filters: dict, query: export.Query) -> str:

@@ -229,11 +229,16 @@ def response(value):
     return value
 
 
+def zipped(target: Path) -> bool:
+    """Whether a package goes into a `.zip` file at `target` (else into a folder)."""
+    return target.suffix.lower() == ".zip"
+
+
 def write(target: Path, made: dict, rows: Iterator[str]) -> None:
     """Write the package: into a `.zip` file, else into a folder (made if missing)."""
     data = json.dumps(made, indent=2, ensure_ascii=False) + "\n"
     path = made["resources"][0]["path"]
-    if target.suffix.lower() == ".zip":
+    if zipped(target):
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(DESCRIPTOR, data)
             with archive.open(path, "w", force_zip64=True) as out:

@@ -3,13 +3,21 @@
 One `Variable` per column of the wide CSV export with `--multi columns`, in
 the same order, with what SPSS, Stata and the codebook need: a label in every
 language, numeric codes with value labels, and a name valid for each format.
+And where every research file is written first: beside its path, moved there
+once whole (`replaced`).
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import secrets
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bot.model import LANGUAGE, NOTE, Question, Survey
 from storage.export import TEST_HEAD
@@ -50,6 +58,10 @@ class Format:
     longest_value_label: int  # bytes of UTF-8 in a value label
     reserved: frozenset[str]  # names a variable may not have (compared in lower case)
     case_sensitive: bool
+    # pyreadstat names a variable's value-label set after it, followed by how many
+    # labelled variables came before (`priority` -> `priority3`). A .dta file keeps
+    # that name, held to longest_name like a variable's and unique; a .sav has none.
+    names_label_sets: bool = False
 
 
 SPSS_RESERVED = "all and by eq ge gt le lt ne not or to with"
@@ -71,6 +83,7 @@ STATA = Format(
     longest_value_label=32000,
     reserved=frozenset(STATA_RESERVED.split()) | {f"str{n}" for n in range(1, 2046)},
     case_sensitive=True,
+    names_label_sets=True,
 )
 
 
@@ -103,7 +116,8 @@ def variables(head: list[str], survey: Survey, history: list[Survey]) -> list[Va
     for question, versions in _questions(survey, history):
         found += _question_variables(question, versions, survey)
     for rules in (SPSS, STATA):
-        names = unique_names([v.column for v in found], rules)
+        labelled = [bool(v.value_labels) for v in found]  # as statfiles writes them
+        names = unique_names([v.column for v in found], rules, labelled)
         for variable, name in zip(found, names, strict=True):
             variable.names[rules.name] = name
     return found
@@ -213,18 +227,30 @@ def choice_codes(choices: list[str]) -> dict[str, int]:
     return codes
 
 
-def unique_names(columns: list[str], rules: Format) -> list[str]:
-    """Each column's variable name, valid for the format and unique among them."""
-    seen: set[str] = set()
+def unique_names(
+    columns: list[str], rules: Format, labelled: list[bool] | None = None
+) -> list[str]:
+    """Each column's variable name, valid for the format and unique among them.
+
+    `labelled` marks the columns with value labels: where the format names
+    their label sets (Stata), the name leaves room for the set's count and
+    makes a set name no other set has.
+    """
+    seen: set[str] = set()  # variables' names (keys)
+    sets: set[str] = set()  # value-label sets' names
     names = []
-    for column in columns:
-        name = valid_name(column, rules)
+    for column, has_labels in zip(columns, labelled or [False] * len(columns), strict=True):
+        tag = str(len(sets)) if has_labels and rules.names_label_sets else ""
+        longest = rules.longest_name - len(tag)
+        name = valid_name(column, rules, longest)
         candidate, count = name, 1
-        while _key(candidate, rules) in seen:
+        while _key(candidate, rules) in seen or (tag and candidate + tag in sets):
             count += 1
             suffix = f"_{count}"
-            candidate = name[: rules.longest_name - len(suffix)] + suffix
+            candidate = name[: longest - len(suffix)] + suffix
         seen.add(_key(candidate, rules))
+        if tag:
+            sets.add(candidate + tag)
         names.append(candidate)
     return names
 
@@ -234,15 +260,16 @@ def _key(name: str, rules: Format) -> str:
     return name if rules.case_sensitive else name.lower()
 
 
-def valid_name(column: str, rules: Format) -> str:
+def valid_name(column: str, rules: Format, longest: int | None = None) -> str:
     """A column's name made valid: ASCII letters, digits and `_`, a letter first, cut to fit."""
+    longest = longest or rules.longest_name
     ascii_only = unicodedata.normalize("NFKD", column).encode("ascii", "ignore").decode()
     name = re.sub(r"[^A-Za-z0-9_]", "_", ascii_only)
     if not name or not name[0].isalpha():
         name = "v" + name
-    name = name[: rules.longest_name]
+    name = name[:longest]
     if name.lower() in rules.reserved:
-        name = (name + "_")[: rules.longest_name]
+        name = (name + "_")[:longest]
     return name
 
 
@@ -253,3 +280,23 @@ def cut(text: str, limit: int) -> str:
     if len(data) <= limit:
         return flat
     return data[:limit].decode(errors="ignore")
+
+
+@contextmanager
+def replaced(target: Path) -> Iterator[Path]:
+    """A new file beside `target` to write, moved onto it only once the writing ends well.
+
+    A failed export leaves neither an empty nor a partial file, and an older
+    file at `target` stays as it was. The new file is made first, so a missing
+    or read-only folder fails before any work, as an OSError.
+    """
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
+    partial = target.with_name(f".{target.stem}.partial-{secrets.token_hex(4)}{target.suffix}")
+    partial.touch(exist_ok=False)
+    try:
+        yield partial
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise

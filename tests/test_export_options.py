@@ -115,6 +115,13 @@ def test_a_bad_multi_option_over_http_is_a_400(client, answered):
     )
 
 
+@pytest.mark.sqlite_only  # refused before any SQL
+def test_multi_columns_of_the_long_format_over_http_is_a_400(client, answered):
+    response = client.get("/surveys/poll/export.csv?format=long&multi=columns", headers=AUTH)
+    assert response.status_code == 400
+    assert "multi=columns needs the wide format" in response.get_data(as_text=True)
+
+
 def test_surveys_list_counts_test_sessions_only_when_asked(app, answered):
     runner = app.test_cli_runner()
     assert "sessions 2:" in runner.invoke(args=["surveys", "list"]).output

@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import uuid
 import zipfile
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pandas
 import pyreadstat
@@ -194,8 +194,7 @@ def same(column: str, text: str, cell, labels: dict | None, fmt: str) -> bool:
         return missing or cell == ""
     if column in ("started_at", "completed_at"):
         moment = datetime.fromisoformat(text.replace("Z", ""))
-        tolerance = 0.001 if fmt == "stata" else 0.00001  # Stata keeps milliseconds
-        return abs((cell - moment).total_seconds()) <= tolerance
+        return abs(cell - moment) <= TIME_PRECISION[fmt]
     if column == "visited":
         return cell == date.fromisoformat(text)
     if labels:  # coded: the CSV's value is the label's choice
@@ -205,6 +204,9 @@ def same(column: str, text: str, cell, labels: dict | None, fmt: str) -> bool:
     return cell == text
 
 
+# How far a time read back may be from the CSV's (docs/exports.md, "Times"): Stata
+# rounds to the millisecond; SPSS's seconds since 1582, a double, step by 1.9 µs.
+TIME_PRECISION = {"stata": timedelta(microseconds=500), "spss": timedelta(microseconds=1)}
 CODED = {  # CSV value -> the default language's label it must have
     "lang": lambda label, value: {"en": "English", "es": "Español"}[value] == label,
     "fruit": lambda label, value: label == value.capitalize(),
@@ -546,6 +548,24 @@ def test_http_exports_need_the_token_and_take_filters(client, answered, tmp_path
         assert {row[5]["session_id"] for row in rows} == {1, 2, 3}
     else:
         assert "Sessions counted: 3 (status completed" in path.read_text()
+
+
+@pytest.mark.sqlite_only  # refused before any SQL
+@pytest.mark.parametrize("extension", ["sav", "dta", "zip", "md"])
+def test_labels_over_http_are_a_400_as_on_the_command_line(client, answered, extension):
+    response = client.get(f"/surveys/study/export.{extension}?labels=1", headers=AUTH)
+    assert response.status_code == 400
+    assert "labels=1 is for the CSV" in response.get_data(as_text=True)
+    assert (
+        client.get(f"/surveys/study/export.{extension}?labels=0", headers=AUTH).status_code == 200
+    )
+
+
+@pytest.mark.sqlite_only  # a header, not SQL
+def test_the_codebook_is_markdown_in_utf8_said_once(client, answered):
+    response = client.get("/surveys/study/export.md", headers=AUTH)
+    assert response.headers["Content-Type"] == "text/markdown; charset=utf-8"
+    assert "¿Qué fruta" in response.get_data().decode("utf-8")
 
 
 @pytest.mark.sqlite_only  # refused before any SQL

@@ -24,7 +24,7 @@ RESEARCH = {
     "sav": ("spss", "application/x-spss-sav"),
     "dta": ("stata", "application/x-stata-dta"),
     "zip": ("floip", "application/zip"),
-    "md": ("codebook", "text/markdown; charset=utf-8"),
+    "md": ("codebook", "text/markdown"),  # Flask adds `; charset=utf-8` to a text/ type
 }
 CHUNK = 1 << 16
 
@@ -40,13 +40,15 @@ def download(survey_id: str) -> Response:
     multi = args.get("multi", "")
     if multi not in MULTI:
         abort(400, "multi must be columns (one 1/0 column per choice) or left out.")
+    if multi == "columns" and fmt != "wide":
+        abort(400, "multi=columns needs the wide format (long has one row per answer).")
     try:
         chunks = current_service().export_csv(
             survey_id,
             fmt=fmt,
             hash_phones=args.get("hash_phones") in TRUE,
             labels=args.get("labels") in TRUE,
-            multi_columns=multi == "columns" and fmt == "wide",
+            multi_columns=multi == "columns",
             include_tests=args.get("include_tests") in TRUE,
             **filters(args, ("arm", "status", "since", "until")),
         )
@@ -73,7 +75,10 @@ def research(survey_id: str, extension: str) -> Response:
     if extension not in RESEARCH:
         abort(404, "Exports: .csv, .sav (SPSS), .dta (Stata), .zip (Flow Results), .md.")
     fmt, mimetype = RESEARCH[extension]
-    args, folder = request.args, Path(tempfile.mkdtemp(prefix="export-"))
+    args = request.args
+    if args.get("labels") in TRUE:  # as `flask export --format spss --labels` is refused
+        abort(400, f"labels=1 is for the CSV: the .{extension} export has value labels.")
+    folder = Path(tempfile.mkdtemp(prefix="export-"))
     target = folder / f"{survey_id}.{extension}"
     try:
         current_service().export_research(
