@@ -9,6 +9,11 @@ from typing import Any
 
 _DATE = "$date"  # JSON has no date type: a tagged object keeps dates dates
 MULTI_SEPARATOR = ";"  # joins a multi's picks in one cell: no choice may contain it
+# A number answer has at most 15 digits before its decimal point (docs/authoring.md): each whole
+# number that size is exact in a double (2**53 is about 9.007e15), and sums and means of millions
+# of them stay far from overflowing, in Python as in SPSS and Stata.
+NUMBER_DIGITS = 15
+NUMBER_LIMIT = 10**NUMBER_DIGITS  # a number answer is larger than -NUMBER_LIMIT, smaller than it
 
 
 def _encode(value: Any) -> Any:
