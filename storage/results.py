@@ -145,7 +145,8 @@ def tally_filter(query: Query) -> tuple[str, list]:
 def _tallies(db: Connection, sql: str, query: Query, texts: tuple = ()) -> list:
     """Run a statement on tallies `t` with the query's filter in `{where}`."""
     where, params = tally_filter(query)
-    text = sql.replace("{where}", where).replace("{texts}", ", ".join("?" * len(texts)) or "NULL")
+    # Without text questions, `NOT IN ('')`: no id is empty, while `NOT IN (NULL)` is never true.
+    text = sql.replace("{where}", where).replace("{texts}", ", ".join("?" * len(texts)) or "''")
     return driver(db).execute(db, text, (*params, *texts)).fetchall()
 
 

@@ -56,12 +56,21 @@ EXPECTED = {  # question: the figures in FIELDS' order
     "ok": (2, 2, 0, 0, 0, 0, 0),
 }
 AUTH = {"Authorization": "Bearer admin-secret-token"}
+# A number without max, as a security tester found it: any size of number used to be stored.
+SPEND = """\
+id: spend
+title: Spending
+keywords: [SPEND]
+questions:
+  - {id: amount, type: number, min: 0, text: "How much did you spend, in dollars?"}
+  - {id: ok, type: yesno, text: OK?}
+"""
 
 
 @pytest.fixture
 def surveys_dir(tmp_path):
-    """Only the funnel survey."""
-    return survey_folder(tmp_path, funnel=FUNNEL)
+    """The funnel survey, and the spending one."""
+    return survey_folder(tmp_path, funnel=FUNNEL, spend=SPEND)
 
 
 @pytest.fixture
@@ -72,9 +81,10 @@ def answered(sms):
             sms.send(phone, reply)
 
 
-def results(client, **query) -> dict:
-    """The results API's JSON for the funnel survey."""
-    response = client.get("/studio/api/surveys/funnel/results", query_string=query, headers=AUTH)
+def results(client, survey: str = "funnel", **query) -> dict:
+    """The results API's JSON for a survey, the funnel survey unless said."""
+    address = f"/studio/api/surveys/{survey}/results"
+    response = client.get(address, query_string=query, headers=AUTH)
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()
 
@@ -169,3 +179,11 @@ def test_the_median_time_to_complete_is_over_completed_sessions(app, client, ans
                 .values(started_at=start, completed_at=start + timedelta(seconds=seconds))
             )
     assert results(client)["median_seconds_to_complete"] == 125
+
+
+def test_a_survey_without_text_questions_counts_its_answers(client, sms):
+    for reply in ("SPEND", "12", "yes"):
+        sms.send("+15550000100", reply)
+    amount, ok = results(client, survey="spend")["questions"]
+    assert amount["stats"] == {"n": 1, "min": 12, "max": 12, "mean": 12, "median": 12}
+    assert ok["counts"] == {"yes": 1, "no": 0}
