@@ -26,6 +26,7 @@ from sqlalchemy import text
 from test_export import AUTH
 from test_studio import sign_in
 
+from bot import values
 from bot.loader import load_survey
 from conftest import saved, survey_folder
 from service import Inbound
@@ -277,6 +278,36 @@ def test_filters_and_test_sessions_as_in_the_csv(app, answered, tmp_path, fmt):
     frame, _ = read(str(path))
     assert list(frame["test"]) == [0, 0, 0, 0, 1]
     assert not any(phone.startswith("+") for phone in frame["phone"])
+
+
+def stored(app, session_id: int, value) -> None:
+    """Make `value` a session's answer to LONG_ID, as a version without a limit stored it."""
+    engine = app.extensions["survey_service"].engine
+    with engine.begin() as conn:
+        found = conn.execute(
+            text("SELECT answers FROM survey_session WHERE id = :id"), {"id": session_id}
+        )
+        answers = values.load(found.scalar_one()) | {LONG_ID: value}
+        conn.execute(
+            text("UPDATE survey_session SET answers = :answers WHERE id = :id"),
+            {"answers": values.dump(answers), "id": session_id},
+        )
+        conn.execute(
+            text("UPDATE answer SET value = :value WHERE session_id = :id AND question_id = :q"),
+            {"value": values.dump(value), "id": session_id, "q": LONG_ID},
+        )
+
+
+@pytest.mark.parametrize("fmt", ["spss", "stata"])
+def test_a_stored_number_no_reply_can_give_now_is_missing(app, client, answered, tmp_path, fmt):
+    stored(app, 1, 10**309)  # Ana's: `1` and 309 zeros, once accepted
+    stored(app, 2, math.inf)  # Bea's: `1`, 309 zeros and `.5`, once stored as Infinity
+    read, extension = READERS[fmt]
+    assert client.get(f"/surveys/study/export.{extension}", headers=AUTH).status_code == 200
+    frame, meta = read(str(written(app, tmp_path, fmt, f"study.{extension}")))
+    name = dict(zip(wide_csv(app)[0], meta.column_names, strict=True))[LONG_ID]
+    assert list(frame["name"]) == ["Ana", "Bea", "Cy", "Di"]
+    assert [None if math.isnan(n) else n for n in frame[name]] == [None, None, 1, None]
 
 
 @pytest.mark.sqlite_only  # refused before any SQL
