@@ -400,6 +400,21 @@ def test_flow_results_rows_field_by_field(app, answered, tmp_path):
     assert by_question["visited"] == "2026-11-27" and by_question[LONG_ID] == 4
 
 
+def test_flow_results_responses_stay_json_with_infinity_stored(app, answered, tmp_path):
+    stored(app, 1, math.inf)  # `1`, 309 zeros and `.5`, before number replies had a limit
+    stored(app, 2, -math.inf)
+    target = written(app, tmp_path, "floip", "study")
+    made, _ = package(target)
+    data = (target / made["resources"][0]["path"]).read_text()
+
+    def strict(constant):  # Python's json reads Infinity and NaN; JSON has no such thing
+        raise ValueError(constant)
+
+    rows = json.loads(data, parse_constant=strict)
+    by_session = {row[5]["session_id"]: row[4] for row in rows if row[3] == LONG_ID}
+    assert by_session == {1: None, 2: None, 3: 1}
+
+
 def valid(question: dict, response) -> bool:
     """Whether a response has the form its question's type asks for (the specification)."""
     kind, options = question["type"], question["type_options"]
