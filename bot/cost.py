@@ -35,13 +35,14 @@ from bot.segments import (
 from bot.shown import join_labels, shown
 from bot.templates import Text
 from bot.texts import text as bot_text
+from bot.values import NUMBER_LIMIT
 
 TEXT_ANSWER_LENGTH = 100  # a text answer without max_length, at its worst
 NUMBER_ANSWER_LENGTH = 15  # a number without bounds, at its worst
 
 # Replies that are invalid for some question type, each drawing one reason the bot
-# can give (no number, two numbers, a decimal, out of range, one pick).
-_PROBES = ("zzz", "1 2", "0.5", "-999999999999", "999999999999", "1")
+# can give (no number, two numbers, a decimal, out of range, too many digits, one pick).
+_PROBES = ("zzz", "1 2", "0.5", "-999999999999", "999999999999", str(NUMBER_LIMIT), "1")
 # The longest day to write: two-digit day and month, in example reasons and answers.
 _LONGEST_DAY = date(2026, 12, 31)
 

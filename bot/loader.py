@@ -39,7 +39,7 @@ from bot.outcomes import AUTHOR_OUTCOMES
 from bot.replies import TODAY
 from bot.shown import join_labels
 from bot.templates import ENV, Expr, TemplateError, Text, limit_problems, parsed, undeclared
-from bot.values import MULTI_SEPARATOR
+from bot.values import MULTI_SEPARATOR, NUMBER_DIGITS, NUMBER_LIMIT
 from bot.words import ENGLISH, LANGUAGE_NAMES, LANGUAGES, plain
 
 SURVEY_KEYS = (
@@ -1003,6 +1003,14 @@ class _Reader(DesignKeys):
         """`min` and `max` of a number or scale (whole numbers, and required, on a scale)."""
         read = self.whole if qtype == "scale" else self.number
         values = {key: read(key, f[key]) for key in ("min", "max") if key in f}
+        for key, value in values.items():
+            if value is not None and not abs(value) < NUMBER_LIMIT:  # nan too
+                self.problem(
+                    f[key][0],
+                    f"{key} ({value}) is more than a reply may be: at most {NUMBER_DIGITS} "
+                    f"digits before the point, up to {NUMBER_LIMIT - 1:,}",
+                )
+                values[key] = None
         if qtype == "scale" and len(f.keys() & {"min", "max"}) < 2:
             missing = " and ".join(k for k in ("min", "max") if k not in f)
             self.problem(f["type"][0], f"a scale needs both min and max (add {missing})")

@@ -21,6 +21,7 @@ from rapidfuzz.distance import OSA
 
 from bot.model import Choice, Question
 from bot.texts import text
+from bot.values import NUMBER_DIGITS, NUMBER_LIMIT
 from bot.words import (
     ENGLISH,
     LAST,
@@ -567,6 +568,17 @@ def _number_reason(
     return _say(words, "number_any", **fields, example=_EXAMPLE_NUMBER)
 
 
+def _too_long_reason(question: Question, words: Words) -> Invalid:
+    """The re-prompt for a number with more digits than an answer holds (NUMBER_DIGITS)."""
+    low, high = question.min, question.max
+    example = max(low, _EXAMPLE_NUMBER) if low is not None else _EXAMPLE_NUMBER
+    example = min(high, example) if high is not None else example
+    kind = text("kind_whole" if question.integer else "kind_number", words.language)
+    return _say(
+        words, "number_digits", kind=kind, digits=NUMBER_DIGITS, example=_show(example, words)
+    )
+
+
 def read_number(question: Question, text: str, language: str = ENGLISH) -> int | float | Invalid:
     """The one number in the reply: int without a decimal part (or with `integer`), else float."""
     words = words_for(language)
@@ -581,6 +593,8 @@ def read_number(question: Question, text: str, language: str = ENGLISH) -> int |
     value = float(number.value) if number.fraction else int(number.value)
     if not _in_range(question, value):
         return _number_reason(question, words, whole=question.integer)
+    if abs(value) >= NUMBER_LIMIT:  # 1 and 309 zeros; with a decimal part, inf
+        return _too_long_reason(question, words)
     return value
 
 

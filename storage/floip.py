@@ -192,9 +192,12 @@ def _json(value) -> str:
 
 
 def _response(stored: str) -> str:
-    """A stored answer's JSON as a response's: already JSON but for yes/no and dates."""
+    """A stored answer's JSON as a response's: already JSON but for yes/no, dates, and inf
+    and nan (JSON has none: null, as the CSV leaves them empty)."""
     if stored in _CONVERTED:
         return _CONVERTED[stored]
+    if stored in _NOT_FINITE:  # stored before number replies had a limit
+        return "null"
     if stored in ("true", "false") or stored.startswith("{"):
         if len(_CONVERTED) > 10_000:
             _CONVERTED.clear()
@@ -204,6 +207,7 @@ def _response(stored: str) -> str:
 
 
 _CONVERTED: dict[str, str] = {}  # stored yes/no and dates repeat: each converted once
+_NOT_FINITE = frozenset({"Infinity", "-Infinity", "NaN"})  # as Python's json writes them
 
 
 class _Shown:

@@ -275,8 +275,13 @@ def _possible(question: Question, older: list[Survey]) -> list[str]:
 
 
 def _stats(found: list) -> dict[str, float] | None:
-    """n, min, max, mean and median (of an even count, the mean of the middle two)."""
-    numbers = sorted((v, n) for v, n in found if isinstance(v, int | float))
+    """n, min, max, mean and median (of an even count, the mean of the middle two).
+
+    Over the numbers a reply can give (`values.is_number`): one stored before replies had a
+    limit, too long for a float or inf or nan, is left out, so the figures stay plain
+    floats (the answer still counts as answered).
+    """
+    numbers = sorted((v, n) for v, n in found if values.is_number(v))
     total = sum(n for _, n in numbers)
     if not total:
         return {"n": 0, "min": None, "max": None, "mean": None, "median": None}

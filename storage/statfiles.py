@@ -135,8 +135,12 @@ def _cell_maker(variable: Variable, units: Units, query: Query):
 
 
 def _number(value) -> float:
-    """A stored number (or a flag) as a float; anything else is missing."""
-    if isinstance(value, int | float) and not isinstance(value, str):
+    """A stored number (or a flag) as a float; anything else is missing.
+
+    So is a number no reply can give now (`values.is_number`): one stored before replies
+    had a limit, too long for a double, or inf or nan.
+    """
+    if isinstance(value, bool) or values.is_number(value):
         return float(value)
     return MISSING
 

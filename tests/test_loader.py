@@ -256,6 +256,14 @@ BROKEN_QUESTIONS = [
     ("id: x, type: scale, text: x, min: 1, max: 5.5", "max must be a whole number"),
     ("id: x, type: number, text: x, min: 9, max: 1", "min (9) is larger than max (1)"),
     ("id: x, type: number, text: x, min: ten", "min must be a number"),
+    (
+        "id: x, type: number, text: x, max: 1e20",
+        "max (1e+20) is more than a reply may be: at most 15 digits before the point, "
+        "up to 999,999,999,999,999",
+    ),
+    ("id: x, type: number, text: x, min: -1000000000000000", "min (-1000000000000000) is more"),
+    ("id: x, type: number, text: x, max: .inf", "max (inf) is more than a reply may be"),
+    ("id: x, type: scale, text: x, min: 0, max: 10000000000000000", "max (10000000000000000) is"),
     ("id: x, type: scale, text: x, min: 1, max: 5, integer: true", "integer is only used by"),
     ("id: x, type: number, text: x, integer: 1", "integer must be true or false"),
     ("id: x, type: yesno, text: x, max_length: 5", "max_length is only used by text"),

@@ -402,6 +402,17 @@ NUMBER_CASES = [
     case(STEPS, "1.2345k", BAD),
     case(HALF_OR_MORE, "0.5", 0.5),
     case(HALF_OR_MORE, "0.4", BAD),
+    # At most 15 digits before the point: what a double holds exactly, stats and SPSS too.
+    case(AMOUNT, "999999999999999", 999_999_999_999_999),
+    case(AMOUNT, "-999,999,999,999,999", -999_999_999_999_999),
+    case(AMOUNT, "999999999999999.5", 999_999_999_999_999.5),
+    case(STEPS, "999,999,999,999k", 999_999_999_999_000),
+    case(AMOUNT, "1000000000000000", BAD),
+    case(AMOUNT, "-1000000000000000", BAD),
+    case(STEPS, "1,000,000,000,000k", BAD),
+    case(AMOUNT, "1000 million million", BAD),
+    case(AT_LEAST_ZERO, "1" + "0" * 309, BAD),  # once stored, results and exports failed
+    case(AT_LEAST_ZERO, "1" + "0" * 309 + ".5", BAD),  # once stored as Infinity
 ]
 
 SCALE_CASES = [
@@ -632,6 +643,24 @@ REASON_CASES = [
     (AMOUNT, "1.000", "Please reply with just one number, like 42."),
     (AMOUNT, "five or six", "Please reply with just one number, like 42."),
     (HALF_OR_MORE, "0.4", "Please reply with a number of 0.5 or more, like 42."),
+    (AT_LEAST_ZERO, "1" + "0" * 309, "Please reply with a number of at most 15 digits, like 42."),
+    (
+        AT_LEAST_ZERO,
+        "1" + "0" * 309 + ".5",
+        "Please reply with a number of at most 15 digits, like 42.",
+    ),
+    (AMOUNT, "1000000000000000", "Please reply with a number of at most 15 digits, like 42."),
+    (
+        STEPS,
+        "-10000000000000000",
+        "Please reply with a whole number of at most 15 digits, like 42.",
+    ),
+    (
+        AT_MOST_TEN,
+        "-1" + "0" * 20,
+        "Please reply with a whole number of at most 15 digits, like 10.",
+    ),
+    (DAYS, "1" + "0" * 309, "Please reply with a number from 1 to 365."),  # the range first
     (NEXT_VISIT, "yesterday", "Please reply with a date on or after 11/27/2026, like 11/27/2026."),
     (
         THIS_MONTH,

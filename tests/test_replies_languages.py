@@ -181,6 +181,8 @@ ES_CASES = [
     case(IMPORTE, "es", "entre 10 y 20", BAD),
     case(IMPORTE, "es", "dos y medio", BAD),
     case(IMPORTE, "es", "muchos", BAD),
+    case(IMPORTE, "es", "999.999.999.999.999", 999_999_999_999_999),  # 15 digits at most
+    case(IMPORTE, "es", "1.000.000.000.000.000", BAD),
     case(VECES, "es", "12", 12),
     case(VECES, "es", "doce", 12),
     case(VECES, "es", "unas 40 veces", 40),
@@ -306,6 +308,8 @@ FR_CASES = [
     case(MONTANT, "fr", "1\u202f000", 1000),  # a narrow no-break space, as phones group digits
     case(MONTANT, "fr", "1.000", 1000),
     case(MONTANT, "fr", "1 000,50", 1000.5),
+    case(MONTANT, "fr", "999 999 999 999 999", 999_999_999_999_999),  # 15 digits at most
+    case(MONTANT, "fr", "1 000 000 000 000 000", BAD),
     case(MONTANT, "fr", "environ 40", 40),
     case(MONTANT, "fr", "40 €", 40),
     case(MONTANT, "fr", "quarante-cinq", 45),
@@ -444,6 +448,8 @@ PT_CASES = [
     case(VALOR, "pt", "1.000", 1000),
     case(VALOR, "pt", "1 000", 1000),
     case(VALOR, "pt", "R$ 1.500,00", 1500.0),
+    case(VALOR, "pt", "999.999.999.999.999,5", 999_999_999_999_999.5),  # 15 digits at most
+    case(VALOR, "pt", "R$ 1.000.000.000.000.000", BAD),
     case(VALOR, "pt", "uns 40", 40),
     case(VALOR, "pt", "cerca de 40", 40),
     case(VALOR, "pt", "quarenta e cinco", 45),
@@ -568,6 +574,11 @@ REASON_CASES = [
     (SIM_NAO, "pt", "talvez", "Por favor, responda SIM ou NÃO."),
     (NOTA, "pt", "onze", "Por favor, responda com um número inteiro de 0 a 10."),
     (VALOR, "pt", "1,000", "Por favor, responda com apenas um número, como 42."),
+    (VALOR, "pt", "1" + "0" * 309, "Por favor, responda com um número de até 15 dígitos, como 42."),
+    (IMPORTE, "es", "1" + "0" * 309 + ",5",
+     "Por favor, responde con un número de hasta 15 cifras, como 42."),
+    (MONTANT, "fr", "-1" + "0" * 20,
+     "Merci de répondre par un nombre de 15 chiffres au plus, comme 42."),
     (DIA, "pt", "dia 31", "Por favor, responda com uma data, como 27/11/2026."),
     (UNKNOWN, "de", "zwei", "Please reply with a number from 1 to 2."),
     (question("halb", "number", min=0.5), "es", "0,1",

@@ -26,6 +26,7 @@ from sqlalchemy import text
 from test_export import AUTH
 from test_studio import sign_in
 
+from bot import values
 from bot.loader import load_survey
 from conftest import saved, survey_folder
 from service import Inbound
@@ -281,6 +282,36 @@ def test_filters_and_test_sessions_as_in_the_csv(app, answered, tmp_path, fmt):
     assert not any(phone.startswith("+") for phone in frame["phone"])
 
 
+def stored(app, session_id: int, value) -> None:
+    """Make `value` a session's answer to LONG_ID, as a version without a limit stored it."""
+    engine = app.extensions["survey_service"].engine
+    with engine.begin() as conn:
+        found = conn.execute(
+            text("SELECT answers FROM survey_session WHERE id = :id"), {"id": session_id}
+        )
+        answers = values.load(found.scalar_one()) | {LONG_ID: value}
+        conn.execute(
+            text("UPDATE survey_session SET answers = :answers WHERE id = :id"),
+            {"answers": values.dump(answers), "id": session_id},
+        )
+        conn.execute(
+            text("UPDATE answer SET value = :value WHERE session_id = :id AND question_id = :q"),
+            {"value": values.dump(value), "id": session_id, "q": LONG_ID},
+        )
+
+
+@pytest.mark.parametrize("fmt", ["spss", "stata"])
+def test_a_stored_number_no_reply_can_give_now_is_missing(app, client, answered, tmp_path, fmt):
+    stored(app, 1, 10**309)  # Ana's: `1` and 309 zeros, once accepted
+    stored(app, 2, math.inf)  # Bea's: `1`, 309 zeros and `.5`, once stored as Infinity
+    read, extension = READERS[fmt]
+    assert client.get(f"/surveys/study/export.{extension}", headers=AUTH).status_code == 200
+    frame, meta = read(str(written(app, tmp_path, fmt, f"study.{extension}")))
+    name = dict(zip(wide_csv(app)[0], meta.column_names, strict=True))[LONG_ID]
+    assert list(frame["name"]) == ["Ana", "Bea", "Cy", "Di"]
+    assert [None if math.isnan(n) else n for n in frame[name]] == [None, None, 1, None]
+
+
 @pytest.mark.sqlite_only  # refused before any SQL
 def test_research_formats_need_a_path_and_take_no_labels(app, answered):
     result = cli(app, "--format", "spss")
@@ -369,6 +400,21 @@ def test_flow_results_rows_field_by_field(app, answered, tmp_path):
     by_question = {row[3]: row[4] for row in rows if row[5]["session_id"] == 1}
     assert by_question["picks"] == ["red", "green"] and by_question["ok"] == "yes"
     assert by_question["visited"] == "2026-11-27" and by_question[LONG_ID] == 4
+
+
+def test_flow_results_responses_stay_json_with_infinity_stored(app, answered, tmp_path):
+    stored(app, 1, math.inf)  # `1`, 309 zeros and `.5`, before number replies had a limit
+    stored(app, 2, -math.inf)
+    target = written(app, tmp_path, "floip", "study")
+    made, _ = package(target)
+    data = (target / made["resources"][0]["path"]).read_text()
+
+    def strict(constant):  # Python's json reads Infinity and NaN; JSON has no such thing
+        raise ValueError(constant)
+
+    rows = json.loads(data, parse_constant=strict)
+    by_session = {row[5]["session_id"]: row[4] for row in rows if row[3] == LONG_ID}
+    assert by_session == {1: None, 2: None, 3: 1}
 
 
 def valid(question: dict, response) -> bool:

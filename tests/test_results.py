@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 
 from conftest import survey_folder
 from storage.models import SurveySession
@@ -56,6 +58,15 @@ EXPECTED = {  # question: the figures in FIELDS' order
     "ok": (2, 2, 0, 0, 0, 0, 0),
 }
 AUTH = {"Authorization": "Bearer admin-secret-token"}
+# A number without max, as a security tester found it: any size of number used to be stored.
+SPEND = """\
+id: spend
+title: Spending
+keywords: [SPEND]
+questions:
+  - {id: amount, type: number, min: 0, text: "How much did you spend, in dollars?"}
+  - {id: ok, type: yesno, text: OK?}
+"""
 
 
 # The market example's shape: no text question at all.
@@ -71,8 +82,8 @@ questions:
 
 @pytest.fixture
 def surveys_dir(tmp_path):
-    """The funnel survey, and one without a text question."""
-    return survey_folder(tmp_path, funnel=FUNNEL, notext=NO_TEXT)
+    """The funnel survey, one without a text question, and the spending one."""
+    return survey_folder(tmp_path, funnel=FUNNEL, notext=NO_TEXT, spend=SPEND)
 
 
 @pytest.fixture
@@ -83,9 +94,10 @@ def answered(sms):
             sms.send(phone, reply)
 
 
-def results(client, **query) -> dict:
-    """The results API's JSON for the funnel survey."""
-    response = client.get("/studio/api/surveys/funnel/results", query_string=query, headers=AUTH)
+def results(client, survey: str = "funnel", **query) -> dict:
+    """The results API's JSON for a survey, the funnel survey unless said."""
+    address = f"/studio/api/surveys/{survey}/results"
+    response = client.get(address, query_string=query, headers=AUTH)
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()
 
@@ -191,3 +203,71 @@ def test_the_median_time_to_complete_is_over_completed_sessions(app, client, ans
                 .values(started_at=start, completed_at=start + timedelta(seconds=seconds))
             )
     assert results(client)["median_seconds_to_complete"] == 125
+
+
+def test_a_survey_without_text_questions_counts_its_answers(client, sms):
+    for reply in ("SPEND", "12", "yes"):
+        sms.send("+15550000100", reply)
+    amount, ok = results(client, survey="spend")["questions"]
+    assert amount["stats"] == {"n": 1, "min": 12, "max": 12, "mean": 12, "median": 12}
+    assert ok["counts"] == {"yes": 1, "no": 0}
+
+
+TOO_LONG = "Please reply with a number of at most 15 digits, like 42.\n\n"
+ASKED = "How much did you spend, in dollars?"
+
+
+@pytest.mark.parametrize("reply", ["1" + "0" * 309, "1" + "0" * 309 + ".5", "1000000000000000"])
+def test_a_number_too_long_to_keep_is_asked_again_and_not_stored(client, sms, reply):
+    assert sms.send("+15550000101", "SPEND") == ASKED
+    assert sms.send("+15550000101", reply) == TOO_LONG + ASKED
+    assert sms.send("+15550000101", "999,999,999,999,999") == "OK?"
+    sms.send("+15550000101", "yes")
+    amount = results(client, survey="spend")["questions"][0]
+    assert (amount["answered"], amount["reprompts"]) == (1, 1)
+    assert amount["stats"]["max"] == 999_999_999_999_999
+
+
+STORED_BY_AN_OLDER_VERSION = ["10", "20", "1" + "0" * 309, "Infinity", "NaN"]
+SET_ANSWER = """
+UPDATE answer SET value = :value
+WHERE question_id = 'amount' AND session_id = (SELECT id FROM survey_session WHERE phone = :phone)
+"""
+SET_ANSWERS = "UPDATE survey_session SET answers = :answers WHERE phone = :phone"
+
+
+@pytest.fixture
+def stored_by_an_older_version(app, sms):
+    """Five completed sessions whose amounts an older version stored, as its JSON wrote
+    them: 10, 20, 1 and 309 zeros, Infinity (from `1`, 309 zeros and `.5`), NaN."""
+    engine = app.extensions["survey_service"].ready().engine
+    for n, value in enumerate(STORED_BY_AN_OLDER_VERSION):
+        phone = f"+1555000020{n}"
+        for reply in ("SPEND", "10", "yes"):
+            sms.send(phone, reply)
+        with engine.begin() as conn:  # the answer's row and the session's answers both
+            conn.execute(text(SET_ANSWER), {"value": value, "phone": phone})
+            answers = f'{{"amount":{value},"ok":true}}'
+            conn.execute(text(SET_ANSWERS), {"answers": answers, "phone": phone})
+
+
+def test_stats_leave_out_a_stored_number_too_long_or_not_finite(client, stored_by_an_older_version):
+    amount = results(client, survey="spend")["questions"][0]
+    assert amount["answered"] == 5
+    assert amount["stats"] == {"n": 2, "min": 10, "max": 20, "mean": 15, "median": 15}
+
+
+def test_the_results_page_shows_a_survey_with_such_numbers(client, stored_by_an_older_version):
+    from test_studio import sign_in  # here: test_studio imports this module
+
+    assert sign_in(client).status_code == 302
+    page = client.get("/studio/surveys/spend")
+    assert page.status_code == 200
+    assert "How much did you spend" in page.get_data(as_text=True)
+
+
+def test_the_csv_keeps_a_long_number_and_leaves_infinity_empty(client, stored_by_an_older_version):
+    response = client.get("/surveys/spend/export.csv", headers=AUTH)
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert [row["amount"] for row in rows] == ["10", "20", "1" + "0" * 309, "", ""]

@@ -99,9 +99,10 @@ def heading(source: str) -> str:
 
 
 def histogram(stored: dict[str, int]) -> list[Bar]:
-    """Bars for a number question's answers: up to BINS equal ranges from min to max."""
+    """Bars for a number question's answers: up to BINS equal ranges from min to max (of the
+    numbers a reply can give, as in the stats: `values.is_number`)."""
     numbers = [(values.load(v), n) for v, n in stored.items()]
-    numbers = [(v, n) for v, n in numbers if isinstance(v, int | float)]
+    numbers = [(v, n) for v, n in numbers if values.is_number(v)]
     if not numbers:
         return []
     low, high = min(v for v, _ in numbers), max(v for v, _ in numbers)
