@@ -269,6 +269,17 @@ def test_the_try_page_refuses_what_no_sms_could_carry(studio_client, app, body, 
     assert service.summary(service.surveys.get("funnel"), tests=True).sessions["total"] == 0
 
 
+@pytest.mark.parametrize("body", [b"%ff", b"\xff", b"caf%C3"])
+def test_the_try_page_refuses_a_reply_that_is_not_utf8(studio_client, app, body):
+    client, _ = studio_client
+    form = b"csrf=" + try_form(client).encode() + b"&body=" + body
+    response = client.post(TRY, data=form, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert "The form is not valid UTF-8." in response.get_data(as_text=True)
+    service = app.extensions["survey_service"]
+    assert service.summary(service.surveys.get("funnel"), tests=True).sessions["total"] == 0
+
+
 def test_the_try_page_takes_1600_characters(studio_client):
     client, _ = studio_client
     token = try_form(client)

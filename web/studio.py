@@ -49,6 +49,7 @@ from web.access import (
 )
 from web.context import current_service
 from web.export import TRUE, filters
+from web.twilio_signature import FORM_TYPE, strict_form
 
 log = logging.getLogger("survey")
 bp = Blueprint(
@@ -81,6 +82,11 @@ def _guard() -> None:
         abort(404, "The studio is disabled: ADMIN_TOKEN is not set.")
     session_available()  # 503 while the database (and the cookie's key) cannot be read
     if request.method == "POST":
+        if request.mimetype == FORM_TYPE:
+            # Flask's own parsing keeps or replaces bytes that are not UTF-8; a
+            # reply on the try page is read as strictly as Twilio's (the form is
+            # then parsed from the cached body).
+            strict_form(request.get_data(cache=True))
         check_csrf()
 
 

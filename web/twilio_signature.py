@@ -61,6 +61,14 @@ def _unquote(text: str) -> str:
     return unquote(text, errors="strict") if "%" in text else text
 
 
+def strict_form(raw: bytes) -> Form:
+    """A urlencoded body read strictly: raw bytes and %-escapes UTF-8, never replaced (else 400)."""
+    try:
+        return parse_form(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        abort(400, "The form is not valid UTF-8.")
+
+
 def twilio_form() -> Form:
     """The request's form, parsed strictly and verified as coming from Twilio (else 4xx)."""
     if "form" in g:
@@ -69,11 +77,7 @@ def twilio_form() -> Form:
     if content_type != FORM_TYPE and request.mimetype != FORM_TYPE:
         abort(415, "Expected a form (application/x-www-form-urlencoded), as Twilio sends.")
     raw = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH: 413 from Flask
-    try:
-        # Strict both ways: raw bytes and %-escapes must be UTF-8, never replaced by U+FFFD.
-        form = parse_form(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        abort(400, "The form is not valid UTF-8.")
+    form = strict_form(raw)
     if (b"\x00" in raw or b"%00" in raw) and any("\x00" in k + "".join(v) for k, v in form.items()):
         abort(400, "The form contains a NUL byte.")  # the byte check skips the loop nearly always
     check_signature(form)
