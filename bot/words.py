@@ -179,7 +179,9 @@ _ALL_BUT = {  # between "all" and the choices left out of it: "all but tea"
     "pt": "menos|exceto|fora|tirando",
 }
 _NEGATION = {  # a choice found inside a reply that also says one of these is not guessed
-    "en": "not no never don't isn't wasn't didn't neither nor",
+    "en": "not no never neither nor cannot don't isn't wasn't didn't doesn't won't can't wouldn't"
+    " couldn't shouldn't haven't hasn't aren't weren't ain't dont isnt wasnt didnt doesnt"
+    " wont cant wouldnt couldnt shouldnt havent hasnt arent werent",
     "es": "no nunca ni tampoco",
     "fr": "ne pas non jamais ni",
     "pt": "não nao nunca nem",

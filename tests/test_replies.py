@@ -166,6 +166,7 @@ CHOICE_CASES = [
     case(SATISFACTION, "three", "unsatisfied"),
     case(SATISFACTION, "the last one", "unsatisfied"),
     case(SATISFACTION, "not very satisfied", BAD),  # a negation around a label is not guessed
+    case(SATISFACTION, "I wouldn't say very satisfied", BAD),
     case(SATISFACTION, "not bad", BAD),
     case(SATISFACTION, "😀", BAD),
     case(SATISFACTION, "satisfed", BAD),  # a near-miss is confirmed, never read as it
