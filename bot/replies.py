@@ -492,6 +492,20 @@ def read_yesno(question: Question, text: str, language: str = ENGLISH) -> bool |
     return _say(words, "yesno") if said is None else said
 
 
+def read_confirmation(question: Question, text: str, language: str = ENGLISH) -> bool | None:
+    """YES or NO to a near-miss confirmation; None for a reply to read as an answer instead.
+
+    A yes or no with more words gives way to an answer in them: after `Did you mean
+    "Satisfied"?`, `no, 1` answers the first choice.
+    """
+    words = words_for(language)
+    reply = _yes_no_reply(text)
+    said = _whole_answer(words, reply)
+    if said is None and not isinstance(read_choice(question, text, language), Invalid):
+        return None
+    return _leading_answer(words, reply) if said is None else said
+
+
 # --- number and scale ----------------------------------------------------------------------------
 
 

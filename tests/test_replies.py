@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from bot.model import Choice, Question
-from bot.replies import Invalid, near_miss, normalise, read_date, read_reply
+from bot.replies import Invalid, near_miss, normalise, read_confirmation, read_date, read_reply
 from bot.templates import Text
 
 TODAY = date(2026, 11, 27)
@@ -751,6 +751,30 @@ NEAR_MISS_CASES = [
 def test_near_miss(q, reply, label):
     found = near_miss(q, reply)
     assert (found and found.label) == label
+
+
+# A reply to `Did you mean "Satisfied"? Reply YES or NO.`: True, False, or None when it is to
+# be read as an answer to the question instead.
+CONFIRMATION_CASES = [
+    ("yes", True),
+    ("Yes I do", True),
+    ("Yess", True),
+    ("yes please", True),
+    ("no", False),
+    ("No, not really", False),
+    ("nope, never", False),
+    ("no, 1", None),  # the answer after the no is the answer
+    ("No, the first one", None),
+    ("yes, satisfied", None),  # the same answer, read as one
+    ("2", None),
+    ("yes but no", None),  # neither: read as an answer, then asked again
+    ("not sure", None),
+]
+
+
+@pytest.mark.parametrize(("reply", "expected"), CONFIRMATION_CASES)
+def test_read_confirmation(reply, expected):
+    assert read_confirmation(SATISFACTION, reply) is expected
 
 
 @pytest.mark.parametrize("q", [TOPICS, CONTACT_OK, AMOUNT, NAME])
