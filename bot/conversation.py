@@ -42,7 +42,7 @@ from bot.model import (
     Survey,
 )
 from bot.outcomes import COMPLETE_OUTCOME, QUOTA_FULL
-from bot.replies import Invalid, near_miss, normalise, read_reply, read_yesno
+from bot.replies import Invalid, near_miss, normalise, read_confirmation, read_reply
 from bot.shown import shown
 from bot.texts import keywords_text
 from bot.texts import text as bot_text
@@ -419,7 +419,7 @@ class Conversation:
         local = survey.in_language(language)
         asked = as_shown(local.by_id[question.id], run.orders)  # a number means what was shown
         pending, run.pending = run.pending, None  # any reply ends a confirmation
-        confirmed = read_yesno(asked, text, language) if pending is not None else None
+        confirmed = read_confirmation(asked, text, language) if pending is not None else None
         if confirmed is False:
             effects.reply = message([self._composer(survey, run, now).ask(asked)])
             return effects

@@ -28,6 +28,7 @@ from bot.words import (
     MORNING_OR_TOMORROW,
     Words,
     cardinal,
+    command_of,
     language_of,
     plain,
     words_for,
@@ -382,18 +383,128 @@ def near_miss(question: Question, text: str, language: str = ENGLISH) -> Choice 
 # --- yes/no ----------------------------------------------------------------------------------
 
 _EMOJI_MODIFIERS = re.compile("[\U0001f3fb-\U0001f3ff\ufe0f]")  # skin tones, emoji style
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[^\w\s]")  # a word, or one symbol such as 👍
+# A letter typed over and over ("yesss", "noo", "yees") counts once: emphasis or a slip of the
+# finger. A letter changed ("yet" for "yes") may be another word, and is never guessed.
+_REPEATED = re.compile(r"([^\W\d_])\1+")
+_UNSURE, _NEUTRAL = "unsure", "neutral"  # what a yes/no phrase says when it is no answer
+_Said = bool | str | None  # yes, no, _UNSURE, _NEUTRAL, or None for any other word
 
 
-def read_yesno(question: Question, text: str, language: str = ENGLISH) -> bool | Invalid:
-    """True for yes and the like, False for no and the like; digits are not read."""
-    words = words_for(language)
-    reply = plain(_EMOJI_MODIFIERS.sub("", normalise(text)))
+@dataclass(frozen=True)
+class _YesNo:
+    """The phrases of a session's yes/no replies, each repeated letter typed once."""
+
+    phrases: dict[str, _Said]  # yes, no, unsure and neutral words and phrases to what they say
+    longest: int  # the most words a phrase has
+    negation: frozenset[str]
+
+
+def _squeeze(phrase: str) -> str:
+    """A phrase with each letter typed over and over once: `yesss` is `yes`."""
+    return _REPEATED.sub(r"\1", phrase)
+
+
+def _tokens(reply: str) -> list[str]:
+    """The words and symbols of a reply, punctuation dropped: `yes, 👍` is `yes` and `👍`."""
+    return [token for token in _TOKEN.findall(reply) if not _is_edge(token[0])]
+
+
+@lru_cache(maxsize=16)
+def _yes_no(words: Words) -> _YesNo:
+    """The yes/no phrase table of a session's words, as `_tokens` splits a reply."""
+    phrases: dict[str, _Said] = {}
+    for group, said in (
+        (words.yes, True),
+        (words.no, False),
+        (words.neutral, _NEUTRAL),
+        (words.unsure, _UNSURE),
+    ):
+        for phrase in group:
+            key = _squeeze(" ".join(_tokens(phrase)))
+            # Two phrases that say different things once squeezed: neither is guessed.
+            phrases[key] = said if phrases.get(key, said) == said else _UNSURE
+    longest = max(key.count(" ") + 1 for key in phrases)
+    return _YesNo(phrases, longest, frozenset(map(_squeeze, words.negation)))
+
+
+def _parts(table: _YesNo, tokens: list[str]) -> list[tuple[_Said, str]]:
+    """A reply's tokens as phrases, the longest first, each with what it says."""
+    parts: list[tuple[_Said, str]] = []
+    start = 0
+    while start < len(tokens):
+        end = start + 1
+        said, phrase = None, tokens[start]
+        for size in range(min(table.longest, len(tokens) - start), 0, -1):
+            key = _squeeze(" ".join(tokens[start : start + size]))
+            if key in table.phrases:
+                end, said, phrase = start + size, table.phrases[key], key
+                break
+        parts.append((said, phrase))
+        start = end
+    return parts
+
+
+def _whole_answer(words: Words, reply: str) -> bool | None:
+    """The yes or no a whole reply is, as listed (`yes please`, `not really`), else None."""
     for key in (reply, " ".join(_WORD.findall(reply))):
         if key in words.yes:
             return True
         if key in words.no:
             return False
-    return _say(words, "yesno")
+    return None
+
+
+def _leading_answer(words: Words, reply: str) -> bool | None:
+    """The yes or no a reply starts with, when none of its other words says otherwise."""
+    table = _yes_no(words)
+    parts = _parts(table, _tokens(reply))
+    said, first = parts[0] if parts else (None, "")
+    # A lone letter is an answer only on its own: "n/a" is no "no", Spanish "y" is "and".
+    if not isinstance(said, bool) or (len(first) == 1 and first.isalpha()):
+        return None
+    for other, phrase in parts[1:]:
+        if other == _UNSURE or (isinstance(other, bool) and other != said):
+            return None  # "yes but no", "no... well yes", "yes, not sure"
+        # Commands are whole messages: "no, stop" is neither guessed a NO nor a STOP.
+        if other is None and command_of(phrase, (words.language, ENGLISH)):
+            return None
+        if other is None and said and _squeeze(phrase) in table.negation:
+            return None  # "sure not", "yes I don't": a negation after a yes
+    return said
+
+
+def _yes_no_reply(text: str) -> str:
+    """A yes/no reply as matched: normalised, accents and emoji skin tones dropped."""
+    return plain(_EMOJI_MODIFIERS.sub("", normalise(text)))
+
+
+def read_yesno(question: Question, text: str, language: str = ENGLISH) -> bool | Invalid:
+    """True for yes and the like, False for no and the like; digits are not read.
+
+    The reply is a yes or no as listed, or starts with one that its other words do not
+    contradict: "yes, definitely", "No I was not"; "yes but no" and "not sure" are asked again.
+    """
+    words = words_for(language)
+    reply = _yes_no_reply(text)
+    said = _whole_answer(words, reply)
+    if said is None:
+        said = _leading_answer(words, reply)
+    return _say(words, "yesno") if said is None else said
+
+
+def read_confirmation(question: Question, text: str, language: str = ENGLISH) -> bool | None:
+    """YES or NO to a near-miss confirmation; None for a reply to read as an answer instead.
+
+    A yes or no with more words gives way to an answer in them: after `Did you mean
+    "Satisfied"?`, `no, 1` answers the first choice.
+    """
+    words = words_for(language)
+    reply = _yes_no_reply(text)
+    said = _whole_answer(words, reply)
+    if said is None and not isinstance(read_choice(question, text, language), Invalid):
+        return None
+    return _leading_answer(words, reply) if said is None else said
 
 
 # --- number and scale ----------------------------------------------------------------------------

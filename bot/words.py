@@ -127,12 +127,13 @@ def command_of(word: str, languages: tuple[str, ...] | list[str]) -> str | None:
 
 _YES = {
     "en": "yes y yeah yea yep yup ya yah sure ok okay k kk correct right true affirmative "
-    "absolutely definitely certainly 👍 ✅ ✔",
+    "absolutely definitely certainly 👍 ✅ ✔ why_not",
     "es": "sí si s claro vale dale ok okay correcto cierto verdadero desde_luego por_supuesto "
-    "sí_claro si_claro claro_que_sí claro_que_si sip simón afirmativo",
+    "sí_claro si_claro claro_que_sí claro_que_si sip simón afirmativo por_qué_no",
     "fr": "oui si ouais ouai ok okay d'accord dac daccord bien_sûr bien_sur exact vrai "
-    "carrément tout_à_fait ouep yep",
-    "pt": "sim s claro certo ok okay pode positivo com_certeza isso é_sim verdade beleza uhum",
+    "carrément tout_à_fait ouep yep pourquoi_pas",
+    "pt": "sim s claro certo ok okay pode positivo com_certeza isso é_sim verdade beleza uhum "
+    "por_que_não",
 }
 _NO = {
     "en": "no n nope nah nay never negative false 👎 ❌ ✖",
@@ -160,6 +161,26 @@ _NO_PHRASES_EN = (
     "certainly not",
     "of course not",
 )
+# A yes or no that starts a longer reply ("yes, definitely") is read unless the rest says
+# otherwise; these phrases decide what the rest says.
+_UNSURE = {  # anywhere in a reply: neither yes nor no, asked again ("yes, I think, not sure")
+    "en": "not sure|unsure|not certain|no idea|no clue|don't know|dont know|do not know|dunno"
+    "|idk|maybe|perhaps|possibly|depends|it depends|never mind|no comment|don't remember"
+    "|can't remember",
+    "es": "no sé|no lo sé|ni idea|quizás|quizá|tal vez|a lo mejor|no estoy seguro"
+    "|no estoy segura|depende|no recuerdo|no me acuerdo",
+    "fr": "sais pas|jsp|peut-être|pas sûr|pas sûre|aucune idée|ça dépend|bof",
+    "pt": "não sei|sei lá|talvez|não tenho certeza|pode ser|depende|não lembro|não me lembro",
+}
+# Holding a negation, yet saying neither yes nor no: "no problem" answers "May we call?" with
+# yes and "Any problems?" with no. Alone, asked again; beside a yes or a no, no contradiction.
+_NEUTRAL = {
+    "en": "no problem|no problems|no prob|no probs|no worries|no bother|no trouble"
+    "|not a problem|no doubt",
+    "es": "no hay problema|no hay problemas|no te preocupes|no se preocupe|no pasa nada",
+    "fr": "pas de problème|pas de problèmes|pas de souci|pas de soucis",
+    "pt": "não tem problema|não há problema|não se preocupe",
+}
 _NONE = {  # a multi reply meaning no pick, where the question allows none
     "en": "none|nothing|neither|0|none of them|none of these",
     "es": "ninguno|ninguna|nada|ninguno de ellos|0",
@@ -178,8 +199,12 @@ _ALL_BUT = {  # between "all" and the choices left out of it: "all but tea"
     "fr": "sauf|à part|excepté|hormis",
     "pt": "menos|exceto|fora|tirando",
 }
-_NEGATION = {  # a choice found inside a reply that also says one of these is not guessed
-    "en": "not no never don't isn't wasn't didn't neither nor",
+# A choice found inside a reply that also says one of these is not guessed, nor a yes that
+# starts one ("sure, not now").
+_NEGATION = {
+    "en": "not no never neither nor cannot don't isn't wasn't didn't doesn't won't can't wouldn't"
+    " couldn't shouldn't haven't hasn't aren't weren't ain't dont isnt wasnt didnt doesnt"
+    " wont cant wouldnt couldnt shouldnt havent hasnt arent werent",
     "es": "no nunca ni tampoco",
     "fr": "ne pas non jamais ni",
     "pt": "não nao nunca nem",
@@ -280,6 +305,8 @@ class Words:
     yes: frozenset[str]
     no: frozenset[str]
     none: frozenset[str]
+    unsure: frozenset[str]  # in a yes/no reply: neither, asked again
+    neutral: frozenset[str]  # in a yes/no reply: no answer, nor a contradiction of one
     negation: frozenset[str]
     and_words: frozenset[str]
     below_100: dict[str, int]
@@ -472,6 +499,8 @@ def _words_for(language: str) -> Words:
         yes=frozenset().union(*(_phrases(_YES[code]) for code in both)) | set(_YES_PHRASES_EN),
         no=frozenset().union(*(_phrases(_NO[code]) for code in both)) | set(_NO_PHRASES_EN),
         none=frozenset(plain(w) for code in both for w in _NONE[code].split("|")),
+        unsure=frozenset(plain(w) for code in both for w in _UNSURE[code].split("|")),
+        neutral=frozenset(plain(w) for code in both for w in _NEUTRAL[code].split("|")),
         negation=frozenset().union(*(_words(_NEGATION[code]) for code in both)),
         and_words=frozenset().union(*(_words(_AND[code]) for code in both)),
         below_100=below_100,

@@ -147,6 +147,8 @@ def test_the_yes_and_no_words_are_the_bots(language):
     words = words_for(language)
     assert as_read(table["yes"][language] + table["yes"]["en"]) == words.yes
     assert as_read(table["no"][language] + table["no"]["en"]) == words.no
+    assert as_read(table["unsure"][language] + table["unsure"]["en"]) == words.unsure
+    assert as_read(table["neither"][language] + table["neither"]["en"]) == words.neutral
 
 
 def listed_numbers(language: str) -> list[tuple[str, int]]:

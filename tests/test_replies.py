@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from bot.model import Choice, Question
-from bot.replies import Invalid, near_miss, normalise, read_date, read_reply
+from bot.replies import Invalid, near_miss, normalise, read_confirmation, read_date, read_reply
 from bot.templates import Text
 
 TODAY = date(2026, 11, 27)
@@ -166,6 +166,7 @@ CHOICE_CASES = [
     case(SATISFACTION, "three", "unsatisfied"),
     case(SATISFACTION, "the last one", "unsatisfied"),
     case(SATISFACTION, "not very satisfied", BAD),  # a negation around a label is not guessed
+    case(SATISFACTION, "I wouldn't say very satisfied", BAD),
     case(SATISFACTION, "not bad", BAD),
     case(SATISFACTION, "😀", BAD),
     case(SATISFACTION, "satisfed", BAD),  # a near-miss is confirmed, never read as it
@@ -298,10 +299,44 @@ YESNO_CASES = [
     *(
         case(CONTACT_OK, reply, BAD)
         for reply in (
-            "1", "2", "0", "maybe", "yes no", "yes and no", "not sure", "idk", "", "?", "yess",
+            "1", "2", "0", "maybe", "yes no", "yes and no", "not sure", "idk", "", "?",
             "sure not", "👍👎",
         )
     ),
+    # A reply that starts with a yes or a no is that answer, unless its other words say
+    # otherwise.
+    *(
+        case(CONTACT_OK, reply, True)
+        for reply in (
+            "Yes I do", "yes of course", "Yes, definitely", "yes sir", "Yes please, by email",
+            "of course I do", "yeah probably", "sure, why not", "why not", "yes 👍", "👍👍",
+            "Yes!!! 😊", "yes, no problem",  # "no problem" beside a yes is no "no"
+        )
+    ),
+    *(
+        case(CONTACT_OK, reply, False)
+        for reply in (
+            "No, not really", "No I was not", "nope, never", "No, of course not",
+            "no thanks, I'm good", "never again", "No, no problems", "no 😢",
+        )
+    ),
+    *(
+        case(CONTACT_OK, reply, BAD)
+        for reply in (
+            "no... well yes", "yes but no", "yes/no", "ok no",  # both: never chosen between
+            "I don't know", "Yes, I don't know", "no idea", "No, I'm not sure", "yes maybe",
+            "never mind",  # unsure, wherever it is said
+            "yes I don't mind", "yes, I wouldn't", "definitely not sure",  # a negation after a yes
+            "no problem", "no worries",  # yes to "May we call?", no to "Any problems?"
+            "maybe yes", "I think yes", "well no",  # only a reply that starts with the answer
+            "n/a", "y not", "k thanks",  # a lone letter is an answer only on its own
+            "no, stop", "yes please stop", "Yes STOPALL", "yes, go back", "no help",  # a command
+        )
+    ),
+    # Letters typed over and over are the word; a letter changed is never guessed ("yet").
+    *(case(CONTACT_OK, reply, True) for reply in ("Yess", "yees", "YESSS!", "yess please")),
+    *(case(CONTACT_OK, reply, False) for reply in ("noo", "Nooooo", "nopeee")),
+    *(case(CONTACT_OK, reply, BAD) for reply in ("yse", "yet", "yez", "mo", "noi")),
 ]  # fmt: skip
 
 NUMBER_CASES = [
@@ -624,6 +659,7 @@ def test_normalise(text, expected):
 REASON_CASES = [
     (SATISFACTION, "4", "Please reply with a number from 1 to 3."),
     (CONTACT_OK, "maybe", "Please reply YES or NO."),
+    (CONTACT_OK, "yes but no", "Please reply YES or NO."),
     (RECOMMEND, "11", "Please reply with a whole number from 0 to 10."),
     (RECOMMEND, "7-8", "Please reply with a whole number from 0 to 10."),
     (TOPICS, "13", "Please reply with one or more numbers from 1 to 3, like 1,3."),
@@ -744,6 +780,30 @@ NEAR_MISS_CASES = [
 def test_near_miss(q, reply, label):
     found = near_miss(q, reply)
     assert (found and found.label) == label
+
+
+# A reply to `Did you mean "Satisfied"? Reply YES or NO.`: True, False, or None when it is to
+# be read as an answer to the question instead.
+CONFIRMATION_CASES = [
+    ("yes", True),
+    ("Yes I do", True),
+    ("Yess", True),
+    ("yes please", True),
+    ("no", False),
+    ("No, not really", False),
+    ("nope, never", False),
+    ("no, 1", None),  # the answer after the no is the answer
+    ("No, the first one", None),
+    ("yes, satisfied", None),  # the same answer, read as one
+    ("2", None),
+    ("yes but no", None),  # neither: read as an answer, then asked again
+    ("not sure", None),
+]
+
+
+@pytest.mark.parametrize(("reply", "expected"), CONFIRMATION_CASES)
+def test_read_confirmation(reply, expected):
+    assert read_confirmation(SATISFACTION, reply) is expected
 
 
 @pytest.mark.parametrize("q", [TOPICS, CONTACT_OK, AMOUNT, NAME])

@@ -144,6 +144,26 @@ ES_CASES = [
         case(SI_NO, "es", reply, BAD)
         for reply in ("quizás", "tal vez", "sí no", "1", "", "no sé")
     ),
+    # A reply that starts with a yes or a no is that answer, unless its other words say
+    # otherwise; letters typed over and over are the word.
+    *(
+        case(SI_NO, "es", reply, True)
+        for reply in (
+            "Sí, por favor", "sí, claro que sí", "Siii", "sii claro", "sí, no hay problema",
+            "claro, ¿por qué no?", "Sí señor",
+        )
+    ),
+    *(
+        case(SI_NO, "es", reply, False)
+        for reply in ("No, nunca", "No quiero", "no me interesa", "noo", "nop, gracias")
+    ),
+    *(
+        case(SI_NO, "es", reply, BAD)
+        for reply in (
+            "sí pero no", "no... bueno sí", "no lo sé", "sí, no sé", "no estoy seguro",
+            "sí, tal vez", "no hay problema", "no, parar", "sí ayuda",
+        )
+    ),
     case(IMPORTE, "es", "12,5", 12.5),
     case(IMPORTE, "es", "0,5", 0.5),
     case(IMPORTE, "es", "1.000", 1000),
@@ -303,6 +323,18 @@ FR_CASES = [
         for reply in ("non", "Non merci", "non, merci", "jamais", "pas du tout", "nan", "no")
     ),
     *(case(OUI_NON, "fr", reply, BAD) for reply in ("peut-être", "oui non", "je sais pas", "")),
+    *(
+        case(OUI_NON, "fr", reply, True)
+        for reply in ("oui, bien sûr", "Ouiii", "oui, pas de problème", "oui pourquoi pas")
+    ),
+    *(case(OUI_NON, "fr", reply, False) for reply in ("non, jamais", "nonn", "Non, pas du tout")),
+    *(
+        case(OUI_NON, "fr", reply, BAD)
+        for reply in (
+            "oui mais non", "non je sais pas", "oui peut-être", "pas de problème",
+            "oui, je ne veux pas",
+        )
+    ),
     case(MONTANT, "fr", "12,5", 12.5),
     case(MONTANT, "fr", "1 000", 1000),
     case(MONTANT, "fr", "1\u202f000", 1000),  # a narrow no-break space, as phones group digits
@@ -444,6 +476,16 @@ PT_CASES = [
                       "n", "no")
     ),
     *(case(SIM_NAO, "pt", reply, BAD) for reply in ("talvez", "sim não", "sei lá", "2")),
+    *(
+        case(SIM_NAO, "pt", reply, True)
+        for reply in ("sim, claro", "Simm", "sim, com certeza", "pode sim", "isso mesmo",
+                      "sim, não tem problema")
+    ),
+    *(case(SIM_NAO, "pt", reply, False) for reply in ("não quero", "Não, nunca", "nãoo")),
+    *(
+        case(SIM_NAO, "pt", reply, BAD)
+        for reply in ("não sei", "pode ser", "sim, talvez", "não tem problema", "sim mas não")
+    ),
     case(VALOR, "pt", "12,5", 12.5),
     case(VALOR, "pt", "1.000", 1000),
     case(VALOR, "pt", "1 000", 1000),
@@ -558,6 +600,7 @@ def test_read_reply(q, language, reply, expected):
 REASON_CASES = [
     (FRUTA, "es", "fresa", "Por favor, responde con un número del 1 al 3."),
     (SI_NO, "es", "quizás", "Por favor, responde SI o NO."),
+    (SI_NO, "es", "sí pero no", "Por favor, responde SI o NO."),
     (VECES, "es", "400", "Por favor, responde con un número entero del 1 al 365."),
     (IMPORTE, "es", "1,000", "Por favor, responde con un solo número, como 42."),
     (IMPORTE, "es", "mucho", "Por favor, responde con un número, como 42."),
