@@ -288,7 +288,13 @@ def flask(*args: str, settings: dict[str, str]) -> subprocess.CompletedProcess:
     """The `flask` command run from the repository, as an operator runs it."""
     command = [str(Path(sys.executable).with_name("flask")), "--app", "app", *args]
     return subprocess.run(
-        command, cwd=ROOT, env=server_env(settings), capture_output=True, text=True, timeout=60
+        command,
+        cwd=ROOT,
+        env=server_env(settings),
+        stdin=subprocess.DEVNULL,  # `flask simulate` reads the end of its input and leaves
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -314,6 +320,31 @@ def test_commands_say_nothing_about_webhook_verification(no_token):
     assert done.returncode == 0, done.stderr
     assert "city-services" in done.stdout
     assert "verified" not in done.stdout + done.stderr
+
+
+PLUS_ONE = """\
+keywords: [PLUS]
+questions:
+  - {id: n, type: number, text: A number?}
+  - {id: next, type: text, text: "Then {{ answers.n + 1 }}?"}
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["surveys", "check"], ["surveys", "list"], ["export", "plus"], ["simulate", "plus"]],
+    ids=["check", "list", "export", "simulate"],
+)
+def test_a_text_that_fails_without_an_answer_puts_nothing_in_any_commands_log(
+    no_token, tmp_path, args
+):
+    # Counting costs renders each text with no answers, where `answers.n + 1` fails: the
+    # respondent then gets the rest, as a missing answer shows as nothing; no log line.
+    (tmp_path / "own").mkdir()
+    folder = survey_folder(tmp_path / "own", plus=PLUS_ONE)
+    done = flask(*args, settings=no_token | {"SURVEYS_DIR": str(folder)})
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
 
 
 def test_a_dotenv_in_the_working_folder_configures_the_commands(app, sms, surveys_dir, tmp_path):
