@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from bot import advice
 from bot.catalog import Claim, conflicts_with, read_survey, resolve, survey_files
@@ -39,12 +40,17 @@ def _broken(path: str, err: SurveyError, served: list[Survey]) -> SurveyCost:
     """A file that does not load: every problem and warning found, conflicts included."""
     partial = err.partial
     if partial is None:
-        return refused(path, err.problems, warnings=err.warnings)
+        return refused(path, err.problems, _file_id(path), err.warnings)
     # The problems of this round and the next: a conflict is news only once the rest is fixed.
     others = [s for s in served if s.path != partial.path]
     errors = err.problems + conflicts_with(partial, others)
     warnings = _warnings(partial, served, err.warnings)
-    return refused(path, sorted(errors, key=_line), warnings=warnings)
+    return refused(path, sorted(errors, key=_line), partial.id or _file_id(path), warnings)
+
+
+def _file_id(path: str) -> str:
+    """The id of a file read no further than its name: SPEC 1's default, the name's stem."""
+    return Path(path).stem
 
 
 def _report(survey: Survey, conflicts: list[Problem], served: list[Survey]) -> SurveyCost:

@@ -259,3 +259,22 @@ def test_a_text_that_fails_only_without_an_answer_is_not_news(check, tmp_path):
     code, output = check(str(path))
     assert code == 0, output
     assert "fails to render" not in output
+
+
+@pytest.mark.parametrize(
+    ("source", "survey_id"),
+    [
+        ("questions: 3\n", "dup"),  # read no further than its name
+        ("{not yaml\n", "dup"),
+        ("id: visit\nquestions:\n  - {id: q, type: text, txt: Hi}\n", "visit"),  # its own id
+    ],
+    ids=["no id", "not yaml", "its own id"],
+)
+def test_a_broken_files_id_in_the_json_is_the_one_it_would_have(check, tmp_path, source, survey_id):
+    path = tmp_path / "dup.yaml"
+    path.write_text(source)
+    code, output = check("--json", str(path))
+    assert code == 1
+    [report] = json.loads(output)["surveys"]
+    assert (report["id"], report["file"], report["served"]) == (survey_id, str(path), False)
+    assert report["errors"]
