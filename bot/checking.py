@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from bot import advice
-from bot.catalog import Claim, conflicts_with, read_survey, resolve, survey_files
+from bot.catalog import Claim, conflicts_with, read_survey, recorded, resolve, survey_files
 from bot.cost import SurveyCost, refused, survey_cost
 from bot.loader import Problem, SurveyError
 from bot.model import Survey
@@ -21,6 +21,7 @@ def check_report(
     """A report for each file named (default: the folder's), as if served with the folder's."""
     targets = _targets(paths) if paths else _listed(folder)
     named = {os.path.realpath(path) for path in targets}
+    listed = {os.path.realpath(path) for path in _listed(folder)}
     others = [_load(p) for p in _listed(folder) if os.path.realpath(p) not in named]
     loaded: dict[str, Survey] = {}
     broken: dict[str, SurveyError] = {}
@@ -29,7 +30,12 @@ def check_report(
             loaded[path] = read_survey(path)
         except SurveyError as err:
             broken[path] = err
-    served, conflicts = resolve([*loaded.values(), *filter(None, others)], held, stored)
+    # What the folder serves (as a server would, from the recorded claims) keeps its claims
+    # against a file from elsewhere: a draft checked before it is copied in never wins them.
+    in_folder = [s for p, s in loaded.items() if os.path.realpath(p) in listed]
+    serving, _ = resolve([*in_folder, *filter(None, others)], held, stored)
+    holding = {claim: file for claim, (file, _) in recorded(serving).items()}
+    served, conflicts = resolve([*loaded.values(), *filter(None, others)], holding, stored)
     reports = {path: _broken(path, err, served) for path, err in broken.items()}
     for path, survey in loaded.items():
         reports[path] = _report(survey, [p for p in conflicts if p.path == path], served)

@@ -284,12 +284,12 @@ def test_db_current_and_upgrade(runner):
     assert "at 0014" in runner.invoke(args=["db", "upgrade"]).output
 
 
-def flask(*args: str, settings: dict[str, str]) -> subprocess.CompletedProcess:
-    """The `flask` command run from the repository, as an operator runs it."""
-    command = [str(Path(sys.executable).with_name("flask")), "--app", "app", *args]
+def flask(*args: str, settings: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """The `flask` command run from the repository (or `cwd`), as an operator runs it."""
+    command = [str(Path(sys.executable).with_name("flask")), "--app", str(ROOT / "app.py"), *args]
     return subprocess.run(
         command,
-        cwd=ROOT,
+        cwd=cwd,
         env=server_env(settings),
         stdin=subprocess.DEVNULL,  # `flask simulate` reads the end of its input and leaves
         capture_output=True,
@@ -345,6 +345,41 @@ def test_a_text_that_fails_without_an_answer_puts_nothing_in_any_commands_log(
     done = flask(*args, settings=no_token | {"SURVEYS_DIR": str(folder)})
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
+
+
+def test_check_says_each_problem_once_with_no_log_of_its_own(no_token, surveys_dir):
+    # Every flask command builds the app; the surveys it would serve are loaded (and a
+    # broken file logged, for a server's operator) only when a command needs them.
+    (surveys_dir / "broken.yaml").write_text("keywords: [X]\nquestions: 3\ntitel: Hi\n")
+    done = flask("surveys", "check", settings=no_token)
+    assert done.returncode == 1
+    broken = [line for line in done.stdout.splitlines() if line.startswith(str(surveys_dir))]
+    assert broken == [
+        f"{surveys_dir}/broken.yaml:2: questions must be a list",
+        f'{surveys_dir}/broken.yaml:3: unknown key "titel" (did you mean "title"?)',
+    ]
+    assert done.stderr == "2 problem(s) found.\n"
+
+
+def test_check_of_named_files_says_nothing_of_the_folders_other_files(no_token, surveys_dir):
+    copy = (surveys_dir / "visit-feedback.yaml").read_text()
+    (surveys_dir / "zz-broken.yaml").write_text(copy + "titel: Hi\n")
+    (surveys_dir / "zz-copy.yaml").write_text(copy)  # its conflicts are its own
+    done = flask(
+        "surveys", "check", "surveys/visit-feedback.yaml", settings=no_token, cwd=surveys_dir.parent
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.endswith("No problems in 1 survey file.\n")
+    assert "zz-" not in done.stdout + done.stderr and done.stderr == ""
+    # A named file's conflicts with the folder are its own problems, at its path as given.
+    done = flask(
+        "surveys", "check", "surveys/zz-copy.yaml", settings=no_token, cwd=surveys_dir.parent
+    )
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[0] == (
+        'surveys/zz-copy.yaml:2: survey id "visit-feedback" is already used by visit-feedback.yaml'
+    )
+    assert "zz-broken" not in done.stdout + done.stderr
 
 
 def test_a_dotenv_in_the_working_folder_configures_the_commands(app, sms, surveys_dir, tmp_path):

@@ -22,7 +22,7 @@ from bot.cost import as_json, format_costs
 from bot.design import count_of
 from bot.model import COMPLETED, OPEN, STATUSES
 from bot.survey_schema import MODELINE, SCHEMA_FILE, survey_schema
-from service import RESEARCH, Inbound, Service, StoredClaims, UnknownSurvey
+from service import RESEARCH, Inbound, Service, UnknownSurvey
 from storage import db as database
 from storage import schema, store
 from web import lean
@@ -77,9 +77,8 @@ def _recorded_claims() -> tuple[dict, set]:
 
     A check needs no database: without one, conflicts are judged as at a first start.
     """
-    try:
-        claims = StoredClaims(current_service().engine, current_service().clock)
-        return claims.held(), claims.stored()
+    try:  # the service's served surveys stay unloaded: their problems would be logged
+        return Service.of(current_app, check_schema=False).recorded_claims()
     except (schema.SchemaBehind, SQLAlchemyError) as err:
         reason = str(err).splitlines()[0]
         click.echo(f"Note: the database cannot say which files are served ({reason}).", err=True)
