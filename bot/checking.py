@@ -95,6 +95,17 @@ def over_segments(reports: list[SurveyCost], limit: int) -> list[Problem]:
     return list(dict.fromkeys(found))  # a question's re-prompts differ, its line does not
 
 
+def unreadable(folders: list[str]) -> list[tuple[str, str]]:
+    """Each of `folders` that cannot be listed, with why, in the system's words."""
+    found = []
+    for folder in folders:
+        try:
+            survey_files(folder)
+        except OSError as err:
+            found.append((folder, err.strerror or str(err)))
+    return found
+
+
 def _targets(paths: list[str]) -> list[str]:
     """The files named, each directory replaced by its survey files."""
     return [file for path in paths for file in (_listed(path) if os.path.isdir(path) else [path])]

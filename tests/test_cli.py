@@ -347,6 +347,54 @@ def test_a_text_that_fails_without_an_answer_puts_nothing_in_any_commands_log(
     assert done.stderr == ""
 
 
+@pytest.fixture
+def check_in(config):
+    """`flask surveys check ARGS...` with SURVEYS_DIR set to `folder`: the runner's result."""
+    apps = []
+
+    def run(folder, *args: str):
+        apps.append(create_app(config | {"SURVEYS_DIR": str(folder)}))
+        return apps[-1].test_cli_runner().invoke(args=["surveys", "check", *args])
+
+    yield run
+    for made in apps:
+        made.extensions["survey_service"].close()
+
+
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
+@pytest.mark.parametrize(
+    ("made", "why"),
+    [(None, "No such file or directory"), ("a file", "Not a directory")],
+    ids=["missing", "a file"],
+)
+def test_check_of_a_surveys_folder_that_cannot_be_read_fails(check_in, tmp_path, made, why):
+    folder = tmp_path / "survey"  # a typo for surveys/
+    if made:
+        folder.write_text(made)
+    result = check_in(folder)
+    assert result.exit_code == 1
+    said = f"the surveys folder (SURVEYS_DIR) cannot be read: {why}"
+    assert result.output.splitlines() == [f"{folder}: {said}", "1 problem(s) found."]
+    result = check_in(folder, "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.output) == {
+        "surveys": [],
+        "errors": [{"folder": str(folder), "message": said}],
+    }
+    # The files named are checked all the same, but not against a folder it never saw.
+    result = check_in(folder, str(ROOT / "surveys" / "market.yaml"))
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == f"{folder}: {said}"
+    assert "market (" in result.output
+
+
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
+def test_check_of_an_empty_surveys_folder_says_where_it_looked(check_in, tmp_path):
+    result = check_in(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert result.output == f"No survey files in {tmp_path} (SURVEYS_DIR).\n"
+
+
 def test_check_says_each_problem_once_with_no_log_of_its_own(no_token, surveys_dir):
     # Every flask command builds the app; the surveys it would serve are loaded (and a
     # broken file logged, for a server's operator) only when a command needs them.
