@@ -216,10 +216,40 @@ class Service:
         wait = config.get("DATABASE_WAIT", database.WAIT_SECONDS)
         self.engine = database.make_engine(config["DATABASE_URL"], wait=wait)
         self._checked = False
-        self.catalog = Catalog(config["SURVEYS_DIR"])
-        self.surveys = Surveys(self.catalog, self.engine)
-        self.conversation = Conversation(self.catalog)
+        self._surveys_dir = config["SURVEYS_DIR"]
+        self._library: tuple[Catalog, Surveys, Conversation] | None = None
+        self._library_lock = threading.Lock()
         self.clock: Clock = config.get("CLOCK") or Clock()
+
+    @property
+    def catalog(self) -> Catalog:
+        """The surveys served from SURVEYS_DIR, loaded on first use (`_loaded`)."""
+        return self._loaded()[0]
+
+    @property
+    def surveys(self) -> Surveys:
+        """The served surveys and the stored versions."""
+        return self._loaded()[1]
+
+    @property
+    def conversation(self) -> Conversation:
+        """The engine, over the served surveys."""
+        return self._loaded()[2]
+
+    def _loaded(self) -> tuple[Catalog, Surveys, Conversation]:
+        """The catalog and what reads it, made once, when first needed.
+
+        Loading logs each file that does not load, for a server's operator; a command that
+        never serves (`surveys check` reads the files itself and reports every problem) must
+        not print them a second time, so nothing is loaded before something asks for it.
+        """
+        if self._library is None:
+            with self._library_lock:
+                if self._library is None:
+                    catalog = Catalog(self._surveys_dir)
+                    surveys = Surveys(catalog, self.engine)
+                    self._library = (catalog, surveys, Conversation(catalog))
+        return self._library
 
     @staticmethod
     def of(app, *, check_schema: bool = True) -> Service:
@@ -249,9 +279,20 @@ class Service:
         engine = self.engine
         os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
 
+    def recorded_claims(self) -> tuple[dict[Claim, str], set[tuple[str, str]]]:
+        """Which file the database says holds each claim, and the versions with sessions.
+
+        For `surveys check`, which judges files as if served: the served surveys are not
+        loaded, and no claim is recorded (the schema is checked, a new database created).
+        """
+        schema.ensure_current(self.engine)
+        claims = StoredClaims(self.engine, self.clock)
+        return claims.held(), claims.stored()
+
     def close(self) -> None:
         """Stop the survey watcher and close the database connections."""
-        self.catalog.stop_watching()
+        if self._library is not None:  # never loaded: no watcher, and nothing to load now
+            self.catalog.stop_watching()
         database.dispose(self.engine)
 
     def receive(self, message: Inbound, now: datetime | None = None) -> str:

@@ -428,7 +428,10 @@ class Catalog:
         """Agree with every other process through `claims` from now on."""
         with self._lock:
             self._claims = claims
-            self._serve()
+            # A folder never read serves nothing yet: settling now would release the claims
+            # every other process's files hold (a typo in SURVEYS_DIR, a mount not there yet).
+            if self._listed:
+                self._serve()
 
     def _resolve(self, good: list[Survey]) -> tuple[list[Survey], list[Problem]]:
         """Resolve conflicts keeping what is served: recorded claims, else this process's own."""

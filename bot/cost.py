@@ -148,6 +148,9 @@ class _Counter:
     # Each question's reasons, by what the reply reading looks at: a survey's many 0-10
     # scales (or yes/no questions) are probed once.
     reasons: dict[tuple, list[str]] = field(default_factory=dict)
+    # What made a text fail with every answer given, by line: every respondent would get
+    # it without that part (a render without answers is expected to fail, and is not here).
+    failures: dict[int, Exception] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.answers = worst_answers(self.survey, self.language)
@@ -177,8 +180,10 @@ class _Counter:
         if text.constant:  # the same text in every arm, with or without answers: no worst case
             return Part(text.render({}), line)
         arms = [arm.id for arm in self.survey.arms] or [None]
-        full = [text.render(self.context(self.answers, arm), max_output=None) for arm in arms]
-        empty = [text.render(self.context({}, arm), max_output=None) for arm in arms]
+        full = [self._answered(text, arm, line) for arm in arms]
+        # Without answers a text may fail (`answers.n + 1`): the respondent then gets the
+        # parts that render, as a missing answer shows as nothing; no news for anyone.
+        empty = [text.attempt(self.context({}, arm), max_output=None)[0] for arm in arms]
         # A render that fails gives back the source: no respondent's message looks like that
         # when another render works (`answers.pain < 4` fails without an answer).
         failed = text.source.strip()
@@ -188,6 +193,13 @@ class _Counter:
         piped = frozenset().union(*(self.piped(text, shown, arm) for shown, arm in pairs))
         return Part(worst, line, piped, worst_case=full != empty)
 
+    def _answered(self, text: Text, arm: str | None, line: int) -> str:
+        """`text` with every answer at its longest; what makes it fail even so is kept."""
+        rendered, failure = text.attempt(self.context(self.answers, arm), max_output=None)
+        if failure is not None:
+            self.failures.setdefault(line, failure)
+        return rendered
+
     def piped(self, text: Text, full: str, arm: str | None) -> frozenset[str]:
         """The text questions whose answers `text` prints: changing them changes it."""
         if text.constant:  # the same for every respondent: it prints no answer
@@ -196,7 +208,7 @@ class _Counter:
         for question in self.survey.questions:
             if question.type == "text":
                 changed = {**self.answers, question.id: _text(question, "y")}
-                if text.render(self.context(changed, arm)) != full:
+                if text.attempt(self.context(changed, arm))[0] != full:
                     found.add(question.id)
         return frozenset(found)
 
@@ -467,6 +479,19 @@ def _piped_warnings(counter: _Counter) -> list[Problem]:
     return warnings
 
 
+def _failure_warnings(counter: _Counter) -> list[Problem]:
+    """One warning for each line whose text fails to render even with every answer given."""
+    return [
+        Problem(
+            counter.survey.path,
+            line,
+            f"a text here fails to render even with every answer given ({failure}): the bot "
+            "sends its message without the part that fails",
+        )
+        for line, failure in sorted(counter.failures.items())
+    ]
+
+
 # --- the report -------------------------------------------------------------------------------
 
 
@@ -512,7 +537,8 @@ def survey_cost(
     for language in survey.languages if languages is None else languages:
         counter = _compose(survey, language, smart)
         report.messages.extend(message for message, _ in counter.composed)
-        for warning in _culprit_warnings(counter) + _piped_warnings(counter):
+        found = _culprit_warnings(counter) + _piped_warnings(counter) + _failure_warnings(counter)
+        for warning in found:
             if warning not in report.warnings:
                 report.warnings.append(warning)
     report.warnings.sort(key=lambda p: p.line)

@@ -366,18 +366,29 @@ class Text:
         template's source. `max_output=None`
         (the cost report's worst case) lets the output run past RENDER_OUTPUT.
         """
+        text, failure = self.attempt(context, max_output)
+        if isinstance(failure, RenderLimit):
+            log.warning("template stopped (%s): %r", failure, self.source[:200])
+        elif failure is not None:
+            log.warning("template failed to render (%s): %r", failure, self.source[:200])
+        return text
+
+    def attempt(
+        self, context: dict[str, Any], max_output: int | None = RENDER_OUTPUT
+    ) -> tuple[str, Exception | None]:
+        """`render` without its log: the text, and what made parts of it fail (None if none).
+
+        For the cost analysis, which renders every text without answers on purpose: the
+        failures it expects are no news for the log, and it says the others with their line.
+        """
         if self._constant is not None:
-            return self._constant
+            return self._constant, None
         try:
-            return _within_budget(self._compiled, context, max_output).strip()
-        except RenderLimit as err:
-            log.warning("template stopped (%s): %r", err, self.source[:200])
-            return self._without_failing_parts(context, max_output or RENDER_OUTPUT)
+            return _within_budget(self._compiled, context, max_output).strip(), None
         except Exception as err:  # an author's runtime error must never break a conversation
-            log.warning("template failed to render (%s): %r", err, self.source[:200])
             # The parts that render, never the template's source: a respondent must not
             # receive `{{ answer.name }}`.
-            return self._without_failing_parts(context, max_output or RENDER_OUTPUT)
+            return self._without_failing_parts(context, max_output or RENDER_OUTPUT), err
 
     def _without_failing_parts(self, context: dict[str, Any], max_output: int) -> str:
         """Render each part (a text, an {{ expression }}, a tag block) alone, failures left out."""

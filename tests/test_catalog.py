@@ -379,3 +379,15 @@ def test_a_database_fault_leaves_this_process_deciding(folder, caplog):
         catalog.refresh()
     assert catalog.by_keyword("FRUIT").title == "A survey"  # still the one served
     assert "is not recorded (database unavailable)" in caplog.text
+
+
+def test_a_folder_never_read_releases_no_claim(tmp_path):
+    claims = Recorded({("keyword", "FRUIT"): ("a.yaml", "a")})  # another process serves a.yaml
+    catalog = Catalog(tmp_path / "typo")  # SURVEYS_DIR misspelt: the folder cannot be read
+    catalog.use_claims(claims)
+    assert claims.claims == {("keyword", "FRUIT"): ("a.yaml", "a")}
+    (tmp_path / "typo").mkdir()
+    Folder(tmp_path / "typo").write("a.yaml", survey_yaml(keywords=["FRUIT"]))
+    catalog.refresh()  # once it can be read, it serves and settles with the others
+    assert catalog.by_keyword("FRUIT").id == "a"
+    assert claims.claims == {("id", "a"): ("a.yaml", "a"), ("keyword", "FRUIT"): ("a.yaml", "a")}

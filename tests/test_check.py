@@ -222,3 +222,59 @@ def test_a_problem_found_in_each_language_is_said_once():
     assert problems_of(text) == [
         '6: choices 1 and 2 both use "Same"; a reply must lead to one choice'
     ]
+
+
+PLUS_ONE = """\
+keywords: [PLUS]
+questions:
+  - id: n
+    type: number
+    text: A number?
+  - id: name
+    type: text
+    text: Your name?
+  - id: next
+    type: text
+    text: "{text}"
+"""
+
+
+def test_a_text_that_fails_with_every_answer_given_is_a_warning_with_its_line(check, tmp_path):
+    path = tmp_path / "plus.yaml"
+    path.write_text(PLUS_ONE.format(text="Hi {{ answers.name + 1 }}!"))
+    code, output = check(str(path))
+    assert code == 0, output
+    assert (
+        f"  {path}:9: a text here fails to render even with every answer given (can only "
+        'concatenate str (not "int") to str): the bot sends its message without the part that '
+        "fails"
+    ) in output.splitlines()
+
+
+def test_a_text_that_fails_only_without_an_answer_is_not_news(check, tmp_path):
+    # `answers.n + 1` fails when n is missing: that part shows as nothing, as a missing
+    # answer does (docs/authoring.md), so the check says nothing of it.
+    path = tmp_path / "plus.yaml"
+    path.write_text(PLUS_ONE.format(text="Then {{ answers.n + 1 }}?"))
+    code, output = check(str(path))
+    assert code == 0, output
+    assert "fails to render" not in output
+
+
+@pytest.mark.parametrize(
+    ("source", "survey_id"),
+    [
+        ("questions: 3\n", "dup"),  # read no further than its name
+        ("{not yaml\n", "dup"),
+        ("id: visit\nquestions:\n  - {id: q, type: text, txt: Hi}\n", "visit"),  # its own id
+    ],
+    ids=["no id", "not yaml", "its own id"],
+)
+def test_a_broken_files_id_in_the_json_is_the_one_it_would_have(check, tmp_path, source, survey_id):
+    path = tmp_path / "dup.yaml"
+    path.write_text(source)
+    code, output = check("--json", str(path))
+    assert code == 1
+    [report] = json.loads(output)["surveys"]
+    assert (report["id"], report["file"], report["served"]) == (survey_id, str(path), False)
+    assert report["errors"]

@@ -122,9 +122,9 @@ def test_check_json_is_the_documented_document(runner, surveys_dir):
     (surveys_dir / "broken.yaml").write_text("questions: 3\n")
     result = runner.invoke(args=["surveys", "check", "--json"])
     assert result.exit_code == 1
-    reports = {r["id"] or r["file"]: r for r in json.loads(result.output)["surveys"]}
-    broken = reports[str(surveys_dir / "broken.yaml")]
-    assert broken["served"] is False
+    reports = {r["id"]: r for r in json.loads(result.output)["surveys"]}
+    broken = reports["broken"]  # SPEC 1: the file name's stem when the file gives none
+    assert broken["file"] == str(surveys_dir / "broken.yaml") and broken["served"] is False
     assert broken["errors"] == [{"line": 1, "message": "questions must be a list"}]
     visit = reports["visit-feedback"]
     assert visit["served"] and visit["file"] == str(surveys_dir / "visit-feedback.yaml")
@@ -284,11 +284,17 @@ def test_db_current_and_upgrade(runner):
     assert "at 0014" in runner.invoke(args=["db", "upgrade"]).output
 
 
-def flask(*args: str, settings: dict[str, str]) -> subprocess.CompletedProcess:
-    """The `flask` command run from the repository, as an operator runs it."""
-    command = [str(Path(sys.executable).with_name("flask")), "--app", "app", *args]
+def flask(*args: str, settings: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """The `flask` command run from the repository (or `cwd`), as an operator runs it."""
+    command = [str(Path(sys.executable).with_name("flask")), "--app", str(ROOT / "app.py"), *args]
     return subprocess.run(
-        command, cwd=ROOT, env=server_env(settings), capture_output=True, text=True, timeout=60
+        command,
+        cwd=cwd,
+        env=server_env(settings),
+        stdin=subprocess.DEVNULL,  # `flask simulate` reads the end of its input and leaves
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -314,6 +320,114 @@ def test_commands_say_nothing_about_webhook_verification(no_token):
     assert done.returncode == 0, done.stderr
     assert "city-services" in done.stdout
     assert "verified" not in done.stdout + done.stderr
+
+
+PLUS_ONE = """\
+keywords: [PLUS]
+questions:
+  - {id: n, type: number, text: A number?}
+  - {id: next, type: text, text: "Then {{ answers.n + 1 }}?"}
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["surveys", "check"], ["surveys", "list"], ["export", "plus"], ["simulate", "plus"]],
+    ids=["check", "list", "export", "simulate"],
+)
+def test_a_text_that_fails_without_an_answer_puts_nothing_in_any_commands_log(
+    no_token, tmp_path, args
+):
+    # Counting costs renders each text with no answers, where `answers.n + 1` fails: the
+    # respondent then gets the rest, as a missing answer shows as nothing; no log line.
+    (tmp_path / "own").mkdir()
+    folder = survey_folder(tmp_path / "own", plus=PLUS_ONE)
+    done = flask(*args, settings=no_token | {"SURVEYS_DIR": str(folder)})
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+
+
+@pytest.fixture
+def check_in(config):
+    """`flask surveys check ARGS...` with SURVEYS_DIR set to `folder`: the runner's result."""
+    apps = []
+
+    def run(folder, *args: str):
+        apps.append(create_app(config | {"SURVEYS_DIR": str(folder)}))
+        return apps[-1].test_cli_runner().invoke(args=["surveys", "check", *args])
+
+    yield run
+    for made in apps:
+        made.extensions["survey_service"].close()
+
+
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
+@pytest.mark.parametrize(
+    ("made", "why"),
+    [(None, "No such file or directory"), ("a file", "Not a directory")],
+    ids=["missing", "a file"],
+)
+def test_check_of_a_surveys_folder_that_cannot_be_read_fails(check_in, tmp_path, made, why):
+    folder = tmp_path / "survey"  # a typo for surveys/
+    if made:
+        folder.write_text(made)
+    result = check_in(folder)
+    assert result.exit_code == 1
+    said = f"the surveys folder (SURVEYS_DIR) cannot be read: {why}"
+    assert result.output.splitlines() == [f"{folder}: {said}", "1 problem(s) found."]
+    result = check_in(folder, "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.output) == {
+        "surveys": [],
+        "errors": [{"folder": str(folder), "message": said}],
+    }
+    # The files named are checked all the same, but not against a folder it never saw.
+    result = check_in(folder, str(ROOT / "surveys" / "market.yaml"))
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == f"{folder}: {said}"
+    assert "market (" in result.output
+
+
+@pytest.mark.sqlite_only  # refused or read before any SQL of its own
+def test_check_of_an_empty_surveys_folder_says_where_it_looked(check_in, tmp_path):
+    result = check_in(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert result.output == f"No survey files in {tmp_path} (SURVEYS_DIR).\n"
+
+
+def test_check_says_each_problem_once_with_no_log_of_its_own(no_token, surveys_dir):
+    # Every flask command builds the app; the surveys it would serve are loaded (and a
+    # broken file logged, for a server's operator) only when a command needs them.
+    (surveys_dir / "broken.yaml").write_text("keywords: [X]\nquestions: 3\ntitel: Hi\n")
+    done = flask("surveys", "check", settings=no_token)
+    assert done.returncode == 1
+    broken = [line for line in done.stdout.splitlines() if line.startswith(str(surveys_dir))]
+    assert broken == [
+        f"{surveys_dir}/broken.yaml:2: questions must be a list",
+        f'{surveys_dir}/broken.yaml:3: unknown key "titel" (did you mean "title"?)',
+    ]
+    assert done.stderr == "2 problem(s) found.\n"
+
+
+def test_check_of_named_files_says_nothing_of_the_folders_other_files(no_token, surveys_dir):
+    copy = (surveys_dir / "visit-feedback.yaml").read_text()
+    (surveys_dir / "zz-broken.yaml").write_text(copy + "titel: Hi\n")
+    (surveys_dir / "zz-copy.yaml").write_text(copy)  # its conflicts are its own
+    done = flask(
+        "surveys", "check", "surveys/visit-feedback.yaml", settings=no_token, cwd=surveys_dir.parent
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.endswith("No problems in 1 survey file.\n")
+    assert "zz-" not in done.stdout + done.stderr and done.stderr == ""
+    # A named file's conflicts with the folder are its own problems, at its path as given.
+    done = flask(
+        "surveys", "check", "surveys/zz-copy.yaml", settings=no_token, cwd=surveys_dir.parent
+    )
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[0] == (
+        'surveys/zz-copy.yaml:2: survey id "visit-feedback" is already used by visit-feedback.yaml'
+    )
+    assert "zz-broken" not in done.stdout + done.stderr
 
 
 def test_a_dotenv_in_the_working_folder_configures_the_commands(app, sms, surveys_dir, tmp_path):

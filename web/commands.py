@@ -17,12 +17,12 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.checking import check_report, over_segments
+from bot.checking import check_report, over_segments, unreadable
 from bot.cost import as_json, format_costs
 from bot.design import count_of
 from bot.model import COMPLETED, OPEN, STATUSES
 from bot.survey_schema import MODELINE, SCHEMA_FILE, survey_schema
-from service import RESEARCH, Inbound, Service, StoredClaims, UnknownSurvey
+from service import RESEARCH, Inbound, Service, UnknownSurvey
 from storage import db as database
 from storage import schema, store
 from web import lean
@@ -61,15 +61,33 @@ def served_survey(survey_id: str):
 def check(paths: tuple[str, ...], as_json_: bool, max_segments: int | None) -> None:
     """Check survey files against the whole folder, with warnings and message costs."""
     folder = _shown(current_app.config["SURVEYS_DIR"])
+    faults = _unreadable(folder, paths)
     reports = check_report(list(paths), folder, *_recorded_claims())
     problems = [p for report in reports for p in report.errors]
     too_long = over_segments(reports, max_segments) if max_segments else []
     if as_json_:
-        click.echo(json.dumps(as_json(reports), indent=2, ensure_ascii=False))
+        document = as_json(reports)
+        if faults:  # what kept the check from being whole: the reports alone would not say
+            document["errors"] = [{"folder": path, "message": why} for path, why in faults]
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     else:
-        _print_check(reports, problems + too_long)
-    if problems or too_long:
+        faulty = [f"{path}: {why}" for path, why in faults]
+        _print_check(reports, faulty + problems + too_long, paths or [f"{folder} (SURVEYS_DIR)"])
+    if faults or problems or too_long:
         sys.exit(1)
+
+
+def _unreadable(folder: str, paths: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(folder, why) for the surveys folder and each folder named that cannot be read.
+
+    SPEC 3: a surveys folder that cannot be read is a fault, not a folder without
+    surveys; a typo in SURVEYS_DIR must not pass as "no problems".
+    """
+    named = [path for path in paths if os.path.isdir(path)]
+    return [
+        (path, f"the surveys folder (SURVEYS_DIR) cannot be read: {why}")
+        for path, why in unreadable([folder])
+    ] + [(path, f"the folder cannot be read: {why}") for path, why in unreadable(named)]
 
 
 def _recorded_claims() -> tuple[dict, set]:
@@ -77,16 +95,15 @@ def _recorded_claims() -> tuple[dict, set]:
 
     A check needs no database: without one, conflicts are judged as at a first start.
     """
-    try:
-        claims = StoredClaims(current_service().engine, current_service().clock)
-        return claims.held(), claims.stored()
+    try:  # the service's served surveys stay unloaded: their problems would be logged
+        return Service.of(current_app, check_schema=False).recorded_claims()
     except (schema.SchemaBehind, SQLAlchemyError) as err:
         reason = str(err).splitlines()[0]
         click.echo(f"Note: the database cannot say which files are served ({reason}).", err=True)
         return {}, set()
 
 
-def _print_check(reports, problems) -> None:
+def _print_check(reports, problems, checked) -> None:
     """Problems first, one `file:line: message` each, then the cost table and warnings."""
     for problem in problems:
         click.echo(str(problem))
@@ -100,6 +117,8 @@ def _print_check(reports, problems) -> None:
         click.echo(("\n" if problems else "") + costs)
     if problems:
         click.echo(f"{len(problems)} problem(s) found.", err=True)
+    elif not reports:  # an empty folder is no fault, but which one was looked in may be
+        click.echo(f"No survey files in {', '.join(checked)}.")
     else:
         count = len(reports)
         click.echo(f"No problems in {count} survey file{'' if count == 1 else 's'}.")
