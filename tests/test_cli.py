@@ -409,6 +409,13 @@ def test_check_says_each_problem_once_with_no_log_of_its_own(no_token, surveys_d
     assert done.stderr == "2 problem(s) found.\n"
 
 
+def test_list_says_a_broken_file_once(no_token, surveys_dir):
+    (surveys_dir / "broken.yaml").write_text("keywords: [X]\nquestions: 3\n")
+    done = flask("surveys", "list", settings=no_token)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == f"not served: {surveys_dir}/broken.yaml:2: questions must be a list\n"
+
+
 def test_check_of_named_files_says_nothing_of_the_folders_other_files(no_token, surveys_dir):
     copy = (surveys_dir / "visit-feedback.yaml").read_text()
     (surveys_dir / "zz-broken.yaml").write_text(copy + "titel: Hi\n")

@@ -6,8 +6,10 @@ The sending commands (`flask invite`, `flask remind`) are registered by `outboun
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from uuid import uuid4
@@ -17,6 +19,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import catalog as survey_catalog
 from bot.checking import check_report, over_segments, unreadable
 from bot.cost import as_json, format_costs
 from bot.design import count_of
@@ -179,8 +182,9 @@ def import_command(form: str, output: str | None, force: bool) -> None:
 )
 def list_surveys(include_tests: bool) -> None:
     """List every survey, retired ones too, with its sessions by status."""
-    service = current_service()
-    service.catalog.refresh()
+    with _loading_quietly():
+        service = current_service()
+        service.catalog.refresh()
     now = service.clock.now()
     served = service.surveys.surveys()
     stored = sorted(service.stored_surveys())
@@ -197,6 +201,21 @@ def list_surveys(include_tests: bool) -> None:
             click.echo(line + _standing(service.standing(survey)))
     for problem in service.catalog.problems():
         click.echo(f"not served: {problem}", err=True)
+
+
+@contextmanager
+def _loading_quietly():
+    """The catalog's warnings held back while it loads: the command lists each problem itself.
+
+    A loader's own failure (an error, not a warning) still shows.
+    """
+    logger = logging.getLogger(survey_catalog.__name__)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _summary(survey, counts: dict[str, int], retired: bool) -> str:
