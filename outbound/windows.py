@@ -61,9 +61,26 @@ def zones_for(phone: str) -> tuple[str, ...]:
         return ()
     zones = tuple(number_zones.time_zones_for_number(number))
     country = number_zones.TIMEZONE_DATA.get(str(number.country_code), ())
-    if number_zones.UNKNOWN_TIMEZONE in zones or (len(country) > 1 and zones == tuple(country)):
+    if number_zones.UNKNOWN_TIMEZONE in zones:
+        return ()
+    if len(country) > 1 and zones == tuple(country) and not _one_clock(zones):
         return ()  # the country's whole list says only which country, not where
     return zones
+
+
+@lru_cache(maxsize=64)
+def _one_clock(zones: tuple[str, ...]) -> bool:
+    """Whether the zones show the same time on every day of this year and the next.
+
+    A UK mobile gets all four zones of +44 (London, Jersey, Guernsey, the Isle
+    of Man): they keep one clock, so the number's zone is known after all.
+    """
+    start = datetime(datetime.now(UTC).year, 1, 1, 12, tzinfo=UTC)
+    offsets = (
+        {moment.astimezone(ZoneInfo(zone)).utcoffset() for zone in zones}
+        for moment in (start + timedelta(days=n) for n in range(731))
+    )
+    return all(len(found) == 1 for found in offsets)
 
 
 @dataclass

@@ -36,6 +36,9 @@ def utc(*args) -> datetime:
 # -- a number's zones --------------------------------------------------------
 
 
+UK = ("Europe/Guernsey", "Europe/Isle_of_Man", "Europe/Jersey", "Europe/London")
+
+
 @pytest.mark.parametrize(
     ("phone", "zones"),
     [
@@ -43,7 +46,10 @@ def utc(*args) -> datetime:
         (SOUTH_DAKOTA, TWO_ZONES),
         ("+442079460018", ("Europe/London",)),  # a country of one zone: that zone
         (TOLL_FREE, ()),  # the whole +1 list says nothing of where it rings
-        ("+448005550100", ()),  # a UK freephone: all four zones of +44
+        # A UK mobile or freephone: all four zones of +44, which keep one clock.
+        ("+447911123456", UK),
+        ("+448005550100", UK),
+        ("+34612345678", ()),  # a Spanish mobile: Madrid, or the Canaries an hour behind
         ("+79161234567", ()),  # a Russian mobile: anywhere from Kaliningrad to Kamchatka
         ("not a number", ()),
     ],
@@ -56,6 +62,14 @@ def test_a_number_without_a_zone_of_its_own_gets_the_surveys():
     windows = Windows(DEFAULT_SEND_WINDOW, "America/Chicago")
     assert windows.zones(TOLL_FREE) == ("America/Chicago",)
     assert windows.zones(NEW_YORK) == ("America/New_York",)
+
+
+def test_a_uk_mobile_waits_for_morning_in_london_not_in_the_surveys_zone():
+    windows = Windows(DEFAULT_SEND_WINDOW, "America/Chicago")
+    one_in_the_morning = datetime(2026, 3, 9, 1, 0, tzinfo=UTC)  # 20:00 in Chicago
+    found = windows.verdict("+447911123456", one_in_the_morning)
+    assert isinstance(found, Closed)
+    assert found.opens == datetime(2026, 3, 9, 8, 0, tzinfo=UTC)  # 08:00 in London
 
 
 # -- when the window is open -------------------------------------------------
