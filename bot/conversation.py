@@ -26,6 +26,7 @@ from bot.design import (
     draw_orders,
     draw_outside,
     full,
+    in_choice_order,
 )
 from bot.flow import FINISHED, NEW, OUTCOME_END, Flow, Position, outcome_of
 from bot.loader import as_keyword
@@ -424,6 +425,8 @@ class Conversation:
             effects.reply = message([self._composer(survey, run, now).ask(asked)])
             return effects
         value = pending if confirmed is True else self._read(survey, run, asked, text, command, now)
+        if isinstance(value, list) and asked is not local.by_id[question.id]:  # shuffled choices
+            value = in_choice_order(question, value)  # stored in choice order (SPEC 1, 12)
         value = self._constrained(local, asked, run, value, now)
         if isinstance(value, Invalid) and keyword is not None:
             return self._start(

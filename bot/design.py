@@ -75,6 +75,12 @@ def as_shown(question: Question, orders: dict[str, Any]) -> Question:
     return replace(question, choices=tuple(shown))
 
 
+def in_choice_order(question: Question, picks: list[str]) -> list[str]:
+    """A multi answer's values in the question's own choice order, however they were shown."""
+    picked = set(picks)
+    return [choice.value for choice in question.choices if choice.value in picked]
+
+
 def question_order(orders: dict[str, Any] | None) -> str:
     """The export's `order` cell: the shuffled questions' ids as asked, joined by `;`."""
     return MULTI_SEPARATOR.join((orders or {}).get("questions", ()))
