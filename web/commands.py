@@ -23,11 +23,12 @@ from bot import catalog as survey_catalog
 from bot.checking import check_report, over_segments, unreadable
 from bot.cost import as_json, format_costs
 from bot.design import count_of
-from bot.model import COMPLETED, OPEN, STATUSES
+from bot.model import COMPLETED, STATUSES
 from bot.survey_schema import MODELINE, SCHEMA_FILE, survey_schema
 from service import RESEARCH, Inbound, Service, UnknownSurvey
 from storage import db as database
 from storage import schema, store
+from storage.results import Summary
 from web import lean
 from web.context import current_service
 from xlsform import FormError, import_form
@@ -185,20 +186,14 @@ def list_surveys(include_tests: bool) -> None:
     with _loading_quietly():
         service = current_service()
         service.catalog.refresh()
-    now = service.clock.now()
     served = service.surveys.surveys()
     stored = sorted(service.stored_surveys())
     retired = [service.surveys.find(i) for i in stored if service.surveys.get(i) is None]
-    with service.engine.connect() as conn:
-        for survey in served + retired:
-            counts = store.status_counts(
-                db=conn,
-                survey_id=survey.id,
-                idle_before=survey.idle_before(now),
-                include_tests=include_tests,
-            )
-            line = _summary(survey, counts, retired=survey in retired)
-            click.echo(line + _standing(service.standing(survey)))
+    for survey in served + retired:
+        # The studio's figures: a session an outcome or a full quota ended is no completion.
+        summary = service.summary(survey, tests=include_tests)
+        line = _summary(survey, summary, retired=survey in retired)
+        click.echo(line + _standing(service.standing(survey)))
     for problem in service.catalog.problems():
         click.echo(f"not served: {problem}", err=True)
 
@@ -218,7 +213,7 @@ def _loading_quietly():
         logger.setLevel(level)
 
 
-def _summary(survey, counts: dict[str, int], retired: bool) -> str:
+def _summary(survey, summary: Summary, retired: bool) -> str:
     """One survey's line in `flask surveys list`: what it is, then its sessions."""
     if retired:
         what = f"{survey.id} [retired: its file is gone]: {survey.name}"
@@ -228,7 +223,7 @@ def _summary(survey, counts: dict[str, int], retired: bool) -> str:
         what = f"{survey.id}{default}: {survey.name} | keywords: {keywords}"
     return (
         f"{what} | languages: {', '.join(survey.languages)} | "
-        f"{_questions(len(survey.questions))} | version {survey.version} | {_sessions(counts)}"
+        f"{_questions(len(survey.questions))} | version {survey.version} | {_sessions(summary)}"
     )
 
 
@@ -245,13 +240,12 @@ def _standing(rows: list[tuple[str, int, int]]) -> str:
     )
 
 
-def _sessions(counts: dict[str, int]) -> str:
+def _sessions(summary: Summary) -> str:
     """Sessions by status, all five adding up to the total, and the completion rate."""
-    total = sum(counts.values())
-    closed = total - counts.get(OPEN, 0)
-    rate = f"{100 * counts.get(COMPLETED, 0) / closed:.0f}%" if closed else "-"
+    counts, rate = summary.sessions, summary.completion_rate
     by_status = ", ".join(f"{s.replace('_', ' ')} {counts.get(s, 0)}" for s in STATUSES)
-    return f"sessions {total}: {by_status} | completion {rate}"
+    shown = "-" if rate is None else f"{100 * rate:.0f}%"
+    return f"sessions {counts['total']}: {by_status} | completion {shown}"
 
 
 @surveys_cli.command("outcomes", short_help="AAPOR dispositions and response rates.")
