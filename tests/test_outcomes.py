@@ -287,6 +287,10 @@ def assert_reported_alike(app, report: dict, walk_ins: dict) -> None:
     assert client.get(api, headers=admin).get_json() == report
     assert client.get(api + "?walk_ins=1", headers=admin).get_json() == walk_ins
     assert client.get(api + "?e=2", headers=admin).status_code == 400
+    assert client.get(api + "?e=nan", headers=admin).status_code == 400
+    for bad in ("nan", "2"):  # the command refuses what the API does, in one line
+        refused = cli.invoke(args=["surveys", "outcomes", "poll", "--json", "--e", bad])
+        assert refused.exit_code == 2 and "is not" in refused.output, refused.output
     assert client.get("/studio/api/surveys/nope/outcomes", headers=admin).status_code == 404
     assert sign_in(client).status_code == 302
     page = client.get("/studio/surveys/poll").get_data(as_text=True)

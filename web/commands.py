@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sys
 from contextlib import contextmanager
@@ -248,13 +249,24 @@ def _sessions(summary: Summary) -> str:
     return f"sessions {counts['total']}: {by_status} | completion {shown}"
 
 
+class _Share(click.FloatRange):
+    """A number from 0 to 1; FloatRange alone lets `nan` through (it fails no comparison)."""
+
+    def convert(self, value, param, ctx):
+        """The number, or click's usage error for nan."""
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number from 0 to 1.", param, ctx)
+        return number
+
+
 @surveys_cli.command("outcomes", short_help="AAPOR dispositions and response rates.")
 @click.argument("survey_id", metavar="SURVEY")
 @click.option("--json", "as_json_", is_flag=True, help="Print one JSON document instead of text.")
 @click.option(
     "--e",
     "e",
-    type=click.FloatRange(0, 1),
+    type=_Share(0, 1),
     help="The share of unknown-eligibility cases taken as eligible.  [default: estimated]",
 )
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Cases begun on/after.")
