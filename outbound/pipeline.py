@@ -34,7 +34,7 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import click
 from sqlalchemy import Connection
@@ -59,6 +59,7 @@ LEASE = timedelta(minutes=5)
 RENEW_EVERY = 30.0
 MARGIN = timedelta(minutes=1)
 BUSY = "being sent by another run"
+LOST = datetime.min.replace(tzinfo=UTC)  # a lease this run no longer holds
 
 
 # -- leases ----------------------------------------------------------------
@@ -263,10 +264,11 @@ class Mailing:
         if not held:
             return
         until = self.clock.now() + LEASE
+        kept: set[int] = set()
         try:
             with self.service.engine.begin() as conn:
                 for start in range(0, len(held), 500):
-                    store.renew_leases(
+                    kept |= store.renew_leases(
                         db=conn,
                         message_ids=held[start : start + 500],
                         holder=self.leases.holder,
@@ -275,7 +277,9 @@ class Mailing:
         except Exception:
             log.exception("renewing the lease on %d messages failed", len(held))
             return
-        self.leases.hold(held, until)
+        self.leases.hold(list(kept), until)
+        # Taken over by another run, or settled meanwhile: never to be sent by this one.
+        self.leases.hold([i for i in held if i not in kept], LOST)
 
     def release(self) -> None:
         """Let the next run take at once what this run leaves unconfirmed (see `failed`)."""

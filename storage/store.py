@@ -585,15 +585,16 @@ def claim_resend(
 
 def renew_leases(
     *, db: Connection, message_ids: list[int], holder: str, lease_until: datetime
-) -> int:
-    """Extend `holder`'s lease on its messages still on their way; how many it still holds."""
+) -> set[int]:
+    """Extend `holder`'s lease on its messages still on their way; the ids it still holds."""
     table = OutboundMessage.__table__
     result = db.execute(
         update(table)
         .where(table.c.id.in_(message_ids), table.c.holder == holder, table.c.sid.is_(None))
         .values(lease_until=lease_until)
+        .returning(table.c.id)
     )
-    return result.rowcount
+    return set(result.scalars())
 
 
 def release_leases(*, db: Connection, message_ids: list[int], holder: str) -> None:
