@@ -9,6 +9,14 @@ in batches, at most RECORD_EVERY late) leaves a pending row without sid, and the
 next run sends that message once more, marking it "resending" first so that it is
 never sent a third time.
 
+Runs may overlap (two `flask invite` started together, a cron job and a person):
+a pending row is held by its run (`holder`) under a lease (`lease_until`, LEASE
+ahead) that the run renews while it lives, and a run sends another's pending row
+only once that lease is over, so only a run that died leaves rows to be sent
+again. The numbers a run leaves to a live one are "skipped: being sent by another
+run". A run whose own lease ran out (its process was paused, renewals failed)
+sends none of those messages: another run may have taken them.
+
 A number outside its sending window (outbound/windows.py) is decided before its
 session is started, so it leaves nothing behind; one whose window closes while
 its message waits for its turn (outbound/pace.py) is withdrawn the same way.
@@ -21,11 +29,12 @@ import queue
 import signal
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import click
 from sqlalchemy import Connection
@@ -43,6 +52,47 @@ log = logging.getLogger("survey.outbound")
 
 DEFERRED = "deferred"  # a number outside its sending window: neither sent nor marked
 WAIT_STEP = 60.0  # seconds: a long wait for a window re-reads the time this often
+# A pending message is its run's this long after the run last renewed the lease,
+# renewed every RENEW_EVERY seconds; the run sends it only while MARGIN of the
+# lease is left (clocks of machines that share a database agree well within it).
+LEASE = timedelta(minutes=5)
+RENEW_EVERY = 30.0
+MARGIN = timedelta(minutes=1)
+BUSY = "being sent by another run"
+LOST = datetime.min.replace(tzinfo=UTC)  # a lease this run no longer holds
+
+
+# -- leases ----------------------------------------------------------------
+
+
+class Leases:
+    """The pending messages one run holds, and until when: this run's side of the lease."""
+
+    def __init__(self) -> None:
+        self.holder = uuid.uuid4().hex
+        self._until: dict[int, datetime] = {}
+        self._lock = threading.Lock()
+
+    def hold(self, message_ids: list[int], until: datetime) -> None:
+        """Messages this run has just written or claimed, held until `until`."""
+        with self._lock:
+            self._until.update(dict.fromkeys(message_ids, until))
+
+    def drop(self, message_ids: list[int]) -> None:
+        """Messages settled (sent and stored, failed, withdrawn): nothing more to hold."""
+        with self._lock:
+            for message_id in message_ids:
+                self._until.pop(message_id, None)
+
+    def held(self) -> list[int]:
+        """The messages this run holds now."""
+        with self._lock:
+            return list(self._until)
+
+    def until(self, message_id: int) -> datetime | None:
+        """When this run's lease on a message ends, as last stored; None if it holds none."""
+        with self._lock:
+            return self._until.get(message_id)
 
 
 # -- one message -----------------------------------------------------------
@@ -118,6 +168,7 @@ class Mailing:
     validity: int | None = None  # seconds Twilio may queue a message (ValidityPeriod)
     pace: Pace | None = None  # None: as fast as Twilio takes them
     interrupted: bool = False  # Ctrl-C was pressed
+    leases: Leases = field(default_factory=Leases)
 
     def interrupt(self, *_signal) -> None:
         """Ctrl-C: prepare and send nothing more, finish the messages on their way."""
@@ -144,6 +195,8 @@ class Mailing:
             log.exception("preparing a message to %s failed", chunk[0][1])
             return [(chunk[0][0], _error(chunk[0][1], err))]
         self.service.surveys.committed()
+        ids = [m.message_id for _, m in prepared if isinstance(m, Outgoing) and m.message_id]
+        self.leases.hold(ids, now + LEASE)  # committed: now they are this run's
         return [(index, self._dry(message)) for index, message in prepared]
 
     def _transaction(self, phones: list[str]):
@@ -163,7 +216,14 @@ class Mailing:
         message_id = None
         if self.twilio is not None:
             message_id = store.add_outbound(
-                db=conn, phone=phone, session_id=session_id, kind=kind, body=body, now=now
+                db=conn,
+                phone=phone,
+                session_id=session_id,
+                kind=kind,
+                body=body,
+                now=now,
+                holder=self.leases.holder,
+                lease_until=now + LEASE,
             )
         return Outgoing(message_id, phone, body, session_id, kind)
 
@@ -184,10 +244,57 @@ class Mailing:
         return None
 
     def resend(self, conn, row, now) -> Outgoing | Outcome:
-        """Send again, once, a message whose run stopped before Twilio's answer was stored."""
-        if self.twilio is not None and not store.claim_resend(db=conn, message_id=row.id, now=now):
-            return skipped(row.phone, "being sent by another run")
+        """Send again, once, a message whose run stopped before Twilio's answer was stored.
+
+        Only once that run's lease is over: a pending message of a live run is its to send.
+        """
+        if self.twilio is not None and not store.claim_resend(
+            db=conn,
+            message_id=row.id,
+            now=now,
+            holder=self.leases.holder,
+            lease_until=now + LEASE,
+        ):
+            return skipped(row.phone, BUSY)
         return Outgoing(row.id, row.phone, row.body, row.session_id, row.kind, resend=True)
+
+    def renew(self) -> None:
+        """Extend this run's lease on the messages it holds (a failure: tried again later)."""
+        held = self.leases.held()
+        if not held:
+            return
+        until = self.clock.now() + LEASE
+        kept: set[int] = set()
+        try:
+            with self.service.engine.begin() as conn:
+                for start in range(0, len(held), 500):
+                    kept |= store.renew_leases(
+                        db=conn,
+                        message_ids=held[start : start + 500],
+                        holder=self.leases.holder,
+                        lease_until=until,
+                    )
+        except Exception:
+            log.exception("renewing the lease on %d messages failed", len(held))
+            return
+        self.leases.hold(list(kept), until)
+        # Taken over by another run, or settled meanwhile: never to be sent by this one.
+        self.leases.hold([i for i in held if i not in kept], LOST)
+
+    def release(self) -> None:
+        """Let the next run take at once what this run leaves unconfirmed (see `failed`)."""
+        held = self.leases.held()
+        if not held:
+            return
+        try:
+            with self.service.engine.begin() as conn:
+                for start in range(0, len(held), 500):
+                    chunk = held[start : start + 500]
+                    store.release_leases(db=conn, message_ids=chunk, holder=self.leases.holder)
+        except Exception:  # the lease runs out by itself
+            log.exception("releasing the lease on %d messages failed", len(held))
+            return
+        self.leases.drop(held)
 
     def send(self, message: Outgoing) -> Sent | SendError | Unsent | None:
         """Hand one message to Twilio at its turn; None if the run stopped first.
@@ -197,6 +304,10 @@ class Mailing:
         """
         if self.pace is not None and not self.pace.take(message.body, self.stop):
             return None
+        until = self.leases.until(message.message_id)
+        if until is not None and self.clock.now() >= until - MARGIN:
+            # Unrenewed so long that another run may have taken it: never send it too.
+            return Unsent(Outcome(message.phone, "not tried", "its lease ran out", tried=False))
         validity = self.validity_now(message)
         if isinstance(validity, Outcome):
             return Unsent(validity)
@@ -291,6 +402,7 @@ class Mailing:
                 kind=message.kind,
                 resend=message.resend,
                 now=self.clock.now(),
+                holder=self.leases.holder,
             )
 
 
@@ -305,8 +417,10 @@ def prepare_invite(batch: Mailing, survey, again: bool, phone: str, conn, now, *
     situation = batch.service.resolve(store.situation(db=conn, phone=phone))
     if situation.opted_out:
         return skipped(phone, "opted out")
-    last = store.last_invite(db=conn, phone=phone, survey_id=survey.id)
+    last = store.last_invite(db=conn, phone=phone, survey_id=survey.id, now=now)
     if last is not None and last.sid is None and last.session_status == OPEN and last.untouched:
+        if last.held and last.status in (PENDING, RESENDING):
+            return skipped(phone, BUSY)  # another run's, and that run is alive
         if last.status == PENDING:
             return batch.outside(phone, now) or batch.resend(conn, last, now)
         if last.status == RESENDING:
@@ -420,9 +534,12 @@ class Pipeline:
         ]
         for thread in threads:
             thread.start()
-        self._collect(bar)
-        for thread in threads:
-            thread.join()
+        try:
+            self._collect(bar)
+        finally:
+            for thread in threads:
+                thread.join()
+            self.batch.release()
         why = "interrupted" if self.batch.interrupted else "the run stopped"
         return [
             outcome or Outcome(phone, "not tried", why, tried=False)
@@ -466,7 +583,11 @@ class Pipeline:
     def _collect(self, bar) -> None:
         """Stage 3: store what came of each message, batching the sids Twilio gave."""
         expected, received, sent, due = None, 0, [], 0.0
+        renew = self.batch.clock.monotonic() + RENEW_EVERY
         while expected is None or received < expected:
+            if self.batch.clock.monotonic() >= renew:  # the run is alive: its messages stay its
+                self.batch.renew()
+                renew = self.batch.clock.monotonic() + RENEW_EVERY
             try:
                 index, message, answer = self.done.get(timeout=RECORD_EVERY)
             except queue.Empty:
@@ -488,6 +609,10 @@ class Pipeline:
         """The outcome of a number that Twilio did not take."""
         if isinstance(message, Outcome):
             return message  # decided while preparing: skipped, would send, an error
+        unsure = isinstance(answer, SendError) and answer.unsure
+        if not unsure and not isinstance(answer, Outcome):
+            # Settled; an unsure one stays held until the run ends, then is released.
+            self.batch.leases.drop([message.message_id])
         if answer is None:
             why = "interrupted" if self.batch.interrupted else "the run stopped"
             return self._guarded(message, lambda: self.batch.withdraw(message), why)
@@ -517,6 +642,7 @@ class Pipeline:
             outcomes = [(index, _error(message.phone, err)) for index, message, _ in sent]
         else:
             outcomes = [(index, Outcome(message.phone, "sent")) for index, message, _ in sent]
+            self.batch.leases.drop([message.message_id for _, message, _ in sent])
         sent.clear()
         for index, outcome in outcomes:
             self._finish(index, outcome, bar)

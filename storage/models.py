@@ -180,6 +180,10 @@ class OutboundMessage(SQLModel, table=True):
     error_code: int | None = None
     created_at: datetime
     updated_at: datetime
+    # A pending message is the run's that holds it until lease_until (renewed while
+    # the run lives); another run takes it only after that (migration 0015).
+    holder: str | None = None
+    lease_until: datetime | None = None
 
 
 class Secret(SQLModel, table=True):

@@ -12,6 +12,7 @@ from sqlalchemy import (
     case,
     delete,
     func,
+    or_,
     select,
     update,
 )
@@ -431,13 +432,14 @@ class Invitation(NamedTuple):
     sid: str | None
     status: str
     session_status: str
+    held: bool  # another run's lease on the message is not over: it is on its way
     untouched: bool  # nobody has written to the session yet
 
 
 # flask invite runs these for every number: SQL text on the driver's cursor (storage/hot.py).
 LAST_INVITE = f"""
 SELECT o.id, o.phone, o.session_id, o.kind, o.body, o.sid, o.status, s.status,
-       s.updated_at = s.started_at
+       o.lease_until IS NOT NULL AND o.lease_until > ?, s.updated_at = s.started_at
 FROM survey_session AS s JOIN outbound_message AS o ON o.session_id = s.id
 WHERE s.phone = ? AND s.survey_id = ? AND o.kind = '{INVITE}'
 ORDER BY o.id DESC LIMIT 1
@@ -449,15 +451,19 @@ SELECT 1 FROM survey_session
 WHERE phone = ? AND survey_id = ? AND NOT test AND status = '{OPEN}' AND updated_at >= ? LIMIT 1
 """
 ADD_OUTBOUND = f"""
-INSERT INTO outbound_message (phone, session_id, kind, body, status, created_at, updated_at)
-VALUES (?, ?, ?, ?, '{PENDING}', ?, ?) RETURNING id
+INSERT INTO outbound_message
+    (phone, session_id, kind, body, status, created_at, updated_at, holder, lease_until)
+VALUES (?, ?, ?, ?, '{PENDING}', ?, ?, ?, ?) RETURNING id
 """
 
 
-def last_invite(*, db: Connection, phone: str, survey_id: str) -> Invitation | None:
+def last_invite(*, db: Connection, phone: str, survey_id: str, now: datetime) -> Invitation | None:
     """The newest invitation of `phone` to a survey, with its session's state, or None."""
-    row = driver(db).execute(db, LAST_INVITE, (phone, survey_id)).fetchone()
-    return None if row is None else Invitation(*row[:-1], untouched=bool(row[-1]))
+    hot = driver(db)
+    row = hot.execute(db, LAST_INVITE, (hot.time(now), phone, survey_id)).fetchone()
+    if row is None:
+        return None
+    return Invitation(*row[:-2], held=bool(row[-2]), untouched=bool(row[-1]))
 
 
 def in_survey(*, db: Connection, phone: str, survey_id: str, active_since=None) -> bool:
@@ -471,12 +477,21 @@ def in_survey(*, db: Connection, phone: str, survey_id: str, active_since=None) 
 
 
 def add_outbound(
-    *, db: Connection, phone: str, session_id: int | None, kind: str, body: str, now: datetime
+    *,
+    db: Connection,
+    phone: str,
+    session_id: int | None,
+    kind: str,
+    body: str,
+    now: datetime,
+    holder: str | None = None,
+    lease_until: datetime | None = None,
 ) -> int:
-    """Record a message about to be sent ("pending", no sid yet); returns its id."""
+    """Record a message about to be sent ("pending", no sid yet), held by a run; returns its id."""
     hot = driver(db)
     at = hot.time(now)
-    return hot.execute(db, ADD_OUTBOUND, (phone, session_id, kind, body, at, at)).fetchone()[0]
+    values = (phone, session_id, kind, body, at, at, holder, hot.time(lease_until))
+    return hot.execute(db, ADD_OUTBOUND, values).fetchone()[0]
 
 
 def record_send(
@@ -508,14 +523,26 @@ RECORD_SEND = "UPDATE outbound_message SET sid = ?, status = ?, updated_at = ? W
 
 
 def withdraw(
-    *, db: Connection, message_id: int, session_id, kind: str, resend: bool, now=None
+    *,
+    db: Connection,
+    message_id: int,
+    session_id,
+    kind: str,
+    resend: bool,
+    now=None,
+    holder: str | None = None,
 ) -> None:
-    """Undo a message prepared but never handed to Twilio, as if it had not been prepared."""
+    """Undo a message prepared but never handed to Twilio, as if it had not been prepared.
+
+    With `holder`, only while that run still holds the message.
+    """
     table = OutboundMessage.__table__
-    if resend:  # an earlier run's message, claimed for sending: pending again
-        db.execute(update(table).where(table.c.id == message_id).values(status=PENDING))
+    mine = [table.c.id == message_id] + ([] if holder is None else [table.c.holder == holder])
+    if resend:  # an earlier run's message, claimed for sending: pending again, free to take
+        db.execute(update(table).where(*mine).values(status=PENDING, holder=None, lease_until=None))
         return
-    db.execute(delete(table).where(table.c.id == message_id))
+    if db.execute(delete(table).where(*mine)).rowcount == 0:
+        return  # another run took it over (this run's lease ran out): its own now
     if kind == INVITE:
         drop_unanswered_session(db=db, session_id=session_id)
     elif kind == REMINDER:
@@ -528,15 +555,56 @@ def withdraw(
         )
 
 
-def claim_resend(*, db: Connection, message_id: int, now: datetime) -> bool:
-    """Mark a pending message, never confirmed sent, as sent once more; False if not pending."""
+def claim_resend(
+    *,
+    db: Connection,
+    message_id: int,
+    now: datetime,
+    holder: str | None = None,
+    lease_until: datetime | None = None,
+) -> bool:
+    """Mark a pending message, never confirmed sent, as sent once more by `holder`.
+
+    Only a message whose lease is over (its run died) or that has none: False for
+    one still pending in a live run, or no longer pending. One UPDATE, so of two
+    runs that try at once only one gets it.
+    """
     table = OutboundMessage.__table__
     result = db.execute(
         update(table)
-        .where(table.c.id == message_id, table.c.status == PENDING, table.c.sid.is_(None))
-        .values(status=RESENDING, updated_at=now)
+        .where(
+            table.c.id == message_id,
+            table.c.status == PENDING,
+            table.c.sid.is_(None),
+            or_(table.c.lease_until.is_(None), table.c.lease_until <= now),
+        )
+        .values(status=RESENDING, updated_at=now, holder=holder, lease_until=lease_until)
     )
     return result.rowcount > 0
+
+
+def renew_leases(
+    *, db: Connection, message_ids: list[int], holder: str, lease_until: datetime
+) -> set[int]:
+    """Extend `holder`'s lease on its messages still on their way; the ids it still holds."""
+    table = OutboundMessage.__table__
+    result = db.execute(
+        update(table)
+        .where(table.c.id.in_(message_ids), table.c.holder == holder, table.c.sid.is_(None))
+        .values(lease_until=lease_until)
+        .returning(table.c.id)
+    )
+    return set(result.scalars())
+
+
+def release_leases(*, db: Connection, message_ids: list[int], holder: str) -> None:
+    """End `holder`'s lease on messages it leaves unconfirmed: the next run may take them."""
+    table = OutboundMessage.__table__
+    db.execute(
+        update(table)
+        .where(table.c.id.in_(message_ids), table.c.holder == holder, table.c.sid.is_(None))
+        .values(lease_until=None)
+    )
 
 
 def unsent(*, db: Connection, survey_id: str, kind: str) -> list:

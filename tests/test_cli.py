@@ -280,8 +280,8 @@ def test_simulate_unknown_survey_is_a_clear_error(runner):
 
 
 def test_db_current_and_upgrade(runner):
-    assert "code: 0014" in runner.invoke(args=["db", "current"]).output
-    assert "at 0014" in runner.invoke(args=["db", "upgrade"]).output
+    assert "code: 0015" in runner.invoke(args=["db", "current"]).output
+    assert "at 0015" in runner.invoke(args=["db", "upgrade"]).output
 
 
 def flask(*args: str, settings: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess:

@@ -21,6 +21,7 @@ from fake_twilio import (
     twilio_fixture,  # noqa: F401 (a fixture)
 )
 from outbound.client import Http
+from outbound.pipeline import LEASE, Mailing
 from storage.models import Contact, OutboundMessage, SurveySession
 
 FIRST = "Thanks for visiting! 8 quick questions. Reply STOP to opt out.\n\nWhat is your first name?"
@@ -275,3 +276,78 @@ def test_the_environment_proxy_is_used_unless_the_host_is_excluded(monkeypatch):
     assert not Http("http://127.0.0.1:9999", 4).proxied
     monkeypatch.delenv("HTTPS_PROXY")
     assert not Http("https://api.twilio.com", 4).proxied
+
+
+def test_a_run_started_while_another_sends_leaves_its_numbers_to_it(invite, twilio):
+    second = []
+
+    def start_another(_request):  # the first run is sending: its messages are pending
+        if not second:
+            second.append(None)
+            second[0] = invite(*NUMBERS)
+
+    twilio.on_accept = start_another
+    first = invite(*NUMBERS, args=["--concurrency", "1"])
+    twilio.on_accept = None
+    assert first.exit_code == 0, first.output
+    assert "Done: sent 10." in first.output
+    assert second[0].exit_code == 0, second[0].output
+    assert "skipped: 10 being sent by another run" in second[0].output
+    assert sorted(r.to for r in twilio.accepted()) == NUMBERS  # each exactly once
+    assert len(twilio.requests) == len(NUMBERS)
+
+
+def test_runs_overlapping_midway_send_each_number_once(invite, twilio):
+    second = []
+
+    def start_another(_request):
+        if len(twilio.accepted()) == 4 and not second:
+            second.append(None)
+            second[0] = invite(*NUMBERS)
+
+    twilio.on_accept = start_another
+    first = invite(*NUMBERS, args=["--concurrency", "1"])
+    twilio.on_accept = None
+    assert first.exit_code == 0 and second[0].exit_code == 0, first.output + second[0].output
+    assert "Done: skipped 10." in second[0].output  # invited already, or on their way
+    assert sorted(r.to for r in twilio.accepted()) == NUMBERS
+    assert len(twilio.requests) == len(NUMBERS)
+
+
+def test_a_dead_runs_messages_go_once_more_when_its_lease_is_over(
+    app, invite, twilio, crash, clock, monkeypatch
+):
+    crash(2)
+    # Killed, not stopped: the run never gets to release its lease.
+    monkeypatch.setattr(Mailing, "release", lambda self: None)
+    invite(A, B, C, args=["--concurrency", "1"])
+    monkeypatch.undo()
+    lost = [row.phone for row in stored(app, OutboundMessage) if row.sid is None]
+    assert B in lost
+    assert all(row.lease_until is not None for row in stored(app, OutboundMessage) if not row.sid)
+    soon = invite(A, B, C)
+    assert f"skipped: {len(lost)} being sent by another run" in soon.output
+    accepted = len(twilio.accepted())
+    assert accepted == 3
+    clock.advance(LEASE.total_seconds() + 1)
+    later = invite(A, B, C)
+    assert f"sent {len(lost)}" in later.output and "failed" not in later.output
+    assert "Done: skipped 3." in invite(A, B, C).output
+    assert sorted(r.to for r in twilio.accepted()) == sorted([A, B, C, *lost])  # once more only
+
+
+def test_a_run_whose_lease_ran_out_sends_nothing_it_held(invite, twilio, clock, monkeypatch):
+    monkeypatch.setattr(Mailing, "renew", lambda self: None)  # the database was out of reach
+
+    def paused(request):  # the process slept past its lease after its first message
+        if len(twilio.accepted()) == 1:
+            clock.advance(LEASE.total_seconds())
+
+    twilio.on_accept = paused
+    result = invite(A, B, C, args=["--concurrency", "1"])
+    twilio.on_accept = None
+    monkeypatch.undo()
+    assert "not tried: 2 its lease ran out" in result.output
+    assert len(twilio.accepted()) == 1
+    assert "Done: sent 2, skipped 1." in invite(A, B, C).output  # as if never prepared
+    assert sorted(r.to for r in twilio.accepted()) == [A, B, C]

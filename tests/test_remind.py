@@ -17,6 +17,7 @@ from fake_twilio import (
     stored,
     twilio_fixture,  # noqa: F401 (a fixture)
 )
+from outbound.pipeline import LEASE, Mailing
 from play import CONVERSATIONS
 from storage import store
 from storage.models import Contact, OutboundMessage, SurveySession
@@ -204,3 +205,39 @@ def test_a_reminder_twilio_dropped_after_its_validity_is_sent_again(app, remind,
     assert stored(app, SurveySession)[0].reminded_at is None
     assert "Done: sent 1." in remind(CLINIC).output
     assert [r.to for r in twilio.accepted()] == [A, A]
+
+
+def test_overlapping_runs_remind_each_session_once(app, remind, twilio, sms):
+    for number in (A, B, C):
+        sms.send(number, "CLINIC")
+        age(app, number, hours=25)
+    second = []
+
+    def start_another(_request):  # the first run is sending: its reminders are pending
+        if not second:
+            second.append(None)
+            second[0] = remind(CLINIC)
+
+    twilio.on_accept = start_another
+    first = remind(CLINIC, "--concurrency", "1")
+    twilio.on_accept = None
+    assert "Done: sent 3." in first.output, first.output
+    assert "skipped: 3 being sent by another run" in second[0].output, second[0].output
+    assert sorted(r.to for r in twilio.accepted()) == [A, B, C]  # each reminded once
+    assert len(twilio.requests) == 3
+
+
+def test_a_dead_runs_reminder_goes_once_more_when_its_lease_is_over(
+    app, remind, twilio, sms, crash, clock, monkeypatch
+):
+    sms.send(A, "CLINIC")
+    age(app, A, hours=25)
+    crash(1)
+    monkeypatch.setattr(Mailing, "release", lambda self: None)  # killed: nothing released
+    assert remind(CLINIC).exit_code == 1
+    monkeypatch.undo()
+    assert "skipped: 1 being sent by another run" in remind(CLINIC).output
+    assert len(twilio.accepted()) == 1
+    clock.advance(LEASE.total_seconds() + 1)
+    assert "Done: sent 1." in remind(CLINIC).output
+    assert [r.to for r in twilio.accepted()] == [A, A]  # once more, and only once
