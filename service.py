@@ -388,7 +388,12 @@ class Service:
         """Load what the engine needs into `situation`; False when that needs the lock."""
         kind, survey_id = need
         if kind == COUNTS:
-            situation.counts[survey_id] = design_store.quota_counts(db=db, survey_id=survey_id)
+            run, served = situation.run, self.catalog.get(survey_id)
+            version = run.survey if run is not None and run.survey_id == survey_id else None
+            quotas = design.judged(version, served) if version else served.quotas if served else ()
+            situation.counts[survey_id] = design_store.quota_counts(
+                db=db, survey_id=survey_id, quotas=quotas
+            )
             return True
         if not locked:  # drawing an arm writes: only under the lock
             return False
@@ -522,7 +527,7 @@ class Service:
         if not design.counted(survey):
             return []
         with self.engine.connect() as conn:
-            counts = design_store.quota_counts(db=conn, survey_id=survey.id)
+            counts = design_store.quota_counts(db=conn, survey_id=survey.id, quotas=survey.quotas)
         return design.standing(survey, counts)
 
     def closed(self, survey: Survey) -> bool:
