@@ -388,6 +388,9 @@ class Service:
         """Load what the engine needs into `situation`; False when that needs the lock."""
         kind, survey_id = need
         if kind == COUNTS:
+            # The stored counts only: a quota new in this version has none until its first
+            # complete works it out, under the lock (design_store.count_complete). Working
+            # it out here would read every completed session on every message meanwhile.
             situation.counts[survey_id] = design_store.quota_counts(db=db, survey_id=survey_id)
             return True
         if not locked:  # drawing an arm writes: only under the lock
@@ -522,7 +525,7 @@ class Service:
         if not design.counted(survey):
             return []
         with self.engine.connect() as conn:
-            counts = design_store.quota_counts(db=conn, survey_id=survey.id)
+            counts = design_store.quota_counts(db=conn, survey_id=survey.id, quotas=survey.quotas)
         return design.standing(survey, counts)
 
     def closed(self, survey: Survey) -> bool:

@@ -27,6 +27,7 @@ from bot.design import (
     draw_outside,
     full,
     in_choice_order,
+    judged,
 )
 from bot.flow import FINISHED, NEW, OUTCOME_END, Flow, Position, outcome_of
 from bot.loader import as_keyword
@@ -585,14 +586,19 @@ class Conversation:
         """The first full quota whose `when` holds for this session now, if any (never a test)."""
         if run.test or not survey.quotas:
             return None
-        return full(applying(survey, position.context), self._counts(survey, effects))
+        quotas = applying(self._judged(survey), position.context)
+        return full(quotas, self._counts(survey, effects))
 
     def _count(self, survey: Survey, run: Run, position: Position, effects: Effects) -> None:
         """Ask for a complete to be counted toward the target and the quotas it meets."""
         if run.test or not counted(survey):
             return
-        quotas = applying(survey, position.context)
+        quotas = applying(self._judged(survey), position.context)
         effects.completes.append((run, count_keys(survey, quotas), quotas))
+
+    def _judged(self, survey: Survey) -> tuple[Quota, ...]:
+        """The session's version's quotas and the served version's (bot.design.judged)."""
+        return judged(survey, self.library.get(survey.id))
 
     def _read(self, survey: Survey, run: Run, asked: Question, text: str, command, now):
         """Read a reply in the survey's own calendar and the session's language; None: SKIP."""

@@ -10,10 +10,12 @@ shuffled groups' questions in the order asked], "choices": {question id:
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
-from bot.model import Arm, Question, Quota, Survey
+from bot.model import QUOTA_KEY, Arm, Question, Quota, Survey, quota_key
 from bot.values import MULTI_SEPARATOR
 
 TARGET = ""  # the key the survey's own `target` is counted under, beside the quotas'
@@ -91,9 +93,52 @@ def choice_order(orders: dict[str, Any] | None, question_id: str) -> str:
     return MULTI_SEPARATOR.join((orders or {}).get("choices", {}).get(question_id, ()))
 
 
-def applying(survey: Survey, context: dict[str, Any]) -> list[Quota]:
-    """The quotas whose `when` holds for a session (its answers and arm in `context`)."""
-    return [quota for quota in survey.quotas if quota.when.is_true(context)]
+def applying(quotas: tuple[Quota, ...], context: dict[str, Any]) -> list[Quota]:
+    """The `quotas` whose `when` holds for a session (its answers and arm in `context`)."""
+    return [quota for quota in quotas if quota.when.is_true(context)]
+
+
+def judged(session: Survey, served: Survey | None) -> tuple[Quota, ...]:
+    """The quotas a session on version `session` is judged and counted by (SPEC 12).
+
+    Its own version's, and the served version's not among them: a quota added in a new
+    version counts the completes of sessions still open on an older one.
+    """
+    if served is None or served is session:
+        return session.quotas
+    own = {quota.key for quota in session.quotas}
+    return session.quotas + tuple(q for q in served.quotas if q.key not in own)
+
+
+# One completed session as the first count of a key sees it: its answers (as stored,
+# decoded), its arm, and the day it completed.
+Completed = tuple[dict[str, Any], str | None, date | None]
+
+
+def first_count(quota: Quota | None, completed: Iterable[Completed]) -> int:
+    """A key's count when it has none stored yet: the completes `quota` holds for.
+
+    `completed`: every session of the survey, of any version, that completed with code
+    1.1 (SPEC 11); `quota` None is the survey's `target`, which counts them all. The
+    condition sees the session's stored answers, its `arm` and, as `today`, the day it
+    completed; a session it cannot be judged on (a missing answer...) does not match.
+    """
+    if quota is None:
+        return sum(1 for _ in completed)
+    found = 0
+    for answers, arm, day in completed:
+        context: dict[str, Any] = {"answers": answers, "arm": arm}
+        if day is not None:
+            context["today"] = day
+        found += quota.when.is_true(context)
+    return found
+
+
+def earlier_key(stored: str) -> str | None:
+    """The key a count stored under an older kind of key (the condition's text) is now."""
+    if stored == TARGET or stored.startswith(QUOTA_KEY):
+        return None
+    return quota_key(stored)
 
 
 def full(quotas: list[Quota], counts: dict[str, int]) -> Quota | None:

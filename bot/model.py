@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cached_property
 
-from bot.templates import Expr, Text
+from bot.templates import Expr, Text, canonical
 from bot.words import ALL_COMMAND_WORDS, ENGLISH
 
 QUESTION_TYPES = ("text", "choice", "multi", "yesno", "number", "scale", "date", "note", "language")
@@ -131,8 +133,22 @@ class Quota:
 
     @property
     def key(self) -> str:
-        """What its count is stored under: the condition with its spaces squeezed."""
-        return " ".join(self.when.source.split())
+        """What its count is stored under: its condition's meaning (`quota_key`)."""
+        return quota_key(self.when.source)
+
+
+QUOTA_KEY = "when:"  # what a quota's key starts with; older keys were the condition's text
+
+
+@functools.lru_cache(maxsize=1024)
+def quota_key(source: str) -> str:
+    """The key a quota with condition `source` is counted under, in every version.
+
+    A digest of the parsed condition (bot.templates.canonical), so rewording it without
+    changing its meaning (quotes, spaces, parentheses) keeps its count, and a key of any
+    condition fits the database's key column.
+    """
+    return QUOTA_KEY + hashlib.sha256(canonical(source).encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, meta, nodes
 from jinja2.compiler import CodeGenerator
+from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
 from bot.segments import TWILIO_MAX_CHARACTERS
@@ -468,6 +469,24 @@ def _compiled_expr(source: str) -> Expr:
         return Expr(source, _STRICT_ENV.compile_expression(source, undefined_to_none=False))
     except TemplateSyntaxError as err:
         raise _parse_error(err) from None
+
+
+@functools.lru_cache(maxsize=1024)
+def canonical(source: str) -> str:
+    """What a condition means, written out the same however it is worded (SPEC 12's quotas).
+
+    The dump of its parsed tree: quotes, spaces, line breaks and redundant parentheses
+    leave no trace in it (`arm == 'a'`, `(arm=="a")`). A source that does not parse
+    (never a loaded condition's) is its text with the spaces squeezed.
+    """
+    try:
+        parser = Parser(_STRICT_ENV, source, state="variable")
+        tree = parser.parse_expression()
+        if not parser.stream.eos:
+            return " ".join(source.split())
+    except TemplateSyntaxError:
+        return " ".join(source.split())
+    return repr(tree)  # a Node's repr is its type and fields, never its line
 
 
 @functools.lru_cache(maxsize=1024)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from bot.model import EXPIRED, OPEN
+from bot.model import COMPLETED, EXPIRED, OPEN
 
 if TYPE_CHECKING:  # the export reads without SQLAlchemy (storage/dbapi.py)
     from sqlalchemy import Connection
@@ -139,9 +139,18 @@ SELECT arm FROM survey_session
 WHERE phone = ? AND survey_id = ? AND arm IS NOT NULL AND test = ? ORDER BY id DESC LIMIT 1
 """
 QUOTA_COUNTS = "SELECT key, completes FROM quota_count WHERE survey_id = ?"
+# A key's first count (storage/design.py: counted from the completes before it), written
+# once: a worker that loses the race to insert it waits for the winner's COMMIT, then
+# counts on the winner's row.
 ENSURE_QUOTA = """
-INSERT INTO quota_count (survey_id, key, completes) VALUES (?, ?, 0)
+INSERT INTO quota_count (survey_id, key, completes) VALUES (?, ?, ?)
 ON CONFLICT (survey_id, key) DO NOTHING
+"""
+# Every session of a survey that completed with code 1.1 (SPEC 11: not through an outcome
+# or a full quota; never a test), of any version: what a new key's first count counts.
+COMPLETED_SESSIONS = f"""
+SELECT answers, arm, completed_at FROM survey_session
+WHERE survey_id = ? AND status = '{COMPLETED}' AND outcome IS NULL AND test = ?
 """
 LOCK_QUOTA = """
 UPDATE quota_count SET completes = completes WHERE survey_id = ? AND key = ? RETURNING completes
@@ -176,6 +185,7 @@ STATEMENTS = {  # the hot path's statements by name, prepared once per connectio
     "CASE_ARM": CASE_ARM,
     "QUOTA_COUNTS": QUOTA_COUNTS,
     "ENSURE_QUOTA": ENSURE_QUOTA,
+    "COMPLETED_SESSIONS": COMPLETED_SESSIONS,
     "LOCK_QUOTA": LOCK_QUOTA,
     "ADD_COMPLETE": ADD_COMPLETE,
 }

@@ -6,7 +6,10 @@ import random
 import textwrap
 import threading
 from collections import Counter
+from datetime import UTC, datetime
 from itertools import permutations
+
+from sqlalchemy import text
 
 from bot.design import as_shown, draw_block, draw_orders, question_order, slots
 from bot.loader import load_survey
@@ -125,3 +128,53 @@ def test_a_session_is_shown_its_own_order():
     brand = as_shown(SURVEY.by_id["brand"], orders)
     assert [c.value for c in brand.choices] == ["Crest", "Acme", "Bolt", "none"]
     assert question_order(orders) == "q3;q1;q2"
+
+
+def test_a_new_key_starts_from_the_matching_completes_and_an_earlier_keys_count(database_url):
+    engine = migrated(database_url)
+    quota = SURVEY.quotas[0]
+    sessions = [  # (answers, status, outcome, test): only the first two are 1.1 and women
+        ('{"gender":"f"}', "completed", None, False),
+        ('{"gender":"f"}', "completed", None, False),
+        ('{"gender":"m"}', "completed", None, False),
+        ('{"gender":"f"}', "completed", "quota_full", False),
+        ('{"gender":"f"}', "completed", None, True),
+        ('{"gender":"f"}', "open", None, False),
+        ("not json", "completed", None, False),
+    ]
+    with engine.begin() as conn:
+        for i, (answers, status, outcome, test) in enumerate(sessions):
+            conn.execute(
+                text(
+                    "INSERT INTO survey_session (phone, survey_id, survey_version, state, "
+                    "status, retries, answers, started_at, updated_at, completed_at, outcome, "
+                    "test) VALUES (:phone, 'trial', 'v1', 'completed', :status, 0, :answers, "
+                    ":now, :now, :now, :outcome, :test)"
+                ),
+                dict(
+                    phone=f"+1555200{i:04d}",
+                    status=status,
+                    answers=answers,
+                    outcome=outcome,
+                    test=test,
+                    now=datetime(2026, 1, 1, tzinfo=UTC),
+                ),
+            )
+        # A count kept under the condition's text (the key before this kind), lower.
+        conn.execute(text("INSERT INTO quota_count VALUES ('trial', 'answers.gender==\"f\"', 1)"))
+    legacy = 'answers.gender=="f"'
+    with engine.connect() as conn:  # shown before any complete: worked out, not stored
+        assert quota_counts(db=conn, survey_id="trial", quotas=SURVEY.quotas) == {
+            legacy: 1,
+            quota.key: 2,
+        }
+    with locked(engine, "+15552009999") as conn:
+        assert count_complete(db=conn, survey_id="trial", keys=[quota.key], quotas=[quota]) is None
+    with engine.connect() as conn:
+        assert quota_counts(db=conn, survey_id="trial") == {legacy: 1, quota.key: 3}
+    with engine.begin() as conn:  # an earlier key's count above the sessions' wins
+        conn.execute(text("DELETE FROM quota_count WHERE key = :k"), {"k": quota.key})
+        conn.execute(text("UPDATE quota_count SET completes = 5"))
+    with locked(engine, "+15552009999") as conn:
+        assert count_complete(db=conn, survey_id="trial", keys=[quota.key], quotas=[quota]) == quota
+    engine.dispose()

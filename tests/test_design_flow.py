@@ -13,6 +13,7 @@ from sqlalchemy import text
 from test_integrity import at_once
 from test_studio import sign_in
 
+from bot.model import quota_key
 from conftest import saved, survey_folder
 from live import Sender, gunicorn, server_settings
 
@@ -49,6 +50,8 @@ STUDY = textwrap.dedent(
     outro: Done.
     """
 )
+
+WOMEN = quota_key("answers.gender == 'f'")  # the study's quota's count, by its key
 
 
 @pytest.fixture
@@ -103,12 +106,62 @@ def complete(sms, phone: str, gender: str) -> str:
 def test_a_full_quota_ends_a_respondent_at_the_answer_that_puts_them_in_it(app, sms):
     assert complete(sms, "+15550000001", "1") == "Done."
     assert complete(sms, "+15550000002", "1") == "Done."
-    assert counts(app) == {"": 2, "answers.gender == 'f'": 2}
+    assert counts(app) == {"": 2, WOMEN: 2}
     sms.send("+15550000003", "STUDY")
     assert sms.send("+15550000003", "1") == "Enough women already, thank you!"
     assert session(app, "+15550000003")["status"] == "completed"
     assert complete(sms, "+15550000004", "2") == "Done."  # men are still wanted
-    assert counts(app) == {"": 3, "answers.gender == 'f'": 2}
+    assert counts(app) == {"": 3, WOMEN: 2}
+
+
+def test_rewording_a_quota_without_changing_its_meaning_keeps_its_count(app, sms, surveys_dir):
+    assert complete(sms, "+15550000601", "1") == "Done."
+    assert complete(sms, "+15550000602", "1") == "Done."
+    reworded = STUDY.replace(
+        """{when: "answers.gender == 'f'", target: 2}""",
+        """{when: '( answers.gender  ==  "f" )', target: 2}""",
+    )
+    assert reworded != STUDY
+    saved(surveys_dir / "study.yaml", reworded)
+    sms.send("+15550000603", "STUDY")
+    assert sms.send("+15550000603", "1") == "Enough women already, thank you!"  # still full
+    output = app.test_cli_runner().invoke(args=["surveys", "list"]).output
+    assert """quota ( answers.gender  ==  "f" ) 2/2 full""" in output
+    assert counts(app) == {"": 2, WOMEN: 2}
+
+
+def test_a_quota_added_in_a_new_version_counts_the_earlier_completes_it_holds_for(
+    app, sms, surveys_dir
+):
+    for phone, gender in (("+15550000701", "1"), ("+15550000702", "1")):
+        assert complete(sms, phone, gender) == "Done."
+    for phone in ("+15550000711", "+15550000712"):
+        assert complete(sms, phone, "2") == "Done."
+    sms.send("+15550000703", "STUDY")  # a third woman: quota filled (4.80), not a complete
+    assert sms.send("+15550000703", "1") == "Enough women already, thank you!"
+    sms.send("+15550000713", "STUDY")  # a man still answering: not a complete
+    sms.send("+15550000713", "2")
+    result = app.test_cli_runner().invoke(  # a test session: never counted
+        args=["simulate", "study", "--phone", "+15550000790", "--arm", "short"],
+        input="2\n1\nx\ny\nz\n",
+    )
+    assert result.exit_code == 0, result.output
+    added = STUDY.replace(
+        "target: 2}\n",
+        "target: 2}\n"
+        """  - {when: "answers.gender == 'm'", target: 3}\n"""
+        """  - {when: "answers.gender is defined", target: 10}\n""",
+    )
+    saved(surveys_dir / "study.yaml", added)
+    output = app.test_cli_runner().invoke(args=["surveys", "list"]).output
+    assert "quota answers.gender == 'm' 2/3 |" in output
+    assert "quota answers.gender is defined 4/10" in output
+    assert complete(sms, "+15550000714", "2") == "Done."
+    men, everyone = quota_key("answers.gender == 'm'"), quota_key("answers.gender is defined")
+    assert counts(app) == {"": 5, WOMEN: 2, men: 3, everyone: 5}
+    sms.send("+15550000715", "STUDY")
+    assert sms.send("+15550000715", "2") == "Enough women already, thank you!"  # men: full
+    assert counts(app)[men] == 3
 
 
 def test_the_target_closes_the_survey_but_open_sessions_may_finish(app, sms):

@@ -8,6 +8,7 @@ import pytest
 from test_survey_schema import schema_errors
 
 from bot.loader import SurveyError, load_survey
+from bot.model import quota_key
 
 GOOD = textwrap.dedent(
     """\
@@ -57,8 +58,8 @@ def test_a_survey_with_every_design_key_loads_with_what_it_says():
     survey = load_survey(GOOD.encode(), "s.yaml")
     assert survey.target == 4
     assert [(q.key, q.target, q.line) for q in survey.quotas] == [
-        ("answers.gender == 'f'", 2, 4),
-        ("answers.gender == 'm' and arm == 'long'", 2, 5),
+        (quota_key("answers.gender == 'f'"), 2, 4),
+        (quota_key("answers.gender == 'm' and arm == 'long'"), 2, 5),
     ]
     assert [(a.id, a.weight) for a in survey.arms] == [("short", 1), ("long", 3)]
     assert survey.block_size == 4
@@ -86,6 +87,11 @@ def test_the_json_schema_accepts_it():
         (
             "- {when: \"answers.gender == 'm' and arm == 'long'\", target: 2}",
             "- {when: \"answers.gender ==  'f'\", target: 3}",
+            "5: this quota's when is listed twice (first on line 4)",
+        ),
+        (  # the same condition in other quotes and parentheses: the same quota
+            "- {when: \"answers.gender == 'm' and arm == 'long'\", target: 2}",
+            "- {when: '(answers.gender == \"f\")', target: 3}",
             "5: this quota's when is listed twice (first on line 4)",
         ),
         ("{id: long, weight: 3}", "{id: long}", '11: this arm is missing "weight"'),
