@@ -164,6 +164,19 @@ def test_a_quota_added_in_a_new_version_counts_the_earlier_completes_it_holds_fo
     assert counts(app)[men] == 3
 
 
+def test_a_quota_added_already_met_turns_away_the_next_at_their_complete(app, sms, surveys_dir):
+    for phone in ("+15550000721", "+15550000722"):
+        assert complete(sms, phone, "2") == "Done."
+    met = STUDY.replace(
+        "target: 2}\n", "target: 2}\n" """  - {when: "answers.gender == 'm'", target: 2}\n"""
+    )
+    saved(surveys_dir / "study.yaml", met)
+    # No count is stored for the new quota yet: the first complete works it out (2, full)
+    # under the lock, and ends this man as quota full instead of counting him.
+    assert complete(sms, "+15550000723", "2") == "Enough women already, thank you!"
+    assert counts(app)[quota_key("answers.gender == 'm'")] == 2
+
+
 def test_the_target_closes_the_survey_but_open_sessions_may_finish(app, sms):
     for i in range(5):
         assert complete(sms, f"+1555000010{i}", "2") == "Done."
