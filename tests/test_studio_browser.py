@@ -60,6 +60,18 @@ questions:
   - {id: brand, type: text, text: "Brand?"}
 """
 STUDY_RESPONDENTS = [["STUDY", "1", "Acme"], ["STUDY", "1", "Bolt"], ["STUDY", "2", "Crest"]]
+# A choice label longer than a chart's label column holds.
+LONG_LABELS = """\
+id: water
+keywords: [WATER]
+questions:
+  - id: supply
+    type: choice
+    text: "Your water supply?"
+    choices: [Excellent, Very poor and getting worse every single week]
+"""
+WATER_RESPONDENTS = [["WATER", "2"]]
+PHONE = (390, 844)  # a phone's viewport, in CSS pixels
 DRAFT = "id: draft\ntitle: Draft\nquestions:\n  - id: q\n    type: colour\n    text: Hm?\n"
 # What the try page sends, answering visit-feedback to the end.
 TRY_REPLIES = ["Zed", "1", "10", "yes", "2", "3", "yesterday"]
@@ -100,6 +112,7 @@ def served(tmp_path):
     shutil.copytree(ROOT / "surveys", surveys)
     (surveys / "draft.yaml").write_text(DRAFT)
     (surveys / "study.yaml").write_text(STUDY)
+    (surveys / "water.yaml").write_text(LONG_LABELS)
     app = create_app(
         {
             "TESTING": True,
@@ -109,7 +122,7 @@ def served(tmp_path):
         }
     )
     service = app.extensions["survey_service"]
-    for n, replies in enumerate(RESPONDENTS + STUDY_RESPONDENTS):
+    for n, replies in enumerate(RESPONDENTS + STUDY_RESPONDENTS + WATER_RESPONDENTS):
         for i, body in enumerate(replies):
             service.receive(Inbound(phone=f"+1555010000{n}", body=body, sid=f"SM{n:016x}{i:016x}"))
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -228,3 +241,40 @@ def test_a_study_shows_its_quotas_and_filters_by_arm(browser, served):
     assert 1 <= long <= 2  # 3 respondents: a block of two, then one more
     only_own_host(browser, served)
     shoot(browser, "study")
+
+
+def chart_geometry(driver) -> dict:
+    """The page's overflow, the smallest chart text's height, and how far a label sticks out."""
+    return driver.execute_script(
+        """
+        const texts = [...document.querySelectorAll('.chart text')];
+        const out = texts.map(t => t.closest('svg').getBoundingClientRect().left
+                                   - t.getBoundingClientRect().left);
+        return {
+          overflow: document.documentElement.scrollWidth - window.innerWidth,
+          smallest: Math.min(...texts.map(t => t.getBoundingClientRect().height)),
+          outside: Math.max(...out),
+        };
+        """
+    )
+
+
+def test_charts_stay_readable_and_whole_on_a_phone_and_a_desktop(browser, served):
+    browser.get(served + "/studio/login")
+    by_css(browser, "#token")[0].send_keys("admin-secret-token")
+    click(browser, ".login button")
+    try:
+        for name, size in (("water-phone", PHONE), ("water", (WIDTH, HEIGHT))):
+            browser.set_window_size(*size)
+            browser.get(served + "/studio/surveys/water")
+            found = chart_geometry(browser)
+            assert found["overflow"] <= 0, found  # the page never scrolls sideways
+            assert found["smallest"] >= 12, found  # 13px text, not scaled down to 7px
+            assert found["outside"] <= 0.5, found  # no label cut at the chart's left edge
+            ARTIFACTS.mkdir(exist_ok=True)
+            browser.execute_script(
+                "document.querySelector('[data-question=supply]').scrollIntoView()"
+            )
+            browser.save_screenshot(str(ARTIFACTS / f"{name}.png"))  # the chart, as seen
+    finally:
+        browser.set_window_size(WIDTH, HEIGHT)

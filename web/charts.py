@@ -18,7 +18,9 @@ WIDTH = 560  # the SVG's own units; it scales to the page
 LABEL_WIDTH = 180  # bars: room for the labels on the left
 FIGURE_WIDTH = 100  # bars: room for the count and its percentage after the bar
 ROW = 26  # bars: height of one row
-LONGEST_LABEL = 26  # characters of a label shown; the whole label is in its tooltip
+# Characters of a label shown, the whole label in its tooltip: at 13px a character
+# may take 8 units, and 26 of them overran the label's 180 (cut at the left edge).
+LONGEST_LABEL = 21
 BINS = 10  # histogram: at most this many bins
 COLUMNS_HEIGHT = 160  # histogram and days: the plot's height
 MAX_DAYS = 62  # dates: up to this many days shown by day, then by week, then by month
