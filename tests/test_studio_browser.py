@@ -278,3 +278,21 @@ def test_charts_stay_readable_and_whole_on_a_phone_and_a_desktop(browser, served
             browser.save_screenshot(str(ARTIFACTS / f"{name}.png"))  # the chart, as seen
     finally:
         browser.set_window_size(WIDTH, HEIGHT)
+
+
+def test_an_error_is_a_studio_page_with_its_reason_and_the_way_back(browser, served):
+    browser.get(served + "/studio/login")
+    by_css(browser, "#token")[0].send_keys("admin-secret-token")
+    click(browser, ".login button")
+    browser.get(served + "/studio/surveys/nope")
+    assert browser.title == "404 Not Found · SMS surveys"
+    assert "No survey 'nope'" in by_css(browser, ".problem")[0].text
+    assert by_css(browser, ".logout button")  # still signed in, and can sign out
+    shoot(browser, "error-404")
+    browser.get(served + "/studio/nothing/here")  # no such page at all
+    assert browser.title == "404 Not Found · SMS surveys"
+    browser.get(served + "/studio/surveys/visit-feedback?status=bogus")
+    assert browser.title == "400 Bad Request · SMS surveys"
+    assert "status must be one of" in by_css(browser, ".problem")[0].text
+    click(browser, "main a[href='/studio/']")
+    assert browser.current_url == served + "/studio/"

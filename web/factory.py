@@ -98,9 +98,14 @@ def _surveys_unavailable(err: SurveysUnavailable) -> Response:
 
 
 def _plain_error(err: HTTPException) -> Response:
-    """A 4xx as one line of plain text that says why (with Retry-After for a 429)."""
-    response = Response(f"{err.code} {err.name}: {err.description}\n", err.code)
-    response.mimetype = "text/plain"
+    """A 4xx as one line of plain text that says why (with Retry-After for a 429).
+
+    A browser asking for a studio page gets the same reason as a studio page.
+    """
+    response = studio.error_page(err) if studio.wants_page() else None
+    if response is None:
+        response = Response(f"{err.code} {err.name}: {err.description}\n", err.code)
+        response.mimetype = "text/plain"
     if getattr(err, "retry_after", None) is not None:
         response.headers["Retry-After"] = str(err.retry_after)
     return response

@@ -29,7 +29,7 @@ from flask import (
     session,
     url_for,
 )
-from werkzeug.exceptions import TooManyRequests
+from werkzeug.exceptions import HTTPException, TooManyRequests
 
 from bot.design import count_of
 from bot.model import STATUSES, Survey
@@ -105,6 +105,33 @@ def _template_helpers() -> dict:
     """What every studio template may use."""
     helpers = {"csrf_token": csrf_token, "signed_in": signed_in, "statuses": STATUSES}
     return helpers | {"percent": charts.percent, "charts": charts}
+
+
+def wants_page() -> bool:
+    """Whether an error should be a studio page: a browser asked for one of its pages."""
+    path = request.path
+    return (
+        path.startswith("/studio/")
+        and not path.startswith("/studio/api/")
+        and "text/html" in request.headers.get("Accept", "")
+    )
+
+
+def error_page(err: HTTPException) -> Response | None:
+    """A 4xx as a studio page (a title, the reason, the way back); None if it cannot be drawn.
+
+    The page is drawn outside the blueprint's own requests too (an unknown /studio/
+    address), so it is given the helpers the blueprint's pages get.
+    """
+    try:
+        helpers = _template_helpers() if admin_token() else {"signed_in": lambda: False}
+        html = render_template(
+            "studio/error.html", code=err.code, name=err.name, reason=err.description, **helpers
+        )
+    except Exception:  # the session unreadable, say: the plain line still says why
+        log.exception("studio error page")
+        return None
+    return Response(html, err.code, mimetype="text/html")
 
 
 def page(view):
