@@ -296,3 +296,24 @@ def test_an_error_is_a_studio_page_with_its_reason_and_the_way_back(browser, ser
     assert "status must be one of" in by_css(browser, ".problem")[0].text
     click(browser, "main a[href='/studio/']")
     assert browser.current_url == served + "/studio/"
+
+
+def test_the_survey_list_shows_sessions_and_completion_on_a_phone(browser, served):
+    browser.get(served + "/studio/login")
+    by_css(browser, "#token")[0].send_keys("admin-secret-token")
+    click(browser, ".login button")
+    try:
+        browser.set_window_size(*PHONE)
+        browser.get(served + "/studio/")
+        right = browser.execute_script(
+            "return Math.max(...[...document.querySelectorAll('.surveys th, .surveys td')]"
+            ".filter(th => th.offsetParent).map(th => th.getBoundingClientRect().right))"
+        )
+        seen = [th.text for th in by_css(browser, ".surveys thead th") if th.is_displayed()]
+        assert seen == ["Survey", "Sessions", "Completion", "Last activity, UTC"]
+        assert right <= browser.execute_script("return window.innerWidth"), right
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser.execute_script("document.querySelector('tr[data-survey=study]').scrollIntoView()")
+        browser.save_screenshot(str(ARTIFACTS / "surveys-phone.png"))  # rows with their dates
+    finally:
+        browser.set_window_size(WIDTH, HEIGHT)
