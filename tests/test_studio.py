@@ -174,7 +174,7 @@ def test_the_list_shows_served_retired_and_broken_surveys(studio, sms, surveys_d
     page = studio.get("/studio/").get_data(as_text=True)
     row = re.search(r'<tr data-survey="funnel">.*?</tr>', page, re.S).group(0)
     assert "retired" in row and "funnel.yaml" in row and "FUNNEL" in row
-    cells = re.findall(r'<td class="num">([^<]*)</td>', row)
+    cells = re.findall(r'<td class="num[^"]*">([^<]*)</td>', row)
     assert cells == ["1", "1", "1", "0", "0", "0", "0", "–"]  # versions, total, by status, rate
     assert "broken.yaml:4:" in page
 
