@@ -36,6 +36,10 @@ TWILIO_STEPS = {
     "partially_delivered": UNKNOWN_STEP,
 }
 TWILIO_STATUSES = frozenset(TWILIO_STEPS)
+# Two ends of a message that exclude each other: once it has reached the phone, a late
+# failure says nothing of it, and the reverse (both are final at the same step).
+REACHED = ("delivered", "read")
+NOT_REACHED = ("undelivered", FAILED, "canceled")
 DELIVERY_ORDER = {PENDING: 0, RESENDING: 0, **TWILIO_STEPS}
 
 # Twilio's error codes the bot acts on.

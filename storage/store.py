@@ -38,7 +38,9 @@ from storage.messaging import (
     DELIVERY_ORDER,
     FAILED,
     INVITE,
+    NOT_REACHED,
     PENDING,
+    REACHED,
     RECONTACT,
     REMINDER,
     RESENDING,
@@ -302,9 +304,14 @@ def record_delivery(
     """Update a sent message's delivery state from a status callback; False if unknown or stale."""
     table = OutboundMessage.__table__
     step = case(DELIVERY_ORDER, value=table.c.status, else_=UNKNOWN_STEP)
+    other_end = NOT_REACHED if status in REACHED else REACHED if status in NOT_REACHED else ()
     result = db.execute(
         update(table)
-        .where(table.c.sid == sid, step <= DELIVERY_ORDER.get(status, UNKNOWN_STEP))
+        .where(
+            table.c.sid == sid,
+            step <= DELIVERY_ORDER.get(status, UNKNOWN_STEP),
+            table.c.status.not_in(other_end),
+        )
         .values(
             status=status,
             error_code=func.coalesce(error_code, table.c.error_code),

@@ -64,6 +64,12 @@ def utc(moment: datetime) -> datetime:
         ([("delivered", None), ("sent", None)], ("delivered", None)),  # a late callback
         ([("sent", None), ("queued", None)], ("sent", None)),
         ([("undelivered", "30005"), ("failed", None)], ("failed", 30005)),
+        # A message that reached the phone stays reached, without a late failure's code,
+        # and one that did not stays so: the first of the two ends is kept.
+        ([("delivered", None), ("failed", "30003"), ("delivered", None)], ("delivered", None)),
+        ([("delivered", None), ("sent", None), ("read", None)], ("read", None)),
+        ([("failed", "30003"), ("delivered", None)], ("failed", 30003)),
+        ([("undelivered", "30005"), ("read", None)], ("undelivered", 30005)),
     ],
 )
 def test_callbacks_follow_delivery(app, sms, sid, callbacks, final):
