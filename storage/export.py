@@ -93,19 +93,22 @@ LONG_WITH_SESSIONS = LONG.format(
 # joined by NULs, which neither an id nor JSON text holds: one string to make and
 # look up instead of three) come joined by KEYS, then their times (ISO 8601 in UTC
 # from the stored `YYYY-MM-DD HH:MM:SS.ffffff`, one space: one replace a session).
-# SQLite keeps a subquery's ORDER BY when the query around it aggregates with
-# group_concat (select.c drops one only where nothing could depend on it), so they
-# come in the order answered. A time holds neither separator; a raw reply may hold
-# KEYS, which then shows as more keys than times.
+# The aggregate reads the session's answers straight from the index on (session_id,
+# id), so they come in the order answered: SQLite steps an aggregate through its
+# rows in the order its one index visits them. Separators are bound parameters: as
+# char(0) or char(1) a function ran for each answer, and a subquery with ORDER BY
+# copied each answer once more (together 0.8 s of 2.4 for 1,000,000 answers). A time
+# holds neither separator; a raw reply may hold KEYS, which then shows as more keys
+# than times.
 ANSWER = "a.question_id || char(0) || a.value || char(0) || a.raw_reply"
 KEYS, TIMES = "\x01", "\x02"  # between two answers; between the keys and the times
-LONG_PACKED = f"""
+PACKED_SEPARATORS = ["\0", "\0", KEYS, TIMES, "Z" + KEYS]  # the ?s of LONG_PACKED's SELECT
+LONG_PACKED = """
 SELECT s.id, s.phone, s.survey_version, s.language, s.orders, s.test, (
-  SELECT group_concat(answer, char(1)) || char(2)
-         || replace(group_concat(answered_at, 'Z' || char(1)), ' ', 'T') || 'Z'
-  FROM (SELECT {ANSWER} AS answer, a.answered_at FROM answer AS a
-        WHERE a.session_id = s.id ORDER BY a.id))
-FROM survey_session AS s WHERE {{where}} ORDER BY s.started_at, s.id
+  SELECT group_concat(a.question_id || ? || a.value || ? || a.raw_reply, ?) || ?
+         || replace(group_concat(a.answered_at, ?), ' ', 'T') || 'Z'
+  FROM answer AS a INDEXED BY ix_answer_session_order WHERE a.session_id = s.id)
+FROM survey_session AS s WHERE {where} ORDER BY s.started_at, s.id
 """
 ANSWERS_OF = f"""
 SELECT {ANSWER}, replace(a.answered_at, ' ', 'T') || 'Z' FROM answer AS a
@@ -341,7 +344,7 @@ def _long_text(raw, hot: Driver, query: Query) -> Iterator[str]:
 
 def _packed_sessions(raw, hot: Driver, query: Query) -> Iterator[Iterator[tuple]]:
     """SQLite: batches of answered sessions: each its cells, answer keys and times."""
-    for batch in _batches(raw, hot, LONG_PACKED, query, []):
+    for batch in _batches(raw, hot, LONG_PACKED, query, PACKED_SEPARATORS):
         # Made as they are written: a batch of them alive at once had the collector
         # walk them over and over (it runs each time 700 more containers are alive).
         yield (_unpacked(raw, row) for row in batch if row[6] is not None)
