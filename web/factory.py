@@ -27,6 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure the app; tests pass a dict of settings."""
     app = Flask(__name__, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.wsgi_app = webhooks.FastSms(app, app.wsgi_app)  # under ProxyFix, which configure adds
     settings.configure(app, test_config)
     service = Service(app.config)
     app.extensions[EXTENSION] = service

@@ -76,12 +76,17 @@ def twilio_form() -> Form:
     content_type = request.environ.get("CONTENT_TYPE")  # as Twilio sends it, no parsing needed
     if content_type != FORM_TYPE and request.mimetype != FORM_TYPE:
         abort(415, "Expected a form (application/x-www-form-urlencoded), as Twilio sends.")
-    raw = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH: 413 from Flask
+    form = read_form(request.get_data(cache=True))  # over MAX_CONTENT_LENGTH: 413 from Flask
+    check_signature(form)
+    g.form = form
+    return form
+
+
+def read_form(raw: bytes) -> Form:
+    """A urlencoded body read strictly, with no NUL byte in it (else 400)."""
     form = strict_form(raw)
     if (b"\x00" in raw or b"%00" in raw) and any("\x00" in k + "".join(v) for k, v in form.items()):
         abort(400, "The form contains a NUL byte.")  # the byte check skips the loop nearly always
-    check_signature(form)
-    g.form = form
     return form
 
 
@@ -94,21 +99,27 @@ def check_signature(form: Form) -> None:
     url = public_url(config)
     if not signature:
         _refuse("Missing X-Twilio-Signature.", "no X-Twilio-Signature", url)
-    if not any(_signed(config["TWILIO_AUTH_TOKEN"], u, form, signature) for u in _signed_urls(url)):
+    if not signature_matches(config, url, form, signature):
         reason = "X-Twilio-Signature does not match the URL and form"
         if request.headers.get(SETTINGS_HEADER):  # a Webhooks Rule signs with a shared key
             reason += f" ({SETTINGS_HEADER} present: shared-key signing is not supported)"
         _refuse("Invalid X-Twilio-Signature.", reason, url)
 
 
-def _signed_urls(url: str) -> list[str]:
+def signature_matches(config, url: str, form: Form, signature: str) -> bool:
+    """Whether `signature` is Twilio's for the form posted to `url` (or to it with the fragment)."""
+    token = config["TWILIO_AUTH_TOKEN"]
+    return any(_signed(token, u, form, signature) for u in _signed_urls(config, url))
+
+
+def _signed_urls(config, url: str) -> list[str]:
     """The URLs Twilio may have signed: as called, then with the webhook's fragment, if any.
 
     Twilio signs the URL without its fragment (connection overrides such as
     `#rc=2&rp=all`), as clients never send one; the second form is a fallback
     for an operator whose PUBLIC_URL holds the fragment, should Twilio sign it.
     """
-    fragment = current_app.config.get("WEBHOOK_FRAGMENT")
+    fragment = config.get("WEBHOOK_FRAGMENT")
     return [url, f"{url}#{fragment}"] if fragment else [url]
 
 
@@ -152,8 +163,12 @@ def _refuse(message: str, reason: str, url: str) -> None:
 
 def public_url(config) -> str:
     """The URL Twilio called: PUBLIC_URL plus path and query, else the request's own URL."""
+    return based_url(config, request.path, request.query_string.decode("latin-1")) or request.url
+
+
+def based_url(config, path: str, query: str) -> str | None:
+    """PUBLIC_URL plus `path` and `query`; None without PUBLIC_URL."""
     base = config.get("PUBLIC_URL")
     if not base:
-        return request.url
-    query = request.query_string.decode("latin-1")
-    return base.rstrip("/") + request.path + (f"?{query}" if query else "")
+        return None
+    return base.rstrip("/") + path + (f"?{query}" if query else "")
