@@ -22,12 +22,12 @@ PHASES = [
         ("_sqlite_begin (storage/db.py", "Batch.read_pending (storage/hot.py"),
     ),
     ("COMMIT", ("Transaction.commit (sqlalchemy/", ".commit (storage/")),
-    ("signature check (twilio RequestValidator)", ("_check_signature (app.py",)),
-    ("form parsing (app.twilio_form)", ("twilio_form (app.py",)),
+    ("signature check", ("signature_matches (web/", "check_signature (web/")),
+    ("form parsing (web/twilio_signature.py read_form)", ("read_form (web/",)),
     ("survey catalog refresh", ("Catalog.refresh (bot/",)),
     ("conversation engine (bot/: replies, templates, transitions)", ("(bot/conversation.py",)),
     ("SQL statements (storage/store.py, hot.py)", ("(storage/store.py", "(storage/hot.py")),
-    ("TwiML building (app.to_twiml)", ("to_twiml (app.py",)),
+    ("TwiML building (web/twiml.py)", ("to_twiml (web/",)),
     (
         "db.locked() / db.Writer: pool checkout and return, BEGIN, per-phone lock",
         (
@@ -37,7 +37,8 @@ PHASES = [
             "Writer.transaction (storage/db.py",
         ),
     ),
-    ("rest of app.py", ("(app.py",)),
+    ("the rest of the service (service.py)", ("(service.py",)),
+    ("the rest of the webhook (web/webhooks.py: FastSms, the view)", ("(web/webhooks.py",)),
     ("Flask / Werkzeug request handling", ("Flask.__call__ (flask/",)),
     ("gunicorn: reading and parsing the request", ("(gunicorn/http/",)),
 ]
