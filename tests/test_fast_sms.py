@@ -131,3 +131,19 @@ def test_behind_trusted_proxies_the_forwarded_url_is_checked(make_client):
     )
     assert response.status_code == 200
     assert "first name" in reply_text(response.get_data(as_text=True))
+
+
+def test_without_public_url_the_url_as_called_is_checked_query_and_all(make_client):
+    client = make_client(PUBLIC_URL=None)
+    handled = []
+    request_started.connect(handled.append, client.application, weak=False)
+    fields = form("+15550001007", "VISIT")
+    called = "http://localhost/sms?survey=visit&tag=a%20b"  # as the test client's requests look
+    signature = RequestValidator(TOKEN).compute_signature(called, fields)
+    headers = {"X-Twilio-Signature": signature}
+    response = client.post("/sms?survey=visit&tag=a%20b", data=fields, headers=headers)
+    assert response.status_code == 200
+    assert handled == []  # answered by the fast path, with the URL Flask would have checked
+    wrong = client.post("/sms?survey=other", data=fields, headers=headers)
+    assert wrong.status_code == 403
+    assert len(handled) == 1
