@@ -520,10 +520,15 @@ class _Notation(NamedTuple):
     mark: str  # the decimal mark, read as a point
 
 
+_SPACED_K = "k"  # "10 k": thousands, or kilometres
+
+
 @lru_cache(maxsize=16)
 def _notation(words: Words) -> _Notation:
     """The digit notation of a session: `1,000.5` in English, `1.000,5` in es, fr and pt."""
-    scale = "|".join(sorted(words.thousand_words | words.million_words, key=len, reverse=True))
+    # Scale words after a number; the ones we do not read (and a `k` apart) make it unclear.
+    scales = words.thousand_words | words.million_words | words.unread_scales | {_SPACED_K}
+    scale = "|".join(sorted(scales, key=len, reverse=True))
     # A sign only where it cannot be a dash between numbers; `k` not followed by a letter.
     run = re.compile(
         rf"(?<![\d.,])(?P<digits>[-+]?[.,]?\d[\d.,]*)"
@@ -577,10 +582,12 @@ def _digit_numbers(reply: str, words: Words) -> tuple[list[_Number | None], str]
             continue
         value = Decimal(written.replace(notation.group, "").replace(notation.mark, "."))
         scale = match["scale"]
-        if match["k"] or (scale and scale in words.thousand_words):
+        if match["k"] or scale in words.thousand_words:
             found.append(_scaled(value, _THOUSAND))
-        elif scale:
+        elif scale in words.million_words:
             found.append(_scaled(value, _MILLION))
+        elif scale:  # "2 billion", "10 k": never stored as 2 or 10
+            found.append(_UNCLEAR)
         else:
             found.append(_Number(value, notation.mark in written))
     return found, notation.run.sub(" ", reply) if matches else reply

@@ -259,6 +259,15 @@ _HUNDRED_WORD = {"en": "hundred", "fr": "cent cents"}  # "two hundred", "deux ce
 _THOUSAND_WORD = {"en": "thousand", "es": "mil", "fr": "mille mil", "pt": "mil"}
 _MILLION_WORD = {"en": "million millions", "es": "millón millones",
                  "fr": "million millions", "pt": "milhão milhões"}  # fmt: skip
+# Larger units than the bot reads, after a number: "2 billion", "2 milliards", "5 grand", and
+# "2 mil" in English (2 million to some, 2,000 to a Spanish speaker). Asked again, never 2.
+_UNREAD_SCALE = {
+    "en": "billion billions trillion trillions bn bln mn mln mil mill grand lakh lakhs crore "
+    "crores",
+    "es": "billón billones millardo millardos",
+    "fr": "milliard milliards billion billions",
+    "pt": "bilhão bilhões bilião biliões trilhão trilhões",
+}
 # "a week ago", "un 8" (an 8): an article, read as one only where a number must be.
 _ARTICLES = {"en": "a an", "es": "un una", "fr": "un une", "pt": "um uma"}
 _DOZEN = {
@@ -314,6 +323,7 @@ class Words:
     hundred_words: frozenset[str]
     thousand_words: frozenset[str]
     million_words: frozenset[str]
+    unread_scales: frozenset[str]  # "2 billion", "5 grand": a number we do not read
     number_and: str
     half_words: frozenset[str]
     articles: frozenset[str]
@@ -494,6 +504,9 @@ def _words_for(language: str) -> Words:
     hundred_words = _words(_HUNDRED_WORD.get(language, ""))
     thousand_words = _words(_THOUSAND_WORD[language])
     million_words = _words(_MILLION_WORD[language])
+    read_scales = hundred_words | thousand_words | million_words
+    unread_scales = frozenset().union(*(_words(_UNREAD_SCALE[code]) for code in both))
+    unread_scales -= read_scales  # Spanish "mil" is a thousand
     return Words(
         language=language,
         yes=frozenset().union(*(_phrases(_YES[code]) for code in both)) | set(_YES_PHRASES_EN),
@@ -508,6 +521,7 @@ def _words_for(language: str) -> Words:
         hundred_words=hundred_words,
         thousand_words=thousand_words,
         million_words=million_words,
+        unread_scales=unread_scales,
         number_and=_NUMBER_AND[language],
         half_words=frozenset().union(*(_words(_HALF[code]) for code in both)),
         articles=_words(_ARTICLES[language]),
@@ -516,7 +530,8 @@ def _words_for(language: str) -> Words:
         )
         | hundred_words
         | thousand_words
-        | million_words,  # "dos millones" is no number we read: asked again, never 2
+        | million_words  # "dos millones" is no number we read: asked again, never 2
+        | unread_scales,
         ordinals={k: v for code in reversed(both) for k, v in _ordinals(code).items()},
         ordinal_suffix="|".join(_ORDINAL_SUFFIX[code] for code in both),
         choice_fillers=frozenset().union(*(_words(_CHOICE_FILLERS[code]) for code in both)),

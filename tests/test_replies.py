@@ -421,6 +421,19 @@ NUMBER_CASES = [
     case(AMOUNT, "two thousand", 2000),
     case(AMOUNT, "2 thousand", 2000),
     case(AMOUNT, "3 million", 3000000),
+    # A count in a larger unit than the bot reads is asked again, never stored as its first number.
+    case(AMOUNT, "1 billion", BAD),
+    case(AMOUNT, "1.2 billion", BAD),
+    case(AMOUNT, "two billion", BAD),
+    case(AMOUNT, "3 trillion", BAD),
+    case(AMOUNT, "2bn", BAD),
+    case(AMOUNT, "2 mil", BAD),  # 2 million to some, 2,000 to a Spanish speaker
+    case(AMOUNT, "1.5 mln", BAD),
+    case(AMOUNT, "5 grand", BAD),
+    case(AMOUNT, "2 lakh", BAD),
+    case(AMOUNT, "10 k", BAD),  # a k apart may be thousands or kilometres
+    case(AMOUNT, "5 km", 5),
+    case(AMOUNT, "2 kids", 2),
     case(AMOUNT, "five or six", BAD),
     case(AMOUNT, "five six", BAD),
     case(AMOUNT, "5 or six", BAD),
