@@ -343,6 +343,7 @@ class Words:
     day_words: frozenset[str]
     week_words: frozenset[str]
     date_fillers: str  # a regex of words before a day: "the", "el", "le", "o dia"
+    day_joins: str  # a regex of words between two days: "or", "to", "al"
     decimal_comma: bool
 
 
@@ -479,6 +480,9 @@ _WEEK_WORDS = {"en": "week weeks", "es": "semana semanas", "fr": "semaine semain
                "pt": "semana semanas"}  # fmt: skip
 _DATE_FILLERS = {"en": r"the|on the|on", "es": r"el|el dia|dia", "fr": r"le|le jour",
                  "pt": r"o dia|dia|em|no dia"}  # fmt: skip
+# Between two days, "nov 5 or 6", "del 5 al 6": a reply naming two is asked again (regexes).
+_DAY_JOINS = {"en": r"or|and|to|through|thru|till|until", "es": r"o|u|y|e|a|al|hasta",
+              "fr": r"ou|et|a|au|jusqu'au", "pt": r"ou|e|a|ao|ate"}  # fmt: skip
 _DECIMAL_COMMA = frozenset({"es", "fr", "pt"})
 # Spanish "mañana" is tomorrow, and morning too: "ayer por la mañana" is yesterday morning.
 MORNING_OR_TOMORROW = "manana"
@@ -557,6 +561,7 @@ def _words_for(language: str) -> Words:
         day_words=frozenset().union(*(_words(_DAY_WORDS[code]) for code in both)),
         week_words=frozenset().union(*(_words(_WEEK_WORDS[code]) for code in both)),
         date_fillers="|".join(_DATE_FILLERS[code] for code in both),
+        day_joins="|".join(_DAY_JOINS[code] for code in both),
         decimal_comma=language in _DECIMAL_COMMA,
     )
 

@@ -528,6 +528,33 @@ DATE_CASES = [
     case(LAST_VISIT, "May 5", date(2026, 5, 5)),
     case(LAST_VISIT, "on 11/20", date(2026, 11, 20)),
     case(LAST_VISIT, "It was Nov 20.", date(2026, 11, 20)),
+    # Two days named, or a range: asked again, never one of them (nor another month).
+    case(LAST_VISIT, "Nov 5-6", BAD),  # once May 6
+    case(LAST_VISIT, "5-6 Nov", BAD),
+    case(LAST_VISIT, "Nov 5/6", BAD),
+    case(LAST_VISIT, "nov 5 or 6", BAD),  # once Nov 5
+    case(LAST_VISIT, "5 or 6 nov", BAD),  # once Nov 6
+    case(LAST_VISIT, "Nov 5 - 6", BAD),
+    case(LAST_VISIT, "nov 5th or 6th", BAD),
+    case(LAST_VISIT, "between nov 5 and 6", BAD),
+    case(LAST_VISIT, "Nov 5 & 6", BAD),
+    case(LAST_VISIT, "3-4 days ago", BAD),  # once March 4
+    case(LAST_VISIT, "3 or 4 days ago", BAD),  # once 4 days ago
+    case(LAST_VISIT, "three or four days ago", BAD),
+    case(LAST_VISIT, "2 or 3 weeks ago", BAD),
+    case(LAST_VISIT, "Nov 27, 26", date(2026, 11, 27)),  # a year, not a second day
+    case(LAST_VISIT, "nov 5 at 3pm", date(2026, 11, 5)),
+    case(LAST_VISIT, "nov 5th or so", date(2026, 11, 5)),
+    # A weekday with its day of the month is that day, when they agree (TODAY is Friday 27).
+    case(LAST_VISIT, "Friday the 13th", date(2026, 11, 13)),  # once Friday 20
+    case(LAST_VISIT, "fri 13", date(2026, 11, 13)),
+    case(LAST_VISIT, "Monday the 16th", date(2026, 11, 16)),  # once Monday 23
+    case(LAST_VISIT, "last friday the 13th", date(2026, 11, 13)),
+    case(LAST_VISIT, "friday 4th", BAD),  # Wednesday in November: which is wrong?
+    case(LAST_VISIT, "Monday the 17th", BAD),
+    case(NEXT_VISIT, "next friday the 4th", date(2026, 12, 4)),
+    case(LAST_VISIT, "friday at 3pm", date(2026, 11, 20)),  # a time, not a day
+    case(LAST_VISIT, "friday 10:30", date(2026, 11, 20)),
     case(LAST_VISIT, "today", date(2026, 11, 27)),
     case(LAST_VISIT, "Today!", date(2026, 11, 27)),
     case(LAST_VISIT, "yesterday", date(2026, 11, 26)),

@@ -224,6 +224,9 @@ ES_CASES = [
     case(FECHA, "es", "hoy", date(2026, 11, 27)),
     case(FECHA, "es", "Hoy!", date(2026, 11, 27)),
     case(FECHA, "es", "ayer", date(2026, 11, 26)),
+    case(FECHA, "es", "5 o 6 de noviembre", BAD),  # two days: never one of them
+    case(FECHA, "es", "del 5 al 6 de noviembre", BAD),
+    case(FECHA, "es", "viernes 13", date(2026, 11, 13)),  # the weekday and its day
     case(FECHA, "es", "anteayer", date(2026, 11, 25)),
     case(FECHA, "es", "fue ayer", date(2026, 11, 26)),
     case(FECHA, "es", "ayer por la mañana", date(2026, 11, 26)),
