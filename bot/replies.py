@@ -635,6 +635,13 @@ def _dozens(words: Words) -> re.Pattern[str]:
     )
 
 
+@lru_cache(maxsize=16)
+def _beyond(words: Words) -> re.Pattern[str]:
+    """`more than`, `over`, `<`, `menos de`: a strict bound, which no number it names meets."""
+    bounds = "|".join(map(re.escape, sorted(words.beyond, key=len, reverse=True)))
+    return re.compile(rf"(?<![^\W_])(?:{bounds})(?![^\W_])|[<>]")
+
+
 def _dozen(match: re.Match[str]) -> str:
     """The number a dozen phrase says, in digits."""
     count = int(match["count"] or 1) * 12
@@ -650,6 +657,8 @@ def _numbers(text: str, words: Words) -> list[_Number | None]:
     found = digits + _word_numbers(rest, words)
     if words.half_words.intersection(_WORD_TOKEN.findall(rest)):
         found.append(_UNCLEAR)  # "two and a half", "dois e meio": not read, asked again
+    if _beyond(words).search(text):
+        found.append(_UNCLEAR)  # "more than 10" is not 10
     return found
 
 

@@ -276,6 +276,13 @@ _DOZEN = {
     "fr": "douzaine",
     "pt": "dúzia",
 }  # "about a dozen" is 12, "half a dozen" 6, "2 dozen" 24
+# A strict bound before a number, "more than 10": not the number, so asked again, never 10.
+_BEYOND = {
+    "en": "more than|less than|fewer than|greater than|over|under|above|below",
+    "es": "más de|menos de|más que|menos que|por encima de|por debajo de",
+    "fr": "plus de|moins de|plus que|moins que|au-dessus de|au-dessous de|en dessous de",
+    "pt": "mais de|menos de|mais que|menos que|acima de|abaixo de",
+}
 _HALF = {"en": "half", "es": "medio media", "fr": "demi demie", "pt": "meio meia"}
 _NUMBER_AND = {
     "en": "and",
@@ -334,6 +341,7 @@ class Words:
     all_picks: frozenset[str]  # a multi reply picking every choice
     all_but: frozenset[str]  # "all but tea": every choice except those named after it
     dozen_words: frozenset[str]
+    beyond: frozenset[str]  # "more than", "menos de": a bound before a number, not the number
     months: dict[str, int]
     weekdays: dict[str, int]
     relative_days: dict[str, int]
@@ -542,6 +550,7 @@ def _words_for(language: str) -> Words:
         all_picks=frozenset(plain(w) for code in both for w in _ALL[code].split("|")),
         all_but=frozenset(plain(w) for code in both for w in _ALL_BUT[code].split("|")),
         dozen_words=frozenset().union(*(_words(_DOZEN[code]) for code in both)),
+        beyond=frozenset(plain(w) for code in both for w in _BEYOND[code].split("|")),
         months={
             k: v
             for code in reversed(both)

@@ -434,6 +434,18 @@ NUMBER_CASES = [
     case(AMOUNT, "10 k", BAD),  # a k apart may be thousands or kilometres
     case(AMOUNT, "5 km", 5),
     case(AMOUNT, "2 kids", 2),
+    # A bound is not the number: "more than 10" is never 10. Asked again.
+    case(AMOUNT, "more than 10", BAD),
+    case(AMOUNT, "less than 5", BAD),
+    case(AMOUNT, "fewer than 5", BAD),
+    case(AMOUNT, "over 40", BAD),
+    case(AMOUNT, "under 10", BAD),
+    case(AMOUNT, "below 10", BAD),
+    case(AMOUNT, ">10", BAD),
+    case(AMOUNT, "< 10", BAD),
+    case(RECOMMEND, "more than 7", BAD),
+    case(AMOUNT, "about 40", 40),
+    case(AMOUNT, "at least 3", 3),  # the number is in it: read, as "about 3" is
     case(AMOUNT, "five or six", BAD),
     case(AMOUNT, "five six", BAD),
     case(AMOUNT, "5 or six", BAD),

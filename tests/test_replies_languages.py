@@ -194,6 +194,8 @@ ES_CASES = [
     case(IMPORTE, "es", "dos millones", BAD),  # not read, so never stored as 2
     case(IMPORTE, "es", "1 billón", BAD),  # a larger unit than the bot reads: never 1
     case(IMPORTE, "es", "2 bn", BAD),
+    case(IMPORTE, "es", "más de 10", BAD),  # a bound, not the number
+    case(IMPORTE, "es", "menos de 5", BAD),
     case(IMPORTE, "es", "1,000", BAD),  # the mirror image: a decimal, or a thousand
     case(IMPORTE, "es", "1.5", BAD),
     case(IMPORTE, "es", "12.5", BAD),
@@ -350,6 +352,8 @@ FR_CASES = [
     case(MONTANT, "fr", "environ 40", 40),
     case(MONTANT, "fr", "2 milliards", BAD),  # a larger unit than the bot reads: never 2
     case(MONTANT, "fr", "deux milliards", BAD),
+    case(MONTANT, "fr", "plus de 10", BAD),  # a bound, not the number
+    case(MONTANT, "fr", "moins de 5", BAD),
     case(MONTANT, "fr", "40 €", 40),
     case(MONTANT, "fr", "quarante-cinq", 45),
     case(MONTANT, "fr", "quarante cinq", 45),
@@ -498,6 +502,8 @@ PT_CASES = [
     case(VALOR, "pt", "1 000", 1000),
     case(VALOR, "pt", "2 bilhões", BAD),  # a larger unit than the bot reads: never 2
     case(VALOR, "pt", "dois bilhões", BAD),
+    case(VALOR, "pt", "mais de 10", BAD),  # a bound, not the number
+    case(VALOR, "pt", "menos de 5", BAD),
     case(VALOR, "pt", "R$ 1.500,00", 1500.0),
     case(VALOR, "pt", "999.999.999.999.999,5", 999_999_999_999_999.5),  # 15 digits at most
     case(VALOR, "pt", "R$ 1.000.000.000.000.000", BAD),
