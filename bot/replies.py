@@ -376,8 +376,23 @@ def near_miss(question: Question, text: str, language: str = ENGLISH) -> Choice 
     """The one choice a non-matching reply is a typo of (`satisfed`), to confirm, else None."""
     if question.type != "choice" or not isinstance(read_choice(question, text, language), Invalid):
         return None
-    close = _typo_of(_choices(question.choices), plain(normalise(text)))
-    return question.choices[close.pop()] if len(close) == 1 else None
+    table, reply = _choices(question.choices), plain(normalise(text))
+    close = _typo_of(table, reply)
+    if len(close) != 1 or _names_another(table, reply, next(iter(close))):
+        return None
+    return question.choices[close.pop()]
+
+
+def _names_another(table: _Choices, reply: str, index: int) -> bool:
+    """Whether the reply names, as whole words, a choice other than `index` outside its names:
+    "very unsatisfied" names "unsatisfied", so it is no typo of "very satisfied"."""
+    if table.within is None:
+        return False
+    own = [name for name, found in table.within_index.items() if index in found]
+    return any(
+        index not in table.within_index[match[0]] and not any(match[0] in name for name in own)
+        for match in table.within.finditer(reply)
+    )
 
 
 # --- yes/no ----------------------------------------------------------------------------------

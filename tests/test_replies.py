@@ -808,6 +808,8 @@ NEAR_MISS_CASES = [
     (SATISFACTION, "vry satisfied", "Very satisfied"),  # not read as "satisfied" inside it
     (SATISFACTION, "unsatisfed", "Not satisfied"),  # by its value
     (SATISFACTION, "not satisfid", "Not satisfied"),
+    (SATISFACTION, "very unsatisfied", None),  # names "unsatisfied": never its opposite
+    (SATISFACTION, "so unsatisfied", None),
     (SATISFACTION, "satsfd", None),  # three typos in a short word is too far
     (SATISFACTION, "pooor", None),  # four letters: only an exact alias counts
     (SATISFACTION, "bda", None),
