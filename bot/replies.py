@@ -327,11 +327,14 @@ def _all_but(reply: str, words: Words) -> str | None:
     return match["rest"] if match else None
 
 
+_LINE_BREAKS = re.compile(r"[\r\n\u2028]+")  # "Parking⏎Shop": a pick a line, as a comma
+
+
 def read_multi(question: Question, text: str, language: str = ENGLISH) -> list[str] | Invalid:
     """The values of the choices named, in choice order, no repeats, within min..max picks."""
     words = words_for(language)
-    # Keycaps side by side (2️⃣3️⃣) are separate picks, not the number 23.
-    reply = plain(normalise(_KEYCAP.sub(r" \1 ", text)))
+    # Keycaps side by side (2️⃣3️⃣) are separate picks, not the number 23; so are lines.
+    reply = plain(normalise(_LINE_BREAKS.sub(",", _KEYCAP.sub(r" \1 ", text))))
     low, high = _pick_bounds(question)
     picks = _picks(_choices(question.choices), words, reply) if reply else None
     example = _multi_example(question)

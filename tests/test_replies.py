@@ -213,6 +213,9 @@ MULTI_CASES = [
     case(TOPICS, "1,3", ["Parking", "Shop"]),
     case(TOPICS, "1, 3", ["Parking", "Shop"]),
     case(TOPICS, "1 3", ["Parking", "Shop"]),
+    case(TOPICS, "Parking\nShop", ["Parking", "Shop"]),  # one pick a line
+    case(TOPICS, "parking\r\nshop\n", ["Parking", "Shop"]),
+    case(LONG_LABELS, "Bed and breakfast\nFood & drink", ["bnb", "food"]),
     case(TOPICS, "1 and 3", ["Parking", "Shop"]),
     case(TOPICS, "1 & 3", ["Parking", "Shop"]),
     case(TOPICS, "1/3", ["Parking", "Shop"]),
