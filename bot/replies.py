@@ -327,11 +327,14 @@ def _all_but(reply: str, words: Words) -> str | None:
     return match["rest"] if match else None
 
 
+_LINE_BREAKS = re.compile(r"[\r\n\u2028]+")  # "Parking⏎Shop": a pick a line, as a comma
+
+
 def read_multi(question: Question, text: str, language: str = ENGLISH) -> list[str] | Invalid:
     """The values of the choices named, in choice order, no repeats, within min..max picks."""
     words = words_for(language)
-    # Keycaps side by side (2️⃣3️⃣) are separate picks, not the number 23.
-    reply = plain(normalise(_KEYCAP.sub(r" \1 ", text)))
+    # Keycaps side by side (2️⃣3️⃣) are separate picks, not the number 23; so are lines.
+    reply = plain(normalise(_LINE_BREAKS.sub(",", _KEYCAP.sub(r" \1 ", text))))
     low, high = _pick_bounds(question)
     picks = _picks(_choices(question.choices), words, reply) if reply else None
     example = _multi_example(question)
@@ -376,8 +379,23 @@ def near_miss(question: Question, text: str, language: str = ENGLISH) -> Choice 
     """The one choice a non-matching reply is a typo of (`satisfed`), to confirm, else None."""
     if question.type != "choice" or not isinstance(read_choice(question, text, language), Invalid):
         return None
-    close = _typo_of(_choices(question.choices), plain(normalise(text)))
-    return question.choices[close.pop()] if len(close) == 1 else None
+    table, reply = _choices(question.choices), plain(normalise(text))
+    close = _typo_of(table, reply)
+    if len(close) != 1 or _names_another(table, reply, next(iter(close))):
+        return None
+    return question.choices[close.pop()]
+
+
+def _names_another(table: _Choices, reply: str, index: int) -> bool:
+    """Whether the reply names, as whole words, a choice other than `index` outside its names:
+    "very unsatisfied" names "unsatisfied", so it is no typo of "very satisfied"."""
+    if table.within is None:
+        return False
+    own = [name for name, found in table.within_index.items() if index in found]
+    return any(
+        index not in table.within_index[match[0]] and not any(match[0] in name for name in own)
+        for match in table.within.finditer(reply)
+    )
 
 
 # --- yes/no ----------------------------------------------------------------------------------
@@ -520,10 +538,15 @@ class _Notation(NamedTuple):
     mark: str  # the decimal mark, read as a point
 
 
+_SPACED_K = "k"  # "10 k": thousands, or kilometres
+
+
 @lru_cache(maxsize=16)
 def _notation(words: Words) -> _Notation:
     """The digit notation of a session: `1,000.5` in English, `1.000,5` in es, fr and pt."""
-    scale = "|".join(sorted(words.thousand_words | words.million_words, key=len, reverse=True))
+    # Scale words after a number; the ones we do not read (and a `k` apart) make it unclear.
+    scales = words.thousand_words | words.million_words | words.unread_scales | {_SPACED_K}
+    scale = "|".join(sorted(scales, key=len, reverse=True))
     # A sign only where it cannot be a dash between numbers; `k` not followed by a letter.
     run = re.compile(
         rf"(?<![\d.,])(?P<digits>[-+]?[.,]?\d[\d.,]*)"
@@ -577,10 +600,12 @@ def _digit_numbers(reply: str, words: Words) -> tuple[list[_Number | None], str]
             continue
         value = Decimal(written.replace(notation.group, "").replace(notation.mark, "."))
         scale = match["scale"]
-        if match["k"] or (scale and scale in words.thousand_words):
+        if match["k"] or scale in words.thousand_words:
             found.append(_scaled(value, _THOUSAND))
-        elif scale:
+        elif scale in words.million_words:
             found.append(_scaled(value, _MILLION))
+        elif scale:  # "2 billion", "10 k": never stored as 2 or 10
+            found.append(_UNCLEAR)
         else:
             found.append(_Number(value, notation.mark in written))
     return found, notation.run.sub(" ", reply) if matches else reply
@@ -628,6 +653,13 @@ def _dozens(words: Words) -> re.Pattern[str]:
     )
 
 
+@lru_cache(maxsize=16)
+def _beyond(words: Words) -> re.Pattern[str]:
+    """`more than`, `over`, `<`, `menos de`: a strict bound, which no number it names meets."""
+    bounds = "|".join(map(re.escape, sorted(words.beyond, key=len, reverse=True)))
+    return re.compile(rf"(?<![^\W_])(?:{bounds})(?![^\W_])|[<>]")
+
+
 def _dozen(match: re.Match[str]) -> str:
     """The number a dozen phrase says, in digits."""
     count = int(match["count"] or 1) * 12
@@ -643,6 +675,8 @@ def _numbers(text: str, words: Words) -> list[_Number | None]:
     found = digits + _word_numbers(rest, words)
     if words.half_words.intersection(_WORD_TOKEN.findall(rest)):
         found.append(_UNCLEAR)  # "two and a half", "dois e meio": not read, asked again
+    if _beyond(words).search(text):
+        found.append(_UNCLEAR)  # "more than 10" is not 10
     return found
 
 
@@ -746,6 +780,10 @@ class _DateReading(NamedTuple):
     day_of_month: re.Pattern[str]
     ago: tuple[re.Pattern[str], ...]
     relative: re.Pattern[str]
+    month: re.Pattern[str]  # a month's name as a word: "nov" in "Nov 5-6"
+    day_before: re.Pattern[str]  # a day joined to what follows: "5 or " in "5 or 6 nov"
+    day_after: re.Pattern[str]  # a day joined to what comes before: " or 6" in "nov 5 or 6"
+    day_number: re.Pattern[str]  # a day of the month, not a time: "13th" in "friday the 13th"
 
 
 def _alternatives(names: Iterable[str]) -> str:
@@ -782,7 +820,21 @@ def _date_reading(words: Words) -> _DateReading:
         for pattern in words.ago
     )
     relative = re.compile(rf"(?<![^\W_])(?:{_alternatives(words.relative_days)})(?![^\W_])")
-    return _DateReading(date_pattern, day_of_month, ago, relative)
+    # Two days joined, "5 or 6", "5-6", "del 5 al 6": a range or a doubt, never one of them.
+    join = rf"(?: ?[-–—/&+~] ?| (?:{words.day_joins}) )"
+    day = rf"(?:\d{{1,2}}|{number_word})(?:{ordinal})"
+    return _DateReading(
+        date_pattern,
+        day_of_month,
+        ago,
+        relative,
+        month=re.compile(rf"(?<![^\W_])(?:{month})(?![^\W_])"),
+        day_before=re.compile(rf"(?<![^\W_]){day}{join}$"),
+        day_after=re.compile(rf"{join}(?:(?:{words.date_fillers}) )?{day}(?![^\W_])"),
+        day_number=re.compile(
+            rf"(?<![\d:])(\d{{1,2}}){ordinal}(?![\d:]| ?[ap]\.?m(?![^\W_])|h(?![^\W_]))"
+        ),
+    )
 
 
 def _date_parts(match: re.Match[str], words: Words, date_order: str) -> tuple[str | None, str, str]:
@@ -817,12 +869,21 @@ def _explicit_date(
     Without a year, the current year when the date fits the question's limits, else the
     nearest year that does; a two-digit year is 20xx, or 19xx when only that fits.
     """
-    matches = list(_date_reading(words).date.finditer(reply))
+    reading = _date_reading(words)
+    matches = list(reading.date.finditer(reply))
     if not matches:
         return False
-    if len(matches) > 1:
+    match = matches[0]
+    if match["a"] and _counts_days(reply[match.end() :], words):
+        return False  # "3-4 days ago": a count, not March 4
+    if len(matches) > 1 or _joined(reading, reply, match.start(), match.end()):
         return None
-    year, month, day = _date_parts(matches[0], words, date_order)
+    numeric = match["a"] or match["iy"]
+    if numeric and (
+        reading.month.search(reply, 0, match.start()) or reading.month.search(reply, match.end())
+    ):
+        return None  # "Nov 5-6", "Nov 5/6": not May 6
+    year, month, day = _date_parts(match, words, date_order)
     if year is None:
         years = _nearest(today.year, _YEARS_AROUND)
     elif len(year) == 2:
@@ -833,6 +894,17 @@ def _explicit_date(
         return None
     found = [d for y in years if (d := _day(y, int(month), int(day))) is not None]
     return next((d for d in found if _fits(d, limits)), found[0])
+
+
+def _counts_days(after: str, words: Words) -> bool:
+    """Whether the text after a number says it counts days or weeks: ` days ago`."""
+    unit = after.split(maxsplit=1)[:1]
+    return bool(unit) and (unit[0] in words.day_words or unit[0] in words.week_words)
+
+
+def _joined(reading: _DateReading, reply: str, start: int, end: int) -> bool:
+    """Whether another day is joined to the day at `start:end`: `nov 5 or 6`, `5 or 6 nov`."""
+    return bool(reading.day_before.search(reply, 0, start) or reading.day_after.match(reply, end))
 
 
 _Limits = tuple[date | None, date | None]  # a date question's min and max, as dates
@@ -873,9 +945,12 @@ def _day_of_month(reply: str, words: Words, today: date, limits: _Limits = (None
 
 def _days_ago(reply: str, words: Words, today: date) -> date | None:
     """`3 days ago`, `hace una semana`, `il y a deux jours`."""
-    for pattern in _date_reading(words).ago:
+    reading = _date_reading(words)
+    for pattern in reading.ago:
         if not (match := pattern.search(reply)):
             continue
+        if reading.day_before.search(reply, 0, match.start("n")):
+            return None  # "3 or 4 days ago": never one of them
         written = match["n"]
         count = 1 if written in words.articles else int(written) if written.isdecimal() else None
         count = cardinal(written.replace("-", " "), words) if count is None else count
@@ -886,13 +961,14 @@ def _days_ago(reply: str, words: Words, today: date) -> date | None:
     return None
 
 
-def _weekday(reply: str, words: Words, today: date, low: date | None) -> date | None:
-    """`friday`, `last tuesday`: the latest before today, or the next after it when asked."""
+def _weekday(reply: str, words: Words, today: date, limits: _Limits) -> date | None:
+    """`friday`, `last tuesday`: the latest before today, or the next after it when asked;
+    with its day of the month (`friday the 13th`), that day when the two agree."""
     tokens = _WORD_TOKEN.findall(reply)
     found = {words.weekdays[token] for token in tokens if token in words.weekdays}
     if len(found) != 1:
         return None
-    weekday = found.pop()
+    weekday, low = found.pop(), limits[0]
     if words.last_words.intersection(tokens):
         ahead = False
     elif words.next_words.intersection(tokens) or any(
@@ -901,9 +977,23 @@ def _weekday(reply: str, words: Words, today: date, low: date | None) -> date | 
         ahead = True
     else:
         ahead = low is not None and low >= today  # a question about days to come
+    if days := _date_reading(words).day_number.findall(reply):
+        return _weekday_of_month(days, weekday, today, limits, ahead)
     if ahead:
         return today + timedelta(days=(weekday - today.weekday() - 1) % _WEEK + 1)
     return today - timedelta(days=(today.weekday() - weekday - 1) % _WEEK + 1)
+
+
+def _weekday_of_month(days: list[str], weekday: int, today: date, limits: _Limits, ahead: bool):
+    """The day of this month, or of the last (the next when `ahead`), on `weekday`, else None."""
+    if len(days) != 1:
+        return None
+    number = today.year * 12 + today.month - 1
+    for month in (number, number + 1 if ahead else number - 1):
+        found = _day(month // 12, month % 12 + 1, int(days[0]))
+        if found is not None and found.weekday() == weekday and _fits(found, limits):
+            return found
+    return None  # "friday the 4th" in a month where the 4th is a Wednesday: which is wrong?
 
 
 def _relative_day(reply: str, words: Words, today: date) -> date | None:
@@ -935,7 +1025,6 @@ def _any_date(
     reply: str, words: Words, today: date, date_order: str, limits: _Limits
 ) -> date | None:
     """The date a normalised reply names in any of the ways people write one, else None."""
-    low = limits[0]
     if reply in words.relative_days:
         return today + timedelta(days=words.relative_days[reply])
     explicit = _explicit_date(reply, words, today, date_order, limits)
@@ -944,7 +1033,7 @@ def _any_date(
     return (
         _day_of_month(reply, words, today, limits)
         or _days_ago(reply, words, today)
-        or _weekday(reply, words, today, low)
+        or _weekday(reply, words, today, limits)
         or _relative_day(reply, words, today)
     )
 

@@ -259,6 +259,15 @@ _HUNDRED_WORD = {"en": "hundred", "fr": "cent cents"}  # "two hundred", "deux ce
 _THOUSAND_WORD = {"en": "thousand", "es": "mil", "fr": "mille mil", "pt": "mil"}
 _MILLION_WORD = {"en": "million millions", "es": "millón millones",
                  "fr": "million millions", "pt": "milhão milhões"}  # fmt: skip
+# Larger units than the bot reads, after a number: "2 billion", "2 milliards", "5 grand", and
+# "2 mil" in English (2 million to some, 2,000 to a Spanish speaker). Asked again, never 2.
+_UNREAD_SCALE = {
+    "en": "billion billions trillion trillions bn bln mn mln mil mill grand lakh lakhs crore "
+    "crores",
+    "es": "billón billones millardo millardos",
+    "fr": "milliard milliards billion billions",
+    "pt": "bilhão bilhões bilião biliões trilhão trilhões",
+}
 # "a week ago", "un 8" (an 8): an article, read as one only where a number must be.
 _ARTICLES = {"en": "a an", "es": "un una", "fr": "un une", "pt": "um uma"}
 _DOZEN = {
@@ -267,6 +276,13 @@ _DOZEN = {
     "fr": "douzaine",
     "pt": "dúzia",
 }  # "about a dozen" is 12, "half a dozen" 6, "2 dozen" 24
+# A strict bound before a number, "more than 10": not the number, so asked again, never 10.
+_BEYOND = {
+    "en": "more than|less than|fewer than|greater than|over|under|above|below",
+    "es": "más de|menos de|más que|menos que|por encima de|por debajo de",
+    "fr": "plus de|moins de|plus que|moins que|au-dessus de|au-dessous de|en dessous de",
+    "pt": "mais de|menos de|mais que|menos que|acima de|abaixo de",
+}
 _HALF = {"en": "half", "es": "medio media", "fr": "demi demie", "pt": "meio meia"}
 _NUMBER_AND = {
     "en": "and",
@@ -314,6 +330,7 @@ class Words:
     hundred_words: frozenset[str]
     thousand_words: frozenset[str]
     million_words: frozenset[str]
+    unread_scales: frozenset[str]  # "2 billion", "5 grand": a number we do not read
     number_and: str
     half_words: frozenset[str]
     articles: frozenset[str]
@@ -324,6 +341,7 @@ class Words:
     all_picks: frozenset[str]  # a multi reply picking every choice
     all_but: frozenset[str]  # "all but tea": every choice except those named after it
     dozen_words: frozenset[str]
+    beyond: frozenset[str]  # "more than", "menos de": a bound before a number, not the number
     months: dict[str, int]
     weekdays: dict[str, int]
     relative_days: dict[str, int]
@@ -333,6 +351,7 @@ class Words:
     day_words: frozenset[str]
     week_words: frozenset[str]
     date_fillers: str  # a regex of words before a day: "the", "el", "le", "o dia"
+    day_joins: str  # a regex of words between two days: "or", "to", "al"
     decimal_comma: bool
 
 
@@ -469,6 +488,9 @@ _WEEK_WORDS = {"en": "week weeks", "es": "semana semanas", "fr": "semaine semain
                "pt": "semana semanas"}  # fmt: skip
 _DATE_FILLERS = {"en": r"the|on the|on", "es": r"el|el dia|dia", "fr": r"le|le jour",
                  "pt": r"o dia|dia|em|no dia"}  # fmt: skip
+# Between two days, "nov 5 or 6", "del 5 al 6": a reply naming two is asked again (regexes).
+_DAY_JOINS = {"en": r"or|and|to|through|thru|till|until", "es": r"o|u|y|e|a|al|hasta",
+              "fr": r"ou|et|a|au|jusqu'au", "pt": r"ou|e|a|ao|ate"}  # fmt: skip
 _DECIMAL_COMMA = frozenset({"es", "fr", "pt"})
 # Spanish "mañana" is tomorrow, and morning too: "ayer por la mañana" is yesterday morning.
 MORNING_OR_TOMORROW = "manana"
@@ -494,6 +516,9 @@ def _words_for(language: str) -> Words:
     hundred_words = _words(_HUNDRED_WORD.get(language, ""))
     thousand_words = _words(_THOUSAND_WORD[language])
     million_words = _words(_MILLION_WORD[language])
+    read_scales = hundred_words | thousand_words | million_words
+    unread_scales = frozenset().union(*(_words(_UNREAD_SCALE[code]) for code in both))
+    unread_scales -= read_scales  # Spanish "mil" is a thousand
     return Words(
         language=language,
         yes=frozenset().union(*(_phrases(_YES[code]) for code in both)) | set(_YES_PHRASES_EN),
@@ -508,6 +533,7 @@ def _words_for(language: str) -> Words:
         hundred_words=hundred_words,
         thousand_words=thousand_words,
         million_words=million_words,
+        unread_scales=unread_scales,
         number_and=_NUMBER_AND[language],
         half_words=frozenset().union(*(_words(_HALF[code]) for code in both)),
         articles=_words(_ARTICLES[language]),
@@ -516,13 +542,15 @@ def _words_for(language: str) -> Words:
         )
         | hundred_words
         | thousand_words
-        | million_words,  # "dos millones" is no number we read: asked again, never 2
+        | million_words  # "dos millones" is no number we read: asked again, never 2
+        | unread_scales,
         ordinals={k: v for code in reversed(both) for k, v in _ordinals(code).items()},
         ordinal_suffix="|".join(_ORDINAL_SUFFIX[code] for code in both),
         choice_fillers=frozenset().union(*(_words(_CHOICE_FILLERS[code]) for code in both)),
         all_picks=frozenset(plain(w) for code in both for w in _ALL[code].split("|")),
         all_but=frozenset(plain(w) for code in both for w in _ALL_BUT[code].split("|")),
         dozen_words=frozenset().union(*(_words(_DOZEN[code]) for code in both)),
+        beyond=frozenset(plain(w) for code in both for w in _BEYOND[code].split("|")),
         months={
             k: v
             for code in reversed(both)
@@ -542,6 +570,7 @@ def _words_for(language: str) -> Words:
         day_words=frozenset().union(*(_words(_DAY_WORDS[code]) for code in both)),
         week_words=frozenset().union(*(_words(_WEEK_WORDS[code]) for code in both)),
         date_fillers="|".join(_DATE_FILLERS[code] for code in both),
+        day_joins="|".join(_DAY_JOINS[code] for code in both),
         decimal_comma=language in _DECIMAL_COMMA,
     )
 

@@ -213,6 +213,9 @@ MULTI_CASES = [
     case(TOPICS, "1,3", ["Parking", "Shop"]),
     case(TOPICS, "1, 3", ["Parking", "Shop"]),
     case(TOPICS, "1 3", ["Parking", "Shop"]),
+    case(TOPICS, "Parking\nShop", ["Parking", "Shop"]),  # one pick a line
+    case(TOPICS, "parking\r\nshop\n", ["Parking", "Shop"]),
+    case(LONG_LABELS, "Bed and breakfast\nFood & drink", ["bnb", "food"]),
     case(TOPICS, "1 and 3", ["Parking", "Shop"]),
     case(TOPICS, "1 & 3", ["Parking", "Shop"]),
     case(TOPICS, "1/3", ["Parking", "Shop"]),
@@ -421,6 +424,31 @@ NUMBER_CASES = [
     case(AMOUNT, "two thousand", 2000),
     case(AMOUNT, "2 thousand", 2000),
     case(AMOUNT, "3 million", 3000000),
+    # A count in a larger unit than the bot reads is asked again, never stored as its first number.
+    case(AMOUNT, "1 billion", BAD),
+    case(AMOUNT, "1.2 billion", BAD),
+    case(AMOUNT, "two billion", BAD),
+    case(AMOUNT, "3 trillion", BAD),
+    case(AMOUNT, "2bn", BAD),
+    case(AMOUNT, "2 mil", BAD),  # 2 million to some, 2,000 to a Spanish speaker
+    case(AMOUNT, "1.5 mln", BAD),
+    case(AMOUNT, "5 grand", BAD),
+    case(AMOUNT, "2 lakh", BAD),
+    case(AMOUNT, "10 k", BAD),  # a k apart may be thousands or kilometres
+    case(AMOUNT, "5 km", 5),
+    case(AMOUNT, "2 kids", 2),
+    # A bound is not the number: "more than 10" is never 10. Asked again.
+    case(AMOUNT, "more than 10", BAD),
+    case(AMOUNT, "less than 5", BAD),
+    case(AMOUNT, "fewer than 5", BAD),
+    case(AMOUNT, "over 40", BAD),
+    case(AMOUNT, "under 10", BAD),
+    case(AMOUNT, "below 10", BAD),
+    case(AMOUNT, ">10", BAD),
+    case(AMOUNT, "< 10", BAD),
+    case(RECOMMEND, "more than 7", BAD),
+    case(AMOUNT, "about 40", 40),
+    case(AMOUNT, "at least 3", 3),  # the number is in it: read, as "about 3" is
     case(AMOUNT, "five or six", BAD),
     case(AMOUNT, "five six", BAD),
     case(AMOUNT, "5 or six", BAD),
@@ -515,6 +543,33 @@ DATE_CASES = [
     case(LAST_VISIT, "May 5", date(2026, 5, 5)),
     case(LAST_VISIT, "on 11/20", date(2026, 11, 20)),
     case(LAST_VISIT, "It was Nov 20.", date(2026, 11, 20)),
+    # Two days named, or a range: asked again, never one of them (nor another month).
+    case(LAST_VISIT, "Nov 5-6", BAD),  # once May 6
+    case(LAST_VISIT, "5-6 Nov", BAD),
+    case(LAST_VISIT, "Nov 5/6", BAD),
+    case(LAST_VISIT, "nov 5 or 6", BAD),  # once Nov 5
+    case(LAST_VISIT, "5 or 6 nov", BAD),  # once Nov 6
+    case(LAST_VISIT, "Nov 5 - 6", BAD),
+    case(LAST_VISIT, "nov 5th or 6th", BAD),
+    case(LAST_VISIT, "between nov 5 and 6", BAD),
+    case(LAST_VISIT, "Nov 5 & 6", BAD),
+    case(LAST_VISIT, "3-4 days ago", BAD),  # once March 4
+    case(LAST_VISIT, "3 or 4 days ago", BAD),  # once 4 days ago
+    case(LAST_VISIT, "three or four days ago", BAD),
+    case(LAST_VISIT, "2 or 3 weeks ago", BAD),
+    case(LAST_VISIT, "Nov 27, 26", date(2026, 11, 27)),  # a year, not a second day
+    case(LAST_VISIT, "nov 5 at 3pm", date(2026, 11, 5)),
+    case(LAST_VISIT, "nov 5th or so", date(2026, 11, 5)),
+    # A weekday with its day of the month is that day, when they agree (TODAY is Friday 27).
+    case(LAST_VISIT, "Friday the 13th", date(2026, 11, 13)),  # once Friday 20
+    case(LAST_VISIT, "fri 13", date(2026, 11, 13)),
+    case(LAST_VISIT, "Monday the 16th", date(2026, 11, 16)),  # once Monday 23
+    case(LAST_VISIT, "last friday the 13th", date(2026, 11, 13)),
+    case(LAST_VISIT, "friday 4th", BAD),  # Wednesday in November: which is wrong?
+    case(LAST_VISIT, "Monday the 17th", BAD),
+    case(NEXT_VISIT, "next friday the 4th", date(2026, 12, 4)),
+    case(LAST_VISIT, "friday at 3pm", date(2026, 11, 20)),  # a time, not a day
+    case(LAST_VISIT, "friday 10:30", date(2026, 11, 20)),
     case(LAST_VISIT, "today", date(2026, 11, 27)),
     case(LAST_VISIT, "Today!", date(2026, 11, 27)),
     case(LAST_VISIT, "yesterday", date(2026, 11, 26)),
@@ -756,6 +811,8 @@ NEAR_MISS_CASES = [
     (SATISFACTION, "vry satisfied", "Very satisfied"),  # not read as "satisfied" inside it
     (SATISFACTION, "unsatisfed", "Not satisfied"),  # by its value
     (SATISFACTION, "not satisfid", "Not satisfied"),
+    (SATISFACTION, "very unsatisfied", None),  # names "unsatisfied": never its opposite
+    (SATISFACTION, "so unsatisfied", None),
     (SATISFACTION, "satsfd", None),  # three typos in a short word is too far
     (SATISFACTION, "pooor", None),  # four letters: only an exact alias counts
     (SATISFACTION, "bda", None),

@@ -192,6 +192,10 @@ ES_CASES = [
     case(IMPORTE, "es", "2 mil", 2000),
     case(IMPORTE, "es", "2 millones", 2000000),
     case(IMPORTE, "es", "dos millones", BAD),  # not read, so never stored as 2
+    case(IMPORTE, "es", "1 billón", BAD),  # a larger unit than the bot reads: never 1
+    case(IMPORTE, "es", "2 bn", BAD),
+    case(IMPORTE, "es", "más de 10", BAD),  # a bound, not the number
+    case(IMPORTE, "es", "menos de 5", BAD),
     case(IMPORTE, "es", "1,000", BAD),  # the mirror image: a decimal, or a thousand
     case(IMPORTE, "es", "1.5", BAD),
     case(IMPORTE, "es", "12.5", BAD),
@@ -222,6 +226,9 @@ ES_CASES = [
     case(FECHA, "es", "hoy", date(2026, 11, 27)),
     case(FECHA, "es", "Hoy!", date(2026, 11, 27)),
     case(FECHA, "es", "ayer", date(2026, 11, 26)),
+    case(FECHA, "es", "5 o 6 de noviembre", BAD),  # two days: never one of them
+    case(FECHA, "es", "del 5 al 6 de noviembre", BAD),
+    case(FECHA, "es", "viernes 13", date(2026, 11, 13)),  # the weekday and its day
     case(FECHA, "es", "anteayer", date(2026, 11, 25)),
     case(FECHA, "es", "fue ayer", date(2026, 11, 26)),
     case(FECHA, "es", "ayer por la mañana", date(2026, 11, 26)),
@@ -343,6 +350,10 @@ FR_CASES = [
     case(MONTANT, "fr", "999 999 999 999 999", 999_999_999_999_999),  # 15 digits at most
     case(MONTANT, "fr", "1 000 000 000 000 000", BAD),
     case(MONTANT, "fr", "environ 40", 40),
+    case(MONTANT, "fr", "2 milliards", BAD),  # a larger unit than the bot reads: never 2
+    case(MONTANT, "fr", "deux milliards", BAD),
+    case(MONTANT, "fr", "plus de 10", BAD),  # a bound, not the number
+    case(MONTANT, "fr", "moins de 5", BAD),
     case(MONTANT, "fr", "40 €", 40),
     case(MONTANT, "fr", "quarante-cinq", 45),
     case(MONTANT, "fr", "quarante cinq", 45),
@@ -489,6 +500,10 @@ PT_CASES = [
     case(VALOR, "pt", "12,5", 12.5),
     case(VALOR, "pt", "1.000", 1000),
     case(VALOR, "pt", "1 000", 1000),
+    case(VALOR, "pt", "2 bilhões", BAD),  # a larger unit than the bot reads: never 2
+    case(VALOR, "pt", "dois bilhões", BAD),
+    case(VALOR, "pt", "mais de 10", BAD),  # a bound, not the number
+    case(VALOR, "pt", "menos de 5", BAD),
     case(VALOR, "pt", "R$ 1.500,00", 1500.0),
     case(VALOR, "pt", "999.999.999.999.999,5", 999_999_999_999_999.5),  # 15 digits at most
     case(VALOR, "pt", "R$ 1.000.000.000.000.000", BAD),
