@@ -95,11 +95,16 @@ def _is_decoration(char: str) -> bool:
 # --- text ----------------------------------------------------------------------------------------
 
 
+# Spaces and the characters that show nothing (zero-width spaces and joiners, direction
+# marks, a byte-order mark): a reply of these alone is empty, though str.strip keeps them.
+_BLANK = re.compile(r"[\s\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]*")
+
+
 def read_text(question: Question, text: str, language: str = ENGLISH) -> str | Invalid:
     """Any non-empty reply, trimmed, as written (line breaks kept), up to `max_length`."""
     words = words_for(language)
     answer = text.strip()
-    if not answer:
+    if _BLANK.fullmatch(answer):  # stops at the first visible character
         return _say(words, "text_empty")
     if question.max_length is not None and len(answer) > question.max_length:
         return _say(words, "text_too_long", max_length=question.max_length)

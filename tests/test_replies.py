@@ -101,6 +101,9 @@ TEXT_CASES = [
     case(NAME, "x" * 41, BAD),
     case(NAME, "", BAD),
     case(NAME, "   \n ", BAD),
+    case(NAME, "\u200b", BAD),  # a zero-width space alone: nothing a person can read
+    case(NAME, " \u200d\ufeff\u2060 ", BAD),  # joiners, a byte-order mark, a word joiner
+    case(NAME, "Ana\u200d", "Ana\u200d"),  # next to text, kept as written
     case(COMMENT, "The parking was full 🙁", "The parking was full 🙁"),
     case(COMMENT, "y" * 1600, "y" * 1600),
     case(COMMENT, "{{ answers.name }}", "{{ answers.name }}"),
