@@ -19,6 +19,7 @@ import yaml
 from jinja2 import nodes
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bot.comparisons import never_met
 from bot.design_keys import DESIGN_KEYS, DesignKeys
 from bot.model import (
     COMMAND_WORDS,
@@ -1222,6 +1223,7 @@ class _Reader(DesignKeys):
     def check_references(self, questions: tuple[Question, ...]) -> None:
         """Report `answers.x` in a template or condition when there is no question x."""
         ids = [q.id for q in questions if q.id]
+        by_id = {q.id: q for q in questions if q.id}
         for template in self.templates:
             for name, lineno in _answer_names(template):
                 line = self.inner_line((template.key, template.value), lineno)
@@ -1239,6 +1241,9 @@ class _Reader(DesignKeys):
                     f'{_what(template)} uses "{name}", which it cannot see{hint}; '
                     f"it can use {', '.join(visible[:-1])} and {visible[-1]}",
                 )
+            for lineno, message in never_met(_parse(template), by_id, self.languages):
+                if self.limits:  # a version stored when served keeps loading
+                    self.problem(self.inner_line((template.key, template.value), lineno), message)
             for name, attr, lineno in _answer_fields(template):
                 self.problem(
                     self.inner_line((template.key, template.value), lineno),

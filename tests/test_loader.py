@@ -579,3 +579,108 @@ def test_note_constraint_and_date_limits_are_read():
 def test_note_constraint_and_date_mistakes_are_refused(fields, message):
     text = f"questions:\n  - id: q\n    text: Q?\n    {fields}\n"
     assert any(p.message.startswith(message) for p in problems(text)), problems(text)
+
+
+# -- a condition comparing an answer with what it never holds is never true ---------------
+
+ANSWERS = MINIMAL + (
+    "  - {id: ok, type: yesno, text: OK?}\n"
+    "  - id: sat\n"
+    "    type: choice\n"
+    "    text: Satisfied?\n"
+    "    choices: [Very satisfied, Satisfied, {label: Not satisfied, value: unsatisfied}]\n"
+    "  - {id: used, type: multi, text: Used?, choices: [Parking, Shop]}\n"
+    "  - {id: score, type: scale, min: 0, max: 10, text: Score?}\n"
+    "  - {id: code, type: choice, text: Code?, choices: [1, 2, 5]}\n"
+    "  - {id: lang, type: language, text: Language?}\n"
+)  # questions on lines 2 to 13; the one a test adds is on line 14
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        (
+            'answers.ok == "yes"',
+            'answers.ok is a yes/no answer, true or false, never "yes": write answers.ok '
+            "(or not answers.ok)",
+        ),
+        (
+            'answers.ok != "No"',
+            'answers.ok is a yes/no answer, true or false, never "No": write answers.ok '
+            "(or not answers.ok)",
+        ),
+        (
+            'answers.sat == "Not satisfied"',
+            'answers.sat is never "Not satisfied": it holds the value of a choice, '
+            '"Very satisfied", "Satisfied" or "unsatisfied" (did you mean "unsatisfied"?)',
+        ),
+        (
+            'answers.sat in ["Satisfied", "very satisfied"]',
+            'answers.sat is never "very satisfied": it holds the value of a choice, '
+            '"Very satisfied", "Satisfied" or "unsatisfied" (did you mean "Very satisfied"?)',
+        ),
+        (
+            "answers.code == 1",
+            "answers.code is never 1: it holds the value of a choice, "
+            '"1", "2" or "5" (did you mean "1"?)',
+        ),
+        (
+            '"parking" in answers.used',
+            'answers.used never holds "parking": its picks are values of its choices, '
+            '"Parking" or "Shop" (did you mean "Parking"?)',
+        ),
+        (
+            'answers.used == "Shop"',
+            'answers.used is a list of picks, never "Shop": write "Shop" in answers.used',
+        ),
+        (
+            'answers.score < "7"',
+            'answers.score is a number, never the text "7": write 7 without quotes',
+        ),
+        (
+            'answers["lang"] == "Spanish"',
+            'answers.lang is never "Spanish": it holds the code of a language, "en"',
+        ),
+    ],
+)
+def test_a_condition_an_answer_can_never_meet_is_refused(condition, message):
+    found = problems(ANSWERS + f"  - {{id: x, type: text, text: x, when: '{condition}'}}\n")
+    assert [str(p) for p in found] == [f"example.yaml:14: {message}"]
+
+
+def test_a_text_comparing_an_answer_with_what_it_never_holds_is_refused():
+    text = "  - {id: x, type: text, text: '{% if answers.ok == \"no\" %}Oh{% endif %}'}\n"
+    found = problems(ANSWERS + text)
+    assert [(p.line, p.message.split(":")[0]) for p in found] == [
+        (14, 'answers.ok is a yes/no answer, true or false, never "no"')
+    ]
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "answers.ok",
+        "answers.ok == true",
+        "not answers.ok",
+        "answers.ok == none",
+        'answers.sat == "unsatisfied"',
+        'answers.sat != "Satisfied"',
+        'answers.sat in ["Satisfied", "Very satisfied"]',
+        '"Satisfied" in answers.sat',  # a substring test: it may be meant
+        '"Parking" in answers.used',
+        '"Shop" not in answers.used',
+        "answers.score < 7",
+        "answers.score >= 7.5",
+        'answers.code == "5"',
+        'answers.lang == "en"',
+        'answers.name == "Ana"',
+        "answers.sat == answers.name",
+    ],
+)
+def test_a_condition_an_answer_can_meet_loads(condition):
+    load(ANSWERS + f"  - {{id: x, type: text, text: x, when: '{condition}'}}\n")
+
+
+def test_a_stored_version_with_an_impossible_condition_keeps_loading():
+    text = ANSWERS + "  - {id: x, type: text, text: x, when: 'answers.ok == \"yes\"'}\n"
+    load_survey(text.encode(), "example.yaml", limits=False)
