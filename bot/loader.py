@@ -385,6 +385,22 @@ def _template_message(err: TemplateError, source: str = "") -> str:
     return message[:1].lower() + message[1:]
 
 
+def _condition_message(err: TemplateError, source: str) -> str:
+    """Why a condition does not parse, for the mistakes authors make in one."""
+    if "{{" in source or "{%" in source:  # written as a text: `{{ answers.x }} > 3`
+        if_tag = re.search(r"\{%-?\s*(?:el)?if\s+(.*?)\s*-?%\}", source)
+        bare = if_tag[1] if if_tag else re.sub(r"\{\{-?|-?\}\}", " ", source)
+        return "a condition is written without {{ }} or {% %}, such as " + " ".join(bare.split())
+    message = _template_message(err, source)
+    if message.endswith(")"):  # a hint already
+        return message
+    if re.search(r"&&|\|\||!(?!=)", source):
+        return message + " (write and, or and not rather than &&, || and !)"
+    if re.search(r"\b(?:AND|OR|NOT|And|Or|Not)\b", source):
+        return message + " (write and, or and not in lower case)"
+    return message
+
+
 def _comparison_hint(source: str) -> str:
     """What the author probably meant by a stray `=` in a condition, if it is one."""
     if m := re.search(r"=\s*([<>])", source):  # `=>` or `=<`
@@ -597,7 +613,10 @@ class _Reader(DesignKeys):
             what = f'condition "{source.strip()}"' if condition else f"{key} template"
             self.problem(
                 self.inner_line(pair, err.lineno),
-                f"{what} does not parse: {_template_message(err, source)}",
+                f"{what} does not parse: "
+                + (
+                    _condition_message(err, source) if condition else _template_message(err, source)
+                ),
             )
             return None
         self.templates.append(_Template(pair[0], pair[1], source, condition, self.known(key)))

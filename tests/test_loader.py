@@ -366,6 +366,26 @@ CHECK_MESSAGES = [
         "the condition (to compare, use <= rather than =<)",
     ),
     (
+        "- {id: x, type: text, text: x, when: '{{ answers.score }} > 3'}",
+        'example.yaml:6: condition "{{ answers.score }} > 3" does not parse: a condition is '
+        "written without {{ }} or {% %}, such as answers.score > 3",
+    ),
+    (
+        "- {id: x, type: text, text: x, when: '{% if answers.score > 3 %}true{% endif %}'}",
+        'example.yaml:6: condition "{% if answers.score > 3 %}true{% endif %}" does not parse: '
+        "a condition is written without {{ }} or {% %}, such as answers.score > 3",
+    ),
+    (
+        "- {id: x, type: text, text: x, when: answers.score > 3 && answers.name}",
+        'example.yaml:6: condition "answers.score > 3 && answers.name" does not parse: '
+        "unexpected char '&' at 18 (write and, or and not rather than &&, || and !)",
+    ),
+    (
+        "- {id: x, type: text, text: x, when: answers.score > 3 AND answers.name}",
+        'example.yaml:6: condition "answers.score > 3 AND answers.name" does not parse: '
+        "unexpected text after the condition (write and, or and not in lower case)",
+    ),
+    (
         "- {id: x, type: yesno, text: x, next: [{if: true, goto: nope}]}\n"
         "- {id: y, type: text, text: y}",
         'example.yaml:6: goto "nope" is not a question in this survey; it can lead to y or end',
