@@ -1043,6 +1043,14 @@ class _Reader(DesignKeys):
         low, high = values.get("min"), values.get("max")
         if isinstance(low, date) and isinstance(high, date):
             self.check_order(f, values)
+        # Only a warning: a file must not stop loading the day its date goes by. Today here
+        # is the server's, not the survey's time zone: a day either way changes nothing.
+        if low == TODAY and isinstance(high, date) and high < date.today():
+            message = f"max ({high}) is already past, so with min: today no date is accepted"
+            self.warn(f["max"][0], message)
+        if high == TODAY and isinstance(low, date) and low > date.today():
+            message = f"min ({low}) is still to come, so with max: today no date is accepted"
+            self.warn(f["min"][0], message)
         return {key: value for key, value in values.items() if value is not None}
 
     def day(self, key: str, pair: Pair) -> date | str | None:

@@ -704,3 +704,26 @@ def test_a_condition_an_answer_can_meet_loads(condition):
 def test_a_stored_version_with_an_impossible_condition_keeps_loading():
     text = ANSWERS + "  - {id: x, type: text, text: x, when: 'answers.ok == \"yes\"'}\n"
     load_survey(text.encode(), "example.yaml", limits=False)
+
+
+@pytest.mark.parametrize(
+    ("bounds", "message"),
+    [
+        (
+            "min: today, max: 2020-01-01",
+            "max (2020-01-01) is already past, so with min: today no date is accepted",
+        ),
+        (
+            "min: 2999-01-01, max: today",
+            "min (2999-01-01) is still to come, so with max: today no date is accepted",
+        ),
+    ],
+)
+def test_date_limits_that_leave_no_date_today_are_warned_about(bounds, message):
+    survey = load(MINIMAL + f"  - {{id: d, type: date, text: When?, {bounds}}}\n")
+    assert [(w.line, w.message) for w in survey.warnings] == [(5, message)]
+
+
+def test_date_limits_around_today_load_without_a_warning():
+    survey = load(MINIMAL + "  - {id: d, type: date, text: When?, min: 2020-01-01, max: today}\n")
+    assert survey.warnings == ()
