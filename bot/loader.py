@@ -295,7 +295,17 @@ def _did_you_mean(word: str, options: list[str] | tuple[str, ...]) -> str:
 
 
 def _unknown_key(key: str, allowed: tuple[str, ...]) -> str:
-    """The message for a key that is not in `allowed`."""
+    """The message for a key that is not in `allowed`, or that belongs at another level."""
+    if key == "<<":  # YAML 1.1's merge key: 1.2 reads it as a key like any other
+        return 'unknown key "<<": survey files have no merge keys (YAML 1.2); write each key out'
+    if allowed is SURVEY_KEYS and key in QUESTION_KEYS:  # lost its indentation
+        return (
+            f'unknown key "{key}": it is a question\'s key; indent it under its question, '
+            "in line with the question's id"
+        )
+    if allowed is QUESTION_KEYS and key in SURVEY_KEYS:
+        where = "write it at the start of a line, as title: is"
+        return f'unknown key "{key}": it is a survey key; {where}'
     hint = _did_you_mean(key, allowed) or f" (the keys here are: {', '.join(allowed)})"
     return f'unknown key "{key}"{hint}'
 

@@ -727,3 +727,36 @@ def test_date_limits_that_leave_no_date_today_are_warned_about(bounds, message):
 def test_date_limits_around_today_load_without_a_warning():
     survey = load(MINIMAL + "  - {id: d, type: date, text: When?, min: 2020-01-01, max: today}\n")
     assert survey.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (  # a question's key that lost its indentation
+            MINIMAL.replace("  - id: name\n", "  - id: pick\n    type: choice\n")
+            + "choices: [Red, Blue]\n",
+            'example.yaml:6: unknown key "choices": it is a question\'s key; indent it under '
+            "its question, in line with the question's id",
+        ),
+        (  # a survey key indented under a question
+            MINIMAL + "    keywords: [POLL]\n",
+            'example.yaml:5: unknown key "keywords": it is a survey key; write it at the '
+            "start of a line, as title: is",
+        ),
+        (  # YAML 1.1's merge key
+            "base: &base {type: scale, min: 1, max: 5}\n"
+            "questions:\n  - id: taste\n    <<: *base\n    text: Taste?\n",
+            'example.yaml:1: unknown key "base"',
+        ),
+    ],
+)
+def test_a_key_in_the_wrong_place_says_where_it_belongs(text, message):
+    assert message in [str(p)[: len(message)] for p in problems(text)]
+
+
+def test_a_merge_key_says_to_write_the_keys_out():
+    text = "questions:\n  - &q {id: taste, type: text, text: Taste?}\n  - <<: *q\n    id: look\n"
+    assert str(problems(text)[0]) == (
+        'example.yaml:3: unknown key "<<": survey files have no merge keys (YAML 1.2); '
+        "write each key out"
+    )
