@@ -360,6 +360,9 @@ _YAML_HINTS = (
 )
 
 
+# `-id: b`, a list item whose dash has no space after it: YAML reads a key named "-id".
+_NO_SPACE_AFTER_DASH = re.compile(r"\s*-([a-z_]+):")
+
 # A line whose only `key:` is where PyYAML stopped: it is indented too far, not unquoted.
 _KEY_ONLY = re.compile(r"\s*(?:-\s+)?[\w.-]+\s*")
 
@@ -531,8 +534,16 @@ class _Reader(DesignKeys):
         except yaml.MarkedYAMLError as err:
             mark = err.problem_mark or err.context_mark
             line = mark.line + 1 if mark else 1
-            source_line = "".join(text.splitlines()[line - 1 : line])
-            self.problem(line, _yaml_message(err, source_line))
+            lines = text.splitlines()
+            for at in (line, line - 1):  # `-id: b`: PyYAML stops on it or on the line after
+                if dash := _NO_SPACE_AFTER_DASH.match("".join(lines[at - 1 : at])):
+                    self.problem(
+                        at,
+                        'not valid YAML: put a space after the "-" that starts a list item '
+                        f'("- {dash[1]}", not "-{dash[1]}")',
+                    )
+                    return None
+            self.problem(line, _yaml_message(err, "".join(lines[line - 1 : line])))
             return None
         except yaml.reader.ReaderError as err:
             line = text[: err.position].count("\n") + 1

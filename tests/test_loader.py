@@ -760,3 +760,19 @@ def test_a_merge_key_says_to_write_the_keys_out():
         'example.yaml:3: unknown key "<<": survey files have no merge keys (YAML 1.2); '
         "write each key out"
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "questions:\n  - id: a\n    type: text\n    text: A?\n  -id: b\n    type: text\n",
+        "title: T\nquestions:\n  - id: a\n    type: text\n    text: A?\n  -id: b\n    type: text\n",
+        "questions:\n  -id: b\n    type: text\n    text: B?\n",
+    ],
+)
+def test_a_list_item_without_a_space_after_its_dash_is_named(text):
+    line = text.splitlines().index("  -id: b") + 1
+    assert [str(p) for p in problems(text)] == [
+        f'example.yaml:{line}: not valid YAML: put a space after the "-" that starts a list '
+        'item ("- id", not "-id")'
+    ]
