@@ -19,6 +19,7 @@ import yaml
 from jinja2 import nodes
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bot.comparisons import never_met
 from bot.design_keys import DESIGN_KEYS, DesignKeys
 from bot.model import (
     COMMAND_WORDS,
@@ -294,7 +295,17 @@ def _did_you_mean(word: str, options: list[str] | tuple[str, ...]) -> str:
 
 
 def _unknown_key(key: str, allowed: tuple[str, ...]) -> str:
-    """The message for a key that is not in `allowed`."""
+    """The message for a key that is not in `allowed`, or that belongs at another level."""
+    if key == "<<":  # YAML 1.1's merge key: 1.2 reads it as a key like any other
+        return 'unknown key "<<": survey files have no merge keys (YAML 1.2); write each key out'
+    if allowed is SURVEY_KEYS and key in QUESTION_KEYS:  # lost its indentation
+        return (
+            f'unknown key "{key}": it is a question\'s key; indent it under its question, '
+            "in line with the question's id"
+        )
+    if allowed is QUESTION_KEYS and key in SURVEY_KEYS:
+        where = "write it at the start of a line, as title: is"
+        return f'unknown key "{key}": it is a survey key; {where}'
     hint = _did_you_mean(key, allowed) or f" (the keys here are: {', '.join(allowed)})"
     return f'unknown key "{key}"{hint}'
 
@@ -349,6 +360,9 @@ _YAML_HINTS = (
 )
 
 
+# `-id: b`, a list item whose dash has no space after it: YAML reads a key named "-id".
+_NO_SPACE_AFTER_DASH = re.compile(r"\s*-([a-z_]+):")
+
 # A line whose only `key:` is where PyYAML stopped: it is indented too far, not unquoted.
 _KEY_ONLY = re.compile(r"\s*(?:-\s+)?[\w.-]+\s*")
 
@@ -382,6 +396,22 @@ def _template_message(err: TemplateError, source: str = "") -> str:
     if message == "unexpected 'end of template'":
         return "it stops too early"
     return message[:1].lower() + message[1:]
+
+
+def _condition_message(err: TemplateError, source: str) -> str:
+    """Why a condition does not parse, for the mistakes authors make in one."""
+    if "{{" in source or "{%" in source:  # written as a text: `{{ answers.x }} > 3`
+        if_tag = re.search(r"\{%-?\s*(?:el)?if\s+(.*?)\s*-?%\}", source)
+        bare = if_tag[1] if if_tag else re.sub(r"\{\{-?|-?\}\}", " ", source)
+        return "a condition is written without {{ }} or {% %}, such as " + " ".join(bare.split())
+    message = _template_message(err, source)
+    if message.endswith(")"):  # a hint already
+        return message
+    if re.search(r"&&|\|\||!(?!=)", source):
+        return message + " (write and, or and not rather than &&, || and !)"
+    if re.search(r"\b(?:AND|OR|NOT|And|Or|Not)\b", source):
+        return message + " (write and, or and not in lower case)"
+    return message
 
 
 def _comparison_hint(source: str) -> str:
@@ -504,8 +534,16 @@ class _Reader(DesignKeys):
         except yaml.MarkedYAMLError as err:
             mark = err.problem_mark or err.context_mark
             line = mark.line + 1 if mark else 1
-            source_line = "".join(text.splitlines()[line - 1 : line])
-            self.problem(line, _yaml_message(err, source_line))
+            lines = text.splitlines()
+            for at in (line, line - 1):  # `-id: b`: PyYAML stops on it or on the line after
+                if dash := _NO_SPACE_AFTER_DASH.match("".join(lines[at - 1 : at])):
+                    self.problem(
+                        at,
+                        'not valid YAML: put a space after the "-" that starts a list item '
+                        f'("- {dash[1]}", not "-{dash[1]}")',
+                    )
+                    return None
+            self.problem(line, _yaml_message(err, "".join(lines[line - 1 : line])))
             return None
         except yaml.reader.ReaderError as err:
             line = text[: err.position].count("\n") + 1
@@ -596,7 +634,10 @@ class _Reader(DesignKeys):
             what = f'condition "{source.strip()}"' if condition else f"{key} template"
             self.problem(
                 self.inner_line(pair, err.lineno),
-                f"{what} does not parse: {_template_message(err, source)}",
+                f"{what} does not parse: "
+                + (
+                    _condition_message(err, source) if condition else _template_message(err, source)
+                ),
             )
             return None
         self.templates.append(_Template(pair[0], pair[1], source, condition, self.known(key)))
@@ -1023,6 +1064,14 @@ class _Reader(DesignKeys):
         low, high = values.get("min"), values.get("max")
         if isinstance(low, date) and isinstance(high, date):
             self.check_order(f, values)
+        # Only a warning: a file must not stop loading the day its date goes by. Today here
+        # is the server's, not the survey's time zone: a day either way changes nothing.
+        if low == TODAY and isinstance(high, date) and high < date.today():
+            message = f"max ({high}) is already past, so with min: today no date is accepted"
+            self.warn(f["max"][0], message)
+        if high == TODAY and isinstance(low, date) and low > date.today():
+            message = f"min ({low}) is still to come, so with max: today no date is accepted"
+            self.warn(f["min"][0], message)
         return {key: value for key, value in values.items() if value is not None}
 
     def day(self, key: str, pair: Pair) -> date | str | None:
@@ -1222,6 +1271,7 @@ class _Reader(DesignKeys):
     def check_references(self, questions: tuple[Question, ...]) -> None:
         """Report `answers.x` in a template or condition when there is no question x."""
         ids = [q.id for q in questions if q.id]
+        by_id = {q.id: q for q in questions if q.id}
         for template in self.templates:
             for name, lineno in _answer_names(template):
                 line = self.inner_line((template.key, template.value), lineno)
@@ -1239,6 +1289,9 @@ class _Reader(DesignKeys):
                     f'{_what(template)} uses "{name}", which it cannot see{hint}; '
                     f"it can use {', '.join(visible[:-1])} and {visible[-1]}",
                 )
+            for lineno, message in never_met(_parse(template), by_id, self.languages):
+                if self.limits:  # a version stored when served keeps loading
+                    self.problem(self.inner_line((template.key, template.value), lineno), message)
             for name, attr, lineno in _answer_fields(template):
                 self.problem(
                     self.inner_line((template.key, template.value), lineno),

@@ -366,6 +366,26 @@ CHECK_MESSAGES = [
         "the condition (to compare, use <= rather than =<)",
     ),
     (
+        "- {id: x, type: text, text: x, when: '{{ answers.score }} > 3'}",
+        'example.yaml:6: condition "{{ answers.score }} > 3" does not parse: a condition is '
+        "written without {{ }} or {% %}, such as answers.score > 3",
+    ),
+    (
+        "- {id: x, type: text, text: x, when: '{% if answers.score > 3 %}true{% endif %}'}",
+        'example.yaml:6: condition "{% if answers.score > 3 %}true{% endif %}" does not parse: '
+        "a condition is written without {{ }} or {% %}, such as answers.score > 3",
+    ),
+    (
+        "- {id: x, type: text, text: x, when: answers.score > 3 && answers.name}",
+        'example.yaml:6: condition "answers.score > 3 && answers.name" does not parse: '
+        "unexpected char '&' at 18 (write and, or and not rather than &&, || and !)",
+    ),
+    (
+        "- {id: x, type: text, text: x, when: answers.score > 3 AND answers.name}",
+        'example.yaml:6: condition "answers.score > 3 AND answers.name" does not parse: '
+        "unexpected text after the condition (write and, or and not in lower case)",
+    ),
+    (
         "- {id: x, type: yesno, text: x, next: [{if: true, goto: nope}]}\n"
         "- {id: y, type: text, text: y}",
         'example.yaml:6: goto "nope" is not a question in this survey; it can lead to y or end',
@@ -579,3 +599,180 @@ def test_note_constraint_and_date_limits_are_read():
 def test_note_constraint_and_date_mistakes_are_refused(fields, message):
     text = f"questions:\n  - id: q\n    text: Q?\n    {fields}\n"
     assert any(p.message.startswith(message) for p in problems(text)), problems(text)
+
+
+# -- a condition comparing an answer with what it never holds is never true ---------------
+
+ANSWERS = MINIMAL + (
+    "  - {id: ok, type: yesno, text: OK?}\n"
+    "  - id: sat\n"
+    "    type: choice\n"
+    "    text: Satisfied?\n"
+    "    choices: [Very satisfied, Satisfied, {label: Not satisfied, value: unsatisfied}]\n"
+    "  - {id: used, type: multi, text: Used?, choices: [Parking, Shop]}\n"
+    "  - {id: score, type: scale, min: 0, max: 10, text: Score?}\n"
+    "  - {id: code, type: choice, text: Code?, choices: [1, 2, 5]}\n"
+    "  - {id: lang, type: language, text: Language?}\n"
+)  # questions on lines 2 to 13; the one a test adds is on line 14
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        (
+            'answers.ok == "yes"',
+            'answers.ok is a yes/no answer, true or false, never "yes": write answers.ok '
+            "(or not answers.ok)",
+        ),
+        (
+            'answers.ok != "No"',
+            'answers.ok is a yes/no answer, true or false, never "No": write answers.ok '
+            "(or not answers.ok)",
+        ),
+        (
+            'answers.sat == "Not satisfied"',
+            'answers.sat is never "Not satisfied": it holds the value of a choice, '
+            '"Very satisfied", "Satisfied" or "unsatisfied" (did you mean "unsatisfied"?)',
+        ),
+        (
+            'answers.sat in ["Satisfied", "very satisfied"]',
+            'answers.sat is never "very satisfied": it holds the value of a choice, '
+            '"Very satisfied", "Satisfied" or "unsatisfied" (did you mean "Very satisfied"?)',
+        ),
+        (
+            "answers.code == 1",
+            "answers.code is never 1: it holds the value of a choice, "
+            '"1", "2" or "5" (did you mean "1"?)',
+        ),
+        (
+            '"parking" in answers.used',
+            'answers.used never holds "parking": its picks are values of its choices, '
+            '"Parking" or "Shop" (did you mean "Parking"?)',
+        ),
+        (
+            'answers.used == "Shop"',
+            'answers.used is a list of picks, never "Shop": write "Shop" in answers.used',
+        ),
+        (
+            'answers.score < "7"',
+            'answers.score is a number, never the text "7": write 7 without quotes',
+        ),
+        (
+            'answers["lang"] == "Spanish"',
+            'answers.lang is never "Spanish": it holds the code of a language, "en"',
+        ),
+    ],
+)
+def test_a_condition_an_answer_can_never_meet_is_refused(condition, message):
+    found = problems(ANSWERS + f"  - {{id: x, type: text, text: x, when: '{condition}'}}\n")
+    assert [str(p) for p in found] == [f"example.yaml:14: {message}"]
+
+
+def test_a_text_comparing_an_answer_with_what_it_never_holds_is_refused():
+    text = "  - {id: x, type: text, text: '{% if answers.ok == \"no\" %}Oh{% endif %}'}\n"
+    found = problems(ANSWERS + text)
+    assert [(p.line, p.message.split(":")[0]) for p in found] == [
+        (14, 'answers.ok is a yes/no answer, true or false, never "no"')
+    ]
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "answers.ok",
+        "answers.ok == true",
+        "not answers.ok",
+        "answers.ok == none",
+        'answers.sat == "unsatisfied"',
+        'answers.sat != "Satisfied"',
+        'answers.sat in ["Satisfied", "Very satisfied"]',
+        '"Satisfied" in answers.sat',  # a substring test: it may be meant
+        '"Parking" in answers.used',
+        '"Shop" not in answers.used',
+        "answers.score < 7",
+        "answers.score >= 7.5",
+        'answers.code == "5"',
+        'answers.lang == "en"',
+        'answers.name == "Ana"',
+        "answers.sat == answers.name",
+    ],
+)
+def test_a_condition_an_answer_can_meet_loads(condition):
+    load(ANSWERS + f"  - {{id: x, type: text, text: x, when: '{condition}'}}\n")
+
+
+def test_a_stored_version_with_an_impossible_condition_keeps_loading():
+    text = ANSWERS + "  - {id: x, type: text, text: x, when: 'answers.ok == \"yes\"'}\n"
+    load_survey(text.encode(), "example.yaml", limits=False)
+
+
+@pytest.mark.parametrize(
+    ("bounds", "message"),
+    [
+        (
+            "min: today, max: 2020-01-01",
+            "max (2020-01-01) is already past, so with min: today no date is accepted",
+        ),
+        (
+            "min: 2999-01-01, max: today",
+            "min (2999-01-01) is still to come, so with max: today no date is accepted",
+        ),
+    ],
+)
+def test_date_limits_that_leave_no_date_today_are_warned_about(bounds, message):
+    survey = load(MINIMAL + f"  - {{id: d, type: date, text: When?, {bounds}}}\n")
+    assert [(w.line, w.message) for w in survey.warnings] == [(5, message)]
+
+
+def test_date_limits_around_today_load_without_a_warning():
+    survey = load(MINIMAL + "  - {id: d, type: date, text: When?, min: 2020-01-01, max: today}\n")
+    assert survey.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (  # a question's key that lost its indentation
+            MINIMAL.replace("  - id: name\n", "  - id: pick\n    type: choice\n")
+            + "choices: [Red, Blue]\n",
+            'example.yaml:6: unknown key "choices": it is a question\'s key; indent it under '
+            "its question, in line with the question's id",
+        ),
+        (  # a survey key indented under a question
+            MINIMAL + "    keywords: [POLL]\n",
+            'example.yaml:5: unknown key "keywords": it is a survey key; write it at the '
+            "start of a line, as title: is",
+        ),
+        (  # YAML 1.1's merge key
+            "base: &base {type: scale, min: 1, max: 5}\n"
+            "questions:\n  - id: taste\n    <<: *base\n    text: Taste?\n",
+            'example.yaml:1: unknown key "base"',
+        ),
+    ],
+)
+def test_a_key_in_the_wrong_place_says_where_it_belongs(text, message):
+    assert message in [str(p)[: len(message)] for p in problems(text)]
+
+
+def test_a_merge_key_says_to_write_the_keys_out():
+    text = "questions:\n  - &q {id: taste, type: text, text: Taste?}\n  - <<: *q\n    id: look\n"
+    assert str(problems(text)[0]) == (
+        'example.yaml:3: unknown key "<<": survey files have no merge keys (YAML 1.2); '
+        "write each key out"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "questions:\n  - id: a\n    type: text\n    text: A?\n  -id: b\n    type: text\n",
+        "title: T\nquestions:\n  - id: a\n    type: text\n    text: A?\n  -id: b\n    type: text\n",
+        "questions:\n  -id: b\n    type: text\n    text: B?\n",
+    ],
+)
+def test_a_list_item_without_a_space_after_its_dash_is_named(text):
+    line = text.splitlines().index("  -id: b") + 1
+    assert [str(p) for p in problems(text)] == [
+        f'example.yaml:{line}: not valid YAML: put a space after the "-" that starts a list '
+        'item ("- id", not "-id")'
+    ]
