@@ -147,3 +147,13 @@ def test_without_public_url_the_url_as_called_is_checked_query_and_all(make_clie
     wrong = client.post("/sms?survey=other", data=fields, headers=headers)
     assert wrong.status_code == 403
     assert len(handled) == 1
+
+
+@pytest.mark.parametrize("path", ["/sms", "/sms/status"])
+def test_a_signature_that_is_not_ascii_is_refused_not_a_crash(app, client, caplog, path):
+    fields = form("+15550001008", "VISIT")  # Twilio's signatures are base64: ASCII
+    response = client.post(path, data=fields, headers={"X-Twilio-Signature": "\xe9" * 28})
+    assert response.status_code == 403  # not a 500 and a traceback for anyone who sends one
+    assert "Invalid X-Twilio-Signature." in response.get_data(as_text=True)
+    assert any("403 for" in r.message for r in caplog.records)  # logged as any refusal
+    assert set(row_counts(app.extensions["survey_service"].engine).values()) == {0}
