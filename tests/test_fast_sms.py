@@ -157,3 +157,13 @@ def test_a_signature_that_is_not_ascii_is_refused_not_a_crash(app, client, caplo
     assert "Invalid X-Twilio-Signature." in response.get_data(as_text=True)
     assert any("403 for" in r.message for r in caplog.records)  # logged as any refusal
     assert set(row_counts(app.extensions["survey_service"].engine).values()) == {0}
+
+
+@pytest.mark.parametrize("length", ["\xb2", "9" * 5000])  # isdigit() says yes; int() refuses
+def test_a_content_length_flask_does_not_read_is_left_to_flask(app, client, flask_runs, length):
+    response = post(
+        client, form("+15550001009", "VISIT"), environ_overrides={"CONTENT_LENGTH": length}
+    )
+    assert response.status_code == 403  # Flask reads no body: the form is not the one signed
+    assert len(flask_runs) == 1
+    assert set(row_counts(app.extensions["survey_service"].engine).values()) == {0}

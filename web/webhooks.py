@@ -98,13 +98,17 @@ class FastSms:
     def _inbound(self, environ: dict) -> Inbound | None:
         """The message, when the request is Twilio's and well formed; else None, for Flask."""
         config, length = self.app.config, environ.get("CONTENT_LENGTH", "")
-        if environ.get("CONTENT_TYPE") != FORM_TYPE or not length.isdigit():
-            return None  # another type, or a chunked body: Flask's checks say what is wrong
-        if int(length) > (config.get("MAX_CONTENT_LENGTH") or int(length)):
+        if environ.get("CONTENT_TYPE") != FORM_TYPE or not (length.isascii() and length.isdigit()):
+            return None  # another type, a chunked body, a length such as "²": Flask says
+        try:
+            size = int(length)
+        except ValueError:
+            return None  # over int()'s 4,300 digits, which Flask reads as no body
+        if size > (config.get("MAX_CONTENT_LENGTH") or size):
             return None  # Flask's 413
-        raw = environ["wsgi.input"].read(int(length))
+        raw = environ["wsgi.input"].read(size)
         environ["wsgi.input"] = io.BytesIO(raw)  # for Flask, should it take the request over
-        if len(raw) != int(length):
+        if len(raw) != size:
             return None  # the client went away mid-body
         try:
             form = read_form(raw)
