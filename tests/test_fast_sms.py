@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from urllib.parse import urlencode
 
 import pytest
 from flask import request_started
@@ -165,5 +166,26 @@ def test_a_content_length_flask_does_not_read_is_left_to_flask(app, client, flas
         client, form("+15550001009", "VISIT"), environ_overrides={"CONTENT_LENGTH": length}
     )
     assert response.status_code == 403  # Flask reads no body: the form is not the one signed
+    assert len(flask_runs) == 1
+    assert set(row_counts(app.extensions["survey_service"].engine).values()) == {0}
+
+
+def test_a_chunked_body_is_read_whole_as_flask_reads_it(app, client, flask_runs):
+    # `flask run` dechunks the body and keeps a Content-Length sent with it, which
+    # Flask ignores: a signed form followed by more fields is not the signed form.
+    fields = form("+15550001010", "VISIT")
+    signed = urlencode(fields).encode()
+    response = client.post(
+        "/sms",
+        data=signed + b"&Body=forged",
+        headers={"X-Twilio-Signature": RequestValidator(TOKEN).compute_signature(URL, fields)},
+        content_type="application/x-www-form-urlencoded",
+        environ_overrides={
+            "CONTENT_LENGTH": str(len(signed)),
+            "HTTP_TRANSFER_ENCODING": "chunked",
+            "wsgi.input_terminated": True,
+        },
+    )
+    assert response.status_code == 403
     assert len(flask_runs) == 1
     assert set(row_counts(app.extensions["survey_service"].engine).values()) == {0}

@@ -98,7 +98,11 @@ class FastSms:
     def _inbound(self, environ: dict) -> Inbound | None:
         """The message, when the request is Twilio's and well formed; else None, for Flask."""
         config, length = self.app.config, environ.get("CONTENT_LENGTH", "")
-        if environ.get("CONTENT_TYPE") != FORM_TYPE or not (length.isascii() and length.isdigit()):
+        if (
+            environ.get("CONTENT_TYPE") != FORM_TYPE
+            or "HTTP_TRANSFER_ENCODING" in environ  # chunked: Flask reads past any Content-Length
+            or not (length.isascii() and length.isdigit())
+        ):
             return None  # another type, a chunked body, a length such as "²": Flask says
         try:
             size = int(length)
