@@ -189,3 +189,14 @@ def test_a_chunked_body_is_read_whole_as_flask_reads_it(app, client, flask_runs)
     assert response.status_code == 403
     assert len(flask_runs) == 1
     assert set(row_counts(app.extensions["survey_service"].engine).values()) == {0}
+
+
+def test_under_a_mount_point_the_url_flask_checks_is_checked(make_client):
+    client = make_client(PUBLIC_URL=None)
+    mounted = {"SCRIPT_NAME": "/b\xc3\xa9"}  # /bé, as a WSGI server passes its bytes
+    fields = form("+15550001011", "VISIT")
+    for url, status in [("http://localhost/bé/sms", 200), ("http://localhost/b\xc3\xa9/sms", 403)]:
+        signature = RequestValidator(TOKEN).compute_signature(url, fields)
+        headers = {"X-Twilio-Signature": signature}
+        response = client.post("/sms", data=fields, headers=headers, environ_overrides=mounted)
+        assert response.status_code == status, url

@@ -127,7 +127,11 @@ class FastSms:
         """Whether the request carries Twilio's signature of the URL it called and its form."""
         signature = environ.get("HTTP_X_TWILIO_SIGNATURE")
         query = environ.get("QUERY_STRING", "")
-        url = based_url(config, "/sms", query) or get_current_url(environ)
+        url = based_url(config, "/sms", query)
+        if url is None:
+            if not environ.get("SCRIPT_NAME", "").isascii():
+                return False  # Flask reads a mount point's bytes as UTF-8: its URL, its check
+            url = get_current_url(environ)
         return bool(signature) and signature_matches(config, url, form, signature)
 
     def _flask_error(self, environ: dict, start_response, err: Exception):
