@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from urllib.parse import urlencode
 
 import pytest
 from flask import request_started
@@ -147,3 +148,55 @@ def test_without_public_url_the_url_as_called_is_checked_query_and_all(make_clie
     wrong = client.post("/sms?survey=other", data=fields, headers=headers)
     assert wrong.status_code == 403
     assert len(handled) == 1
+
+
+@pytest.mark.parametrize("path", ["/sms", "/sms/status"])
+def test_a_signature_that_is_not_ascii_is_refused_not_a_crash(app, client, caplog, path):
+    fields = form("+15550001008", "VISIT")  # Twilio's signatures are base64: ASCII
+    response = client.post(path, data=fields, headers={"X-Twilio-Signature": "\xe9" * 28})
+    assert response.status_code == 403  # not a 500 and a traceback for anyone who sends one
+    assert "Invalid X-Twilio-Signature." in response.get_data(as_text=True)
+    assert any("403 for" in r.message for r in caplog.records)  # logged as any refusal
+    assert set(row_counts(app.extensions["survey_service"].engine).values()) == {0}
+
+
+@pytest.mark.parametrize("length", ["\xb2", "9" * 5000])  # isdigit() says yes; int() refuses
+def test_a_content_length_flask_does_not_read_is_left_to_flask(app, client, flask_runs, length):
+    response = post(
+        client, form("+15550001009", "VISIT"), environ_overrides={"CONTENT_LENGTH": length}
+    )
+    assert response.status_code == 403  # Flask reads no body: the form is not the one signed
+    assert len(flask_runs) == 1
+    assert set(row_counts(app.extensions["survey_service"].engine).values()) == {0}
+
+
+def test_a_chunked_body_is_read_whole_as_flask_reads_it(app, client, flask_runs):
+    # `flask run` dechunks the body and keeps a Content-Length sent with it, which
+    # Flask ignores: a signed form followed by more fields is not the signed form.
+    fields = form("+15550001010", "VISIT")
+    signed = urlencode(fields).encode()
+    response = client.post(
+        "/sms",
+        data=signed + b"&Body=forged",
+        headers={"X-Twilio-Signature": RequestValidator(TOKEN).compute_signature(URL, fields)},
+        content_type="application/x-www-form-urlencoded",
+        environ_overrides={
+            "CONTENT_LENGTH": str(len(signed)),
+            "HTTP_TRANSFER_ENCODING": "chunked",
+            "wsgi.input_terminated": True,
+        },
+    )
+    assert response.status_code == 403
+    assert len(flask_runs) == 1
+    assert set(row_counts(app.extensions["survey_service"].engine).values()) == {0}
+
+
+def test_under_a_mount_point_the_url_flask_checks_is_checked(make_client):
+    client = make_client(PUBLIC_URL=None)
+    mounted = {"SCRIPT_NAME": "/b\xc3\xa9"}  # /bé, as a WSGI server passes its bytes
+    fields = form("+15550001011", "VISIT")
+    for url, status in [("http://localhost/bé/sms", 200), ("http://localhost/b\xc3\xa9/sms", 403)]:
+        signature = RequestValidator(TOKEN).compute_signature(url, fields)
+        headers = {"X-Twilio-Signature": signature}
+        response = client.post("/sms", data=fields, headers=headers, environ_overrides=mounted)
+        assert response.status_code == status, url

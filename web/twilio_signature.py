@@ -108,6 +108,8 @@ def check_signature(form: Form) -> None:
 
 def signature_matches(config, url: str, form: Form, signature: str) -> bool:
     """Whether `signature` is Twilio's for the form posted to `url` (or to it with the fragment)."""
+    if not signature.isascii():  # never Twilio's (base64), and compare_digest raises on it
+        return False
     token = config["TWILIO_AUTH_TOKEN"]
     return any(_signed(token, u, form, signature) for u in _signed_urls(config, url))
 

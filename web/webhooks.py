@@ -98,13 +98,21 @@ class FastSms:
     def _inbound(self, environ: dict) -> Inbound | None:
         """The message, when the request is Twilio's and well formed; else None, for Flask."""
         config, length = self.app.config, environ.get("CONTENT_LENGTH", "")
-        if environ.get("CONTENT_TYPE") != FORM_TYPE or not length.isdigit():
-            return None  # another type, or a chunked body: Flask's checks say what is wrong
-        if int(length) > (config.get("MAX_CONTENT_LENGTH") or int(length)):
+        if (
+            environ.get("CONTENT_TYPE") != FORM_TYPE
+            or "HTTP_TRANSFER_ENCODING" in environ  # chunked: Flask reads past any Content-Length
+            or not (length.isascii() and length.isdigit())
+        ):
+            return None  # another type, a chunked body, a length such as "²": Flask says
+        try:
+            size = int(length)
+        except ValueError:
+            return None  # over int()'s 4,300 digits, which Flask reads as no body
+        if size > (config.get("MAX_CONTENT_LENGTH") or size):
             return None  # Flask's 413
-        raw = environ["wsgi.input"].read(int(length))
+        raw = environ["wsgi.input"].read(size)
         environ["wsgi.input"] = io.BytesIO(raw)  # for Flask, should it take the request over
-        if len(raw) != int(length):
+        if len(raw) != size:
             return None  # the client went away mid-body
         try:
             form = read_form(raw)
@@ -119,7 +127,11 @@ class FastSms:
         """Whether the request carries Twilio's signature of the URL it called and its form."""
         signature = environ.get("HTTP_X_TWILIO_SIGNATURE")
         query = environ.get("QUERY_STRING", "")
-        url = based_url(config, "/sms", query) or get_current_url(environ)
+        url = based_url(config, "/sms", query)
+        if url is None:
+            if not environ.get("SCRIPT_NAME", "").isascii():
+                return False  # Flask reads a mount point's bytes as UTF-8: its URL, its check
+            url = get_current_url(environ)
         return bool(signature) and signature_matches(config, url, form, signature)
 
     def _flask_error(self, environ: dict, start_response, err: Exception):
