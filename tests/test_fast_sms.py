@@ -200,3 +200,10 @@ def test_under_a_mount_point_the_url_flask_checks_is_checked(make_client):
         headers = {"X-Twilio-Signature": signature}
         response = client.post("/sms", data=fields, headers=headers, environ_overrides=mounted)
         assert response.status_code == status, url
+
+
+def test_a_body_over_a_limit_of_zero_is_flasks_413(app, client, flask_runs):
+    app.config["MAX_CONTENT_LENGTH"] = 0  # as Flask reads it: no body at all
+    response = post(client, form("+15550001008", "VISIT"))
+    assert response.status_code == 413
+    assert len(flask_runs) == 1

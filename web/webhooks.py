@@ -108,7 +108,8 @@ class FastSms:
             size = int(length)
         except ValueError:
             return None  # over int()'s 4,300 digits, which Flask reads as no body
-        if size > (config.get("MAX_CONTENT_LENGTH") or size):
+        limit = config.get("MAX_CONTENT_LENGTH")
+        if limit is not None and size > limit:
             return None  # Flask's 413
         raw = environ["wsgi.input"].read(size)
         environ["wsgi.input"] = io.BytesIO(raw)  # for Flask, should it take the request over
