@@ -13,8 +13,6 @@ import sys
 
 from dotenv import load_dotenv
 
-from web.settings import short_token_refusal
-
 wsgi_app = "app:app"
 bind = os.environ.get("BIND", "0.0.0.0:8000")
 worker_class = "gthread"
@@ -28,10 +26,19 @@ graceful_timeout = 10
 keepalive = 5  # Twilio reuses connections; an idle one costs no thread under gthread
 
 
-def on_starting(_server) -> None:
-    """Refuse a short ADMIN_TOKEN before any worker starts: one line, exit 1 (SPEC 9)."""
+def on_starting(server) -> None:
+    """Refuse to serve before any worker starts: one line, exit 1 (SPEC 3, 4 and 9).
+
+    What each worker would refuse (no TWILIO_AUTH_TOKEN, a short ADMIN_TOKEN, a
+    setting that means nothing, a database that does not open or is behind its
+    schema) is said once here instead of once per worker. Workers that run as
+    another user (`user`) check the database themselves: a SQLite file the master
+    made would be the master's.
+    """
     load_dotenv()  # as the app itself reads it
-    refusal = short_token_refusal(os.environ.get("ADMIN_TOKEN"))
+    from web.factory import refusal_before_workers
+
+    refusal = refusal_before_workers(check_database=server.cfg.uid == os.geteuid())
     if refusal:
         print(refusal, file=sys.stderr)
         raise SystemExit(1)
