@@ -10,8 +10,13 @@ options (`-w`, `-b`, `--threads`) override these; see docs/serving.md.
 
 import os
 import sys
+from pathlib import Path
 
 from dotenv import load_dotenv
+
+# The .env beside app.py, as the app reads it: BIND and WEB_CONCURRENCY may be kept
+# there too (the environment wins over the file).
+load_dotenv(Path(__file__).with_name(".env"))
 
 wsgi_app = "app:app"
 bind = os.environ.get("BIND", "0.0.0.0:8000")
@@ -35,7 +40,6 @@ def on_starting(server) -> None:
     another user (`user`) check the database themselves: a SQLite file the master
     made would be the master's.
     """
-    load_dotenv()  # as the app itself reads it
     from web.factory import refusal_before_workers
 
     refusal = refusal_before_workers(check_database=server.cfg.uid == os.geteuid())
