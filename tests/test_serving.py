@@ -21,6 +21,7 @@ from live import (
     start_process,
 )
 from storage.db import make_engine
+from web.factory import where_things_are
 
 STALLED = 4  # as many as the sync workers the README used to start
 HEAD = (
@@ -85,6 +86,24 @@ def test_the_bots_address_says_where_the_studio_is(make_client, token, says):
     text = response.get_data(as_text=True)
     assert text.startswith("SMS survey bot: Twilio posts messages to https://bot.example.org/sms")
     assert says in text
+
+
+@pytest.mark.sqlite_only  # answered before any SQL
+def test_the_bots_address_without_public_url_names_the_address_it_was_opened_at(make_client):
+    response = make_client(ADMIN_TOKEN=None, PUBLIC_URL=None).get(
+        "/", base_url="http://bot.lan:8000"
+    )
+    text = response.get_data(as_text=True)
+    assert text.startswith("SMS survey bot: Twilio posts messages to http://bot.lan:8000/sms.")
+
+
+@pytest.mark.sqlite_only  # no SQL
+def test_start_up_without_public_url_says_what_to_set(make_client):
+    app = make_client(ADMIN_TOKEN=None, PUBLIC_URL=None).application
+    assert where_things_are(app).splitlines()[0] == (
+        "SMS survey bot: Twilio posts messages to /sms at this server's public address "
+        "(PUBLIC_URL is not set)."
+    )
 
 
 # What `gunicorn app:app` imports, and the configuration it reads, in the project's folder.

@@ -47,13 +47,23 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _home() -> Response:
     """Where things are, for whoever opens the bot's address in a browser."""
-    return Response(where_things_are(current_app) + "\n", mimetype="text/plain")
+    said = where_things_are(current_app, request.host_url)
+    return Response(said + "\n", mimetype="text/plain")
 
 
-def where_things_are(app: Flask) -> str:
-    """The bot's addresses in two lines: the webhook, and the studio and what it needs."""
-    base = str(app.config.get("PUBLIC_URL") or "").rstrip("/")
+def where_things_are(app: Flask, here: str | None = None) -> str:
+    """The bot's addresses in two lines: the webhook, and the studio and what it needs.
+
+    The base is PUBLIC_URL, else `here` (the address a request came to); at start-up
+    without PUBLIC_URL there is none to name, and the line says what to set.
+    """
+    base = str(app.config.get("PUBLIC_URL") or here or "").rstrip("/")
     webhook = f"SMS survey bot: Twilio posts messages to {base}/sms."
+    if not base:
+        webhook = (
+            "SMS survey bot: Twilio posts messages to /sms at this server's public address "
+            "(PUBLIC_URL is not set)."
+        )
     if access.admin_token(app) is None:
         return webhook + "\nThe studio (/studio/) is off: set ADMIN_TOKEN to turn it on."
     return webhook + f"\nThe studio is at {base}/studio/: sign in with the ADMIN_TOKEN."
