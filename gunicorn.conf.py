@@ -10,10 +10,13 @@ options (`-w`, `-b`, `--threads`) override these; see docs/serving.md.
 
 import os
 import sys
+from pathlib import Path
 
 from dotenv import load_dotenv
 
-from web.settings import short_token_refusal
+# The .env beside app.py, as the app reads it: BIND and WEB_CONCURRENCY may be kept
+# there too (the environment wins over the file).
+load_dotenv(Path(__file__).with_name(".env"))
 
 wsgi_app = "app:app"
 bind = os.environ.get("BIND", "0.0.0.0:8000")
@@ -28,10 +31,18 @@ graceful_timeout = 10
 keepalive = 5  # Twilio reuses connections; an idle one costs no thread under gthread
 
 
-def on_starting(_server) -> None:
-    """Refuse a short ADMIN_TOKEN before any worker starts: one line, exit 1 (SPEC 9)."""
-    load_dotenv()  # as the app itself reads it
-    refusal = short_token_refusal(os.environ.get("ADMIN_TOKEN"))
+def on_starting(server) -> None:
+    """Refuse to serve before any worker starts: one line, exit 1 (SPEC 3, 4 and 9).
+
+    What each worker would refuse (no TWILIO_AUTH_TOKEN, a short ADMIN_TOKEN, a
+    setting that means nothing, a database that does not open or is behind its
+    schema) is said once here instead of once per worker. Workers that run as
+    another user (`user`) check the database themselves: a SQLite file the master
+    made would be the master's.
+    """
+    from web.factory import refusal_before_workers
+
+    refusal = refusal_before_workers(check_database=server.cfg.uid == os.geteuid())
     if refusal:
         print(refusal, file=sys.stderr)
         raise SystemExit(1)

@@ -72,6 +72,33 @@ def make_engine(url: str, wait: float = WAIT_SECONDS) -> Engine:
     return engine
 
 
+def shown_url(url: str) -> str:
+    """`url` as an operator may see it in a message: its password hidden."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if sep and at and ":" in userinfo:
+        return f"{scheme}://{userinfo.partition(':')[0]}:***@{host}"
+    return url
+
+
+def unusable(url: str, err: Exception) -> str:
+    """Why the database at DATABASE_URL `url` did not open, in one line an operator can act on.
+
+    SQLite says only "unable to open database file": say which file, and what is wrong
+    with its folder; a server's own words otherwise (PostgreSQL's name the host and why).
+    """
+    said = f"Cannot use the database (DATABASE_URL={shown_url(url)})"
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
+    if path and path != ":memory:":
+        folder = os.path.dirname(os.path.abspath(path.partition("?")[0]))
+        if not os.path.isdir(folder):
+            return f"{said}: the folder {folder} does not exist; create it, or fix the path."
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return f"{said}: the folder {folder} is not writable by this user."
+    reason = " ".join(str(getattr(err, "orig", None) or err).split())
+    return f"{said}: {reason}"
+
+
 def _sqlite_connect(wait: float, dbapi_conn, _record) -> None:
     """storage/dbapi.py's settings; and no checkpoints where a thread does them."""
     sqlite_settings(dbapi_conn, wait)

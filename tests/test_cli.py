@@ -18,8 +18,11 @@ import pytest
 from sqlalchemy import select
 
 from conftest import ROOT, saved, survey_folder
-from live import server_env
+from live import server_env, start_gunicorn, stop
 from play import CONVERSATIONS, EXAMPLES
+from storage import db as database
+from storage import schema
+from storage.db import make_engine
 from storage.models import SurveySession
 from web.factory import create_app
 
@@ -521,3 +524,108 @@ def test_check_runs_without_a_database(config, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Note: the database cannot say which files are served (")
     assert "No problems in 5 survey files." in result.output
+
+
+# -- start-up faults: one line an operator can act on, exit 1, never a traceback ----------
+
+
+def old_database(path: Path) -> str:
+    """The URL of a SQLite file on an old schema (0010), as a release before the last made."""
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    schema.upgrade(engine, "0010")
+    database.dispose(engine)
+    return url
+
+
+START_UP_FAULTS = {
+    "missing folder": (
+        lambda tmp: {"DATABASE_URL": f"sqlite:///{tmp}/data/survey.sqlite3"},
+        "Cannot use the database (DATABASE_URL=sqlite:///{tmp}/data/survey.sqlite3): "
+        "the folder {tmp}/data does not exist; create it, or fix the path.",
+    ),
+    "old schema": (
+        lambda tmp: {"DATABASE_URL": old_database(tmp / "old.sqlite3")},
+        "The database schema is at 0010, this code needs 0015: back up the database, "
+        "then run `flask db upgrade`.",
+    ),
+    "postgresql down": (
+        lambda tmp: {"DATABASE_URL": "postgresql://survey:hunter2@127.0.0.1:1/survey"},
+        "Cannot use the database (DATABASE_URL=postgresql://survey:***@127.0.0.1:1/survey): "
+        'connection failed: connection to server at "127.0.0.1", port 1 failed: Connection '
+        "refused Is the server running on that host and accepting TCP/IP connections?",
+    ),
+    "another database": (
+        lambda tmp: {"DATABASE_URL": "mysql://survey:hunter2@db/survey"},
+        "DATABASE_URL must be sqlite:///PATH or postgresql://USER@HOST/DATABASE, "
+        "not 'mysql://survey:***@db/survey'.",
+    ),
+    "proxies not a number": (
+        lambda tmp: {"TRUSTED_PROXIES": "yes"},
+        "TRUSTED_PROXIES must be a number of proxies, not 'yes'.",
+    ),
+}
+
+
+@pytest.fixture(params=START_UP_FAULTS, ids=list(START_UP_FAULTS))
+def fault(request, no_token, tmp_path):
+    """Settings with one start-up fault, and the line that must say it."""
+    changes, said = START_UP_FAULTS[request.param]
+    settings = no_token | {"TWILIO_AUTH_TOKEN": "a-token"} | changes(tmp_path)
+    return settings, said.format(tmp=tmp_path)
+
+
+@pytest.mark.sqlite_only  # its databases are its own
+def test_a_command_says_a_start_up_fault_in_one_line(fault):
+    settings, said = fault
+    done = flask("surveys", "list", settings=settings)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    settings_fault = said.startswith(("DATABASE_URL must", "TRUSTED_PROXIES"))
+    # Settings are refused as the app is made; the database when a command needs it.
+    assert done.stderr.splitlines() == [said if settings_fault else f"Error: {said}"]
+
+
+@pytest.mark.sqlite_only  # its databases are its own
+def test_flask_run_refuses_a_start_up_fault_in_one_line(fault):
+    settings, said = fault
+    done = flask("run", "--port", "0", settings=settings)
+    assert done.returncode == 1
+    refusal = (
+        said
+        if said.startswith(("DATABASE_URL must", "TRUSTED_PROXIES"))
+        else (f"Refusing to serve: {said}")
+    )
+    assert done.stderr.splitlines() == [refusal]
+
+
+@pytest.mark.sqlite_only  # its databases are its own
+def test_gunicorn_refuses_a_start_up_fault_once_before_any_worker(fault, tmp_path):
+    settings, said = fault
+    log = tmp_path / "refused.log"
+    process = start_gunicorn(settings, log, workers=2)
+    try:
+        assert process.wait(timeout=60) == 1
+    finally:
+        stop(process)
+    lines = log.read_text().splitlines()
+    assert [line for line in lines if said in line] == [line for line in lines if "[" not in line]
+    assert len([line for line in lines if said in line]) == 1, lines
+    assert not any("Booting worker" in line or "Traceback" in line for line in lines), lines
+
+
+@pytest.mark.sqlite_only  # refused before any SQL
+def test_gunicorn_refuses_to_serve_unverified_once_before_any_worker(no_token, tmp_path):
+    log = tmp_path / "refused.log"
+    process = start_gunicorn(no_token, log, workers=4)
+    try:
+        assert process.wait(timeout=60) == 1
+    finally:
+        stop(process)
+    lines = log.read_text().splitlines()
+    assert [line for line in lines if "Refusing to serve" in line] == [
+        "Refusing to serve: TWILIO_AUTH_TOKEN is not set, so forged requests could not be told "
+        "from Twilio's. Set TWILIO_AUTH_TOKEN, or run with --debug for local trials, or set "
+        "TWILIO_VALIDATE=false to serve unverified on purpose."
+    ]
+    assert not any("Booting worker" in line or "Traceback" in line for line in lines), lines

@@ -23,7 +23,7 @@ from storage.models import (
     SurveyVersion,
     TallyDuration,
 )
-from web.factory import serving_app
+from web.factory import WORKER_BOOT_ERROR, serving_app
 
 # Each test builds its database from an older revision: start from an empty one.
 pytestmark = pytest.mark.empty_database
@@ -146,11 +146,18 @@ def test_the_app_refuses_a_schema_that_is_behind(stale_app, old_engine):
     assert at(old_engine) == FIRST  # nothing upgraded behind the operator's back
 
 
-def test_serving_refuses_to_start_on_a_schema_that_is_behind(old_engine, config, monkeypatch):
+def test_serving_refuses_to_start_on_a_schema_that_is_behind(
+    old_engine, config, monkeypatch, capsys
+):
     for name in ("DATABASE_URL", "SURVEYS_DIR", "TWILIO_AUTH_TOKEN"):
         monkeypatch.setenv(name, config[name])
-    with pytest.raises(schema.SchemaBehind, match="flask db upgrade"):
+    with pytest.raises(SystemExit) as stopped:  # one line, no traceback (SPEC 4)
         serving_app()
+    assert stopped.value.code == WORKER_BOOT_ERROR  # a WSGI server's worker: gunicorn stops
+    assert capsys.readouterr().err == (
+        f"Refusing to serve: The database schema is at {FIRST}, this code needs "
+        f"{schema.head()}: back up the database, then run `flask db upgrade`.\n"
+    )
 
 
 def test_flask_db_upgrade_brings_the_schema_to_head(stale_app, old_engine):

@@ -21,6 +21,7 @@ from live import (
     start_process,
 )
 from storage.db import make_engine
+from web.factory import where_things_are
 
 STALLED = 4  # as many as the sync workers the README used to start
 HEAD = (
@@ -87,6 +88,24 @@ def test_the_bots_address_says_where_the_studio_is(make_client, token, says):
     assert says in text
 
 
+@pytest.mark.sqlite_only  # answered before any SQL
+def test_the_bots_address_without_public_url_names_the_address_it_was_opened_at(make_client):
+    response = make_client(ADMIN_TOKEN=None, PUBLIC_URL=None).get(
+        "/", base_url="http://bot.lan:8000"
+    )
+    text = response.get_data(as_text=True)
+    assert text.startswith("SMS survey bot: Twilio posts messages to http://bot.lan:8000/sms.")
+
+
+@pytest.mark.sqlite_only  # no SQL
+def test_start_up_without_public_url_says_what_to_set(make_client):
+    app = make_client(ADMIN_TOKEN=None, PUBLIC_URL=None).application
+    assert where_things_are(app).splitlines()[0] == (
+        "SMS survey bot: Twilio posts messages to /sms at this server's public address "
+        "(PUBLIC_URL is not set)."
+    )
+
+
 # What `gunicorn app:app` imports, and the configuration it reads, in the project's folder.
 PROJECT = (
     "app.py",
@@ -123,3 +142,25 @@ def test_gunicorn_reads_the_dotenv_beside_app_py(database_url, surveys_dir, tmp_
         assert row_counts(engine)["survey_session"] == 1  # in the .env's database
     finally:
         engine.dispose()
+
+
+@pytest.mark.sqlite_only  # a setting read before any worker starts
+def test_gunicorn_takes_bind_and_workers_from_the_dotenv(database_url, surveys_dir, tmp_path):
+    # README: "Each setting comes from the environment or from a .env file", BIND and
+    # WEB_CONCURRENCY too: gunicorn.conf.py reads them before any worker starts. A BIND
+    # kept in .env (127.0.0.1 behind a proxy) ignored would serve on 0.0.0.0:8000.
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in PROJECT:
+        (project / name).symlink_to(ROOT / name)
+    (project / ".env").write_text(
+        f'DATABASE_URL="{database_url}"\nTWILIO_AUTH_TOKEN={TOKEN}\n'
+        "BIND=127.0.0.1:0\nWEB_CONCURRENCY=1\n"
+    )
+    args = [GUNICORN, "--no-control-socket", "app:app"]  # no -b, no -w: the file's
+    log = tmp_path / "gunicorn.log"
+    started = start_process(args, {"SURVEYS_DIR": str(surveys_dir)}, log, cwd=project)
+    with serving(started, log) as server:
+        assert len(server.workers()) == 1
+        assert server.get("/healthz")[0] == 200
+    assert "Listening at: http://127.0.0.1:" in log.read_text()

@@ -5,6 +5,7 @@ The sending commands (`flask invite`, `flask remind`) are registered by `outboun
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -18,7 +19,7 @@ from uuid import uuid4
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bot import catalog as survey_catalog
 from bot.checking import check_report, over_segments, unreadable
@@ -44,6 +45,36 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(simulate)
     app.cli.add_command(export_command)
+
+
+def database_faults_in_one_line(group: click.Group) -> None:
+    """Make every command of `group` say a database fault in one line (exit 1), no traceback.
+
+    A database that does not open (a SQLite file's missing folder, a PostgreSQL
+    server that is down) or that is behind the code's schema stops any command
+    that needs it; the operator gets what is wrong and what to do.
+    """
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            database_faults_in_one_line(command)
+        elif command.callback is not None:
+            command.callback = _faults_in_one_line(command.callback)
+
+
+def _faults_in_one_line(callback):
+    """`callback`, with SchemaBehind and the driver's errors made a ClickException."""
+
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except schema.SchemaBehind as err:
+            raise click.ClickException(str(err)) from None
+        except DBAPIError as err:
+            url = current_app.config["DATABASE_URL"]
+            raise click.ClickException(database.unusable(url, err)) from None
+
+    return run
 
 
 def served_survey(survey_id: str):

@@ -10,12 +10,13 @@ from pathlib import Path
 import click
 from dotenv import load_dotenv
 from flask import Flask, Response, abort, current_app, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 import outbound
 from bot.catalog import SurveysUnavailable
 from service import EXTENSION, Service
+from storage import db as database
 from storage import schema
 from web import access, commands, export, settings, studio, webhooks
 
@@ -40,18 +41,29 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.before_request(_refuse_long_streams)
     commands.init_app(app)
     outbound.init_app(app)
+    commands.database_faults_in_one_line(app.cli)
     return app
 
 
 def _home() -> Response:
     """Where things are, for whoever opens the bot's address in a browser."""
-    return Response(where_things_are(current_app) + "\n", mimetype="text/plain")
+    said = where_things_are(current_app, request.host_url)
+    return Response(said + "\n", mimetype="text/plain")
 
 
-def where_things_are(app: Flask) -> str:
-    """The bot's addresses in two lines: the webhook, and the studio and what it needs."""
-    base = str(app.config.get("PUBLIC_URL") or "").rstrip("/")
+def where_things_are(app: Flask, here: str | None = None) -> str:
+    """The bot's addresses in two lines: the webhook, and the studio and what it needs.
+
+    The base is PUBLIC_URL, else `here` (the address a request came to); at start-up
+    without PUBLIC_URL there is none to name, and the line says what to set.
+    """
+    base = str(app.config.get("PUBLIC_URL") or here or "").rstrip("/")
     webhook = f"SMS survey bot: Twilio posts messages to {base}/sms."
+    if not base:
+        webhook = (
+            "SMS survey bot: Twilio posts messages to /sms at this server's public address "
+            "(PUBLIC_URL is not set)."
+        )
     if access.admin_token(app) is None:
         return webhook + "\nThe studio (/studio/) is off: set ADMIN_TOKEN to turn it on."
     return webhook + f"\nThe studio is at {base}/studio/: sign in with the ADMIN_TOKEN."
@@ -115,21 +127,19 @@ def _plain_error(err: HTTPException) -> Response:
 def serving_app() -> Flask:
     """The app for a WSGI server (`gunicorn app:app`) or the `flask` command."""
     load_dotenv()  # the flask command reads .env itself; gunicorn does not
-    app = create_app()
     ctx = click.get_current_context(silent=True)
+    try:
+        app = create_app()
+    except settings.BadSetting as err:
+        _refuse(str(err), ctx)
     if ctx is None or ctx.info_name == "run":  # serving, not a command-line tool
-        try:
-            settings.refuse_unsafe_serving(app)
-            settings.refuse_short_admin_token(app)
-        except settings.RefusedToServe as refusal:
-            print(refusal, file=sys.stderr)  # one clear line, not a traceback
-            # Under gunicorn (no click context), its "worker failed to boot" status
-            # stops the whole server instead of restarting the worker forever.
-            raise SystemExit(1 if ctx else WORKER_BOOT_ERROR) from None
+        refusal = serving_refusal(app)
+        if refusal:
+            _refuse(refusal, ctx)
         settings.warn_if_unverified(app)
         for line in where_things_are(app).splitlines():
             log.warning("%s", line)  # at start-up, where an operator looks first
-        engine = Service.of(app).engine  # fail at start, not later
+        engine = Service.of(app).engine  # checked by serving_refusal: fail at start, not later
         Service.of(app).watch_surveys()  # SPEC 1: a saved change served with no message needed
         # With `gunicorn --preload` this runs before the fork: leave no pooled
         # connection that several worker processes would then share.
@@ -139,3 +149,50 @@ def serving_app() -> Flask:
         # takes ~7 ms instead of ~50 (docs/performance.md, issue 19).
         gc.freeze()
     return app
+
+
+def _refuse(refusal: str, ctx) -> None:
+    """Say why in one line on stderr and stop: exit 1, or gunicorn's worker-boot status.
+
+    Under gunicorn (no click context), its "worker failed to boot" status stops the
+    whole server instead of restarting the worker forever.
+    """
+    print(refusal, file=sys.stderr)  # one clear line, not a traceback
+    raise SystemExit(1 if ctx else WORKER_BOOT_ERROR)
+
+
+def serving_refusal(app: Flask, check_database: bool = True) -> str | None:
+    """Why `app` must not serve, in one line, or None.
+
+    Unverified webhooks, a short ADMIN_TOKEN and (with `check_database`) a database
+    that does not open or is behind its schema. Checking the database creates a new
+    one's schema, as serving would.
+    """
+    refusal = settings.unverified_refusal(app) or settings.short_token_refusal(
+        app.config.get("ADMIN_TOKEN")
+    )
+    if refusal or not check_database:
+        return refusal
+    try:
+        schema.ensure_current(Service.of(app, check_schema=False).engine)
+    except schema.SchemaBehind as err:
+        return f"Refusing to serve: {err}"
+    except DBAPIError as err:
+        return "Refusing to serve: " + database.unusable(app.config["DATABASE_URL"], err)
+    return None
+
+
+def refusal_before_workers(check_database: bool = True) -> str | None:
+    """For gunicorn's master (gunicorn.conf.py): what every worker would refuse, said once.
+
+    `check_database`: False when the workers run as another user than the master, which
+    must then leave a new SQLite file for them to create.
+    """
+    try:
+        app = create_app()
+    except settings.BadSetting as err:
+        return str(err)
+    try:
+        return serving_refusal(app, check_database)
+    finally:
+        Service.of(app, check_schema=False).close()  # no thread or connection before the fork

@@ -8,6 +8,9 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from storage.db import shown_url
+from storage.dbapi import POSTGRESQL
+
 log = logging.getLogger("survey")
 
 SETTINGS = (
@@ -33,6 +36,10 @@ class RefusedToServe(RuntimeError):
     """The settings are not safe for serving production traffic."""
 
 
+class BadSetting(ValueError):
+    """A setting that cannot mean anything: the app is not made (one line, exit 1)."""
+
+
 def configure(app: Flask, test_config: dict | None) -> None:
     """Defaults, then the environment (or the tests' dict)."""
     app.config.from_mapping(
@@ -45,8 +52,21 @@ def configure(app: Flask, test_config: dict | None) -> None:
         app.config.update({k: os.environ[k] for k in SETTINGS if os.environ.get(k)})
     else:
         app.config.update(test_config)
+    _check_database_url(app.config["DATABASE_URL"])
     _split_fragment(app.config)
     _configure_proxies(app)
+
+
+DATABASES = ("sqlite:", *POSTGRESQL)  # what DATABASE_URL may start with
+
+
+def _check_database_url(url: str) -> None:
+    """Refuse a DATABASE_URL of a kind the bot cannot use, before any driver is looked for."""
+    if not str(url).startswith(DATABASES):
+        raise BadSetting(
+            f"DATABASE_URL must be sqlite:///PATH or postgresql://USER@HOST/DATABASE, "
+            f"not {shown_url(str(url))!r}."
+        )
 
 
 def _split_fragment(config) -> None:
@@ -75,7 +95,7 @@ def _configure_proxies(app: Flask) -> None:
     """Trust X-Forwarded-* only from as many proxies as the operator says there are."""
     setting = str(app.config.get("TRUSTED_PROXIES") or "0").strip()
     if not setting.isdigit():
-        raise ValueError(f"TRUSTED_PROXIES must be a number of proxies, not {setting!r}.")
+        raise BadSetting(f"TRUSTED_PROXIES must be a number of proxies, not {setting!r}.")
     hops = int(setting)
     if hops > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
@@ -93,16 +113,27 @@ def warn_if_unverified(app: Flask) -> None:
         )
 
 
-def refuse_unsafe_serving(app: Flask) -> None:
-    """Refuse to serve production traffic unverified unless TWILIO_VALIDATE=false is explicit."""
+def unverified_refusal(app: Flask) -> str | None:
+    """Why production traffic must not be served unverified, or None (SPEC 3).
+
+    Refused unless there is a token, the app runs in debug (development) or tests,
+    or TWILIO_VALIDATE=false says unverified on purpose.
+    """
     config = app.config
     if config.get("TWILIO_AUTH_TOKEN") or app.debug or app.testing or _validation_off(config):
-        return
-    raise RefusedToServe(
+        return None
+    return (
         "Refusing to serve: TWILIO_AUTH_TOKEN is not set, so forged requests could not be "
         "told from Twilio's. Set TWILIO_AUTH_TOKEN, or run with --debug for local trials, "
         "or set TWILIO_VALIDATE=false to serve unverified on purpose."
     )
+
+
+def refuse_unsafe_serving(app: Flask) -> None:
+    """Refuse to serve production traffic unverified unless TWILIO_VALIDATE=false is explicit."""
+    refusal = unverified_refusal(app)
+    if refusal:
+        raise RefusedToServe(refusal)
 
 
 MIN_ADMIN_TOKEN = 16  # characters: a shorter token could be guessed (SPEC 9)
@@ -117,10 +148,3 @@ def short_token_refusal(token: str | None) -> str | None:
         f"{MIN_ADMIN_TOKEN}; set a long random one "
         "(python -c 'import secrets; print(secrets.token_urlsafe(24))')."
     )
-
-
-def refuse_short_admin_token(app: Flask) -> None:
-    """Refuse to serve with an ADMIN_TOKEN shorter than MIN_ADMIN_TOKEN characters."""
-    refusal = short_token_refusal(app.config.get("ADMIN_TOKEN"))
-    if refusal:
-        raise RefusedToServe(refusal)
