@@ -6,6 +6,7 @@ import socket
 import statistics
 import time
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 
@@ -119,17 +120,24 @@ PROJECT = (
 )
 
 
-def test_gunicorn_reads_the_dotenv_beside_app_py(database_url, surveys_dir, tmp_path):
-    # SPEC 6 and the README ("the environment, or a .env file next to app.py"): gunicorn
-    # itself reads no .env. Here a copy of the project's folder (links to its files) holds
-    # one; a variable set in the environment wins over the file's.
+def project_with_dotenv(tmp_path: Path, dotenv: str) -> Path:
+    """A copy of the project's folder (links to its files) with a .env of its own."""
     project = tmp_path / "project"
     project.mkdir()
     for name in PROJECT:
         (project / name).symlink_to(ROOT / name)
-    (project / ".env").write_text(
+    (project / ".env").write_text(dotenv)
+    return project
+
+
+def test_gunicorn_reads_the_dotenv_beside_app_py(database_url, surveys_dir, tmp_path):
+    # SPEC 6 and the README ("the environment, or a .env file next to app.py"): gunicorn
+    # itself reads no .env. Here a copy of the project's folder (links to its files) holds
+    # one; a variable set in the environment wins over the file's.
+    project = project_with_dotenv(
+        tmp_path,
         f'DATABASE_URL="{database_url}"\nTWILIO_AUTH_TOKEN={TOKEN}\n'
-        f"PUBLIC_URL={PUBLIC_URL}\nSURVEYS_DIR={tmp_path / 'nowhere'}\n"
+        f"PUBLIC_URL={PUBLIC_URL}\nSURVEYS_DIR={tmp_path / 'nowhere'}\n",
     )
     args = [GUNICORN, "-w", "1", "-b", "127.0.0.1:0", "--no-control-socket", "app:app"]
     log = tmp_path / "gunicorn.log"
@@ -149,13 +157,10 @@ def test_gunicorn_takes_bind_and_workers_from_the_dotenv(database_url, surveys_d
     # README: "Each setting comes from the environment or from a .env file", BIND and
     # WEB_CONCURRENCY too: gunicorn.conf.py reads them before any worker starts. A BIND
     # kept in .env (127.0.0.1 behind a proxy) ignored would serve on 0.0.0.0:8000.
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in PROJECT:
-        (project / name).symlink_to(ROOT / name)
-    (project / ".env").write_text(
+    project = project_with_dotenv(
+        tmp_path,
         f'DATABASE_URL="{database_url}"\nTWILIO_AUTH_TOKEN={TOKEN}\n'
-        "BIND=127.0.0.1:0\nWEB_CONCURRENCY=1\n"
+        "BIND=127.0.0.1:0\nWEB_CONCURRENCY=1\n",
     )
     args = [GUNICORN, "--no-control-socket", "app:app"]  # no -b, no -w: the file's
     log = tmp_path / "gunicorn.log"
