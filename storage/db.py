@@ -23,6 +23,7 @@ from storage.dbapi import (  # the settings, shared with connections made withou
     LONG_READS,
     WAIT_SECONDS,
     postgresql_arguments,
+    shown_url,
     sqlite_settings,
     url_options,
 )
@@ -70,15 +71,6 @@ def make_engine(url: str, wait: float = WAIT_SECONDS) -> Engine:
     event.listen(engine, "connect", functools.partial(_sqlite_connect, wait))
     event.listen(engine, "begin", _sqlite_begin)
     return engine
-
-
-def shown_url(url: str) -> str:
-    """`url` as an operator may see it in a message: its password hidden."""
-    scheme, sep, rest = url.partition("://")
-    userinfo, at, host = rest.rpartition("@")
-    if sep and at and ":" in userinfo:
-        return f"{scheme}://{userinfo.partition(':')[0]}:***@{host}"
-    return url
 
 
 def unusable(url: str, err: Exception) -> str:

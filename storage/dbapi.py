@@ -158,3 +158,12 @@ def _postgresql(url: str, wait: float) -> Plain | None:
         return None
     conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
     return Plain(conn, "postgresql", psycopg.Error)
+
+
+def shown_url(url: str) -> str:
+    """`url` as an operator may see it in a message: its password hidden."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if sep and at and ":" in userinfo:
+        return f"{scheme}://{userinfo.partition(':')[0]}:***@{host}"
+    return url

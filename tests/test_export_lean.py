@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import uuid
 
@@ -9,7 +10,7 @@ import pytest
 from flask.cli import FlaskGroup
 from test_export import SURVEY, rows
 
-from conftest import survey_folder
+from conftest import ROOT, survey_folder
 from service import Inbound, Service
 from storage import dbapi
 from web import lean
@@ -174,3 +175,13 @@ def test_a_plain_sqlite_connection_has_the_engines_pragmas(database_url):
     finally:
         db.close()
     assert found == ["wal", 1, 1, 2000]  # synchronous 1: NORMAL
+
+
+def test_the_lean_export_starts_without_sqlalchemy():
+    # Its point (web/lean.py): importing SQLAlchemy alone costs a long export a tenth.
+    code = (
+        "import sys, web.lean; print(sorted(m for m in sys.modules if m.startswith('sqlalchemy')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

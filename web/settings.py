@@ -8,8 +8,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from storage.db import shown_url
-from storage.dbapi import POSTGRESQL
+from storage.dbapi import POSTGRESQL, shown_url
 
 log = logging.getLogger("survey")
 
