@@ -45,6 +45,16 @@ def start_gunicorn(settings: dict[str, str], log: Path, workers: int = 4) -> sub
     return start_process(args, settings, log)
 
 
+def refused_to_start(settings: dict[str, str], log: Path, workers: int = 4) -> list[str]:
+    """The log lines of `gunicorn app:app` that must refuse to start (exit 1 within 60 s)."""
+    process = start_gunicorn(settings, log, workers)
+    try:
+        assert process.wait(timeout=60) == 1
+    finally:
+        stop(process)
+    return log.read_text().splitlines()
+
+
 def start_process(
     args: list[str], settings: dict[str, str], log: Path, cwd: Path = ROOT
 ) -> subprocess.Popen:

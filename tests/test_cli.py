@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import ROOT, saved, survey_folder
-from live import server_env, start_gunicorn, stop
+from live import refused_to_start, server_env
 from play import CONVERSATIONS, EXAMPLES
 from storage import db as database
 from storage import schema
@@ -602,13 +602,7 @@ def test_flask_run_refuses_a_start_up_fault_in_one_line(fault):
 @pytest.mark.sqlite_only  # its databases are its own
 def test_gunicorn_refuses_a_start_up_fault_once_before_any_worker(fault, tmp_path):
     settings, said = fault
-    log = tmp_path / "refused.log"
-    process = start_gunicorn(settings, log, workers=2)
-    try:
-        assert process.wait(timeout=60) == 1
-    finally:
-        stop(process)
-    lines = log.read_text().splitlines()
+    lines = refused_to_start(settings, tmp_path / "refused.log", workers=2)
     assert [line for line in lines if said in line] == [line for line in lines if "[" not in line]
     assert len([line for line in lines if said in line]) == 1, lines
     assert not any("Booting worker" in line or "Traceback" in line for line in lines), lines
@@ -616,13 +610,7 @@ def test_gunicorn_refuses_a_start_up_fault_once_before_any_worker(fault, tmp_pat
 
 @pytest.mark.sqlite_only  # refused before any SQL
 def test_gunicorn_refuses_to_serve_unverified_once_before_any_worker(no_token, tmp_path):
-    log = tmp_path / "refused.log"
-    process = start_gunicorn(no_token, log, workers=4)
-    try:
-        assert process.wait(timeout=60) == 1
-    finally:
-        stop(process)
-    lines = log.read_text().splitlines()
+    lines = refused_to_start(no_token, tmp_path / "refused.log", workers=4)
     assert [line for line in lines if "Refusing to serve" in line] == [
         "Refusing to serve: TWILIO_AUTH_TOKEN is not set, so forged requests could not be told "
         "from Twilio's. Set TWILIO_AUTH_TOKEN, or run with --debug for local trials, or set "
