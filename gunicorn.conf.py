@@ -14,6 +14,8 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from web.factory import refusal_before_workers
+
 # The .env beside app.py, as the app reads it: BIND and WEB_CONCURRENCY may be kept
 # there too (the environment wins over the file).
 load_dotenv(Path(__file__).with_name(".env"))
@@ -40,8 +42,6 @@ def on_starting(server) -> None:
     another user (`user`) check the database themselves: a SQLite file the master
     made would be the master's.
     """
-    from web.factory import refusal_before_workers
-
     refusal = refusal_before_workers(check_database=server.cfg.uid == os.geteuid())
     if refusal:
         print(refusal, file=sys.stderr)
