@@ -137,6 +137,10 @@ class Query:
     labels: dict[tuple[str, str], dict[str, str]] | None = None
     # --multi columns: a multi question's id -> its choice values, one 1/0 column each
     multi_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # One part of a long export read by several processes (storage/export_parts.py):
+    # sessions from this (started_at, id) on, and before that one.
+    part_from: tuple[str, int] | None = None
+    part_to: tuple[str, int] | None = None
 
 
 def key_filter(query: Query, alias: str) -> tuple[list[str], list]:
@@ -172,6 +176,12 @@ def session_filter(query: Query, time) -> tuple[str, list]:
     if query.until and query.until < date.max:  # the last day has no day after it
         sql.append("s.started_at < ?")
         params.append(time(_midnight(query.until) + timedelta(days=1)))
+    if query.part_from:  # the order of the export: started_at, then id
+        sql.append("(s.started_at, s.id) >= (?, ?)")
+        params += query.part_from
+    if query.part_to:
+        sql.append("(s.started_at, s.id) < (?, ?)")
+        params += query.part_to
     return " AND ".join(sql), params
 
 
@@ -313,7 +323,7 @@ def long_csv(db: Connection, query: Query) -> Iterator[str]:
     Written without csv.writer: a million rows through it cost twice SQLite's own
     reading. Cells repeat (question ids, choices, numbers), so most are formatted once.
     """
-    yield _long_head(query)
+    yield long_head(query)
     with nullcontext() if db.in_transaction() else db.begin():  # one snapshot
         yield from _long_text(db.connection.dbapi_connection, driver(db), query)
 
@@ -327,11 +337,16 @@ def plain_long_csv(db: Plain, query: Query) -> Iterator[str]:
     with db.transaction():
         plain_probe(db)
         db.long_reads()
-        yield _long_head(query)
-        yield from _long_text(db.raw, dialect_driver(db.dialect), query)
+        yield long_head(query)
+        yield from plain_long_lines(db, query)
 
 
-def _long_head(query: Query) -> str:
+def plain_long_lines(db: Plain, query: Query) -> Iterator[str]:
+    """The long CSV's answer lines, no header, in the transaction `db` is in."""
+    yield from _long_text(db.raw, dialect_driver(db.dialect), query)
+
+
+def long_head(query: Query) -> str:
     """The long CSV's header line."""
     return _line(LONG_HEAD + ([TEST_HEAD] if query.include_tests else []))
 

@@ -24,7 +24,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from bot.model import EXPIRED, OPEN, STATUSES
-from storage import dbapi, export
+from storage import dbapi, export, export_parts
 from storage.research import FORMATS as RESEARCH
 from web import settings
 
@@ -98,7 +98,9 @@ def lean_export(survey_id, fmt, output, arm, status, since, until, **options) ->
     gc.freeze()
     db = current_app.extensions[EXTENSION]
     try:
-        _write(output, export.plain_long_csv(db, query))
+        _write(output, export_parts.long_csv(db, query))
+    except db.error as err:  # a part's process that failed says why (storage/export_parts.py)
+        raise click.ClickException(str(err)) from None
     finally:
         db.close()
         gc.unfreeze()
