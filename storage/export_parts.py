@@ -5,8 +5,9 @@ lines on that same core: a million answers took 1.6 s where a second core sat
 idle. With more than SESSIONS_A_PART sessions a part and a core for each part,
 the sessions are cut into parts in the export's order (started_at, then id).
 The parent reads the first part and writes it out; each other part is read
-by a child process into a temporary file, which the parent copies out after
-its own part, in order: the same bytes as one process writes.
+by a child process into a temporary file without a name (in TMPDIR), which the
+parent copies out after its own part, in order: the same bytes as one process
+writes. A child whose parent is killed stops, and its file goes with them.
 
 A child is a fresh interpreter (`python -m storage.export_parts`), never a
 fork: SQLite's locks do not survive fork() in a process that has the file open.
@@ -61,9 +62,8 @@ def long_csv(db: dbapi.Plain, query: Query, parts: int | None = None) -> Iterato
     if db.dialect != "sqlite":
         yield from plain_long_csv(db, query)
         return
-    where, params = session_filter(query, dialect_driver(db.dialect).time)
     with db.transaction():
-        sessions = db.raw.execute(COUNT.format(where=where), params).fetchone()[0]
+        sessions = db.raw.execute(*_sql(COUNT, db, query)).fetchone()[0]
     parts = min(parts or parts_for(sessions, _cores()), max(sessions, 1))
     with ExitStack() as stack:
         children = _started(stack, db, parts - 1)  # they import while the cuts are found
@@ -106,13 +106,19 @@ def _file_of(db: dbapi.Plain) -> tuple[str, float]:
 
 def _cuts(db: dbapi.Plain, query: Query, sessions: int, parts: int) -> list:
     """The (started_at, id) each part starts at, in the export's order; None for the first."""
-    where, params = session_filter(query, dialect_driver(db.dialect).time)
+    sql, params = _sql(CUT, db, query)
     cursor = db.raw.cursor()
     cuts = [None]
     for part in range(1, parts):
-        cursor.execute(CUT.format(where=where), (*params, sessions * part // parts))
+        cursor.execute(sql, (*params, sessions * part // parts))
         cuts.append(tuple(cursor.fetchone()))
     return cuts
+
+
+def _sql(template: str, db: dbapi.Plain, query: Query) -> tuple[str, list]:
+    """A statement on the sessions `query` exports, and its parameters."""
+    where, params = session_filter(query, dialect_driver(db.dialect).time)
+    return template.format(where=where), params
 
 
 def _in_one_snapshot(stack: ExitStack, db, query: Query, sessions: int, children) -> Iterator:
@@ -147,9 +153,10 @@ class _Child:
     """A part read by a process of its own into a temporary file."""
 
     def __init__(self, path: str, wait: float):
-        fd, self.output = tempfile.mkstemp(prefix="export-part-", suffix=".csv")
-        os.close(fd)
-        self.args = [sys.executable, "-m", "storage.export_parts", path, str(wait)]
+        # A file with no name, shared with the child: gone with both, even if they are killed.
+        self.file = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115 (closed by __exit__)
+        fd, parent = str(self.file.fileno()), str(os.getpid())
+        self.args = [sys.executable, "-m", "storage.export_parts", path, str(wait), fd, parent]
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> _Child:
@@ -161,20 +168,20 @@ class _Child:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            pass_fds=(self.file.fileno(),),
         )
         return self
 
     def __exit__(self, *_) -> None:
-        """Stop the child if it is still running, and remove its file."""
+        """Stop the child if it is still running, and close its file."""
         if self.process.poll() is None:
             self.process.kill()
         self.process.communicate()
-        Path(self.output).unlink(missing_ok=True)
+        self.file.close()
 
     def begin(self, part: Query) -> None:
         """Send the child its part: it begins its snapshot at once."""
-        job = {"query": _query_json(part), "output": self.output}
-        self.process.stdin.write(json.dumps(job) + "\n")
+        self.process.stdin.write(json.dumps(_query_json(part)) + "\n")
         self.process.stdin.flush()
 
     def expect(self, word: str) -> None:
@@ -187,9 +194,9 @@ class _Child:
         """The part's lines, once the child has written them all."""
         if self.process.wait() != 0:
             raise _PartFailed(self._failure())
-        with open(self.output, encoding="utf-8", newline="") as written:
-            while chunk := written.read(COPY_CHARS):
-                yield chunk
+        self.file.seek(0)  # the child wrote from the start, moving the offset both share
+        while chunk := self.file.read(COPY_CHARS):
+            yield chunk
 
     def _failure(self) -> str:
         """What became of the child, in one line."""
@@ -225,7 +232,7 @@ def _query_of(fields: dict) -> Query:
     return Query(**fields)
 
 
-def main(path: str, wait: str) -> int:
+def main(path: str, wait: str, fd: str, parent: str) -> int:
     """A child: connect, say so, read the part asked for in its own snapshot, write its lines."""
     gc.freeze()  # as the parent does: the imports' objects are never walked again
     db = dbapi.connect(dbapi.SQLITE_FILE + path, float(wait))
@@ -233,14 +240,16 @@ def main(path: str, wait: str) -> int:
         print(f"cannot open {path}", file=sys.stderr)
         return 1
     print(READY, flush=True)
-    job = json.loads(sys.stdin.readline())
-    query = _query_of(job["query"])
-    with db.transaction():
+    job = sys.stdin.readline()
+    if not job:  # the parent ended before it asked for anything
+        return 1
+    with db.transaction(), open(int(fd), "w", encoding="utf-8", newline="") as out:
         plain_probe(db)
         print(BEGUN, flush=True)
-        with open(job["output"], "w", encoding="utf-8", newline="") as out:
-            for chunk in plain_long_lines(db, query):
-                out.write(chunk)
+        for chunk in plain_long_lines(db, _query_of(json.loads(job))):
+            if os.getppid() != int(parent):  # the parent was killed: nobody will read it
+                return 1
+            out.write(chunk)
     db.close()
     return 0
 

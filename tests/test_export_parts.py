@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-import signal
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from datetime import date
+from pathlib import Path
 
 import pytest
 from test_export import SURVEY, rows
 from test_export_lean import lean_app
+from test_export_stream import ROOT, seed
+from test_export_stream import SURVEY as BIG
 
-from conftest import survey_folder
+from conftest import saved, survey_folder
 from service import Inbound, Service
 from storage import dbapi, export_parts
 from storage.export import Query, plain_long_csv
+from web.factory import create_app
 
 ON_SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # parts: SQLite
 STAMP = "2026-11-01 10:00:00.000000"
@@ -110,28 +117,23 @@ def test_every_part_reads_the_same_snapshot(db, children, config):
 
 
 @ON_SQLITE
-def test_a_part_that_dies_fails_the_command_in_one_line(app, sms, monkeypatch, config, children):
+def test_a_part_with_no_room_fails_the_command_in_one_line(app, sms, monkeypatch, config, children):
     for body in ["POLL", "Ana", "2", "1", "yes"]:
         sms.send("+15550000001", body)
     for body in ["POLL", "Bo", "3", "2", "no"]:
         sms.send("+15550000002", body)
-    begin = export_parts._Child.begin
-
-    def killed(child, part):
-        begin(child, part)
-        child.expect(export_parts.BEGUN)
-        child.process.send_signal(signal.SIGKILL)
-        child.expect = lambda word: None  # already said
-
-    monkeypatch.setattr(export_parts._Child, "begin", killed)
+    monkeypatch.setattr(export_parts.tempfile, "TemporaryFile", _full_disk)
     monkeypatch.setattr(export_parts, "parts_for", lambda sessions, cores: 2)
     args = ["export", "poll", "--format", "long"]
     made = lean_app(monkeypatch, config, *args)
     result = made.test_cli_runner().invoke(args=args)
     assert result.exit_code == 1
-    assert "Error: a part of the export failed: its process was killed (signal 9)" in result.output
+    assert (
+        "Error: a part of the export failed: its process ended with status 1: "
+        "OSError: [Errno 28] No space left on device"
+    ) in result.output
     assert "Traceback" not in result.output
-    assert len(children) == 1 and children[0].process.returncode == -signal.SIGKILL
+    assert len(children) == 1 and children[0].process.returncode == 1
 
 
 @ON_SQLITE
@@ -214,3 +216,57 @@ def test_the_lean_command_reads_in_parts(app, sms, monkeypatch, config, children
     assert result.exit_code == 0, result.output
     assert result.stdout_bytes == whole.stdout_bytes
     assert len(children) == 2
+
+
+def test_a_killed_export_leaves_no_part_running_nor_a_file(tmp_path):
+    surveys = tmp_path / "surveys"
+    surveys.mkdir()
+    saved(surveys / "big.yaml", BIG)
+    database, scratch = tmp_path / "big.sqlite3", tmp_path / "scratch"
+    scratch.mkdir()
+    app = create_app({"DATABASE_URL": f"sqlite:///{database}", "SURVEYS_DIR": str(surveys)})
+    app.extensions["survey_service"].ready().close()
+    seed(database, 2 * export_parts.SESSIONS_A_PART, per_session=1)
+    flask = str(Path(sys.executable).with_name("flask"))
+    env = os.environ | {
+        "DATABASE_URL": f"sqlite:///{database}",
+        "SURVEYS_DIR": str(surveys),
+        "TMPDIR": str(scratch),  # where the parts' files would go
+    }
+    args = [flask, "--app", "app", "export", "big", "--format", "long", "-o", os.devnull]
+    export = subprocess.Popen(args, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    try:
+        assert _soon(lambda: _parts_of(database)), "no part was started"
+    finally:
+        export.kill()
+        export.wait()
+    assert _soon(lambda: not _parts_of(database)), "a part's process kept running"
+    assert not any(scratch.iterdir())
+
+
+def _full_disk(*args, **kwargs):
+    """A file whose every write fails as on a full disk (ENOSPC)."""
+    return open("/dev/full", "w+")  # noqa: SIM115 (closed by the part's __exit__)
+
+
+def _soon(check, limit: float = 10) -> bool:
+    """Whether `check()` holds within `limit` seconds."""
+    deadline = time.monotonic() + limit
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.002)
+    return True
+
+
+def _parts_of(database: Path) -> list[int]:
+    """The processes reading a part of an export of `database`."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            line = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # ended meanwhile
+            continue
+        if b"storage.export_parts" in line and str(database).encode() in line:
+            found.append(int(proc.name))
+    return found
