@@ -31,7 +31,7 @@ LONG_READS = f"SET LOCAL statement_timeout = {EXPORT_SECONDS * 1000}"
 # The newest migration, so that a start on a current database needs no Alembic
 # (importing it took a fifth of a second of every `flask` command);
 # tests/test_migrations.py checks it against storage/migrations.
-HEAD = "0015"
+HEAD = "0016"
 STAMP = "SELECT version_num FROM alembic_version"  # the revision Alembic stamped
 SQLITE_FILE = "sqlite:///"  # then a path: the URLs this module opens without SQLAlchemy
 POSTGRESQL = ("postgres://", "postgresql://", "postgresql+psycopg://")

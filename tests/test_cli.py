@@ -283,8 +283,8 @@ def test_simulate_unknown_survey_is_a_clear_error(runner):
 
 
 def test_db_current_and_upgrade(runner):
-    assert "code: 0015" in runner.invoke(args=["db", "current"]).output
-    assert "at 0015" in runner.invoke(args=["db", "upgrade"]).output
+    assert "code: 0016" in runner.invoke(args=["db", "current"]).output
+    assert "at 0016" in runner.invoke(args=["db", "upgrade"]).output
 
 
 def flask(*args: str, settings: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -546,7 +546,7 @@ START_UP_FAULTS = {
     ),
     "old schema": (
         lambda tmp: {"DATABASE_URL": old_database(tmp / "old.sqlite3")},
-        "The database schema is at 0010, this code needs 0015: back up the database, "
+        "The database schema is at 0010, this code needs 0016: back up the database, "
         "then run `flask db upgrade`.",
     ),
     "postgresql down": (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -25,6 +26,7 @@ from storage.models import (
 )
 from web.factory import WORKER_BOOT_ERROR, serving_app
 
+SLOTS = importlib.import_module("storage.migrations.versions.0016_tally_slots")
 # Each test builds its database from an older revision: start from an empty one.
 pytestmark = pytest.mark.empty_database
 FIRST = "0001"
@@ -111,7 +113,12 @@ def as_text_replies(snapshot: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
 def test_migrations_build_exactly_the_models(old_engine):
     schema.upgrade(old_engine)
     with old_engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
+        differences = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    # PostgreSQL's tallies also have the slot their writer took (0016), which no model names.
+    slotted = set(SLOTS.tallies.TABLES) if old_engine.dialect.name == "postgresql" else set()
+    assert sorted((d[0], d[2], d[3].name) for d in differences) == [
+        ("remove_column", table, SLOTS.SLOT) for table in sorted(slotted)
+    ]
 
 
 def test_the_head_the_fast_start_checks_is_the_newest_migration():

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import importlib
 import json
+import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, insert, select, text, update
 
 from conftest import saved, survey_folder
 from service import Inbound
@@ -318,3 +319,93 @@ def test_a_version_filter_counts_only_that_versions_sessions(played, client):
             return session.survey_version == version and not session.test
 
         assert shown(client, version=version) == _comparable(spec_figures(played.engine, picked))
+
+
+# -- concurrent writers (PostgreSQL: SQLite has one writer at a time) ------------------------
+
+OPPOSITE = {  # phone: two writes to the same tally rows, in the other's opposite order
+    "+15550000021": [("visit", "why"), ("visit", "size")],
+    "+15550000022": [("visit", "size"), ("visit", "why")],
+}
+AND_AN_END = {  # the first one's session ends, moving every row the other is writing to
+    "+15550000021": [("visit", "ok"), ("end", "abandoned")],
+    "+15550000022": [("unanswer", "lang"), ("visit", "ok")],
+}
+
+
+def _write(conn, session_id: int, kind: str, what: str) -> None:
+    """One write of a message to a session: a question asked, an answer taken back, its end."""
+    if kind == "visit":
+        conn.execute(insert(QuestionVisit).values(session_id=session_id, question_id=what))
+    elif kind == "unanswer":
+        conn.execute(
+            delete(Answer).where(Answer.session_id == session_id, Answer.question_id == what)
+        )
+    else:
+        conn.execute(
+            update(SurveySession).where(SurveySession.id == session_id).values(status=what)
+        )
+
+
+def _at_once(engine, writes: dict[str, list], sessions: dict[str, int]) -> list[Exception]:
+    """Each phone's writes in a transaction of its own, all started together and each
+    going on to its second write only once every transaction made its first; the errors."""
+    meet, errors = threading.Barrier(len(writes), timeout=10), []
+
+    def writer(phone: str) -> None:
+        try:
+            with engine.begin() as conn:
+                for n, (kind, what) in enumerate(writes[phone]):
+                    if n:
+                        meet.wait()  # times out if another transaction waits for this one
+                    _write(conn, sessions[phone], kind, what)
+        except Exception as error:  # noqa: BLE001 - what the test reports
+            meet.abort()
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer, args=(phone,)) for phone in writes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not any(thread.is_alive() for thread in threads)
+    return errors
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_messages_writing_the_same_tallies_in_opposite_orders_neither_wait_nor_deadlock(app, sms):
+    service = app.extensions["survey_service"].ready()
+    for phone in OPPOSITE:
+        sms.send(phone, "MIX")
+        sms.send(phone, "1")
+    with service.engine.connect() as conn:
+        sessions = dict(conn.execute(select(SurveySession.phone, SurveySession.id)).all())
+    assert _at_once(service.engine, OPPOSITE, sessions) == []
+    assert _at_once(service.engine, AND_AN_END, sessions) == []
+    assert tallies(service.engine) == recount(service.engine)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_respondents_answering_at_once_are_all_counted(app):
+    service = app.extensions["survey_service"].ready()
+    scripts = [*FIRST.values(), *SECOND.values()]
+    errors = []
+
+    def respondent(worker: int) -> None:
+        try:
+            for n in range(12):  # each worker's own numbers, every script in its turn
+                phone, script = f"+1555100{worker:02d}{n:02d}", scripts[(worker + n) % len(scripts)]
+                for step, reply in enumerate(script):
+                    service.receive(Inbound(phone, reply, f"SM{worker:02d}{n:02d}{step:02d}"))
+        except Exception as error:  # noqa: BLE001 - what the test reports
+            errors.append(error)
+
+    threads = [threading.Thread(target=respondent, args=(worker,)) for worker in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not any(thread.is_alive() for thread in threads) and errors == []
+    counted = recount(service.engine)
+    assert sum(counted["session"].values()) > 30  # nearly half of them ended, many at once
+    assert tallies(service.engine) == counted
