@@ -119,10 +119,14 @@ def _judge(question: Question, op: str, value: Any, languages: tuple[str, ...]) 
 def _unordered(question: Question, op: str, value: Any, languages: tuple[str, ...]) -> str | None:
     """Why `answer OP value` (OP one of <, >, <=, >=) never means what it says, or None."""
     kind, qid, written = question.type, question.id, f"{SYMBOLS[op]} {_shown(value)}"
-    if kind == "yesno":
+    if kind == "yesno":  # against a number, yes and no order as 1 and 0: as meant
         return (
-            f"is a yes/no answer, true or false, which have no order ({written}): "
-            f"write answers.{qid} (or not answers.{qid})"
+            None
+            if _is_number(value)
+            else (
+                f"is a yes/no answer, true or false, which have no order ({written}): "
+                f"write answers.{qid} (or not answers.{qid})"
+            )
         )
     if kind == "multi":
         if _is_number(value):
