@@ -776,3 +776,183 @@ def test_a_list_item_without_a_space_after_its_dash_is_named(text):
         f'example.yaml:{line}: not valid YAML: put a space after the "-" that starts a list '
         'item ("- id", not "-id")'
     ]
+
+
+# -- ordering (<, >, <=, >=) an answer with what it cannot be ordered with ---------------
+
+ORDERED = ANSWERS + (
+    "  - {id: day, type: date, text: When?}\n"
+    "  - {id: stars, type: choice, text: Stars?, choices: [1, 2, 3, 4, 5]}\n"
+)  # questions on lines 2 to 15; the one a test adds is on line 16
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        (
+            "answers.stars > 3",
+            'answers.stars holds the value of a choice, "1", "2", "3", "4" or "5", a text, '
+            'never a number (> 3 is never true): write answers.stars in ["4", "5"]',
+        ),
+        (
+            "3 < answers.stars",
+            'answers.stars holds the value of a choice, "1", "2", "3", "4" or "5", a text, '
+            'never a number (> 3 is never true): write answers.stars in ["4", "5"]',
+        ),
+        (
+            "answers.stars <= 2",
+            'answers.stars holds the value of a choice, "1", "2", "3", "4" or "5", a text, '
+            'never a number (<= 2 is never true): write answers.stars in ["1", "2"]',
+        ),
+        (
+            "2 >= answers.stars",
+            'answers.stars holds the value of a choice, "1", "2", "3", "4" or "5", a text, '
+            'never a number (<= 2 is never true): write answers.stars in ["1", "2"]',
+        ),
+        (
+            "answers.stars > 5",
+            'answers.stars holds the value of a choice, "1", "2", "3", "4" or "5", a text, '
+            "never a number (> 5 is never true); no choice is > 5",
+        ),
+        (
+            'answers.stars >= "3"',
+            'answers.stars holds the value of a choice, a text, so >= "3" compares it '
+            "alphabetically, not by the order of the choices: "
+            'write answers.stars in ["3", "4", "5"]',
+        ),
+        (
+            '"3" > answers.stars',
+            'answers.stars holds the value of a choice, a text, so < "3" compares it '
+            "alphabetically, not by the order of the choices: "
+            'write answers.stars in ["1", "2"]',
+        ),
+        (
+            'answers.sat < "satisfied"',  # by place, from the choice it names in any case
+            'answers.sat holds the value of a choice, a text, so < "satisfied" compares it '
+            "alphabetically, not by the order of the choices: "
+            'write answers.sat in ["Very satisfied"]',
+        ),
+        (
+            'answers.sat > "b"',
+            'answers.sat holds the value of a choice, a text, so > "b" compares it '
+            "alphabetically, not by the order of the choices: compare it with == or in",
+        ),
+        (
+            "answers.sat >= 2",
+            'answers.sat holds the value of a choice, "Very satisfied", "Satisfied" or '
+            '"unsatisfied", a text, never a number (>= 2 is never true): '
+            "compare it with == or in",
+        ),
+        (
+            "answers.code > -1",
+            'answers.code holds the value of a choice, "1", "2" or "5", a text, never a number '
+            '(> -1 is never true): write answers.code in ["1", "2", "5"]',
+        ),
+        (
+            "answers.used > 1",
+            "answers.used is a list of picks, never a number (> 1 is never true): "
+            "to count the picks, write answers.used | length > 1",
+        ),
+        (
+            "1 >= answers.used",
+            "answers.used is a list of picks, never a number (<= 1 is never true): "
+            "to count the picks, write answers.used | length <= 1",
+        ),
+        (
+            'answers.used < "Shop"',
+            'answers.used is a list of picks, never ordered (< "Shop" is never true): '
+            'write "Shop" in answers.used',
+        ),
+        (
+            'answers.ok >= "yes"',
+            'answers.ok is a yes/no answer, true or false, never "yes": write answers.ok '
+            "(or not answers.ok)",
+        ),
+        (
+            'answers.day > "2026-01-01"',
+            'answers.day is a date, never the text "2026-01-01": compare it with today or '
+            'another date answer, or write answers.day.isoformat() > "2026-01-01"',
+        ),
+        (
+            '"2026-01-01" >= answers.day',
+            'answers.day is a date, never the text "2026-01-01": compare it with today or '
+            'another date answer, or write answers.day.isoformat() <= "2026-01-01"',
+        ),
+        (
+            'answers.day == "2026-01-01"',
+            'answers.day is a date, never the text "2026-01-01": compare it with today or '
+            'another date answer, or write answers.day.isoformat() == "2026-01-01"',
+        ),
+        (
+            "answers.day < 2026",
+            "answers.day is a date, never the number 2026: compare it with today or another "
+            "date answer, or a part of it, such as answers.day.year < 2026",
+        ),
+        (
+            "2026 < answers.day",
+            "answers.day is a date, never the number 2026: compare it with today or another "
+            "date answer, or a part of it, such as answers.day.year > 2026",
+        ),
+        (
+            "answers.name >= 18",
+            "answers.name is a text, never a number (>= 18 is never true): make it a number "
+            "question, or write answers.name | float >= 18",
+        ),
+        (
+            "answers.name == 18",
+            'answers.name is a text, never the number 18: write "18" in quotes',
+        ),
+        (
+            'answers.lang > "en"',
+            'answers.lang holds the code of a language, "en", which have no order (> "en"): '
+            'compare it with == or in, such as answers.lang == "en"',
+        ),
+    ],
+)
+def test_an_order_an_answer_never_meets_as_written_is_refused(condition, message):
+    found = problems(ORDERED + f"  - {{id: x, type: text, text: x, when: '{condition}'}}\n")
+    assert [str(p) for p in found] == [f"example.yaml:16: {message}"]
+
+
+def test_a_text_ordering_a_choice_by_number_is_refused():
+    text = "  - {id: x, type: text, text: '{% if answers.stars >= 4 %}Thanks!{% endif %}'}\n"
+    assert [(p.line, p.message.split(" (")[0]) for p in problems(ORDERED + text)] == [
+        (
+            16,
+            'answers.stars holds the value of a choice, "1", "2", "3", "4" or "5", a text, '
+            "never a number",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "answers.score > 7",
+        "3 < answers.score",
+        "answers.score >= -1",
+        "1 < answers.score < 5",
+        "answers.score <= 7.5",
+        "answers.day > today",
+        "today >= answers.day",
+        "answers.day < answers.day",
+        'answers.day.isoformat() > "2026-01-01"',
+        "answers.day.year >= 2026",
+        "(answers.day - today).days > 3",
+        'answers.name > "M"',
+        'answers.stars in ["4", "5"]',
+        "answers.used | length > 1",
+        "answers.stars | int > 3",
+        "answers.day == none",
+        'answers.name == "18"',
+        "answers.ok > 0",  # yes and no are 1 and 0 to a comparison: it works as meant
+        "1 > answers.ok",
+    ],
+)
+def test_an_order_an_answer_can_meet_loads(condition):
+    load(ORDERED + f"  - {{id: x, type: text, text: x, when: '{condition}'}}\n")
+
+
+def test_a_stored_version_with_an_impossible_order_keeps_loading():
+    text = ORDERED + "  - {id: x, type: text, text: x, when: 'answers.stars > 3'}\n"
+    load_survey(text.encode(), "example.yaml", limits=False)
