@@ -789,6 +789,8 @@ class _DateReading(NamedTuple):
     day_before: re.Pattern[str]  # a day joined to what follows: "5 or " in "5 or 6 nov"
     day_after: re.Pattern[str]  # a day joined to what comes before: " or 6" in "nov 5 or 6"
     day_number: re.Pattern[str]  # a day of the month, not a time: "13th" in "friday the 13th"
+    weekday_before: re.Pattern[str]  # right before a date: "tuesday the " in "tuesday the 25th"
+    weekday_after: re.Pattern[str]  # ending a reply after a date: ", tue" in "nov 25, tue"
 
 
 def _alternatives(names: Iterable[str]) -> str:
@@ -828,6 +830,10 @@ def _date_reading(words: Words) -> _DateReading:
     # Two days joined, "5 or 6", "5-6", "del 5 al 6": a range or a doubt, never one of them.
     join = rf"(?: ?[-–—/&+~] ?| (?:{words.day_joins}) )"
     day = rf"(?:\d{{1,2}}|{number_word})(?:{ordinal})"
+    endings = _alternatives(words.weekday_endings)
+    weekday = rf"(?P<weekday>{_alternatives(words.weekdays)})" + (
+        rf"(?:[- ](?:{endings}))?" if endings else ""
+    )
     return _DateReading(
         date_pattern,
         day_of_month,
@@ -839,6 +845,9 @@ def _date_reading(words: Words) -> _DateReading:
         day_number=re.compile(
             rf"(?<![\d:])(\d{{1,2}}){ordinal}(?![\d:]| ?[ap]\.?m(?![^\W_])|h(?![^\W_]))"
         ),
+        weekday_before=re.compile(rf"(?<![^\W_]){weekday}\W*(?:(?:{words.date_fillers})\W+)?$"),
+        # After a date, only a weekday that ends the reply: "25/11 mon anniversaire" is French.
+        weekday_after=re.compile(rf"\W*{weekday}\W*"),
     )
 
 
@@ -872,7 +881,8 @@ def _explicit_date(
     """The one written date (`Nov 27`, `27/11`); False when there is none, None when unclear.
 
     Without a year, the current year when the date fits the question's limits, else the
-    nearest year that does; a two-digit year is 20xx, or 19xx when only that fits.
+    nearest year that does; a two-digit year is 20xx, or 19xx when only that fits. A weekday
+    written beside it (`tue nov 25`) must be the date's, else the reply is unclear.
     """
     reading = _date_reading(words)
     matches = list(reading.date.finditer(reply))
@@ -898,7 +908,20 @@ def _explicit_date(
     if _day(years[0], int(month), int(day)) is None:  # Feb 30, or Feb 29 of 2026: refused
         return None
     found = [d for y in years if (d := _day(y, int(month), int(day))) is not None]
-    return next((d for d in found if _fits(d, limits)), found[0])
+    chosen = next((d for d in found if _fits(d, limits)), found[0])
+    # "tuesday 11/25" when the 25th is a Wednesday: one of the two is wrong, and we cannot tell.
+    return None if _weekdays_beside(reading, words, reply, match) - {chosen.weekday()} else chosen
+
+
+def _weekdays_beside(
+    reading: _DateReading, words: Words, reply: str, match: re.Match[str]
+) -> set[int]:
+    """The weekdays written right before a date (`tue nov 25`) or ending the reply after it."""
+    beside = (
+        reading.weekday_before.search(reply, 0, match.start()),
+        reading.weekday_after.fullmatch(reply, match.end()),
+    )
+    return {words.weekdays[found["weekday"]] for found in beside if found}
 
 
 def _counts_days(after: str, words: Words) -> bool:

@@ -344,6 +344,7 @@ class Words:
     beyond: frozenset[str]  # "more than", "menos de": a bound before a number, not the number
     months: dict[str, int]
     weekdays: dict[str, int]
+    weekday_endings: frozenset[str]  # a word a weekday may be written with: "terça-feira"
     relative_days: dict[str, int]
     last_words: frozenset[str]
     next_words: frozenset[str]
@@ -467,6 +468,8 @@ _EXTRA_WEEKDAYS = {
            "sat": 5, "sun": 6},
     "es": {}, "fr": {}, "pt": {},  # "sexta-feira": the weekday word is enough
 }  # fmt: skip
+# What may follow a weekday's word as part of its name: "terça-feira", "sexta feira".
+_WEEKDAY_ENDINGS = {"en": "", "es": "", "fr": "", "pt": "feira"}
 _RELATIVE_DAYS = {
     "en": {"today": 0, "yesterday": -1, "tomorrow": 1},
     "es": {"hoy": 0, "ayer": -1, "anteayer": -2, "antier": -2, "mañana": 1},
@@ -563,6 +566,7 @@ def _words_for(language: str) -> Words:
             for code in reversed(both)
             for k, v in (_table(_WEEKDAYS[code], 0) | _EXTRA_WEEKDAYS[code]).items()
         },
+        weekday_endings=frozenset().union(*(_words(_WEEKDAY_ENDINGS[code]) for code in both)),
         relative_days={plain(k): v for code in both for k, v in _RELATIVE_DAYS[code].items()},
         last_words=frozenset().union(*(_phrases(_LAST[code]) for code in both)),
         next_words=frozenset().union(*(_phrases(_NEXT[code]) for code in both)),

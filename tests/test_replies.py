@@ -660,9 +660,62 @@ DATE_CASES = [
     case(SEEN_BY_NOW, "Dec 25", date(2025, 12, 25)),  # max today: last year
 ]
 
+
+def beside(q, read, expected, refused, order="MDY"):
+    """A reply read as `expected`, and one with a weekday beside its date that is asked again."""
+    return pytest.param(q, read, expected, refused, order, id=f"{q.id}:{order}:{refused!r}")
+
+
+# A weekday beside a written date must be the date's (TODAY is Friday 27 November 2026;
+# the 24th is a Tuesday, the 25th a Wednesday): one of the two is wrong, and which is unknown.
+WEEKDAY_BESIDE_A_DATE = [
+    beside(LAST_VISIT, "wednesday 11/25", date(2026, 11, 25), "tuesday 11/25"),  # once 11/25
+    beside(LAST_VISIT, "Wed Nov 25", date(2026, 11, 25), "Tue Nov 25"),
+    beside(LAST_VISIT, "tues. nov. 24th", date(2026, 11, 24), "tues. nov. 25th"),
+    beside(
+        LAST_VISIT,
+        "wednesday the 25th of november",
+        date(2026, 11, 25),
+        "tuesday the 25th of november",
+    ),
+    beside(LAST_VISIT, "wed 2026-11-25", date(2026, 11, 25), "tue 2026-11-25"),
+    beside(
+        LAST_VISIT,
+        "on Tuesday, November 24th, 2026",
+        date(2026, 11, 24),
+        "on Thursday, November 24th, 2026",
+    ),
+    beside(LAST_VISIT, "Nov 25, Wednesday", date(2026, 11, 25), "11/25 (tue)"),  # after it
+    beside(LAST_VISIT, "11/24 tuesday", date(2026, 11, 24), "Nov 24, wed."),
+    beside(LAST_VISIT, "tuesday 11/25/2025", date(2025, 11, 25), "tuesday 11/25/2026"),
+    beside(LAST_VISIT, "thurs 11/26/26", date(2026, 11, 26), "thurs 11/26/25"),
+    beside(LAST_VISIT, "tuesday 11/24 at 3pm", date(2026, 11, 24), "wednesday 11/24 at 3pm"),
+    beside(LAST_VISIT, "last tuesday, 11/24", date(2026, 11, 24), "last monday, 11/24"),
+    beside(LAST_VISIT, "tue 24/11", date(2026, 11, 24), "mon 24/11", "DMY"),
+    beside(LAST_VISIT, "Fri 27.11.2026", date(2026, 11, 27), "Sat 27.11.2026", "DMY"),
+    # The weekday of the year the date is read in: 20 November 2027 is a Saturday.
+    beside(NEXT_VISIT, "saturday nov 20", date(2027, 11, 20), "friday nov 20"),
+    # Alone, a weekday and a date read as before; a word that only looks like a weekday too.
+    beside(LAST_VISIT, "tuesday", date(2026, 11, 24), "tuesday 11/25"),
+    beside(LAST_VISIT, "11/25", date(2026, 11, 25), "11/25 tuesday"),
+    beside(LAST_VISIT, "Friday the 13th", date(2026, 11, 13), "thursday the 13th of november"),
+    beside(LAST_VISIT, "I sat down on 11/25", date(2026, 11, 25), "sat 11/25"),
+    beside(LAST_VISIT, "11/25 sun was out", date(2026, 11, 25), "11/25 sun"),
+    beside(LAST_VISIT, "tuesdays 11/25", date(2026, 11, 25), "tuesday, 11/25"),
+]
+
+
+@pytest.mark.parametrize(("q", "read", "expected", "refused", "order"), WEEKDAY_BESIDE_A_DATE)
+def test_a_weekday_beside_a_date_is_the_dates(q, read, expected, refused, order):
+    assert read_reply(q, read, today=TODAY, date_order=order) == expected
+    got = read_reply(q, refused, today=TODAY, date_order=order)
+    assert isinstance(got, Invalid), got
+
+
 ALL_CASES = TEXT_CASES + CHOICE_CASES + MULTI_CASES + YESNO_CASES
 ALL_CASES += NUMBER_CASES + SCALE_CASES + DATE_CASES
 INVALID_CASES = [c for c in ALL_CASES if c.values[2] is BAD]
+INVALID_CASES += [case(p.values[0], p.values[3], BAD, p.values[4]) for p in WEEKDAY_BESIDE_A_DATE]
 
 
 @pytest.mark.parametrize(("q", "reply", "expected", "order"), ALL_CASES)
@@ -762,6 +815,12 @@ REASON_CASES = [
         "Please reply with a date from 11/1/2026 to 11/27/2026, like 11/27/2026.",
     ),
     (BY_XMAS, "12/25/2026", "Please reply with a date on or before 12/24/2026, like 11/27/2026."),
+    (LAST_VISIT, "tuesday 11/25", "Please reply with a date, like 11/27/2026."),
+    (
+        NEXT_VISIT,
+        "friday nov 20",
+        "Please reply with a date on or after 11/27/2026, like 11/27/2026.",
+    ),
 ]
 
 

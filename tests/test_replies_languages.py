@@ -602,6 +602,55 @@ OTHER_CASES = [
 ALL_CASES = ES_CASES + FR_CASES + PT_CASES + OTHER_CASES
 
 
+def beside(q, language, read, expected, refused):
+    """A reply read as `expected`, and one with a weekday beside its date that is asked again."""
+    return pytest.param(q, language, read, expected, refused, id=f"{language}:{q.id}:{refused!r}")
+
+
+# A weekday beside a written date must be the date's (TODAY is Friday 27 November 2026;
+# the 24th is a Tuesday, the 25th a Wednesday); alone, each reads as before.
+WEEKDAY_BESIDE_A_DATE = [
+    beside(FECHA, "es", "miércoles 25 de noviembre", date(2026, 11, 25), "martes 25 de noviembre"),
+    beside(FECHA, "es", "el martes, 24/11/2026", date(2026, 11, 24), "el lunes, 24/11/2026"),
+    beside(FECHA, "es", "martes día 24 de noviembre", date(2026, 11, 24),
+           "jueves día 24 de noviembre"),
+    beside(FECHA, "es", "sábado 21/11", date(2026, 11, 21), "domingo 21/11"),
+    beside(FECHA, "es", "martes 2026-11-24", date(2026, 11, 24), "miércoles 2026-11-24"),
+    beside(FECHA, "es", "24 de nov, martes", date(2026, 11, 24), "24 de nov, sabado"),
+    beside(FECHA, "es", "wed 25/11", date(2026, 11, 25), "tue 25/11"),  # and English
+    beside(FECHA, "es", "martes", date(2026, 11, 24), "martes 25/11"),
+    beside(FECHA, "es", "25 de noviembre", date(2026, 11, 25), "martes 25 de noviembre"),
+    beside(FECHA, "es", "mar 25", date(2026, 3, 25), "martes 25 de marzo"),  # mar: March
+    beside(JOUR, "fr", "mercredi 25 novembre", date(2026, 11, 25), "mardi 25 novembre"),
+    beside(JOUR, "fr", "le mardi 24/11", date(2026, 11, 24), "le jeudi 24/11"),
+    beside(JOUR, "fr", "mardi le 24 novembre 2026", date(2026, 11, 24),
+           "mercredi le 24 novembre 2026"),
+    beside(JOUR, "fr", "2026-11-24, mardi", date(2026, 11, 24), "2026-11-24, lundi"),
+    beside(JOUR, "fr", "vendredi", date(2026, 11, 20), "vendredi 25/11"),
+    beside(JOUR, "fr", "25/11 mon anniversaire", date(2026, 11, 25), "25/11 mardi"),  # "my"
+    beside(DIA, "pt", "quarta-feira, 25 de novembro", date(2026, 11, 25),
+           "terça-feira, 25 de novembro"),
+    beside(DIA, "pt", "terça 24/11", date(2026, 11, 24), "quinta 24/11"),
+    beside(DIA, "pt", "sexta feira 27/11/2026", date(2026, 11, 27), "sábado 27/11/2026"),
+    beside(DIA, "pt", "24/11, terça-feira", date(2026, 11, 24), "24/11, segunda-feira"),
+    beside(DIA, "pt", "terça, dia 24 de novembro", date(2026, 11, 24),
+           "quarta, dia 24 de novembro"),
+    beside(DIA, "pt", "terça 2026-11-24", date(2026, 11, 24), "quarta 2026-11-24"),
+    beside(DIA, "pt", "sexta", date(2026, 11, 20), "sexta 25/11"),
+    beside(DIA, "pt", "a segunda consulta foi 25/11", date(2026, 11, 25), "segunda 25/11"),
+    # A language not built in reads English words.
+    beside(FECHA, "de", "wednesday 25/11", date(2026, 11, 25), "tuesday 25/11"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("q", "language", "read", "expected", "refused"), WEEKDAY_BESIDE_A_DATE)
+def test_a_weekday_beside_a_date_is_the_dates(q, language, read, expected, refused):
+    got = read_reply(q, read, today=TODAY, date_order="DMY", language=language)
+    assert got == expected
+    got = read_reply(q, refused, today=TODAY, date_order="DMY", language=language)
+    assert isinstance(got, Invalid), got
+
+
 @pytest.mark.parametrize(("q", "language", "reply", "expected"), ALL_CASES)
 def test_read_reply(q, language, reply, expected):
     got = read_reply(q, reply, today=TODAY, date_order="DMY", language=language)
@@ -638,6 +687,9 @@ REASON_CASES = [
     (MONTANT, "fr", "-1" + "0" * 20,
      "Merci de répondre par un nombre de 15 chiffres au plus, comme 42."),
     (DIA, "pt", "dia 31", "Por favor, responda com uma data, como 27/11/2026."),
+    (FECHA, "es", "martes 25 de noviembre", "Por favor, responde con una fecha, como 27/11/2026."),
+    (JOUR, "fr", "mardi 25 novembre", "Merci de répondre par une date, comme 27/11/2026."),
+    (DIA, "pt", "terça-feira, 25/11", "Por favor, responda com uma data, como 27/11/2026."),
     (UNKNOWN, "de", "zwei", "Please reply with a number from 1 to 2."),
     (question("halb", "number", min=0.5), "es", "0,1",
      "Por favor, responde con un número de 0,5 o más, como 42."),
@@ -656,6 +708,11 @@ def test_reason(q, language, reply, reason):
 # The example a reason gives: "como 42", "comme 1,3", "de 1 à 3", "SI o NO".
 EXAMPLE = re.compile(r"(?:como|comme) (\d[\d,/]*\d|\d)|(?:del|de) (\d+) (?:al|à|a) |(SI|OUI|SIM) ")
 INVALID_CASES = [c for c in ES_CASES + FR_CASES + PT_CASES if c.values[3] is BAD]
+INVALID_CASES += [
+    case(p.values[0], p.values[1], p.values[4], BAD)
+    for p in WEEKDAY_BESIDE_A_DATE
+    if p.values[1] != "de"  # the texts of a language not built in are English
+]
 
 
 @pytest.mark.parametrize(("q", "language", "reply", "expected"), INVALID_CASES)
