@@ -10,6 +10,7 @@ time out alike.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,13 +42,37 @@ def sqlite_settings(conn: sqlite3.Connection, wait: float) -> None:
     """WAL lets readers (exports) run beside the writer; we issue BEGIN ourselves."""
     conn.isolation_level = None  # no BEGIN of the driver's own
     cur = conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    _write_ahead(cur, wait)
     # NORMAL in WAL mode: a commit survives a crash of the process; only a
     # power cut can lose the last commits (documented in README).
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute(f"PRAGMA busy_timeout={round(wait * 1000)}")
     cur.close()
+
+
+def _write_ahead(cur: sqlite3.Cursor, wait: float) -> None:
+    """Put the file in WAL mode, waiting up to `wait` s for another connection doing it.
+
+    A new file starts in rollback mode, and switching needs it to itself. Two
+    processes opening a new database at once (gunicorn's workers, with a config
+    that does not create it first) both switch, and SQLite refuses one at once,
+    its busy timeout unused: "database is locked", and that worker refused to
+    serve. Once a connection has switched, the mode stays with the file.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            busy = err.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY  # extended codes too
+            if not busy or time.monotonic() > deadline:
+                raise
+            time.sleep(WAL_RETRY)
+
+
+WAL_RETRY = 0.005  # seconds between two tries: the switch itself takes a millisecond
 
 
 def url_options(url: str) -> list[str]:

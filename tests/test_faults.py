@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import fcntl
+import multiprocessing
 import sqlite3
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -223,3 +224,32 @@ def test_workers_starting_on_a_new_postgresql_database_wait_for_its_schema(confi
         released.set()
         other.join(20)
         engine.dispose()
+
+
+def test_workers_opening_a_new_sqlite_file_at_once_all_start(tmp_path):
+    """gunicorn's workers, with a config that does not create the database first.
+
+    Each switches the new file to WAL as it connects; SQLite refused all but one
+    at once ("database is locked", its busy timeout unused), and that worker
+    refused to serve: most starts of two workers at the same moment.
+    """
+    starting = multiprocessing.get_context("fork")
+    for attempt in range(25):
+        url = f"sqlite:///{tmp_path}/new-{attempt}.sqlite3"
+        together = starting.Barrier(2)
+        workers = [starting.Process(target=_first_connection, args=(url, together)) for _ in "12"]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(30)
+        assert [worker.exitcode for worker in workers] == [0, 0], f"start {attempt}"
+        with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as opened:
+            assert opened.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def _first_connection(url: str, together) -> None:
+    """A worker's first connection to `url`, made when all the others make theirs."""
+    engine = database.make_engine(url)
+    together.wait(10)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
