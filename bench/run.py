@@ -122,7 +122,7 @@ def cmd_throughput(args) -> int:
     if args.compare:
         summary["compared"] = side_by_side(s)
     targets = [
-        check(f"inbound SMS/s bot/bare ({kind})", ratio, ">=", 0.25 if args.db else 0.5),
+        check(f"inbound SMS/s bot/bare ({kind})", ratio, ">=", 0.3 if args.db else 0.5),
         check("p99 latency bot/bare", p99_ratio, "<=", 3.0),
         *load_checks(s),
     ]
