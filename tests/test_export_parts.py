@@ -219,22 +219,12 @@ def test_the_lean_command_reads_in_parts(app, sms, monkeypatch, config, children
 
 
 def test_a_killed_export_leaves_no_part_running_nor_a_file(tmp_path):
-    surveys = tmp_path / "surveys"
-    surveys.mkdir()
-    saved(surveys / "big.yaml", BIG)
-    database, scratch = tmp_path / "big.sqlite3", tmp_path / "scratch"
+    database, scratch = _big(tmp_path), tmp_path / "scratch"
     scratch.mkdir()
-    app = create_app({"DATABASE_URL": f"sqlite:///{database}", "SURVEYS_DIR": str(surveys)})
-    app.extensions["survey_service"].ready().close()
-    seed(database, 2 * export_parts.SESSIONS_A_PART, per_session=1)
-    flask = str(Path(sys.executable).with_name("flask"))
-    env = os.environ | {
-        "DATABASE_URL": f"sqlite:///{database}",
-        "SURVEYS_DIR": str(surveys),
-        "TMPDIR": str(scratch),  # where the parts' files would go
-    }
-    args = [flask, "--app", "app", "export", "big", "--format", "long", "-o", os.devnull]
-    export = subprocess.Popen(args, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    env = _env(database) | {"TMPDIR": str(scratch)}  # where the parts' files would go
+    export = subprocess.Popen(
+        _flask_export(os.devnull), cwd=ROOT, env=env, stderr=subprocess.DEVNULL
+    )
     try:
         assert _soon(lambda: _parts_of(database)), "no part was started"
     finally:
@@ -242,6 +232,51 @@ def test_a_killed_export_leaves_no_part_running_nor_a_file(tmp_path):
         export.wait()
     assert _soon(lambda: not _parts_of(database)), "a part's process kept running"
     assert not any(scratch.iterdir())
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path):
+    """`flask export ... | head -1`: the pipe closes while the export writes."""
+    database = _big(tmp_path)
+    export = subprocess.Popen(
+        _flask_export("-"),
+        cwd=ROOT,
+        env=_env(database),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert export.stdout.readline().startswith(b"session_id,phone,")
+        export.stdout.close()
+        _, err = export.communicate(timeout=60)
+    finally:
+        export.kill()
+        export.wait()
+    assert b"Traceback" not in err and b"Exception ignored" not in err, err.decode()
+    assert _soon(lambda: not _parts_of(database)), "a part's process kept running"
+
+
+def _big(tmp_path: Path) -> Path:
+    """A SQLite file at head with enough sessions of one survey for two parts."""
+    surveys = tmp_path / "surveys"
+    surveys.mkdir()
+    saved(surveys / "big.yaml", BIG)
+    database = tmp_path / "big.sqlite3"
+    app = create_app({"DATABASE_URL": f"sqlite:///{database}", "SURVEYS_DIR": str(surveys)})
+    app.extensions["survey_service"].ready().close()
+    seed(database, 2 * export_parts.SESSIONS_A_PART, per_session=1)
+    return database
+
+
+def _env(database: Path) -> dict:
+    """The environment of a `flask` command on `database`."""
+    surveys = database.parent / "surveys"
+    return os.environ | {"DATABASE_URL": f"sqlite:///{database}", "SURVEYS_DIR": str(surveys)}
+
+
+def _flask_export(output: str) -> list[str]:
+    """`flask export big --format long -o OUTPUT`."""
+    flask = str(Path(sys.executable).with_name("flask"))
+    return [flask, "--app", "app", "export", "big", "--format", "long", "-o", output]
 
 
 def _full_disk(*args, **kwargs):

@@ -97,11 +97,15 @@ def lean_export(survey_id, fmt, output, arm, status, since, until, **options) ->
     # of the export (py-spy). Frozen for the export, they are not walked.
     gc.freeze()
     db = current_app.extensions[EXTENSION]
+    lines = export_parts.long_csv(db, query)
     try:
-        _write(output, export_parts.long_csv(db, query))
+        _write(output, lines)
     except db.error as err:  # a part's process that failed says why (storage/export_parts.py)
         raise click.ClickException(str(err)) from None
     finally:
+        # Ended here, not by the collector after the connection is closed: a reader that
+        # stops early (`| head`) got a traceback from its transaction's end.
+        lines.close()
         db.close()
         gc.unfreeze()
 
