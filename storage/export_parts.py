@@ -2,7 +2,7 @@
 
 SQLite runs a query on one core, and the export's Python turns each row into
 lines on that same core: a million answers took 1.6 s where a second core sat
-idle. With more than SESSIONS_A_PART sessions a part and a core for each part,
+idle. With at least SESSIONS_A_PART sessions a part and a core for each part,
 the sessions are cut into parts in the export's order (started_at, then id).
 The parent reads the first part and writes it out; each other part is read
 by a child process into a temporary file without a name (in TMPDIR), which the
